@@ -1,0 +1,1 @@
+"""Chat platforms: each turns its updates into Events and renders Messages natively."""

@@ -1,0 +1,119 @@
+"""A terminal chat with the same handlers: try every flow with no token.
+
+Buttons appear as numbered choices ("[1] Duyệt"); type the number to press one. Documents are
+saved under data/exports/. Lines starting with ":" talk to the console itself:
+  :nguoi 1 Quản trị   act as another user (e.g. the admin from config.toml, to approve requests)
+  :thoat              quit
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from pathlib import Path
+from typing import TextIO
+
+from bot.app import App
+from bot.chat import Capabilities, Event, Message
+from bot.textutil import split_text
+
+CAPS = Capabilities(inline_buttons=False, native_polls=False, edits=False, file_upload=True,
+                    request_contact=False, max_text_length=4000)
+
+
+class ConsoleAdapter:
+    platform = "console"
+    caps = CAPS
+
+    def __init__(self, app: App, user_id: str, user_name: str, *, out: TextIO | None = None,
+                 export_dir: Path = Path("data/exports")) -> None:
+        self.app = app
+        self.user_id, self.user_name = user_id, user_name
+        self.out = out or sys.stdout
+        self.export_dir = export_dir
+        # The numbered choices last shown to each console user.
+        self._choices: dict[str, list[str]] = {}
+
+    def private_link(self, start: str) -> str | None:
+        return None
+
+    def _print(self, text: str) -> None:
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    async def send(self, chat_id: str, message: Message) -> str | None:
+        if chat_id != self.user_id:
+            self._print(f"\n── tin gửi tới người dùng console:{chat_id} "
+                        f"(gõ :nguoi {chat_id} để xem với tư cách người đó) ──")
+        for chunk in split_text(message.text, self.caps.max_text_length):
+            self._print(chunk)
+        payloads: list[str] = []
+        for row in message.buttons:
+            for button in row:
+                if button.payload:
+                    payloads.append(button.payload)
+                    self._print(f"  [{len(payloads)}] {button.label}")
+                elif button.url:
+                    self._print(f"  [link] {button.label}: {button.url}")
+        if payloads:
+            self._choices[chat_id] = payloads
+            self._print("  (gõ số để chọn)")
+        if message.document:
+            self.export_dir.mkdir(parents=True, exist_ok=True)
+            path = self.export_dir / message.document.filename
+            path.write_bytes(message.document.content)
+            self._print(f"  [tệp] đã lưu: {path}")
+        self._print("")
+        return None
+
+    def to_event(self, line: str) -> Event | None:
+        text = line.strip()
+        base = dict(platform=self.platform, event_id=uuid.uuid4().hex, chat_id=self.user_id,
+                    chat_kind="private", user_id=self.user_id, user_name=self.user_name)
+        choices = self._choices.get(self.user_id, [])
+        if text.isdigit() and 1 <= int(text) <= len(choices):
+            return Event(**base, payload=choices[int(text) - 1])  # type: ignore[arg-type]
+        if text.startswith("/") and len(text) > 1:
+            command, _, args = text[1:].partition(" ")
+            return Event(**base, command=command.lower(), args=args.strip())  # type: ignore[arg-type]
+        return Event(**base, text=line.rstrip("\n"))  # type: ignore[arg-type]
+
+    async def feed(self, line: str) -> bool:
+        """Handle one typed line; False when the user asked to quit."""
+        stripped = line.strip()
+        if stripped.startswith(":"):
+            return self._meta(stripped[1:])
+        event = self.to_event(line)
+        if event is not None:
+            await self.app.handle(event)
+        return True
+
+    def _meta(self, command: str) -> bool:
+        name, _, rest = command.partition(" ")
+        if name in ("thoat", "quit", "q"):
+            return False
+        if name in ("nguoi", "user"):
+            user_id, _, user_name = rest.strip().partition(" ")
+            if not user_id:
+                self._print("Cách dùng: :nguoi <mã> [tên]")
+                return True
+            self.user_id, self.user_name = user_id, user_name.strip() or f"Người dùng {user_id}"
+            self._print(f"Bây giờ anh/chị là console:{self.user_id} ({self.user_name}).\n")
+            return True
+        self._print("Lệnh console: :nguoi <mã> [tên] để đổi người dùng, :thoat để thoát.\n")
+        return True
+
+    async def run(self, stdin: TextIO | None = None) -> None:
+        source = stdin or sys.stdin
+        loop = asyncio.get_running_loop()
+        self._print(f"Console congdoan-bot — bạn là console:{self.user_id} ({self.user_name}). "
+                    "Gõ /start để bắt đầu, :thoat để thoát.\n")
+        while True:
+            self.out.write("> ")
+            self.out.flush()
+            line = await loop.run_in_executor(None, source.readline)
+            if not line:  # end of input
+                return
+            if not await self.feed(line):
+                return

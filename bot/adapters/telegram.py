@@ -1,0 +1,240 @@
+"""Telegram on python-telegram-bot: updates in (polling or webhook), native rendering out."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import BadRequest
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.app import App
+from bot.chat import Capabilities, Contact, Event, Message
+from bot.config import TelegramSection
+from bot.textutil import split_text
+
+log = logging.getLogger(__name__)
+
+CAPS = Capabilities(inline_buttons=True, native_polls=True, edits=True, file_upload=True,
+                    request_contact=True, max_text_length=4096)
+# Telegram counts UTF-16 units; leave room for emoji counted twice.
+SAFE_TEXT_LENGTH = 4000
+ATTACHMENTS = ("sticker", "photo", "voice", "video", "video_note", "audio", "document",
+               "animation", "location", "venue", "poll", "dice", "game")
+PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER,
+           ChatMemberStatus.RESTRICTED}
+
+
+class TelegramAdapter:
+    platform = "telegram"
+    caps = CAPS
+
+    def __init__(self, app: App, settings: TelegramSection) -> None:
+        self.app = app
+        self.settings = settings
+        self.username: str = ""
+        self.application: Application = (
+            ApplicationBuilder()
+            .token(settings.token.get_secret_value())
+            .base_url(settings.base_url)
+            .base_file_url(settings.base_file_url)
+            # Different users run concurrently; the core keeps each user's events in order.
+            .concurrent_updates(64)
+            .build()
+        )
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+        self._contact_keyboard: set[str] = set()
+
+    # --- lifecycle -------------------------------------------------------------------------
+    async def start(self, *, polling: bool = True, poll_timeout: int = 30) -> None:
+        await self.application.initialize()
+        self.username = self.application.bot.username
+        await self.set_command_menus()
+        await self.application.start()
+        if polling:
+            await self.application.bot.delete_webhook()
+            assert self.application.updater is not None
+            await self.application.updater.start_polling(
+                poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
+        else:
+            await self.application.bot.set_webhook(
+                self.settings.webhook_url, allowed_updates=Update.ALL_TYPES,
+                secret_token=self.settings.webhook_secret.get_secret_value())
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def put_update(self, data: dict[str, Any]) -> None:
+        """Webhook entry: queue a raw update exactly as polling would."""
+        await self.application.update_queue.put(Update.de_json(data, self.application.bot))
+
+    async def set_command_menus(self) -> None:
+        from bot.menus import command_menus
+
+        bot = self.application.bot
+        for language in ("vi", "en"):
+            menus = await command_menus(self.app, self.platform, language)
+            code = None if language == self.app.settings.bot.language else language
+            await bot.set_my_commands(_commands(menus["private"]),
+                                      scope=BotCommandScopeAllPrivateChats(), language_code=code)
+            await bot.set_my_commands(_commands(menus["group"]),
+                                      scope=BotCommandScopeAllGroupChats(), language_code=code)
+            for chat_id in menus["board_chats"]:
+                await bot.set_my_commands(_commands(menus["board"]),
+                                          scope=BotCommandScopeChat(int(chat_id)),
+                                          language_code=code)
+
+    # --- in ---------------------------------------------------------------------------------
+    async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query is not None:
+            try:
+                await update.callback_query.answer()  # stop the spinner on the button
+            except BadRequest:
+                log.info("callback query %s too old to answer", update.callback_query.id)
+        for event in self.to_events(update):
+            await self.app.handle(event)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        update_id = update.update_id if isinstance(update, Update) else "?"
+        log.error("telegram error on update %s", update_id, exc_info=context.error)
+
+    def private_link(self, start: str) -> str | None:
+        if not self.username:
+            return None
+        return f"https://t.me/{self.username}" + (f"?start={start}" if start else "")
+
+    def to_events(self, update: Update) -> list[Event]:
+        uid = f"u{update.update_id}"
+        if update.callback_query is not None:
+            query = update.callback_query
+            msg = query.message
+            chat = msg.chat if msg is not None else None
+            if chat is None or query.data is None:
+                return []
+            ref = f"{chat.id}:{msg.message_id}" if msg is not None else None
+            return [self._event(uid, chat.id, chat.type, query.from_user, payload=query.data,
+                                message_ref=ref, chat_title=chat.title or "")]
+        if update.my_chat_member is not None:
+            change = update.my_chat_member
+            chat = change.chat
+            if chat.type == ChatType.PRIVATE:
+                return []  # blocked/unblocked: the delivery engine learns it from send errors
+            was_in = change.old_chat_member.status in PRESENT
+            is_in = change.new_chat_member.status in PRESENT
+            if was_in == is_in:
+                return []
+            kind = "bot_added" if is_in else "bot_removed"
+            return [self._event(uid, chat.id, chat.type, change.from_user, group_change=kind,
+                                chat_title=chat.title or "")]
+        message = update.message
+        if message is None or message.from_user is None:
+            return []
+        chat = message.chat
+        title = chat.title or ""
+        if message.migrate_to_chat_id:
+            return [self._event(uid, chat.id, chat.type, message.from_user, chat_title=title,
+                                group_change="migrated",
+                                new_chat_id=str(message.migrate_to_chat_id))]
+        if message.new_chat_members:
+            return [self._event(f"{uid}.{i}", chat.id, chat.type, person, chat_title=title,
+                                group_change="member_joined")
+                    for i, person in enumerate(message.new_chat_members) if not person.is_bot]
+        user = message.from_user
+        if message.text is not None:
+            text = message.text
+            if text.startswith("/") and len(text) > 1:
+                head, _, args = text[1:].partition(" ")
+                name, _, target = head.partition("@")
+                if target and target.lower() != self.username.lower():
+                    return []  # a command for another bot in the same group
+                return [self._event(uid, chat.id, chat.type, user, command=name.lower(),
+                                    args=args.strip(), chat_title=title)]
+            return [self._event(uid, chat.id, chat.type, user, text=text, chat_title=title)]
+        if message.contact is not None:
+            owner = message.contact.user_id
+            contact = Contact(message.contact.phone_number, str(owner) if owner else None)
+            return [self._event(uid, chat.id, chat.type, user, contact=contact, chat_title=title)]
+        for kind in ATTACHMENTS:
+            if getattr(message, kind, None):
+                return [self._event(uid, chat.id, chat.type, user, attachment=kind,
+                                    chat_title=title)]
+        return []
+
+    def _event(self, event_id: str, chat_id: int, chat_type: str, user: Any, **kw: Any) -> Event:
+        name = " ".join(p for p in (user.first_name, user.last_name) if p) if user else ""
+        return Event(platform=self.platform, event_id=event_id, chat_id=str(chat_id),
+                     chat_kind="private" if chat_type == ChatType.PRIVATE else "group",
+                     user_id=str(user.id) if user else "", user_name=name, **kw)
+
+    # --- out --------------------------------------------------------------------------------
+    async def send(self, chat_id: str, message: Message) -> str | None:
+        bot = self.application.bot
+        markup = _inline(message)
+        if message.edit_ref and message.document is None:
+            ref_chat, _, ref_id = message.edit_ref.partition(":")
+            if ref_chat == chat_id and len(message.text) <= SAFE_TEXT_LENGTH:
+                try:
+                    await bot.edit_message_text(message.text, chat_id=int(chat_id),
+                                                message_id=int(ref_id), reply_markup=markup)
+                    return message.edit_ref
+                except BadRequest as exc:
+                    if "not modified" in str(exc).lower():
+                        return message.edit_ref
+                    log.info("edit failed (%s); sending a new message", exc)
+        if message.document is not None:
+            doc = message.document
+            sent = await bot.send_document(int(chat_id), document=doc.content,
+                                           filename=doc.filename, caption=message.text[:1024],
+                                           reply_markup=markup)
+            return f"{chat_id}:{sent.message_id}"
+        chunks = split_text(message.text, SAFE_TEXT_LENGTH) or [" "]
+        sent_ref = None
+        for index, chunk in enumerate(chunks):
+            last = index == len(chunks) - 1
+            reply_markup: Any = markup if last else None
+            if last and message.request_contact:
+                await bot.send_message(int(chat_id), chunk, reply_markup=markup)
+                self._contact_keyboard.add(chat_id)
+                keyboard = ReplyKeyboardMarkup(
+                    [[KeyboardButton(message.request_contact, request_contact=True)]],
+                    resize_keyboard=True, one_time_keyboard=True)
+                sent = await bot.send_message(int(chat_id), "⬇️", reply_markup=keyboard)
+                return f"{chat_id}:{sent.message_id}"
+            if reply_markup is None and chat_id in self._contact_keyboard:
+                reply_markup = ReplyKeyboardRemove()
+                self._contact_keyboard.discard(chat_id)
+            sent = await bot.send_message(int(chat_id), chunk, reply_markup=reply_markup)
+            sent_ref = f"{chat_id}:{sent.message_id}"
+        return sent_ref
+
+
+def _inline(message: Message) -> InlineKeyboardMarkup | None:
+    if not message.buttons:
+        return None
+    rows = [[InlineKeyboardButton(b.label, callback_data=b.payload) if b.payload
+             else InlineKeyboardButton(b.label, url=b.url) for b in row]
+            for row in message.buttons]
+    return InlineKeyboardMarkup(rows)
+
+
+def _commands(items: list[tuple[str, str]]) -> list[BotCommand]:
+    return [BotCommand(name, description[:256]) for name, description in items]

@@ -1,0 +1,147 @@
+"""The admin subcommands of `congdoan`: check, db, members import/export, roles, units."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+from bot.config import Settings
+from bot.i18n import Translator
+from bot.runtime import build_app
+from models import audit, members, units
+from models import db as database
+from models import roles as role_model
+from models.types import utcnow
+
+
+async def check(settings: Settings) -> int:
+    """Print what works and what to fix; exit code 1 if anything is wrong."""
+    problems = 0
+    print(f"✔ Cấu hình hợp lệ ({len(settings.units)} đơn vị khai báo, "
+          f"ngôn ngữ {settings.bot.language}, múi giờ {settings.bot.timezone})")
+    try:
+        await asyncio.to_thread(database.upgrade, settings.database.url)
+        current = await asyncio.to_thread(database.current_revision, settings.database.url)
+        head = database.head_revision(settings.database.url)
+        print(f"✔ Cơ sở dữ liệu: phiên bản {current} (mới nhất {head})")
+    except Exception as exc:
+        print(f"✖ Cơ sở dữ liệu: {type(exc).__name__}: {exc}")
+        problems += 1
+    if not settings.bot.admins:
+        print("! Chưa có quản trị viên: thêm bot.admins trong config.toml (xem /toi trong bot)")
+    if settings.telegram.enabled:
+        token = settings.telegram.token.get_secret_value()
+        url = f"{settings.telegram.base_url}{token}/getMe"
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                data = (await client.get(url)).json()
+            if data.get("ok"):
+                print(f"✔ Token Telegram hợp lệ: @{data['result']['username']}")
+            else:
+                print(f"✖ Token Telegram bị từ chối: {data.get('description')}. "
+                      "Kiểm tra telegram.token hoặc CONGDOAN_TELEGRAM_TOKEN.")
+                problems += 1
+        except httpx.HTTPError as exc:
+            print(f"✖ Không kết nối được Telegram ({type(exc).__name__}). "
+                  "Kiểm tra mạng hoặc telegram.base_url.")
+            problems += 1
+    else:
+        print("• Chưa có token Telegram: `congdoan run` sẽ mở chat console.")
+    return 1 if problems else 0
+
+
+async def db(settings: Settings, action: str) -> int:
+    if action == "upgrade":
+        await asyncio.to_thread(database.upgrade, settings.database.url)
+    current = await asyncio.to_thread(database.current_revision, settings.database.url)
+    print(f"Phiên bản cơ sở dữ liệu: {current}")
+    return 0
+
+
+async def import_members(settings: Settings, file: Path, today: date) -> int:
+    if not file.exists():
+        print(f"Không tìm thấy tệp {file}")
+        return 2
+    app = await build_app(settings)
+    from handlers.roster import import_roster
+
+    async with app.db.session() as session:
+        report = await import_roster(session, file, today)
+        audit.record(session, at=utcnow(), actor="cli", action="roster_imported",
+                     target=file.name, detail={"created": report.created,
+                                               "updated": report.updated,
+                                               "skipped": report.skipped})
+        await session.commit()
+    await app.db.dispose()
+    print(f"Đã nhập: {report.created} mới, {report.updated} cập nhật, {report.skipped} bỏ qua.")
+    for error in report.errors:
+        print(f"  - {error}")
+    return 0 if not report.errors else 1
+
+
+async def export_members(settings: Settings, unit_code: str | None, out: Path) -> int:
+    app = await build_app(settings)
+    from handlers.roster import export_members as export
+
+    t = Translator(settings.bot.language, settings.tz)
+    async with app.db.session() as session:
+        if unit_code:
+            root = await units.by_code(session, unit_code)
+            if root is None:
+                print(f"Không có đơn vị mã {unit_code}")
+                return 2
+            roots = [root]
+        else:
+            roots = [u for u in await units.all_units(session) if u.parent_id is None]
+        title = t("xlsx.title", unit=", ".join(r.name for r in roots), date=t.date(date.today()))
+        out.write_bytes(await export(session, roots, t, title=title))
+        audit.record(session, at=utcnow(), actor="cli", action="members_exported",
+                     target=",".join(r.code for r in roots))
+        await session.commit()
+    await app.db.dispose()
+    print(f"Đã xuất {out}")
+    return 0
+
+
+async def roles(settings: Settings, action: str, member_id: int | None, role: str | None,
+                unit_code: str | None) -> int:
+    app = await build_app(settings)
+    try:
+        async with app.db.session() as session:
+            if action == "list":
+                for member_ids in [await role_model.all_board_member_ids(session)]:
+                    for mid in member_ids:
+                        member = await members.get(session, mid)
+                        for r, u in await role_model.of_member(session, mid):
+                            print(f"#{mid} {member.full_name if member else '?'}: {r} @ {u.code}")
+                return 0
+            member = await members.get(session, member_id) if member_id else None
+            unit = await units.by_code(session, unit_code or "")
+            if member is None or unit is None or role is None:
+                print("Cần --member <mã>, --role và --unit <mã đơn vị> hợp lệ.")
+                return 2
+            if action == "grant":
+                changed = await role_model.grant(session, member.id, role, unit, "cli")  # type: ignore[arg-type]
+            else:
+                changed = await role_model.revoke(session, member.id, role, unit)  # type: ignore[arg-type]
+            audit.record(session, at=utcnow(), actor="cli", action=f"role_{action}",
+                         target=f"member:{member.id}", detail={"role": role, "unit": unit.code})
+            await session.commit()
+            print(("Đã cập nhật" if changed else "Không có thay đổi") +
+                  f": #{member.id} {member.full_name} — {role} @ {unit.code}")
+            return 0
+    finally:
+        await app.db.dispose()
+
+
+async def list_units(settings: Settings) -> int:
+    app = await build_app(settings)
+    async with app.db.session() as session:
+        for unit in await units.all_units(session):
+            depth = unit.path.count("/") - 2
+            print(f"{'  ' * depth}{unit.code:<12} {unit.name} ({unit.kind})")
+    await app.db.dispose()
+    return 0

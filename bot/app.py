@@ -1,0 +1,214 @@
+"""The application core: turns an Event into handler calls and sends the answers.
+
+For every event: drop it if already seen, hold the user's lock, load the person, their roles
+and their dialog, dispatch, commit, then send. Sending after the commit means a crash can lose
+a reply but never leaves the database behind what the user was told.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Sequence
+from typing import Protocol
+
+from bot.chat import Address, Button, Capabilities, Event, Message
+from bot.clock import Clock
+from bot.config import Settings
+from bot.context import Context, Outgoing
+from bot.i18n import Translator
+from bot.ordering import KeyedLocks
+from bot.registry import Registry, parse_payload
+from models import events as processed
+from models import members, roles
+from models.db import Database
+from models.dialogs import load as load_dialog
+
+log = logging.getLogger(__name__)
+
+
+class Adapter(Protocol):
+    platform: str
+    caps: Capabilities
+
+    async def send(self, chat_id: str, message: Message) -> str | None: ...
+
+    def private_link(self, start: str) -> str | None: ...
+
+
+class App:
+    def __init__(
+        self, settings: Settings, db: Database, clock: Clock, registry: Registry
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.clock = clock
+        self.registry = registry
+        self.adapters: dict[str, Adapter] = {}
+        self._locks = KeyedLocks()
+        self._config_admins = set(settings.bot.admins)
+
+    def add_adapter(self, adapter: Adapter) -> None:
+        self.adapters[adapter.platform] = adapter
+
+    def translator(self, language: str | None = None) -> Translator:
+        return Translator(language or self.settings.bot.language, self.settings.tz)
+
+    def private_link(self, platform: str, start: str) -> str | None:
+        adapter = self.adapters.get(platform)
+        return adapter.private_link(start) if adapter else None
+
+    def is_config_admin(self, platform: str, user_id: str) -> bool:
+        return f"{platform}:{user_id}" in self._config_admins
+
+    # --- entry point ---------------------------------------------------------------
+    async def handle(self, event: Event) -> None:
+        key = (event.platform, event.user_id or f"chat:{event.chat_id}")
+        async with self._locks.hold(key):
+            async with self.db.session() as session:
+                if not await processed.claim(session, event.platform, event.event_id,
+                                             self.clock.now()):
+                    log.info("duplicate event %s:%s ignored", event.platform, event.event_id)
+                    return
+            outgoing = await self._process(event)
+        await self.deliver(outgoing)
+
+    async def _process(self, event: Event) -> list[Outgoing]:
+        async with self.db.session() as session:
+            ctx: Context | None = None
+            try:
+                ctx = await self._context(session, event)
+                await self._dispatch(ctx)
+                await session.commit()
+                return ctx.outgoing
+            except Exception as exc:
+                await session.rollback()
+                log.exception("error handling %s event %s", event.platform, event.event_id)
+                t = ctx.t if ctx else self.translator()
+                apology = Outgoing(Address(event.platform, event.chat_id),
+                                   Message(t("error.unexpected", ref=event.event_id)))
+                return [apology, *self._error_report(event, exc)]
+
+    async def _context(self, session, event: Event) -> Context:
+        identity = await members.ensure_identity(
+            session, event.platform, event.user_id, event.user_name
+        )
+        member = await members.get(session, identity.member_id) if identity.member_id else None
+        member_roles: Sequence = []
+        if member is not None and member.status == "active":
+            member_roles = await roles.of_member(session, member.id)  # type: ignore[arg-type]
+        now = self.clock.now()
+        dialog, expired = await load_dialog(session, event.platform, event.user_id, now)
+        adapter = self.adapters.get(event.platform)
+        caps = adapter.caps if adapter else Capabilities(False, False, False, False, False, 4000)
+        ctx = Context(
+            app=self, event=event, session=session, identity=identity, member=member,
+            roles=member_roles, is_config_admin=self.is_config_admin(event.platform,
+                                                                     event.user_id),
+            dialog=dialog, t=self.translator(identity.language), caps=caps, now=now,
+        )
+        if expired and event.is_private:
+            ctx.reply(ctx.t("dialog.expired"))
+        return ctx
+
+    async def _dispatch(self, ctx: Context) -> None:
+        event, registry = ctx.event, self.registry
+        if event.group_change:
+            if registry.group_change:
+                await registry.group_change(ctx)
+            return
+        if event.command is not None:
+            await self.run_command(ctx, event.command)
+            return
+        if event.payload is not None:
+            await self._press(ctx, event.payload)
+            return
+        if ctx.dialog is not None and event.is_private:
+            flow = registry.flows.get(ctx.dialog.flow)
+            if flow is not None:
+                await flow(ctx)
+                return
+            await ctx.end_dialog()
+        if not event.is_private:
+            return  # in groups the bot speaks only when spoken to with a command
+        await self._fallback(ctx, "help.not_understood")
+
+    async def _fallback(self, ctx: Context, notice: str, **params: object) -> None:
+        """Unknown input gets help rather than silence."""
+        ctx.notice = (notice, params)
+        if self.registry.fallback is not None:
+            await self.registry.fallback(ctx)
+        else:
+            ctx.reply(ctx.t(notice, **params))
+
+    async def run_command(self, ctx: Context, name: str) -> None:
+        spec = self.registry.commands.get(name)
+        if spec is None:
+            if ctx.event.is_private:
+                await self._fallback(ctx, "help.unknown_command", command=name)
+            return
+        if spec.where == "private" and not ctx.event.is_private:
+            link = ctx.private_link()
+            buttons = [[Button(ctx.t("group.open_private"), url=link)]] if link else []
+            ctx.reply(Message(ctx.t("group.private_only", command=name), buttons=buttons))
+            return
+        if spec.where == "group" and ctx.event.is_private:
+            ctx.reply(ctx.t("group.group_only", command=name))
+            return
+        if not await self._allowed(ctx, spec.access, f"/{name}"):
+            return
+        await spec.handler(ctx)
+
+    async def _press(self, ctx: Context, payload: str) -> None:
+        parsed = parse_payload(payload)
+        if parsed is None or parsed[0] not in self.registry.buttons:
+            ctx.reply(ctx.t("button.outdated"))
+            return
+        prefix, _ = parsed
+        handler, access = self.registry.buttons[prefix]
+        if not await self._allowed(ctx, access, f"button:{prefix}"):
+            return
+        await handler(ctx)
+
+    async def _allowed(self, ctx: Context, access: str, what: str) -> bool:
+        if access == "anyone":
+            return True
+        if access == "member" and (ctx.is_active_member or ctx.is_config_admin):
+            return True
+        if access == "board" and ctx.is_board:
+            return True
+        if access == "admin" and ctx.is_admin:
+            return True
+        if access == "member":
+            key = "access.pending" if ctx.member and ctx.member.status == "pending" else (
+                "access.not_member")
+            ctx.reply(ctx.t(key))
+            return False
+        ctx.audit("access_denied", target=what, needed=access)
+        log.warning("access denied: %s tried %s (needs %s)", ctx.actor, what, access)
+        ctx.reply(ctx.t("access.board_only"))
+        return False
+
+    # --- sending ---------------------------------------------------------------------
+    async def deliver(self, outgoing: Sequence[Outgoing]) -> None:
+        for item in outgoing:
+            adapter = self.adapters.get(item.address.platform)
+            if adapter is None:
+                log.warning("no adapter for %s; message dropped", item.address.platform)
+                continue
+            try:
+                await adapter.send(item.address.chat_id, item.message)
+            except Exception:
+                log.exception("could not send to %s chat", item.address.platform)
+
+    def _error_report(self, event: Event, exc: BaseException) -> list[Outgoing]:
+        """A report for the admin chat: where it failed, never what people typed."""
+        target = self.settings.bot.admin_chat
+        if not target:
+            return []
+        platform, _, chat_id = target.partition(":")
+        frames = traceback.extract_tb(exc.__traceback__)[-3:]
+        where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(frames))
+        text = self.translator()("error.report", kind=type(exc).__name__, where=where,
+                                 platform=event.platform, ref=event.event_id)
+        return [Outgoing(Address(platform, chat_id), Message(text))]

@@ -1,0 +1,94 @@
+"""Platform-neutral events (what people did) and messages (what the bot says).
+
+Adapters translate platform updates into `Event`s and render `Message`s natively; handlers
+only ever see these types, so no feature code knows Telegram from Zalo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ChatKind = Literal["private", "group"]
+# Things that happen in groups rather than words people type.
+GroupChange = Literal["bot_added", "bot_removed", "member_joined", "migrated"]
+
+
+@dataclass(frozen=True)
+class Contact:
+    phone: str
+    # The Telegram user the contact belongs to; None when the card is someone unknown.
+    owner_user_id: str | None
+
+
+@dataclass(frozen=True)
+class Event:
+    platform: str
+    event_id: str
+    chat_id: str
+    chat_kind: ChatKind
+    user_id: str
+    user_name: str
+    text: str | None = None
+    command: str | None = None
+    args: str = ""
+    payload: str | None = None
+    contact: Contact | None = None
+    # Kind of an attachment the bot cannot use here: "sticker", "photo", "voice", "file", ...
+    attachment: str | None = None
+    group_change: GroupChange | None = None
+    chat_title: str = ""
+    new_chat_id: str | None = None
+    # The platform message a button was pressed on (lets the reply edit it in place).
+    message_ref: str | None = None
+
+    @property
+    def is_private(self) -> bool:
+        return self.chat_kind == "private"
+
+    @property
+    def address(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass
+class Message:
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    document: Document | None = None
+    # Label of the platform's "share my phone number" button, where it exists ("" = none).
+    request_contact: str = ""
+    # Replace the message a button was pressed on instead of sending a new one.
+    edit_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    inline_buttons: bool
+    native_polls: bool
+    edits: bool
+    file_upload: bool
+    request_contact: bool
+    max_text_length: int
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where to send: a private chat with a user, or a group chat."""
+
+    platform: str
+    chat_id: str

@@ -1,0 +1,86 @@
+"""The `congdoan` command: run the bot, open the console chat, and admin tasks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+
+from bot import logs
+from bot.config import ConfigError, Settings, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="congdoan", description="Chat bot công đoàn cơ sở")
+    parser.add_argument("--config", help="đường dẫn config.toml (mặc định: ./config.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="chạy bot (Telegram nếu có token, không thì chat console)")
+    console = sub.add_parser("console", help="chat với bot ngay trong terminal")
+    console.add_argument("--user", default="1001", help="mã người dùng console (mặc định 1001)")
+    console.add_argument("--name", default="Khách", help="tên hiển thị")
+    sub.add_parser("check", help="kiểm tra cấu hình, cơ sở dữ liệu và token")
+    db = sub.add_parser("db", help="cơ sở dữ liệu")
+    db.add_argument("action", choices=["upgrade", "current"])
+    mem = sub.add_parser("members", help="danh sách đoàn viên")
+    mem_sub = mem.add_subparsers(dest="action", required=True)
+    imp = mem_sub.add_parser("import", help="nhập danh sách đoàn viên từ tệp .xlsx")
+    imp.add_argument("file", type=Path)
+    exp = mem_sub.add_parser("export", help="xuất danh sách đoàn viên ra .xlsx")
+    exp.add_argument("--unit", help="mã đơn vị (mặc định: mọi CĐCS)")
+    exp.add_argument("--out", type=Path, default=Path("doan-vien.xlsx"))
+    role = sub.add_parser("roles", help="giao vai trò")
+    role.add_argument("action", choices=["grant", "revoke", "list"])
+    role.add_argument("--member", type=int, help="mã đoàn viên (#id)")
+    role.add_argument("--role", choices=["bch", "to_truong", "admin"])
+    role.add_argument("--unit", help="mã đơn vị")
+    sub.add_parser("units", help="liệt kê các đơn vị")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logs.setup([settings.telegram.token.get_secret_value(),
+                settings.telegram.webhook_secret.get_secret_value()],
+               level=logging.WARNING if args.command == "console" else logging.INFO)
+    try:
+        return asyncio.run(_dispatch(args, settings))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import admin_cli, runtime
+
+    if args.command == "run":
+        if settings.telegram.enabled:
+            await runtime.run_telegram(settings)
+        else:
+            print("Chưa cấu hình token Telegram: mở chat console (xem README để chạy Telegram).")
+            logging.getLogger().setLevel(logging.WARNING)
+            await runtime.run_console(settings, "1001", "Khách")
+        return 0
+    if args.command == "console":
+        await runtime.run_console(settings, args.user, args.name)
+        return 0
+    if args.command == "check":
+        return await admin_cli.check(settings)
+    if args.command == "db":
+        return await admin_cli.db(settings, args.action)
+    if args.command == "members" and args.action == "import":
+        return await admin_cli.import_members(settings, args.file, date.today())
+    if args.command == "members" and args.action == "export":
+        return await admin_cli.export_members(settings, args.unit, args.out)
+    if args.command == "roles":
+        return await admin_cli.roles(settings, args.action, args.member, args.role, args.unit)
+    if args.command == "units":
+        return await admin_cli.list_units(settings)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""Settings: read config.toml once, validate it, and let environment variables override secrets.
+
+Errors name the bad key ("telegram.mode: ...") so the IT person can fix the file quickly.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = ROOT / "config.toml"
+EXAMPLE_CONFIG = ROOT / "config.example.toml"
+
+# Secrets that may come from the environment instead of the file (env wins).
+ENV_OVERRIDES = {
+    "CONGDOAN_TELEGRAM_TOKEN": ("telegram", "token"),
+    "CONGDOAN_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
+    "CONGDOAN_DATABASE_URL": ("database", "url"),
+}
+
+
+class ConfigError(Exception):
+    """A config problem, phrased for the person who edits config.toml."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BotSection(_Strict):
+    language: Literal["vi", "en"] = "vi"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    name: str = "Trợ lý Công đoàn"
+    # "platform:user_id" of people who are admins everywhere, even before they register.
+    admins: list[str] = Field(default_factory=list)
+    # "platform:chat_id" where unexpected errors are reported (no personal data is sent there).
+    admin_chat: str = ""
+    # A dialog left untouched this long starts over.
+    dialog_timeout_hours: int = Field(default=24, ge=1, le=24 * 30)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"không biết múi giờ '{value}' (ví dụ: Asia/Ho_Chi_Minh)") from exc
+        return value
+
+    @field_validator("admins")
+    @classmethod
+    def _platform_ids(cls, values: list[str]) -> list[str]:
+        for value in values:
+            _check_address(value)
+        return values
+
+    @field_validator("admin_chat")
+    @classmethod
+    def _admin_chat(cls, value: str) -> str:
+        if value:
+            _check_address(value)
+        return value
+
+
+def _check_address(value: str) -> None:
+    platform, _, ident = value.partition(":")
+    if platform not in {"telegram", "zalo", "console"} or not ident:
+        raise ValueError(f"'{value}' phải có dạng nền_tảng:id, ví dụ telegram:123456789")
+
+
+class DatabaseSection(_Strict):
+    url: str = "sqlite+aiosqlite:///data/congdoan.db"
+
+
+class TelegramSection(_Strict):
+    token: SecretStr = SecretStr("")
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    listen: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token.get_secret_value())
+
+
+class UnitSection(_Strict):
+    code: str = Field(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
+    name: str = Field(min_length=2, max_length=200)
+    kind: Literal["cdcs", "cdbp", "to"] = "to"
+    parent: str = ""
+
+
+class Settings(_Strict):
+    bot: BotSection = Field(default_factory=BotSection)
+    database: DatabaseSection = Field(default_factory=DatabaseSection)
+    telegram: TelegramSection = Field(default_factory=TelegramSection)
+    units: list[UnitSection] = Field(default_factory=list)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.bot.timezone)
+
+    def check_units(self) -> None:
+        codes = [u.code.upper() for u in self.units]
+        for index, unit in enumerate(self.units):
+            if codes.count(unit.code.upper()) > 1:
+                raise ConfigError(f"units[{index}].code: mã đơn vị '{unit.code}' bị trùng")
+            if unit.parent and unit.parent.upper() not in codes:
+                raise ConfigError(
+                    f"units[{index}].parent: không có đơn vị nào mã '{unit.parent}'"
+                )
+        if self.telegram.mode == "webhook" and self.telegram.enabled:
+            if not self.telegram.webhook_url:
+                raise ConfigError("telegram.webhook_url: cần khi mode = \"webhook\"")
+            if len(self.telegram.webhook_secret.get_secret_value()) < 8:
+                raise ConfigError("telegram.webhook_secret: cần ít nhất 8 ký tự khi dùng webhook")
+
+
+def _format_error(exc: ValidationError, source: str) -> str:
+    lines = [f"Cấu hình không hợp lệ ({source}):"]
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "khoá không được hỗ trợ (gõ sai tên?)"
+        lines.append(f"  - {key}: {message}")
+    return "\n".join(lines)
+
+
+def parse_settings(data: dict, source: str = "config") -> Settings:
+    data = {k: dict(v) if isinstance(v, dict) else v for k, v in data.items()}
+    for env, (section, key) in ENV_OVERRIDES.items():
+        if os.environ.get(env):
+            data.setdefault(section, {})[key] = os.environ[env]
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_format_error(exc, source)) from None
+    settings.check_units()
+    return settings
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Read config.toml (or, when it does not exist yet, the shipped example)."""
+    file = Path(path) if path else DEFAULT_CONFIG
+    if not file.exists():
+        if path:
+            raise ConfigError(f"Không tìm thấy tệp cấu hình {file}")
+        file = EXAMPLE_CONFIG
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: lỗi cú pháp TOML: {exc}") from None
+    settings = parse_settings(data, str(file))
+    settings.database.url = _anchor_sqlite(settings.database.url, file.parent)
+    return settings
+
+
+def _anchor_sqlite(url: str, base: Path) -> str:
+    """A relative SQLite path means "next to config.toml", whatever the working directory."""
+    prefix, _, path = url.partition(":///")
+    if prefix.startswith("sqlite") and path and path != ":memory:" and not path.startswith("/"):
+        return f"{prefix}:///{(base / path).resolve()}"
+    return url

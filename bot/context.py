@@ -1,0 +1,111 @@
+"""What a handler gets: the event, the person, a database session, and ways to answer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.chat import Address, Capabilities, Event, Message
+from bot.i18n import Translator
+from models import audit as audit_log
+from models import dialogs
+from models.dialogs import DialogState
+from models.members import Identity, Member
+from models.roles import ADMIN, BOARD_ROLES
+from models.units import Unit
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+
+@dataclass
+class Outgoing:
+    address: Address
+    message: Message
+
+
+@dataclass
+class Context:
+    app: App
+    event: Event
+    session: AsyncSession
+    identity: Identity
+    member: Member | None
+    roles: Sequence[tuple[str, Unit]]
+    is_config_admin: bool
+    dialog: DialogState | None
+    t: Translator
+    caps: Capabilities
+    now: datetime
+    # Filled by the handler, sent by the router after the database commit.
+    outgoing: list[Outgoing] = field(default_factory=list)
+    # Why the fallback handler was called: (catalog key, params).
+    notice: tuple[str, dict[str, Any]] | None = None
+
+    # --- who is asking -------------------------------------------------------------
+    @property
+    def actor(self) -> str:
+        return self.event.address
+
+    @property
+    def is_active_member(self) -> bool:
+        return self.member is not None and self.member.status == "active"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_config_admin or any(role == ADMIN for role, _ in self.roles)
+
+    @property
+    def is_board(self) -> bool:
+        return self.is_config_admin or any(role in BOARD_ROLES for role, _ in self.roles)
+
+    async def board_roots(self) -> list[Unit]:
+        """The top units this person manages (config admins manage every top unit)."""
+        if self.is_config_admin:
+            from models import units
+
+            return [u for u in await units.all_units(self.session) if u.parent_id is None]
+        roots = [unit for role, unit in self.roles if role in BOARD_ROLES]
+        return [u for u in roots if not any(o is not u and o.contains(u) for o in roots)]
+
+    async def can_manage(self, unit: Unit) -> bool:
+        return any(root.contains(unit) for root in await self.board_roots())
+
+    # --- answering -------------------------------------------------------------------
+    def reply(self, message: Message | str) -> None:
+        if isinstance(message, str):
+            message = Message(message)
+        self.outgoing.append(Outgoing(Address(self.event.platform, self.event.chat_id), message))
+
+    def send_to(
+        self, identity: Identity, build: Callable[[Translator], Message]
+    ) -> None:
+        """Send to someone else's private chat, in their own language."""
+        t = self.app.translator(identity.language)
+        self.outgoing.append(Outgoing(Address(identity.platform, identity.user_id), build(t)))
+
+    def private_link(self, start: str = "") -> str | None:
+        return self.app.private_link(self.event.platform, start)
+
+    # --- dialogs ---------------------------------------------------------------------
+    async def set_dialog(self, flow: str, step: str, data: dict[str, Any]) -> None:
+        ttl = timedelta(hours=self.app.settings.bot.dialog_timeout_hours)
+        self.dialog = await dialogs.save(
+            self.session, self.event.platform, self.event.user_id,
+            flow=flow, step=step, data=data, now=self.now, ttl=ttl,
+        )
+
+    async def end_dialog(self) -> None:
+        await dialogs.clear(self.session, self.event.platform, self.event.user_id)
+        self.dialog = None
+
+    # --- accountability --------------------------------------------------------------
+    def audit(self, action: str, target: str = "", **detail: Any) -> None:
+        audit_log.record(
+            self.session, at=self.now, actor=self.actor, action=action, target=target,
+            actor_member_id=self.member.id if self.member else None, detail=detail,
+        )

@@ -1,0 +1,50 @@
+"""The message catalog: every user-facing string, Vietnamese first, English second."""
+
+from __future__ import annotations
+
+import string
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.i18n.en import MESSAGES as EN
+from bot.i18n.vi import MESSAGES as VI
+
+CATALOGS: dict[str, dict[str, str]] = {"vi": VI, "en": EN}
+LANGUAGES = tuple(CATALOGS)
+WEEKDAYS = {
+    "vi": ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ Nhật"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+class Translator:
+    """Looks up a key in the user's language, falling back to Vietnamese."""
+
+    def __init__(self, language: str, tz: ZoneInfo) -> None:
+        self.language = language if language in CATALOGS else "vi"
+        self.tz = tz
+
+    def __call__(self, key: str, **params: object) -> str:
+        template = CATALOGS[self.language].get(key) or VI.get(key)
+        if template is None:
+            raise KeyError(f"missing message key: {key}")
+        return template.format(**params) if params else template
+
+    def has(self, key: str) -> bool:
+        return key in VI
+
+    def date(self, value: date | None) -> str:
+        return value.strftime("%d/%m/%Y") if value else self("common.empty")
+
+    def datetime(self, value: datetime) -> str:
+        local = value.astimezone(self.tz)
+        weekday = WEEKDAYS[self.language][local.weekday()]
+        return f"{weekday}, {local:%d/%m/%Y %H:%M}"
+
+    def number(self, value: int) -> str:
+        text = f"{value:,}"
+        return text.replace(",", ".") if self.language == "vi" else text

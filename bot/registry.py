@@ -1,0 +1,102 @@
+"""What handlers register: commands, button payload prefixes and dialog flows.
+
+Handlers declare who may use a command (`access`) and where (`where`); the router enforces it,
+so a feature cannot forget a permission check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from bot.context import Context
+
+Handler = Callable[["Context"], Awaitable[None]]
+Access = Literal["anyone", "member", "board", "admin"]
+Where = Literal["private", "group", "any"]
+
+PAYLOAD_VERSION = "v1"
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    name: str
+    handler: Handler
+    access: Access
+    where: Where
+    help_key: str | None
+    # Shown in the platform's command menu and in the button menu.
+    menu: bool
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.commands: dict[str, CommandSpec] = {}
+        self.buttons: dict[str, tuple[Handler, Access]] = {}
+        self.flows: dict[str, Handler] = {}
+        self.group_change: Handler | None = None
+        # Answers input nobody else wants (help instead of silence).
+        self.fallback: Handler | None = None
+
+    def command(
+        self,
+        *names: str,
+        access: Access = "anyone",
+        where: Where = "private",
+        help_key: str | None = None,
+        menu: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        def register(func: Handler) -> Handler:
+            for index, name in enumerate(names):
+                if name in self.commands:
+                    raise ValueError(f"command /{name} registered twice")
+                primary = index == 0
+                self.commands[name] = CommandSpec(
+                    name, func, access, where, help_key if primary else None, menu and primary
+                )
+            return func
+
+        return register
+
+    def button(self, prefix: str, *, access: Access = "anyone") -> Callable[[Handler], Handler]:
+        def register(func: Handler) -> Handler:
+            if prefix in self.buttons:
+                raise ValueError(f"button prefix {prefix} registered twice")
+            self.buttons[prefix] = (func, access)
+            return func
+
+        return register
+
+    def flow(self, name: str) -> Callable[[Handler], Handler]:
+        def register(func: Handler) -> Handler:
+            self.flows[name] = func
+            return func
+
+        return register
+
+    def on_fallback(self, func: Handler) -> Handler:
+        self.fallback = func
+        return func
+
+    def on_group_change(self, func: Handler) -> Handler:
+        self.group_change = func
+        return func
+
+
+def payload(prefix: str, *parts: object) -> str:
+    """A short, versioned button payload: "v1:reg:ok:42" (Telegram allows 64 bytes)."""
+    text = ":".join([PAYLOAD_VERSION, prefix, *(str(p) for p in parts)])
+    if len(text.encode()) > 64:
+        raise ValueError(f"button payload too long: {text}")
+    return text
+
+
+def parse_payload(text: str) -> tuple[str, list[str]] | None:
+    """(prefix, args) for a current payload; None for a foreign or outdated one."""
+    version, _, rest = text.partition(":")
+    if version != PAYLOAD_VERSION or not rest:
+        return None
+    prefix, *args = rest.split(":")
+    return prefix, args

@@ -1,0 +1,107 @@
+"""/start, the button menus and /trogiup: what this person can do, by role."""
+
+from __future__ import annotations
+
+from bot.chat import Button, Message
+from bot.context import Context
+from bot.registry import CommandSpec, payload
+from handlers import registry
+from handlers.registration import begin
+
+# Menu buttons run these commands; order is what people see.
+MEMBER_MENU = ["hoso", "trogiup", "ngonngu"]
+BOARD_MENU = ["choduyet", "doanvien", "timkiem", "xuatds"]
+
+
+@registry.command("start", "batdau", access="anyone", where="any")
+async def start(ctx: Context) -> None:
+    if not ctx.event.is_private:
+        await group_start(ctx)
+        return
+    status = ctx.member.status if ctx.member else None
+    if status == "pending":
+        ctx.reply(ctx.t("reg.already_pending"))
+    elif status == "active" or ctx.is_config_admin:
+        ctx.reply(member_menu(ctx, greeting=True))
+    else:
+        await begin(ctx, ctx.event.args.strip())
+
+
+async def group_start(ctx: Context) -> None:
+    link = ctx.private_link()
+    buttons = [[Button(ctx.t("group.open_private"), url=link)]] if link else []
+    ctx.reply(Message(ctx.t("group.hello"), buttons=buttons))
+
+
+@registry.command("menu", access="anyone", where="private", help_key="help.cmd.menu")
+async def menu(ctx: Context) -> None:
+    if not (ctx.is_active_member or ctx.is_config_admin):
+        await begin(ctx)
+        return
+    ctx.reply(member_menu(ctx))
+
+
+def member_menu(ctx: Context, greeting: bool = False) -> Message:
+    t = ctx.t
+    names = MEMBER_MENU + (BOARD_MENU if ctx.is_board else [])
+    buttons = [
+        [Button(t(f"menu.{n}"), payload("cmd", n)) for n in names[i:i + 2]]
+        for i in range(0, len(names), 2)
+    ]
+    name = ctx.member.full_name if ctx.member else ctx.event.user_name
+    text = t("menu.greeting", name=name) if greeting else t("menu.title")
+    if ctx.is_board:
+        text += "\n" + t("menu.board_hint")
+    return Message(text, buttons=buttons)
+
+
+@registry.button("cmd")
+async def menu_button(ctx: Context) -> None:
+    """A menu button runs its command exactly as if it had been typed."""
+    name = (ctx.event.payload or "").split(":")[2] if ctx.event.payload else ""
+    if name not in registry.commands:
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    await ctx.app.run_command(ctx, name)
+
+
+def _visible(ctx: Context, spec: CommandSpec) -> bool:
+    if spec.help_key is None:
+        return False
+    if spec.access == "board":
+        return ctx.is_board
+    if spec.access == "admin":
+        return ctx.is_admin
+    if spec.access == "member":
+        return ctx.is_active_member or ctx.is_config_admin
+    return True
+
+
+@registry.command("trogiup", "help", access="anyone", where="any", help_key="help.cmd.trogiup")
+async def help_command(ctx: Context) -> None:
+    ctx.reply(build_help(ctx))
+
+
+@registry.on_fallback
+async def fallback(ctx: Context) -> None:
+    ctx.reply(build_help(ctx))
+
+
+def build_help(ctx: Context) -> Message:
+    t = ctx.t
+    lines = []
+    if ctx.notice:
+        key, params = ctx.notice
+        lines += [t(key, **params), ""]
+    lines.append(t("help.title"))
+    groups = {"member": [], "board": []}  # type: dict[str, list[str]]
+    for spec in registry.commands.values():
+        if _visible(ctx, spec) and (ctx.event.is_private or spec.where != "private"):
+            section = "board" if spec.access in ("board", "admin") else "member"
+            groups[section].append(f"/{spec.name} — {t(spec.help_key or '')}")
+    lines += groups["member"]
+    if groups["board"]:
+        lines += ["", t("help.board_title"), *groups["board"]]
+    if not (ctx.is_active_member or ctx.is_config_admin) and ctx.event.is_private:
+        lines += ["", t("help.not_member_hint")]
+    return Message("\n".join(lines))

@@ -1,0 +1,121 @@
+"""/hoso: a member sees their own profile and edits one field at a time."""
+
+from __future__ import annotations
+
+from bot import textutil
+from bot.chat import Button, Message
+from bot.context import Context
+from bot.registry import payload
+from handlers import registry
+from handlers.fields import FIELDS, apply, local_today, member_values, summary_lines, to_stored
+from models import members, units
+
+FLOW = "profile"
+EDITABLE = ["full_name", "gender", "birth_date", "phone", "email", "job_title", "card_number",
+            "joined_union_on"]
+
+
+@registry.command("hoso", access="member", where="private", help_key="help.cmd.hoso", menu=True)
+async def show_profile(ctx: Context) -> None:
+    if ctx.member is None:  # a config admin who never registered
+        ctx.reply(ctx.t("profile.none"))
+        return
+    ctx.reply(await profile_message(ctx))
+
+
+async def profile_message(ctx: Context) -> Message:
+    member, t = ctx.member, ctx.t
+    assert member is not None
+    unit = await units.get(ctx.session, member.unit_id)
+    role_lines = [t("profile.role", role=t(f"role.{role}"), unit=u.name) for role, u in ctx.roles]
+    text = "\n".join([
+        t("profile.title"),
+        f"• {t('field.unit')}: {unit.name if unit else ''}",
+        summary_lines(t, member_values(member), EDITABLE),
+        f"• {t('field.status')}: {t('status.' + member.status)}",
+        *role_lines,
+        "",
+        t("profile.edit_hint"),
+    ])
+    buttons = [[Button(t(f"field.{n}"), payload("prof", n)) for n in EDITABLE[i:i + 2]]
+               for i in range(0, len(EDITABLE), 2)]
+    return Message(text, buttons=buttons)
+
+
+@registry.button("prof", access="member")
+async def edit_button(ctx: Context) -> None:
+    parts = (ctx.event.payload or "").split(":")
+    name = parts[2] if len(parts) > 2 else ""
+    if name == "cancel":
+        await ctx.end_dialog()
+        ctx.reply(ctx.t("dialog.cancelled"))
+        return
+    if name not in EDITABLE or ctx.member is None:
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    await ctx.set_dialog(FLOW, name, {})
+    ctx.reply(_ask(ctx, name))
+
+
+def _ask(ctx: Context, name: str) -> Message:
+    t = ctx.t
+    buttons = []
+    if name == "gender":
+        buttons.append([Button(t(f"gender.{g}"), payload("profg", g)) for g in ("nam", "nu")])
+    buttons.append([Button(t("btn.cancel"), payload("prof", "cancel"))])
+    contact = t("btn.share_phone") if name == "phone" else ""
+    return Message(t(f"reg.ask.{name}"), buttons=buttons, request_contact=contact)
+
+
+@registry.button("profg", access="member")
+async def gender_button(ctx: Context) -> None:
+    value = (ctx.event.payload or "").split(":")[-1]
+    if ctx.dialog is None or ctx.dialog.flow != FLOW or ctx.dialog.step != "gender":
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    await _save(ctx, "gender", value)
+
+
+@registry.flow(FLOW)
+async def on_input(ctx: Context) -> None:
+    assert ctx.dialog is not None
+    name, event = ctx.dialog.step, ctx.event
+    if event.contact is not None and name == "phone":
+        if event.contact.owner_user_id != event.user_id:
+            ctx.reply(ctx.t("reg.contact_not_yours"))
+            return
+        raw = event.contact.phone
+    elif event.text is None:
+        ctx.reply(ctx.t("input.text_expected"))
+        ctx.reply(_ask(ctx, name))
+        return
+    else:
+        raw = event.text
+    try:
+        value = FIELDS[name].parse(raw, local_today(ctx.t, ctx.now))
+    except textutil.InvalidInput as bad:
+        ctx.reply(ctx.t(bad.key, **bad.params))
+        ctx.reply(_ask(ctx, name))
+        return
+    await _save(ctx, name, to_stored(name, value))
+
+
+async def _save(ctx: Context, name: str, value: object) -> None:
+    member = ctx.member
+    if member is None:
+        await ctx.end_dialog()
+        return
+    if name in ("phone", "card_number"):
+        clash = await members.find_duplicate(
+            ctx.session, phone=value if name == "phone" else None,  # type: ignore[arg-type]
+            card_number=value if name == "card_number" else None,  # type: ignore[arg-type]
+            exclude_id=member.id)
+        if clash is not None:
+            ctx.reply(ctx.t("profile.duplicate"))
+            return
+    apply(member, name, value)
+    member.updated_at = ctx.now
+    await ctx.end_dialog()
+    ctx.audit("profile_updated", target=f"member:{member.id}", field=name)
+    ctx.reply(ctx.t("profile.saved", field=ctx.t(f"field.{name}")))
+    ctx.reply(await profile_message(ctx))

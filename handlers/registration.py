@@ -1,0 +1,376 @@
+"""Member self-registration in private chat, then approval by the board (BCH).
+
+The dialog walks through the fields one step at a time; each step can go back, optional ones
+can be skipped, and the summary lets the person fix any field before sending. Its state lives in
+the database, so a restart mid-way continues where the person was.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import textutil
+from bot.chat import Button, Message
+from bot.context import Context
+from bot.registry import payload
+from handlers import registry
+from handlers.fields import FIELDS, apply, local_today, summary_lines, to_stored
+from handlers.notify import notify_board
+from models import members, units
+from models.members import ACTIVE, PENDING, ROSTER, Member
+from models.units import Unit
+
+FLOW = "register"
+STEPS = ["unit", "full_name", "gender", "birth_date", "phone", "job_title", "card_number",
+         "joined_union_on"]
+FIELD_STEPS = STEPS[1:]
+CONFIRM = "confirm"
+
+
+# --- entry points -------------------------------------------------------------------------
+@registry.command("dangky", access="anyone", where="private", help_key="help.cmd.dangky")
+async def start_registration(ctx: Context) -> None:
+    await begin(ctx, ctx.event.args.strip())
+
+
+async def begin(ctx: Context, unit_code: str = "") -> None:
+    """Start (or restart) the dialog; a unit code from a deep link preselects the unit."""
+    member = ctx.member
+    if member is not None and member.status == ACTIVE:
+        ctx.reply(ctx.t("reg.already_member", name=member.full_name))
+        return
+    if member is not None and member.status == PENDING:
+        ctx.reply(ctx.t("reg.already_pending"))
+        return
+    data: dict[str, Any] = {}
+    start_unit = await units.by_code(ctx.session, unit_code) if unit_code else None
+    if start_unit is not None:
+        data["browse"] = start_unit.id
+        if not await units.children(ctx.session, start_unit):
+            data["unit_id"] = start_unit.id
+    ctx.reply(ctx.t("reg.welcome"))
+    step = "full_name" if "unit_id" in data else "unit"
+    await _go(ctx, step, data)
+
+
+# --- the dialog -----------------------------------------------------------------------------
+@registry.flow(FLOW)
+async def on_input(ctx: Context) -> None:
+    assert ctx.dialog is not None
+    step, data, event = ctx.dialog.step, ctx.dialog.data, ctx.event
+    if event.attachment or (event.text is None and event.contact is None):
+        ctx.reply(ctx.t("input.text_expected"))
+        await _prompt(ctx, step, data)
+        return
+    if step == CONFIRM:
+        ctx.reply(ctx.t("reg.use_buttons"))
+        await _prompt(ctx, step, data)
+        return
+    if step == "unit":
+        await _typed_unit(ctx, data, event.text or "")
+        return
+    if event.contact is not None:
+        if step != "phone":
+            ctx.reply(ctx.t("input.text_expected"))
+            await _prompt(ctx, step, data)
+            return
+        if event.contact.owner_user_id != event.user_id:
+            ctx.reply(ctx.t("reg.contact_not_yours"))
+            await _prompt(ctx, step, data)
+            return
+        raw = event.contact.phone
+    else:
+        raw = event.text or ""
+    try:
+        value = FIELDS[step].parse(raw, local_today(ctx.t, ctx.now))
+    except textutil.InvalidInput as bad:
+        ctx.reply(ctx.t(bad.key, **bad.params))
+        await _prompt(ctx, step, data, reprompt=True)
+        return
+    data[step] = to_stored(step, value)
+    if step == "phone":  # echo it back (a shared contact is not visible in the chat as text)
+        ctx.reply(ctx.t("reg.phone_saved", phone=textutil.format_phone_local(value)))
+    await _advance(ctx, step, data)
+
+
+@registry.button("reg")
+async def on_button(ctx: Context) -> None:
+    args = (ctx.event.payload or "").split(":")[2:]
+    action, arg = args[0], (args[1] if len(args) > 1 else "")
+    if ctx.dialog is None or ctx.dialog.flow != FLOW:
+        ctx.reply(ctx.t("reg.session_over"))
+        return
+    step, data = ctx.dialog.step, ctx.dialog.data
+    if action == "back":
+        await _go(ctx, _previous(step, data), data)
+    elif action == "skip" and step in FIELDS and FIELDS[step].optional:
+        data[step] = None
+        await _advance(ctx, step, data)
+    elif action == "g" and step == "gender" and arg in FIELDS["gender"].choices:
+        data["gender"] = arg
+        await _advance(ctx, step, data)
+    elif action == "unit" and step == "unit":
+        await _picked_unit(ctx, data, arg)
+    elif action == "edit" and step == CONFIRM:
+        ctx.reply(_edit_menu(ctx))
+    elif action == "ef" and step == CONFIRM and (arg in FIELD_STEPS or arg == "unit"):
+        data["editing"] = True
+        await _go(ctx, arg, data)
+    elif action == "yes" and step == CONFIRM:
+        await _submit(ctx, data)
+    elif action == "cancel":
+        await ctx.end_dialog()
+        ctx.reply(ctx.t("dialog.cancelled"))
+    else:
+        ctx.reply(ctx.t("button.outdated"))
+
+
+# --- steps ----------------------------------------------------------------------------------
+async def _go(ctx: Context, step: str, data: dict[str, Any]) -> None:
+    await ctx.set_dialog(FLOW, step, data)
+    await _prompt(ctx, step, data)
+
+
+async def _advance(ctx: Context, step: str, data: dict[str, Any]) -> None:
+    if data.pop("editing", False) or step == FIELD_STEPS[-1]:
+        await _go(ctx, CONFIRM, data)
+        return
+    await _go(ctx, STEPS[STEPS.index(step) + 1], data)
+
+
+def _previous(step: str, data: dict[str, Any]) -> str:
+    if step == CONFIRM:
+        return FIELD_STEPS[-1]
+    index = STEPS.index(step)
+    return STEPS[max(index - 1, 0)]
+
+
+def _nav_buttons(ctx: Context, step: str) -> list[list[Button]]:
+    row = []
+    if step != "unit":
+        row.append(Button(ctx.t("btn.back"), payload("reg", "back")))
+    row.append(Button(ctx.t("btn.cancel"), payload("reg", "cancel")))
+    return [row]
+
+
+async def _prompt(ctx: Context, step: str, data: dict[str, Any], reprompt: bool = False) -> None:
+    t = ctx.t
+    if step == CONFIRM:
+        ctx.reply(await _summary(ctx, data))
+        return
+    if step == "unit":
+        ctx.reply(await _unit_picker(ctx, data))
+        return
+    number = STEPS.index(step) + 1
+    text = t("reg.step", number=number, total=len(STEPS)) + "\n" + t(f"reg.ask.{step}")
+    buttons: list[list[Button]] = []
+    if step == "gender":
+        buttons.append([Button(t(f"gender.{g}"), payload("reg", "g", g)) for g in ("nam", "nu")])
+    if FIELDS[step].optional:
+        buttons.append([Button(t("btn.skip"), payload("reg", "skip"))])
+    buttons += _nav_buttons(ctx, step)
+    contact = t("btn.share_phone") if step == "phone" else ""
+    ctx.reply(Message(text, buttons=buttons, request_contact=contact))
+
+
+async def _unit_picker(ctx: Context, data: dict[str, Any]) -> Message:
+    """Browse the unit tree one level at a time, starting at a deep-linked unit if any."""
+    current = await units.get(ctx.session, data["browse"]) if data.get("browse") else None
+    options = await units.children(ctx.session, current)
+    buttons = [[Button(u.name, payload("reg", "unit", u.id))] for u in options]
+    if current is not None:
+        buttons.insert(0, [Button(ctx.t("reg.unit.this", name=current.name),
+                                  payload("reg", "unit", f"={current.id}"))])
+        up = current.parent_id if current.parent_id is not None else "top"
+        buttons.append([Button(ctx.t("reg.unit.up"), payload("reg", "unit", f"^{up}"))])
+    buttons += _nav_buttons(ctx, "unit")
+    if not options and current is None:
+        return Message(ctx.t("reg.no_units"))
+    text = ctx.t("reg.step", number=1, total=len(STEPS)) + "\n" + ctx.t("reg.ask.unit")
+    return Message(text, buttons=buttons)
+
+
+async def _picked_unit(ctx: Context, data: dict[str, Any], arg: str) -> None:
+    if arg.startswith("^"):  # one level up
+        data["browse"] = None if arg == "^top" else int(arg[1:])
+        await _go(ctx, "unit", data)
+        return
+    final = arg.startswith("=")
+    unit = await units.get(ctx.session, int(arg.lstrip("="))) if arg.lstrip("=").isdigit() else None
+    if unit is None:
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    if not final and await units.children(ctx.session, unit):
+        data["browse"] = unit.id
+        await _go(ctx, "unit", data)
+        return
+    await _choose_unit(ctx, data, unit)
+
+
+async def _typed_unit(ctx: Context, data: dict[str, Any], text: str) -> None:
+    unit = await units.by_code(ctx.session, text) if text.strip() else None
+    if unit is None:
+        ctx.reply(ctx.t("reg.unit.unknown"))
+        await _go(ctx, "unit", data)
+        return
+    await _choose_unit(ctx, data, unit)
+
+
+async def _choose_unit(ctx: Context, data: dict[str, Any], unit: Unit) -> None:
+    data["unit_id"] = unit.id
+    ctx.reply(ctx.t("reg.unit.chosen", name=unit.name))
+    await _advance(ctx, "unit", data)
+
+
+async def _summary(ctx: Context, data: dict[str, Any]) -> Message:
+    t = ctx.t
+    unit = await units.get(ctx.session, data["unit_id"])
+    text = "\n".join([
+        t("reg.summary.title"),
+        f"• {t('field.unit')}: {unit.name if unit else t('common.empty')}",
+        summary_lines(t, data, FIELD_STEPS),
+        "",
+        t("reg.summary.question"),
+    ])
+    return Message(text, buttons=[
+        [Button(t("reg.btn.send"), payload("reg", "yes"))],
+        [Button(t("reg.btn.edit"), payload("reg", "edit")),
+         Button(t("btn.cancel"), payload("reg", "cancel"))],
+    ])
+
+
+def _edit_menu(ctx: Context) -> Message:
+    t = ctx.t
+    names = ["unit", *FIELD_STEPS]
+    buttons = [[Button(t(f"field.{n}"), payload("reg", "ef", n)) for n in names[i:i + 2]]
+               for i in range(0, len(names), 2)]
+    return Message(t("reg.edit.which"), buttons=buttons)
+
+
+# --- submission -----------------------------------------------------------------------------
+async def _submit(ctx: Context, data: dict[str, Any]) -> None:
+    session = ctx.session
+    duplicate = await members.find_duplicate(
+        session, phone=data.get("phone"), card_number=data.get("card_number"),
+        exclude_id=ctx.member.id if ctx.member else None,
+    )
+    roster_match = duplicate is not None and duplicate.status == ROSTER and not (
+        await members.identities_of(session, [duplicate.id]))  # type: ignore[list-item]
+    if duplicate is not None and not roster_match:
+        ctx.audit("registration_duplicate", target=f"member:{duplicate.id}")
+        ctx.reply(ctx.t("reg.duplicate"))
+        await _prompt(ctx, CONFIRM, data)
+        return
+    member = duplicate if roster_match else (ctx.member or Member(full_name="", name_key="",
+                                                                   unit_id=data["unit_id"]))
+    assert member is not None
+    for name in FIELD_STEPS:
+        value = data.get(name)
+        if value not in (None, "") or not roster_match:  # a skipped field keeps roster data
+            apply(member, name, value)
+    if not roster_match:
+        member.unit_id = data["unit_id"]
+    member.updated_at = ctx.now
+    member.reject_reason = None
+    session.add(member)
+    await session.flush()
+    ctx.identity.member_id = member.id
+    ctx.member = member
+    await ctx.end_dialog()
+    if roster_match:
+        member.status, member.decided_at = ACTIVE, ctx.now
+        ctx.audit("registration_auto_approved", target=f"member:{member.id}")
+        ctx.reply(ctx.t("reg.auto_approved", name=member.full_name))
+        from handlers.help import member_menu
+
+        ctx.reply(member_menu(ctx))
+        return
+    member.status = PENDING
+    ctx.audit("registration_submitted", target=f"member:{member.id}")
+    unit = await units.get(session, member.unit_id)
+    assert unit is not None
+    reached = await notify_board(ctx, unit, lambda t: approval_request(t, member, unit))
+    ctx.reply(ctx.t("reg.submitted" if reached else "reg.submitted_no_board"))
+
+
+def approval_request(t: Any, member: Member, unit: Unit) -> Message:
+    values = {name: to_stored(name, getattr(member, name)) for name in FIELD_STEPS}
+    text = "\n".join([
+        t("appr.request", unit=unit.name),
+        summary_lines(t, values, FIELD_STEPS),
+    ])
+    return Message(text, buttons=[[
+        Button(t("appr.btn.approve"), payload("appr", "ok", member.id)),
+        Button(t("appr.btn.reject"), payload("appr", "no", member.id)),
+    ]])
+
+
+# --- the board's decision ---------------------------------------------------------------------
+@registry.button("appr", access="board")
+async def on_decision(ctx: Context) -> None:
+    args = (ctx.event.payload or "").split(":")[2:]
+    if len(args) != 2 or not args[1].isdigit():
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    await decide(ctx, int(args[1]), approve=args[0] == "ok")
+
+
+async def decide(ctx: Context, member_id: int, *, approve: bool) -> None:
+    member = await members.get(ctx.session, member_id)
+    unit = await units.get(ctx.session, member.unit_id) if member else None
+    if member is None or unit is None:
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    if not await ctx.can_manage(unit):
+        ctx.audit("access_denied", target=f"member:{member.id}", needed="board of unit")
+        ctx.reply(ctx.t("access.not_your_unit"))
+        return
+    if member.status != PENDING:
+        ctx.reply(ctx.t("appr.already_decided", name=member.full_name,
+                        status=ctx.t(f"status.{member.status}")))
+        return
+    if not approve:
+        await ctx.set_dialog("reject", "reason", {"member_id": member.id})
+        ctx.reply(Message(ctx.t("appr.ask_reason", name=member.full_name), buttons=[
+            [Button(ctx.t("btn.cancel"), payload("rej", "cancel"))]]))
+        return
+    member.status, member.decided_at = ACTIVE, ctx.now
+    member.decided_by = ctx.member.id if ctx.member else None
+    ctx.audit("member_approved", target=f"member:{member.id}")
+    ctx.reply(Message(ctx.t("appr.done_approved", name=member.full_name),
+                      edit_ref=ctx.event.message_ref))
+    for ident in await members.identities_of(ctx.session, [member.id]):  # type: ignore[list-item]
+        ctx.send_to(ident, lambda t: Message(t("reg.approved", unit=unit.name)))
+
+
+@registry.flow("reject")
+async def on_reject_reason(ctx: Context) -> None:
+    assert ctx.dialog is not None
+    try:
+        reason = textutil.parse_free_text(ctx.event.text or "", max_len=300, min_len=3)
+    except textutil.InvalidInput as bad:
+        ctx.reply(ctx.t(bad.key, **bad.params) + "\n" + ctx.t("appr.ask_reason_again"))
+        return
+    member = await members.get(ctx.session, ctx.dialog.data["member_id"])
+    await ctx.end_dialog()
+    if member is None or member.status != PENDING:
+        ctx.reply(ctx.t("appr.no_longer_pending"))
+        return
+    unit = await units.get(ctx.session, member.unit_id)
+    if unit is None or not await ctx.can_manage(unit):
+        ctx.reply(ctx.t("access.not_your_unit"))
+        return
+    member.status, member.reject_reason = "rejected", reason
+    member.decided_at, member.decided_by = ctx.now, ctx.member.id if ctx.member else None
+    ctx.audit("member_rejected", target=f"member:{member.id}", reason=reason)
+    ctx.reply(ctx.t("appr.done_rejected", name=member.full_name))
+    for ident in await members.identities_of(ctx.session, [member.id]):  # type: ignore[list-item]
+        ctx.send_to(ident, lambda t: Message(t("reg.rejected", reason=reason)))
+
+
+@registry.button("rej", access="board")
+async def on_reject_cancel(ctx: Context) -> None:
+    if ctx.dialog is not None and ctx.dialog.flow == "reject":
+        await ctx.end_dialog()
+    ctx.reply(ctx.t("dialog.cancelled"))
+

@@ -1,0 +1,73 @@
+"""Personal settings and small utilities: /huy, /ngonngu, /toi; roles for admins (/phanquyen)."""
+
+from __future__ import annotations
+
+from bot.chat import Button, Message
+from bot.context import Context
+from bot.i18n import LANGUAGES
+from bot.registry import payload
+from handlers import registry
+from models import members, roles, units
+
+
+@registry.command("huy", "cancel", access="anyone", where="any", help_key="help.cmd.huy")
+async def cancel(ctx: Context) -> None:
+    if ctx.dialog is None:
+        if ctx.event.is_private:
+            ctx.reply(ctx.t("dialog.nothing_to_cancel"))
+        return
+    await ctx.end_dialog()
+    ctx.reply(ctx.t("dialog.cancelled"))
+
+
+@registry.command("ngonngu", "language", access="anyone", where="private",
+                  help_key="help.cmd.ngonngu")
+async def language(ctx: Context) -> None:
+    ctx.reply(Message(ctx.t("lang.choose"), buttons=[[
+        Button("Tiếng Việt", payload("lang", "vi")), Button("English", payload("lang", "en"))]]))
+
+
+@registry.button("lang")
+async def set_language(ctx: Context) -> None:
+    code = (ctx.event.payload or "").split(":")[-1]
+    if code not in LANGUAGES:
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    ctx.identity.language = code
+    ctx.t = ctx.app.translator(code)
+    ctx.reply(ctx.t("lang.set"))
+
+
+@registry.command("toi", "whoami", access="anyone", where="any", help_key="help.cmd.toi")
+async def whoami(ctx: Context) -> None:
+    """Tells people their platform id: the IT person needs it for `admins` in config.toml."""
+    ctx.reply(ctx.t("whoami", address=ctx.actor))
+
+
+@registry.command("phanquyen", access="admin", where="private", help_key="help.cmd.phanquyen")
+async def grant_role(ctx: Context) -> None:
+    """/phanquyen <member id> <bch|to_truong|admin|bo> <unit code>  ("bo" removes the role)."""
+    parts = ctx.event.args.split()
+    if len(parts) != 4 and len(parts) != 3:
+        ctx.reply(ctx.t("roles.usage"))
+        return
+    member_id, role, code = parts[0], parts[1].lower(), parts[2]
+    revoke = len(parts) == 4 and parts[3].lower() == "bo"
+    member = await members.get(ctx.session, int(member_id)) if member_id.isdigit() else None
+    unit = await units.by_code(ctx.session, code)
+    if member is None or member.status != "active" or role not in roles.ROLES or unit is None:
+        ctx.reply(ctx.t("roles.usage"))
+        return
+    if not await ctx.can_manage(unit):
+        ctx.audit("access_denied", target=f"unit:{unit.code}", needed="admin of unit")
+        ctx.reply(ctx.t("access.not_your_unit"))
+        return
+    if revoke:
+        changed = await roles.revoke(ctx.session, member.id, role, unit)  # type: ignore[arg-type]
+    else:
+        changed = await roles.grant(ctx.session, member.id, role, unit, ctx.actor)  # type: ignore[arg-type]
+    ctx.audit("role_revoked" if revoke else "role_granted", target=f"member:{member.id}",
+              role=role, unit=unit.code, changed=changed)
+    key = "roles.revoked" if revoke else "roles.granted"
+    ctx.reply(ctx.t(key if changed else "roles.unchanged", name=member.full_name,
+                    role=ctx.t(f"role.{role}"), unit=unit.name))

@@ -1,0 +1,20 @@
+"""Tables and the named queries on them, grouped by feature. Handlers call these functions."""
+
+from models.audit import AuditEntry
+from models.dialogs import DialogState
+from models.events import ProcessedEvent
+from models.groups import ChatGroup
+from models.members import Identity, Member
+from models.roles import RoleAssignment
+from models.units import Unit
+
+__all__ = [
+    "AuditEntry",
+    "ChatGroup",
+    "DialogState",
+    "Identity",
+    "Member",
+    "ProcessedEvent",
+    "RoleAssignment",
+    "Unit",
+]

@@ -1,0 +1,66 @@
+"""Group chats the bot is in, and the unit each is linked to (used by broadcasts and polls)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.types import UTCDateTime, utcnow
+from models.units import Unit
+
+
+class ChatGroup(SQLModel, table=True):
+    __tablename__ = "chat_groups"
+    __table_args__ = (UniqueConstraint("platform", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    title: str = Field(default="", max_length=256)
+    unit_id: int | None = Field(default=None, foreign_key="units.id", index=True)
+    active: bool = True
+    linked_by: int | None = Field(default=None, foreign_key="members.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+async def find(session: AsyncSession, platform: str, chat_id: str) -> ChatGroup | None:
+    query = select(ChatGroup).where(ChatGroup.platform == platform, ChatGroup.chat_id == chat_id)
+    return (await session.exec(query)).first()
+
+
+async def seen(session: AsyncSession, platform: str, chat_id: str, title: str) -> ChatGroup:
+    """Record that the bot is in this group (again)."""
+    group = await find(session, platform, chat_id)
+    if group is None:
+        group = ChatGroup(platform=platform, chat_id=chat_id, title=title[:256])
+        session.add(group)
+        await session.flush()
+    else:
+        group.active = True
+        group.title = title[:256] or group.title
+        group.updated_at = utcnow()
+    return group
+
+
+async def migrate(session: AsyncSession, platform: str, old_id: str, new_id: str) -> None:
+    """A group became a supergroup: its chat id changed, its link stays."""
+    group = await find(session, platform, old_id)
+    if group is None or await find(session, platform, new_id) is not None:
+        return
+    group.chat_id = new_id
+    group.updated_at = utcnow()
+
+
+async def linked_in_subtree(session: AsyncSession, root: Unit) -> Sequence[ChatGroup]:
+    query = (
+        select(ChatGroup)
+        .join(Unit, col(Unit.id) == ChatGroup.unit_id)
+        .where(col(Unit.path).startswith(root.path), col(ChatGroup.active).is_(True))
+        .order_by(col(ChatGroup.id))
+    )
+    return (await session.exec(query)).all()

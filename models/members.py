@@ -1,0 +1,173 @@
+"""Members and their chat identities (a member can have a Telegram id and later a Zalo id)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import UniqueConstraint, func, or_
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.textutil import nfc, search_key
+from models.types import UTCDateTime, utcnow
+from models.units import Unit
+
+PENDING, ACTIVE, REJECTED, LEFT = "pending", "active", "rejected", "left"
+# Rows imported from the union's roster wait here until their owner registers in chat.
+ROSTER = "roster"
+STATUSES = (PENDING, ACTIVE, REJECTED, LEFT, ROSTER)
+GENDERS = ("nam", "nu", "khac")
+
+
+class Member(SQLModel, table=True):
+    __tablename__ = "members"
+
+    id: int | None = Field(default=None, primary_key=True)
+    full_name: str = Field(max_length=80)
+    name_key: str = Field(max_length=80, index=True)
+    gender: str | None = Field(default=None, max_length=8)
+    birth_date: date | None = None
+    phone: str | None = Field(default=None, max_length=20, index=True)
+    email: str | None = Field(default=None, max_length=254)
+    job_title: str | None = Field(default=None, max_length=120)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    card_number: str | None = Field(default=None, max_length=20, index=True)
+    joined_union_on: date | None = None
+    status: str = Field(default=PENDING, max_length=12, index=True)
+    reject_reason: str | None = Field(default=None, max_length=300)
+    decided_by: int | None = Field(default=None, foreign_key="members.id")
+    decided_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    def set_name(self, name: str) -> None:
+        self.full_name = nfc(name)
+        self.name_key = search_key(self.full_name)
+
+
+class Identity(SQLModel, table=True):
+    """A person on one chat platform. Exists before registration (language, first contact)."""
+
+    __tablename__ = "identities"
+    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
+    display_name: str = Field(default="", max_length=128)
+    language: str | None = Field(default=None, max_length=4)
+    member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+async def identity(session: AsyncSession, platform: str, user_id: str) -> Identity | None:
+    query = select(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
+    return (await session.exec(query)).first()
+
+
+async def ensure_identity(
+    session: AsyncSession, platform: str, user_id: str, display_name: str
+) -> Identity:
+    found = await identity(session, platform, user_id)
+    if found is None:
+        found = Identity(platform=platform, user_id=user_id, display_name=display_name[:128])
+        session.add(found)
+        await session.flush()
+    elif display_name and found.display_name != display_name[:128]:
+        found.display_name = display_name[:128]
+    return found
+
+
+async def identities_of(session: AsyncSession, member_ids: Sequence[int]) -> Sequence[Identity]:
+    if not member_ids:
+        return []
+    query = select(Identity).where(col(Identity.member_id).in_(member_ids))
+    return (await session.exec(query)).all()
+
+
+async def get(session: AsyncSession, member_id: int) -> Member | None:
+    return await session.get(Member, member_id)
+
+
+async def find_duplicate(
+    session: AsyncSession, *, phone: str | None, card_number: str | None, exclude_id: int | None
+) -> Member | None:
+    """Another pending/active/roster member with the same phone or union card number."""
+    conditions = []
+    if phone:
+        conditions.append(Member.phone == phone)
+    if card_number:
+        conditions.append(Member.card_number == card_number)
+    if not conditions:
+        return None
+    query = select(Member).where(
+        or_(*conditions), col(Member.status).in_([PENDING, ACTIVE, ROSTER])
+    )
+    if exclude_id is not None:
+        query = query.where(Member.id != exclude_id)
+    return (await session.exec(query.order_by(col(Member.id)))).first()
+
+
+def _in_subtree(root: Unit):
+    return col(Member.unit_id).in_(select(Unit.id).where(col(Unit.path).startswith(root.path)))
+
+
+async def list_in_subtree(
+    session: AsyncSession,
+    root: Unit,
+    *,
+    statuses: Sequence[str] = (ACTIVE,),
+    offset: int = 0,
+    limit: int | None = None,
+) -> Sequence[Member]:
+    query = (
+        select(Member)
+        .where(_in_subtree(root), col(Member.status).in_(statuses))
+        .order_by(col(Member.name_key), col(Member.id))
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return (await session.exec(query)).all()
+
+
+async def count_in_subtree(
+    session: AsyncSession, root: Unit, *, statuses: Sequence[str] = (ACTIVE,)
+) -> int:
+    query = select(func.count()).select_from(Member).where(
+        _in_subtree(root), col(Member.status).in_(statuses)
+    )
+    return int((await session.exec(query)).one())
+
+
+async def search(
+    session: AsyncSession, root: Unit, text: str, *, limit: int = 20
+) -> Sequence[Member]:
+    """Members under `root` whose name, phone or card matches, diacritics ignored."""
+    key = search_key(text)
+    digits = "".join(ch for ch in text if ch.isdigit())
+    conditions = [col(Member.name_key).contains(key)]
+    if len(digits) >= 4:
+        conditions.append(col(Member.phone).contains(digits.lstrip("0")))
+    conditions.append(Member.card_number == text.strip().upper())
+    query = (
+        select(Member)
+        .where(_in_subtree(root), or_(*conditions), col(Member.status).in_([ACTIVE, PENDING]))
+        .order_by(col(Member.name_key))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+async def pending_in(session: AsyncSession, roots: Sequence[Unit]) -> Sequence[Member]:
+    if not roots:
+        return []
+    paths = [col(Unit.path).startswith(root.path) for root in roots]
+    query = (
+        select(Member)
+        .where(col(Member.unit_id).in_(select(Unit.id).where(or_(*paths))))
+        .where(Member.status == PENDING)
+        .order_by(col(Member.created_at))
+    )
+    return (await session.exec(query)).all()

@@ -1,0 +1,101 @@
+"""The unit tree: công đoàn cơ sở → công đoàn bộ phận → tổ công đoàn.
+
+Each unit keeps a materialised path ("/1/4/9/") so "everything under this unit" is one portable
+LIKE query on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.types import UTCDateTime, utcnow
+
+KINDS = ("cdcs", "cdbp", "to")
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "units"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(max_length=8, default="to")
+    parent_id: int | None = Field(default=None, foreign_key="units.id")
+    path: str = Field(default="/", max_length=400, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    def contains(self, other: Unit) -> bool:
+        return other.path.startswith(self.path)
+
+
+async def by_code(session: AsyncSession, code: str) -> Unit | None:
+    result = await session.exec(select(Unit).where(Unit.code == code.strip().upper()))
+    return result.first()
+
+
+async def get(session: AsyncSession, unit_id: int) -> Unit | None:
+    return await session.get(Unit, unit_id)
+
+
+async def children(session: AsyncSession, parent: Unit | None) -> Sequence[Unit]:
+    parent_id = parent.id if parent else None
+    query = select(Unit).where(Unit.parent_id == parent_id).order_by(col(Unit.name))
+    return (await session.exec(query)).all()
+
+
+async def subtree(session: AsyncSession, root: Unit) -> Sequence[Unit]:
+    query = select(Unit).where(col(Unit.path).startswith(root.path)).order_by(col(Unit.path))
+    return (await session.exec(query)).all()
+
+
+async def all_units(session: AsyncSession) -> Sequence[Unit]:
+    return (await session.exec(select(Unit).order_by(col(Unit.path)))).all()
+
+
+async def upsert(
+    session: AsyncSession, code: str, name: str, kind: str, parent: Unit | None
+) -> Unit:
+    """Create or update a unit by code; moving it re-roots its whole subtree."""
+    code = code.strip().upper()
+    unit = await by_code(session, code)
+    if unit is None:
+        unit = Unit(code=code, name=name, kind=kind, parent_id=parent.id if parent else None)
+        session.add(unit)
+        await session.flush()
+        unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+        return unit
+    unit.name, unit.kind = name, kind
+    new_parent_id = parent.id if parent else None
+    if unit.parent_id != new_parent_id:
+        if parent is not None and unit.contains(parent):
+            raise ValueError(f"unit {code} cannot be moved under its own subtree")
+        old_path = unit.path
+        new_path = f"{parent.path if parent else '/'}{unit.id}/"
+        for node in await subtree(session, unit):
+            node.path = new_path + node.path[len(old_path):]
+        unit.parent_id = new_parent_id
+    return unit
+
+
+async def sync_from_config(session: AsyncSession, declared: Iterable[object]) -> int:
+    """Create/update the units declared in config.toml, parents first. Returns how many."""
+    pending = list(declared)
+    done = 0
+    while pending:
+        progressed = False
+        for spec in list(pending):
+            parent_code = getattr(spec, "parent", "")
+            parent = await by_code(session, parent_code) if parent_code else None
+            if parent_code and parent is None:
+                continue
+            await upsert(session, spec.code, spec.name, spec.kind, parent)  # type: ignore[attr-defined]
+            pending.remove(spec)
+            done += 1
+            progressed = True
+        if not progressed:
+            raise ValueError("units with unknown parents: " + ", ".join(s.code for s in pending))  # type: ignore[attr-defined]
+    return done
