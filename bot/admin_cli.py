@@ -20,8 +20,10 @@ from models.types import utcnow
 async def check(settings: Settings) -> int:
     """Print what works and what to fix; exit code 1 if anything is wrong."""
     problems = 0
-    print(f"✔ Cấu hình hợp lệ ({len(settings.units)} đơn vị khai báo, "
-          f"ngôn ngữ {settings.bot.language}, múi giờ {settings.bot.timezone})")
+    print(
+        f"✔ Cấu hình hợp lệ ({len(settings.units)} đơn vị khai báo, "
+        f"ngôn ngữ {settings.bot.language}, múi giờ {settings.bot.timezone})"
+    )
     try:
         await asyncio.to_thread(database.upgrade, settings.database.url)
         current = await asyncio.to_thread(database.current_revision, settings.database.url)
@@ -41,12 +43,16 @@ async def check(settings: Settings) -> int:
             if data.get("ok"):
                 print(f"✔ Token Telegram hợp lệ: @{data['result']['username']}")
             else:
-                print(f"✖ Token Telegram bị từ chối: {data.get('description')}. "
-                      "Kiểm tra telegram.token hoặc CONGDOAN_TELEGRAM_TOKEN.")
+                print(
+                    f"✖ Token Telegram bị từ chối: {data.get('description')}. "
+                    "Kiểm tra telegram.token hoặc CONGDOAN_TELEGRAM_TOKEN."
+                )
                 problems += 1
         except httpx.HTTPError as exc:
-            print(f"✖ Không kết nối được Telegram ({type(exc).__name__}). "
-                  "Kiểm tra mạng hoặc telegram.base_url.")
+            print(
+                f"✖ Không kết nối được Telegram ({type(exc).__name__}). "
+                "Kiểm tra mạng hoặc telegram.base_url."
+            )
             problems += 1
     else:
         print("• Chưa có token Telegram: `congdoan run` sẽ mở chat console.")
@@ -70,10 +76,18 @@ async def import_members(settings: Settings, file: Path, today: date) -> int:
 
     async with app.db.session() as session:
         report = await import_roster(session, file, today)
-        audit.record(session, at=utcnow(), actor="cli", action="roster_imported",
-                     target=file.name, detail={"created": report.created,
-                                               "updated": report.updated,
-                                               "skipped": report.skipped})
+        audit.record(
+            session,
+            at=utcnow(),
+            actor="cli",
+            action="roster_imported",
+            target=file.name,
+            detail={
+                "created": report.created,
+                "updated": report.updated,
+                "skipped": report.skipped,
+            },
+        )
         await session.commit()
     await app.db.dispose()
     print(f"Đã nhập: {report.created} mới, {report.updated} cập nhật, {report.skipped} bỏ qua.")
@@ -98,16 +112,22 @@ async def export_members(settings: Settings, unit_code: str | None, out: Path) -
             roots = [u for u in await units.all_units(session) if u.parent_id is None]
         title = t("xlsx.title", unit=", ".join(r.name for r in roots), date=t.date(date.today()))
         out.write_bytes(await export(session, roots, t, title=title))
-        audit.record(session, at=utcnow(), actor="cli", action="members_exported",
-                     target=",".join(r.code for r in roots))
+        audit.record(
+            session,
+            at=utcnow(),
+            actor="cli",
+            action="members_exported",
+            target=",".join(r.code for r in roots),
+        )
         await session.commit()
     await app.db.dispose()
     print(f"Đã xuất {out}")
     return 0
 
 
-async def roles(settings: Settings, action: str, member_id: int | None, role: str | None,
-                unit_code: str | None) -> int:
+async def roles(
+    settings: Settings, action: str, member_id: int | None, role: str | None, unit_code: str | None
+) -> int:
     app = await build_app(settings)
     try:
         async with app.db.session() as session:
@@ -127,11 +147,19 @@ async def roles(settings: Settings, action: str, member_id: int | None, role: st
                 changed = await role_model.grant(session, member.id, role, unit, "cli")  # type: ignore[arg-type]
             else:
                 changed = await role_model.revoke(session, member.id, role, unit)  # type: ignore[arg-type]
-            audit.record(session, at=utcnow(), actor="cli", action=f"role_{action}",
-                         target=f"member:{member.id}", detail={"role": role, "unit": unit.code})
+            audit.record(
+                session,
+                at=utcnow(),
+                actor="cli",
+                action=f"role_{action}",
+                target=f"member:{member.id}",
+                detail={"role": role, "unit": unit.code},
+            )
             await session.commit()
-            print(("Đã cập nhật" if changed else "Không có thay đổi") +
-                  f": #{member.id} {member.full_name} — {role} @ {unit.code}")
+            print(
+                ("Đã cập nhật" if changed else "Không có thay đổi")
+                + f": #{member.id} {member.full_name} — {role} @ {unit.code}"
+            )
             return 0
     finally:
         await app.db.dispose()

@@ -37,9 +37,7 @@ class Adapter(Protocol):
 
 
 class App:
-    def __init__(
-        self, settings: Settings, db: Database, clock: Clock, registry: Registry
-    ) -> None:
+    def __init__(self, settings: Settings, db: Database, clock: Clock, registry: Registry) -> None:
         self.settings = settings
         self.db = db
         self.clock = clock
@@ -66,8 +64,9 @@ class App:
         key = (event.platform, event.user_id or f"chat:{event.chat_id}")
         async with self._locks.hold(key):
             async with self.db.session() as session:
-                if not await processed.claim(session, event.platform, event.event_id,
-                                             self.clock.now()):
+                if not await processed.claim(
+                    session, event.platform, event.event_id, self.clock.now()
+                ):
                     log.info("duplicate event %s:%s ignored", event.platform, event.event_id)
                     return
             outgoing = await self._process(event)
@@ -85,8 +84,10 @@ class App:
                 await session.rollback()
                 log.exception("error handling %s event %s", event.platform, event.event_id)
                 t = ctx.t if ctx else self.translator()
-                apology = Outgoing(Address(event.platform, event.chat_id),
-                                   Message(t("error.unexpected", ref=event.event_id)))
+                apology = Outgoing(
+                    Address(event.platform, event.chat_id),
+                    Message(t("error.unexpected", ref=event.event_id)),
+                )
                 return [apology, *self._error_report(event, exc)]
 
     async def _context(self, session, event: Event) -> Context:
@@ -102,10 +103,17 @@ class App:
         adapter = self.adapters.get(event.platform)
         caps = adapter.caps if adapter else Capabilities(False, False, False, False, False, 4000)
         ctx = Context(
-            app=self, event=event, session=session, identity=identity, member=member,
-            roles=member_roles, is_config_admin=self.is_config_admin(event.platform,
-                                                                     event.user_id),
-            dialog=dialog, t=self.translator(identity.language), caps=caps, now=now,
+            app=self,
+            event=event,
+            session=session,
+            identity=identity,
+            member=member,
+            roles=member_roles,
+            is_config_admin=self.is_config_admin(event.platform, event.user_id),
+            dialog=dialog,
+            t=self.translator(identity.language),
+            caps=caps,
+            now=now,
         )
         if expired and event.is_private:
             ctx.reply(ctx.t("dialog.expired"))
@@ -180,8 +188,11 @@ class App:
         if access == "admin" and ctx.is_admin:
             return True
         if access == "member":
-            key = "access.pending" if ctx.member and ctx.member.status == "pending" else (
-                "access.not_member")
+            key = (
+                "access.pending"
+                if ctx.member and ctx.member.status == "pending"
+                else ("access.not_member")
+            )
             ctx.reply(ctx.t(key))
             return False
         ctx.audit("access_denied", target=what, needed=access)
@@ -209,6 +220,11 @@ class App:
         platform, _, chat_id = target.partition(":")
         frames = traceback.extract_tb(exc.__traceback__)[-3:]
         where = " <- ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno}" for f in reversed(frames))
-        text = self.translator()("error.report", kind=type(exc).__name__, where=where,
-                                 platform=event.platform, ref=event.event_id)
+        text = self.translator()(
+            "error.report",
+            kind=type(exc).__name__,
+            where=where,
+            platform=event.platform,
+            ref=event.event_id,
+        )
         return [Outgoing(Address(platform, chat_id), Message(text))]

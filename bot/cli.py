@@ -44,9 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logs.setup([settings.telegram.token.get_secret_value(),
-                settings.telegram.webhook_secret.get_secret_value()],
-               level=logging.WARNING if args.command == "console" else logging.INFO)
+    logs.setup(
+        [
+            settings.telegram.token.get_secret_value(),
+            settings.telegram.webhook_secret.get_secret_value(),
+        ],
+        level=logging.WARNING if args.command == "console" else logging.INFO,
+    )
     try:
         return asyncio.run(_dispatch(args, settings))
     except KeyboardInterrupt:

@@ -116,12 +116,10 @@ class Settings(_Strict):
             if codes.count(unit.code.upper()) > 1:
                 raise ConfigError(f"units[{index}].code: mã đơn vị '{unit.code}' bị trùng")
             if unit.parent and unit.parent.upper() not in codes:
-                raise ConfigError(
-                    f"units[{index}].parent: không có đơn vị nào mã '{unit.parent}'"
-                )
+                raise ConfigError(f"units[{index}].parent: không có đơn vị nào mã '{unit.parent}'")
         if self.telegram.mode == "webhook" and self.telegram.enabled:
             if not self.telegram.webhook_url:
-                raise ConfigError("telegram.webhook_url: cần khi mode = \"webhook\"")
+                raise ConfigError('telegram.webhook_url: cần khi mode = "webhook"')
             if len(self.telegram.webhook_secret.get_secret_value()) < 8:
                 raise ConfigError("telegram.webhook_secret: cần ít nhất 8 ký tự khi dùng webhook")
 

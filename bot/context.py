@@ -81,9 +81,7 @@ class Context:
             message = Message(message)
         self.outgoing.append(Outgoing(Address(self.event.platform, self.event.chat_id), message))
 
-    def send_to(
-        self, identity: Identity, build: Callable[[Translator], Message]
-    ) -> None:
+    def send_to(self, identity: Identity, build: Callable[[Translator], Message]) -> None:
         """Send to someone else's private chat, in their own language."""
         t = self.app.translator(identity.language)
         self.outgoing.append(Outgoing(Address(identity.platform, identity.user_id), build(t)))
@@ -95,8 +93,14 @@ class Context:
     async def set_dialog(self, flow: str, step: str, data: dict[str, Any]) -> None:
         ttl = timedelta(hours=self.app.settings.bot.dialog_timeout_hours)
         self.dialog = await dialogs.save(
-            self.session, self.event.platform, self.event.user_id,
-            flow=flow, step=step, data=data, now=self.now, ttl=ttl,
+            self.session,
+            self.event.platform,
+            self.event.user_id,
+            flow=flow,
+            step=step,
+            data=data,
+            now=self.now,
+            ttl=ttl,
         )
 
     async def end_dialog(self) -> None:
@@ -106,6 +110,11 @@ class Context:
     # --- accountability --------------------------------------------------------------
     def audit(self, action: str, target: str = "", **detail: Any) -> None:
         audit_log.record(
-            self.session, at=self.now, actor=self.actor, action=action, target=target,
-            actor_member_id=self.member.id if self.member else None, detail=detail,
+            self.session,
+            at=self.now,
+            actor=self.actor,
+            action=action,
+            target=target,
+            actor_member_id=self.member.id if self.member else None,
+            detail=detail,
         )

@@ -29,9 +29,15 @@ async def command_menus(app: App, platform: str, language: str) -> dict[str, Any
                 group.append(item)
     async with app.db.session() as session:
         board_ids = await roles.all_board_member_ids(session)
-        chats = {i.user_id for i in await members.identities_of(session, board_ids)
-                 if i.platform == platform}
-    chats |= {a.partition(":")[2] for a in app.settings.bot.admins
-              if a.startswith(platform + ":")}
-    return {"private": private, "group": group, "board": private + board,
-            "board_chats": sorted(chats)}
+        chats = {
+            i.user_id
+            for i in await members.identities_of(session, board_ids)
+            if i.platform == platform
+        }
+    chats |= {a.partition(":")[2] for a in app.settings.bot.admins if a.startswith(platform + ":")}
+    return {
+        "private": private,
+        "group": group,
+        "board": private + board,
+        "board_chats": sorted(chats),
+    }

@@ -57,8 +57,13 @@ async def run_telegram(settings: Settings) -> None:
     server = None
     if webhook:
         web = build_web_app(telegram, settings.telegram.webhook_secret.get_secret_value())
-        config = uvicorn.Config(web, host=settings.telegram.listen, port=settings.telegram.port,
-                                log_level="warning", lifespan="off")
+        config = uvicorn.Config(
+            web,
+            host=settings.telegram.listen,
+            port=settings.telegram.port,
+            log_level="warning",
+            lifespan="off",
+        )
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
     log.info("bot @%s running (%s)", telegram.username, settings.telegram.mode)

@@ -38,7 +38,9 @@ def build_web_app(telegram: TelegramAdapter | None, webhook_secret: str) -> Star
             return PlainTextResponse("bad request", status_code=400)
         return Response(status_code=200)
 
-    return Starlette(routes=[
-        Route("/healthz", health),
-        Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
-    ])
+    return Starlette(
+        routes=[
+            Route("/healthz", health),
+            Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
+        ]
+    )

@@ -24,8 +24,11 @@ class FieldSpec:
 def _gender(text: str, _today: date) -> str:
     folded = textutil.fold_input(text)
     # "1"/"2" too: where buttons become numbered choices, people type the number.
-    for code, words in {"nam": ("nam", "male", "m", "1"), "nu": ("nu", "female", "f", "2"),
-                        "khac": ("khac", "other")}.items():
+    for code, words in {
+        "nam": ("nam", "male", "m", "1"),
+        "nu": ("nu", "female", "f", "2"),
+        "khac": ("khac", "other"),
+    }.items():
         if folded in words:
             return code
     raise textutil.InvalidInput("invalid.gender")

@@ -27,8 +27,11 @@ async def on_group_change(ctx: Context) -> None:
         ctx.audit("group_bot_removed", target=f"{event.platform}:{event.chat_id}")
     elif event.group_change == "migrated" and event.new_chat_id:
         await groups.migrate(session, event.platform, event.chat_id, event.new_chat_id)
-        ctx.audit("group_migrated", target=f"{event.platform}:{event.chat_id}",
-                  new_chat_id=event.new_chat_id)
+        ctx.audit(
+            "group_migrated",
+            target=f"{event.platform}:{event.chat_id}",
+            new_chat_id=event.new_chat_id,
+        )
     elif event.group_change == "member_joined":
         await _greet(ctx)
 
@@ -42,16 +45,18 @@ async def _greet(ctx: Context) -> None:
         return
     link = ctx.private_link(unit.code)
     buttons = [[Button(ctx.t("group.register_button"), url=link)]] if link else []
-    ctx.reply(Message(ctx.t("group.welcome", name=ctx.event.user_name, unit=unit.name),
-                      buttons=buttons))
+    ctx.reply(
+        Message(ctx.t("group.welcome", name=ctx.event.user_name, unit=unit.name), buttons=buttons)
+    )
 
 
 @registry.command("lienketnhom", access="board", where="group", help_key="help.cmd.lienketnhom")
 async def link_group(ctx: Context) -> None:
     code = ctx.event.args.strip()
     roots = await ctx.board_roots()
-    unit = await units.by_code(ctx.session, code) if code else (roots[0] if len(roots) == 1
-                                                                 else None)
+    unit = (
+        await units.by_code(ctx.session, code) if code else (roots[0] if len(roots) == 1 else None)
+    )
     if unit is None:
         ctx.reply(ctx.t("group.link_usage"))
         return
@@ -59,8 +64,9 @@ async def link_group(ctx: Context) -> None:
         ctx.audit("access_denied", target=f"unit:{unit.code}", needed="board of unit")
         ctx.reply(ctx.t("access.not_your_unit"))
         return
-    group = await groups.seen(ctx.session, ctx.event.platform, ctx.event.chat_id,
-                              ctx.event.chat_title)
+    group = await groups.seen(
+        ctx.session, ctx.event.platform, ctx.event.chat_id, ctx.event.chat_title
+    )
     group.unit_id = unit.id
     group.linked_by = ctx.member.id if ctx.member else None
     ctx.audit("group_linked", target=f"{ctx.event.platform}:{ctx.event.chat_id}", unit=unit.code)
@@ -81,6 +87,5 @@ async def unlink_group(ctx: Context) -> None:
         ctx.reply(ctx.t("access.not_your_unit"))
         return
     group.unit_id = None
-    ctx.audit("group_unlinked", target=f"{ctx.event.platform}:{ctx.event.chat_id}",
-              unit=unit.code)
+    ctx.audit("group_unlinked", target=f"{ctx.event.platform}:{ctx.event.chat_id}", unit=unit.code)
     ctx.reply(ctx.t("group.unlinked", unit=unit.name))

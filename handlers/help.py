@@ -45,7 +45,7 @@ def member_menu(ctx: Context, greeting: bool = False) -> Message:
     t = ctx.t
     names = MEMBER_MENU + (BOARD_MENU if ctx.is_board else [])
     buttons = [
-        [Button(t(f"menu.{n}"), payload("cmd", n)) for n in names[i:i + 2]]
+        [Button(t(f"menu.{n}"), payload("cmd", n)) for n in names[i : i + 2]]
         for i in range(0, len(names), 2)
     ]
     name = ctx.member.full_name if ctx.member else ctx.event.user_name

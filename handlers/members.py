@@ -15,8 +15,9 @@ PAGE_SIZE = 15
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@registry.command("choduyet", access="board", where="private", help_key="help.cmd.choduyet",
-                  menu=True)
+@registry.command(
+    "choduyet", access="board", where="private", help_key="help.cmd.choduyet", menu=True
+)
 async def pending(ctx: Context) -> None:
     roots = await ctx.board_roots()
     waiting = await members.pending_in(ctx.session, roots)
@@ -30,8 +31,9 @@ async def pending(ctx: Context) -> None:
         ctx.reply(approval_request(ctx.t, member, unit))
 
 
-@registry.command("doanvien", access="board", where="private", help_key="help.cmd.doanvien",
-                  menu=True)
+@registry.command(
+    "doanvien", access="board", where="private", help_key="help.cmd.doanvien", menu=True
+)
 async def list_members(ctx: Context) -> None:
     page = int(ctx.event.args) if ctx.event.args.strip().isdigit() else 1
     await _show_page(ctx, max(page, 1), edit=False)
@@ -57,14 +59,20 @@ async def _show_page(ctx: Context, page: int, *, edit: bool) -> None:
     total = await members.count_in_subtree(ctx.session, root)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(page, pages)
-    rows = await members.list_in_subtree(ctx.session, root, offset=(page - 1) * PAGE_SIZE,
-                                         limit=PAGE_SIZE)
+    rows = await members.list_in_subtree(
+        ctx.session, root, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
     start = (page - 1) * PAGE_SIZE
-    lines = [ctx.t("members.list_title", unit=root.name, total=ctx.t.number(total),
-                   page=page, pages=pages)]
+    lines = [
+        ctx.t(
+            "members.list_title", unit=root.name, total=ctx.t.number(total), page=page, pages=pages
+        )
+    ]
     lines += [f"{start + i}. {m.full_name}" for i, m in enumerate(rows, start=1)]
-    buttons = [[Button(f"{start + i}. {m.full_name}", payload("mem", "v", m.id))]
-               for i, m in enumerate(rows, start=1)]
+    buttons = [
+        [Button(f"{start + i}. {m.full_name}", payload("mem", "v", m.id))]
+        for i, m in enumerate(rows, start=1)
+    ]
     nav = []
     if page > 1:
         nav.append(Button(ctx.t("btn.prev"), payload("mem", "p", page - 1)))
@@ -87,17 +95,20 @@ async def _view(ctx: Context, member_id: int) -> None:
         ctx.reply(ctx.t("access.not_your_unit"))
         return
     ctx.audit("member_viewed", target=f"member:{member.id}")
-    text = "\n".join([
-        ctx.t("members.card_title", name=member.full_name, id=member.id),
-        f"• {ctx.t('field.unit')}: {unit.name}",
-        summary_lines(ctx.t, member_values(member), [*FIELD_STEPS, "email"]),
-        f"• {ctx.t('field.status')}: {ctx.t('status.' + member.status)}",
-    ])
+    text = "\n".join(
+        [
+            ctx.t("members.card_title", name=member.full_name, id=member.id),
+            f"• {ctx.t('field.unit')}: {unit.name}",
+            summary_lines(ctx.t, member_values(member), [*FIELD_STEPS, "email"]),
+            f"• {ctx.t('field.status')}: {ctx.t('status.' + member.status)}",
+        ]
+    )
     ctx.reply(text)
 
 
-@registry.command("timkiem", access="board", where="private", help_key="help.cmd.timkiem",
-                  menu=True)
+@registry.command(
+    "timkiem", access="board", where="private", help_key="help.cmd.timkiem", menu=True
+)
 async def search(ctx: Context) -> None:
     query = ctx.event.args.strip()
     if not query:
@@ -128,23 +139,26 @@ async def _search(ctx: Context, query: str) -> None:
     if not found:
         ctx.reply(ctx.t("members.search_none"))
         return
-    buttons = [[Button(f"{m.full_name} ({ctx.t('status.' + m.status)})",
-                       payload("mem", "v", m.id))] for m in found[:20]]
+    buttons = [
+        [Button(f"{m.full_name} ({ctx.t('status.' + m.status)})", payload("mem", "v", m.id))]
+        for m in found[:20]
+    ]
     ctx.reply(Message(ctx.t("members.search_found", count=len(found)), buttons=buttons))
 
 
-@registry.command("xuatds", access="board", where="private", help_key="help.cmd.xuatds",
-                  menu=True)
+@registry.command("xuatds", access="board", where="private", help_key="help.cmd.xuatds", menu=True)
 async def export(ctx: Context) -> None:
     roots = await ctx.board_roots()
     if not roots:
         ctx.reply(ctx.t("members.no_units"))
         return
-    title = ctx.t("xlsx.title", unit=", ".join(r.name for r in roots),
-                  date=ctx.t.date(ctx.now.astimezone(ctx.t.tz).date()))
+    title = ctx.t(
+        "xlsx.title",
+        unit=", ".join(r.name for r in roots),
+        date=ctx.t.date(ctx.now.astimezone(ctx.t.tz).date()),
+    )
     content = await export_members(ctx.session, roots, ctx.t, title=title)
     stamp = ctx.now.astimezone(ctx.t.tz).strftime("%Y%m%d")
     filename = f"doan-vien-{roots[0].code}-{stamp}.xlsx"
     ctx.audit("members_exported", target=",".join(r.code for r in roots))
-    ctx.reply(Message(ctx.t("members.export_caption"),
-                      document=Document(filename, content, XLSX)))
+    ctx.reply(Message(ctx.t("members.export_caption"), document=Document(filename, content, XLSX)))

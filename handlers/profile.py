@@ -11,8 +11,16 @@ from handlers.fields import FIELDS, apply, local_today, member_values, summary_l
 from models import members, units
 
 FLOW = "profile"
-EDITABLE = ["full_name", "gender", "birth_date", "phone", "email", "job_title", "card_number",
-            "joined_union_on"]
+EDITABLE = [
+    "full_name",
+    "gender",
+    "birth_date",
+    "phone",
+    "email",
+    "job_title",
+    "card_number",
+    "joined_union_on",
+]
 
 
 @registry.command("hoso", access="member", where="private", help_key="help.cmd.hoso", menu=True)
@@ -28,17 +36,21 @@ async def profile_message(ctx: Context) -> Message:
     assert member is not None
     unit = await units.get(ctx.session, member.unit_id)
     role_lines = [t("profile.role", role=t(f"role.{role}"), unit=u.name) for role, u in ctx.roles]
-    text = "\n".join([
-        t("profile.title"),
-        f"• {t('field.unit')}: {unit.name if unit else ''}",
-        summary_lines(t, member_values(member), EDITABLE),
-        f"• {t('field.status')}: {t('status.' + member.status)}",
-        *role_lines,
-        "",
-        t("profile.edit_hint"),
-    ])
-    buttons = [[Button(t(f"field.{n}"), payload("prof", n)) for n in EDITABLE[i:i + 2]]
-               for i in range(0, len(EDITABLE), 2)]
+    text = "\n".join(
+        [
+            t("profile.title"),
+            f"• {t('field.unit')}: {unit.name if unit else ''}",
+            summary_lines(t, member_values(member), EDITABLE),
+            f"• {t('field.status')}: {t('status.' + member.status)}",
+            *role_lines,
+            "",
+            t("profile.edit_hint"),
+        ]
+    )
+    buttons = [
+        [Button(t(f"field.{n}"), payload("prof", n)) for n in EDITABLE[i : i + 2]]
+        for i in range(0, len(EDITABLE), 2)
+    ]
     return Message(text, buttons=buttons)
 
 
@@ -107,9 +119,11 @@ async def _save(ctx: Context, name: str, value: object) -> None:
         return
     if name in ("phone", "card_number"):
         clash = await members.find_duplicate(
-            ctx.session, phone=value if name == "phone" else None,  # type: ignore[arg-type]
+            ctx.session,
+            phone=value if name == "phone" else None,  # type: ignore[arg-type]
             card_number=value if name == "card_number" else None,  # type: ignore[arg-type]
-            exclude_id=member.id)
+            exclude_id=member.id,
+        )
         if clash is not None:
             ctx.reply(ctx.t("profile.duplicate"))
             return

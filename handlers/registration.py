@@ -21,8 +21,16 @@ from models.members import ACTIVE, PENDING, ROSTER, Member
 from models.units import Unit
 
 FLOW = "register"
-STEPS = ["unit", "full_name", "gender", "birth_date", "phone", "job_title", "card_number",
-         "joined_union_on"]
+STEPS = [
+    "unit",
+    "full_name",
+    "gender",
+    "birth_date",
+    "phone",
+    "job_title",
+    "card_number",
+    "joined_union_on",
+]
 FIELD_STEPS = STEPS[1:]
 CONFIRM = "confirm"
 
@@ -179,8 +187,15 @@ async def _unit_picker(ctx: Context, data: dict[str, Any]) -> Message:
     options = await units.children(ctx.session, current)
     buttons = [[Button(u.name, payload("reg", "unit", u.id))] for u in options]
     if current is not None:
-        buttons.insert(0, [Button(ctx.t("reg.unit.this", name=current.name),
-                                  payload("reg", "unit", f"={current.id}"))])
+        buttons.insert(
+            0,
+            [
+                Button(
+                    ctx.t("reg.unit.this", name=current.name),
+                    payload("reg", "unit", f"={current.id}"),
+                )
+            ],
+        )
         up = current.parent_id if current.parent_id is not None else "top"
         buttons.append([Button(ctx.t("reg.unit.up"), payload("reg", "unit", f"^{up}"))])
     buttons += _nav_buttons(ctx, "unit")
@@ -225,25 +240,34 @@ async def _choose_unit(ctx: Context, data: dict[str, Any], unit: Unit) -> None:
 async def _summary(ctx: Context, data: dict[str, Any]) -> Message:
     t = ctx.t
     unit = await units.get(ctx.session, data["unit_id"])
-    text = "\n".join([
-        t("reg.summary.title"),
-        f"• {t('field.unit')}: {unit.name if unit else t('common.empty')}",
-        summary_lines(t, data, FIELD_STEPS),
-        "",
-        t("reg.summary.question"),
-    ])
-    return Message(text, buttons=[
-        [Button(t("reg.btn.send"), payload("reg", "yes"))],
-        [Button(t("reg.btn.edit"), payload("reg", "edit")),
-         Button(t("btn.cancel"), payload("reg", "cancel"))],
-    ])
+    text = "\n".join(
+        [
+            t("reg.summary.title"),
+            f"• {t('field.unit')}: {unit.name if unit else t('common.empty')}",
+            summary_lines(t, data, FIELD_STEPS),
+            "",
+            t("reg.summary.question"),
+        ]
+    )
+    return Message(
+        text,
+        buttons=[
+            [Button(t("reg.btn.send"), payload("reg", "yes"))],
+            [
+                Button(t("reg.btn.edit"), payload("reg", "edit")),
+                Button(t("btn.cancel"), payload("reg", "cancel")),
+            ],
+        ],
+    )
 
 
 def _edit_menu(ctx: Context) -> Message:
     t = ctx.t
     names = ["unit", *FIELD_STEPS]
-    buttons = [[Button(t(f"field.{n}"), payload("reg", "ef", n)) for n in names[i:i + 2]]
-               for i in range(0, len(names), 2)]
+    buttons = [
+        [Button(t(f"field.{n}"), payload("reg", "ef", n)) for n in names[i : i + 2]]
+        for i in range(0, len(names), 2)
+    ]
     return Message(t("reg.edit.which"), buttons=buttons)
 
 
@@ -251,18 +275,26 @@ def _edit_menu(ctx: Context) -> Message:
 async def _submit(ctx: Context, data: dict[str, Any]) -> None:
     session = ctx.session
     duplicate = await members.find_duplicate(
-        session, phone=data.get("phone"), card_number=data.get("card_number"),
+        session,
+        phone=data.get("phone"),
+        card_number=data.get("card_number"),
         exclude_id=ctx.member.id if ctx.member else None,
     )
-    roster_match = duplicate is not None and duplicate.status == ROSTER and not (
-        await members.identities_of(session, [duplicate.id]))  # type: ignore[list-item]
+    roster_match = (
+        duplicate is not None
+        and duplicate.status == ROSTER
+        and not (await members.identities_of(session, [duplicate.id]))
+    )  # type: ignore[list-item]
     if duplicate is not None and not roster_match:
         ctx.audit("registration_duplicate", target=f"member:{duplicate.id}")
         ctx.reply(ctx.t("reg.duplicate"))
         await _prompt(ctx, CONFIRM, data)
         return
-    member = duplicate if roster_match else (ctx.member or Member(full_name="", name_key="",
-                                                                   unit_id=data["unit_id"]))
+    member = (
+        duplicate
+        if roster_match
+        else (ctx.member or Member(full_name="", name_key="", unit_id=data["unit_id"]))
+    )
     assert member is not None
     for name in FIELD_STEPS:
         value = data.get(name)
@@ -295,14 +327,21 @@ async def _submit(ctx: Context, data: dict[str, Any]) -> None:
 
 def approval_request(t: Any, member: Member, unit: Unit) -> Message:
     values = {name: to_stored(name, getattr(member, name)) for name in FIELD_STEPS}
-    text = "\n".join([
-        t("appr.request", unit=unit.name),
-        summary_lines(t, values, FIELD_STEPS),
-    ])
-    return Message(text, buttons=[[
-        Button(t("appr.btn.approve"), payload("appr", "ok", member.id)),
-        Button(t("appr.btn.reject"), payload("appr", "no", member.id)),
-    ]])
+    text = "\n".join(
+        [
+            t("appr.request", unit=unit.name),
+            summary_lines(t, values, FIELD_STEPS),
+        ]
+    )
+    return Message(
+        text,
+        buttons=[
+            [
+                Button(t("appr.btn.approve"), payload("appr", "ok", member.id)),
+                Button(t("appr.btn.reject"), payload("appr", "no", member.id)),
+            ]
+        ],
+    )
 
 
 # --- the board's decision ---------------------------------------------------------------------
@@ -326,19 +365,29 @@ async def decide(ctx: Context, member_id: int, *, approve: bool) -> None:
         ctx.reply(ctx.t("access.not_your_unit"))
         return
     if member.status != PENDING:
-        ctx.reply(ctx.t("appr.already_decided", name=member.full_name,
-                        status=ctx.t(f"status.{member.status}")))
+        ctx.reply(
+            ctx.t(
+                "appr.already_decided",
+                name=member.full_name,
+                status=ctx.t(f"status.{member.status}"),
+            )
+        )
         return
     if not approve:
         await ctx.set_dialog("reject", "reason", {"member_id": member.id})
-        ctx.reply(Message(ctx.t("appr.ask_reason", name=member.full_name), buttons=[
-            [Button(ctx.t("btn.cancel"), payload("rej", "cancel"))]]))
+        ctx.reply(
+            Message(
+                ctx.t("appr.ask_reason", name=member.full_name),
+                buttons=[[Button(ctx.t("btn.cancel"), payload("rej", "cancel"))]],
+            )
+        )
         return
     member.status, member.decided_at = ACTIVE, ctx.now
     member.decided_by = ctx.member.id if ctx.member else None
     ctx.audit("member_approved", target=f"member:{member.id}")
-    ctx.reply(Message(ctx.t("appr.done_approved", name=member.full_name),
-                      edit_ref=ctx.event.message_ref))
+    ctx.reply(
+        Message(ctx.t("appr.done_approved", name=member.full_name), edit_ref=ctx.event.message_ref)
+    )
     for ident in await members.identities_of(ctx.session, [member.id]):  # type: ignore[list-item]
         ctx.send_to(ident, lambda t: Message(t("reg.approved", unit=unit.name)))
 
@@ -373,4 +422,3 @@ async def on_reject_cancel(ctx: Context) -> None:
     if ctx.dialog is not None and ctx.dialog.flow == "reject":
         await ctx.end_dialog()
     ctx.reply(ctx.t("dialog.cancelled"))
-

@@ -23,9 +23,20 @@ from models.members import ACTIVE, PENDING, ROSTER, Member
 from models.units import Unit
 
 # (column key, width); headers come from the catalog ("xlsx.col.<key>").
-COLUMNS = [("no", 6), ("full_name", 28), ("gender", 9), ("birth_date", 13), ("phone", 15),
-           ("email", 26), ("job_title", 26), ("unit_code", 12), ("unit", 32),
-           ("card_number", 16), ("joined_union_on", 14), ("status", 14)]
+COLUMNS = [
+    ("no", 6),
+    ("full_name", 28),
+    ("gender", 9),
+    ("birth_date", 13),
+    ("phone", 15),
+    ("email", 26),
+    ("job_title", 26),
+    ("unit_code", 12),
+    ("unit", 32),
+    ("card_number", 16),
+    ("joined_union_on", 14),
+    ("status", 14),
+]
 
 
 async def export_members(
@@ -41,7 +52,9 @@ async def export_members(
     for root in roots:
         for unit in await units.subtree(session, root):
             unit_by_id[unit.id] = unit  # type: ignore[index]
-        for member in await members.list_in_subtree(session, root, statuses=(ACTIVE, PENDING)):
+        for member in await members.list_in_subtree(
+            session, root, statuses=(ACTIVE, ROSTER, PENDING)
+        ):
             rows.append((unit_by_id[member.unit_id], member))
     _fill(everyone, rows, t, title)
     for unit in unit_by_id.values():
@@ -69,12 +82,22 @@ def _fill(ws, rows: list[tuple[Unit, Member]], t: Translator, title: str) -> Non
         cell.fill = PatternFill("solid", fgColor="DDEBF7")
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for number, (unit, m) in enumerate(rows, start=1):
-        ws.append([
-            number, m.full_name, t(f"gender.{m.gender}") if m.gender else "",
-            m.birth_date, textutil.format_phone_local(m.phone) if m.phone else "",
-            m.email or "", m.job_title or "", unit.code, unit.name, m.card_number or "",
-            m.joined_union_on, t(f"status.{m.status}"),
-        ])
+        ws.append(
+            [
+                number,
+                m.full_name,
+                t(f"gender.{m.gender}") if m.gender else "",
+                m.birth_date,
+                textutil.format_phone_local(m.phone) if m.phone else "",
+                m.email or "",
+                m.job_title or "",
+                unit.code,
+                unit.name,
+                m.card_number or "",
+                m.joined_union_on,
+                t(f"status.{m.status}"),
+            ]
+        )
     for index, (key, width) in enumerate(COLUMNS, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
         if key in ("birth_date", "joined_union_on"):
@@ -122,8 +145,12 @@ async def import_roster(session: AsyncSession, path: Path, today: date) -> Impor
     for row_number, row in enumerate(ws.iter_rows(values_only=True), start=1):  # type: ignore[union-attr]
         cells = [_cell_text(v) for v in row]
         if not columns:
-            found = {key: i for i, text in enumerate(cells)
-                     for key, names in HEADERS.items() if textutil.fold_input(text) in names}
+            found = {
+                key: i
+                for i, text in enumerate(cells)
+                for key, names in HEADERS.items()
+                if textutil.fold_input(text) in names
+            }
             if "full_name" in found and "unit_code" in found:
                 columns = found
             continue
@@ -166,8 +193,11 @@ async def _import_row(
     if gender in ("nam", "nu"):
         parsed["gender"] = gender
     existing = await members.find_duplicate(
-        session, phone=parsed.get("phone"), card_number=parsed.get("card_number"),  # type: ignore[arg-type]
-        exclude_id=None)
+        session,
+        phone=parsed.get("phone"),
+        card_number=parsed.get("card_number"),  # type: ignore[arg-type]
+        exclude_id=None,
+    )
     member = existing or Member(full_name=name, name_key="", unit_id=unit.id, status=ROSTER)  # type: ignore[arg-type]
     member.unit_id = unit.id  # type: ignore[assignment]
     for key, value in parsed.items():

@@ -20,11 +20,21 @@ async def cancel(ctx: Context) -> None:
     ctx.reply(ctx.t("dialog.cancelled"))
 
 
-@registry.command("ngonngu", "language", access="anyone", where="private",
-                  help_key="help.cmd.ngonngu")
+@registry.command(
+    "ngonngu", "language", access="anyone", where="private", help_key="help.cmd.ngonngu"
+)
 async def language(ctx: Context) -> None:
-    ctx.reply(Message(ctx.t("lang.choose"), buttons=[[
-        Button("Tiếng Việt", payload("lang", "vi")), Button("English", payload("lang", "en"))]]))
+    ctx.reply(
+        Message(
+            ctx.t("lang.choose"),
+            buttons=[
+                [
+                    Button("Tiếng Việt", payload("lang", "vi")),
+                    Button("English", payload("lang", "en")),
+                ]
+            ],
+        )
+    )
 
 
 @registry.button("lang")
@@ -66,8 +76,19 @@ async def grant_role(ctx: Context) -> None:
         changed = await roles.revoke(ctx.session, member.id, role, unit)  # type: ignore[arg-type]
     else:
         changed = await roles.grant(ctx.session, member.id, role, unit, ctx.actor)  # type: ignore[arg-type]
-    ctx.audit("role_revoked" if revoke else "role_granted", target=f"member:{member.id}",
-              role=role, unit=unit.code, changed=changed)
+    ctx.audit(
+        "role_revoked" if revoke else "role_granted",
+        target=f"member:{member.id}",
+        role=role,
+        unit=unit.code,
+        changed=changed,
+    )
     key = "roles.revoked" if revoke else "roles.granted"
-    ctx.reply(ctx.t(key if changed else "roles.unchanged", name=member.full_name,
-                    role=ctx.t(f"role.{role}"), unit=unit.name))
+    ctx.reply(
+        ctx.t(
+            key if changed else "roles.unchanged",
+            name=member.full_name,
+            role=ctx.t(f"role.{role}"),
+            unit=unit.name,
+        )
+    )

@@ -35,14 +35,21 @@ def record(
     target: str = "",
     detail: dict[str, Any] | None = None,
 ) -> AuditEntry:
-    entry = AuditEntry(at=at, actor=actor, actor_member_id=actor_member_id, action=action,
-                       target=target, detail_json=json.dumps(detail or {}, ensure_ascii=False))
+    entry = AuditEntry(
+        at=at,
+        actor=actor,
+        actor_member_id=actor_member_id,
+        action=action,
+        target=target,
+        detail_json=json.dumps(detail or {}, ensure_ascii=False),
+    )
     session.add(entry)
     return entry
 
 
-async def recent(session: AsyncSession, *, action: str | None = None, limit: int = 50
-                 ) -> Sequence[AuditEntry]:
+async def recent(
+    session: AsyncSession, *, action: str | None = None, limit: int = 50
+) -> Sequence[AuditEntry]:
     query = select(AuditEntry).order_by(col(AuditEntry.id).desc()).limit(limit)
     if action:
         query = query.where(AuditEntry.action == action)

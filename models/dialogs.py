@@ -53,8 +53,15 @@ async def save(
     state = await session.get(DialogState, (platform, user_id))
     payload = json.dumps(data, ensure_ascii=False, default=str)
     if state is None:
-        state = DialogState(platform=platform, user_id=user_id, flow=flow, step=step,
-                            data_json=payload, updated_at=now, expires_at=now + ttl)
+        state = DialogState(
+            platform=platform,
+            user_id=user_id,
+            flow=flow,
+            step=step,
+            data_json=payload,
+            updated_at=now,
+            expires_at=now + ttl,
+        )
         session.add(state)
     else:
         state.flow, state.step, state.data_json = flow, step, payload

@@ -16,6 +16,8 @@ from models.units import Unit
 PENDING, ACTIVE, REJECTED, LEFT = "pending", "active", "rejected", "left"
 # Rows imported from the union's roster wait here until their owner registers in chat.
 ROSTER = "roster"
+# Union members, whether or not they use the bot yet.
+MEMBERS = ("active", "roster")
 STATUSES = (PENDING, ACTIVE, REJECTED, LEFT, ROSTER)
 GENDERS = ("nam", "nu", "khac")
 
@@ -117,7 +119,7 @@ async def list_in_subtree(
     session: AsyncSession,
     root: Unit,
     *,
-    statuses: Sequence[str] = (ACTIVE,),
+    statuses: Sequence[str] = MEMBERS,
     offset: int = 0,
     limit: int | None = None,
 ) -> Sequence[Member]:
@@ -133,10 +135,12 @@ async def list_in_subtree(
 
 
 async def count_in_subtree(
-    session: AsyncSession, root: Unit, *, statuses: Sequence[str] = (ACTIVE,)
+    session: AsyncSession, root: Unit, *, statuses: Sequence[str] = MEMBERS
 ) -> int:
-    query = select(func.count()).select_from(Member).where(
-        _in_subtree(root), col(Member.status).in_(statuses)
+    query = (
+        select(func.count())
+        .select_from(Member)
+        .where(_in_subtree(root), col(Member.status).in_(statuses))
     )
     return int((await session.exec(query)).one())
 
@@ -153,7 +157,9 @@ async def search(
     conditions.append(Member.card_number == text.strip().upper())
     query = (
         select(Member)
-        .where(_in_subtree(root), or_(*conditions), col(Member.status).in_([ACTIVE, PENDING]))
+        .where(
+            _in_subtree(root), or_(*conditions), col(Member.status).in_([ACTIVE, PENDING, ROSTER])
+        )
         .order_by(col(Member.name_key))
         .limit(limit)
     )

@@ -76,7 +76,7 @@ async def upsert(
         old_path = unit.path
         new_path = f"{parent.path if parent else '/'}{unit.id}/"
         for node in await subtree(session, unit):
-            node.path = new_path + node.path[len(old_path):]
+            node.path = new_path + node.path[len(old_path) :]
         unit.parent_id = new_parent_id
     return unit
 

@@ -20,8 +20,7 @@ UNITS = [
     {"code": "SCT-VP", "name": "Tổ công đoàn Văn phòng", "kind": "to", "parent": "SCT"},
     {"code": "SCT-KT", "name": "Tổ công đoàn Kỹ thuật", "kind": "to", "parent": "SCT"},
     {"code": "SXD", "name": "Công đoàn cơ sở Sở Xây dựng", "kind": "cdcs"},
-    {"code": "SXD-VP", "name": "Tổ công đoàn Văn phòng Sở Xây dựng", "kind": "to",
-     "parent": "SXD"},
+    {"code": "SXD-VP", "name": "Tổ công đoàn Văn phòng Sở Xây dựng", "kind": "to", "parent": "SXD"},
 ]
 
 

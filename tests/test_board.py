@@ -18,13 +18,21 @@ from tests.conftest import ConsoleUser
 from tests.test_console_flow import register_lan
 
 
-async def add_member(app: App, name: str, unit_code: str, phone: str, *, gender: str = "nam",
-                     status: str = "active") -> Member:
+async def add_member(
+    app: App, name: str, unit_code: str, phone: str, *, gender: str = "nam", status: str = "active"
+) -> Member:
     async with app.db.session() as session:
         unit = await units.by_code(session, unit_code)
         assert unit is not None
-        member = Member(full_name="", name_key="", unit_id=unit.id, phone=phone, gender=gender,
-                        status=status, job_title="Chuyên viên")
+        member = Member(
+            full_name="",
+            name_key="",
+            unit_id=unit.id,
+            phone=phone,
+            gender=gender,
+            status=status,
+            job_title="Chuyên viên",
+        )
         member.set_name(name)
         session.add(member)
         await session.commit()
@@ -60,8 +68,9 @@ async def test_unit_board_member_gets_request_and_rejects_with_reason(
     out = await console.say("/choduyet")
     assert "Không có yêu cầu" in out
     async with app.db.session() as session:
-        member = (await session.exec(select(Member).where(Member.full_name == "Nguyễn Thị Lan"))
-                  ).one()
+        member = (
+            await session.exec(select(Member).where(Member.full_name == "Nguyễn Thị Lan"))
+        ).one()
         assert member.status == "rejected"
     # the registrant may register again
     await console.as_user("1001", "Lan")
@@ -78,9 +87,17 @@ async def test_board_of_other_union_cannot_approve(app: App, console: ConsoleUse
     await console.as_user("3001", "BCH SXD")
     from bot.chat import Event
 
-    await app.handle(Event(platform="console", event_id="x1", chat_id="3001",
-                           chat_kind="private", user_id="3001", user_name="BCH SXD",
-                           payload=f"v1:appr:ok:{lan.id}"))
+    await app.handle(
+        Event(
+            platform="console",
+            event_id="x1",
+            chat_id="3001",
+            chat_kind="private",
+            user_id="3001",
+            user_name="BCH SXD",
+            payload=f"v1:appr:ok:{lan.id}",
+        )
+    )
     assert "không thuộc phạm vi" in console.out.getvalue()
     async with app.db.session() as session:
         assert (await members.get(session, lan.id)).status == "pending"  # type: ignore[arg-type, union-attr]
@@ -92,8 +109,9 @@ async def test_member_refused_board_commands_and_logged(app: App, console: Conso
         out = await console.say(command)
         assert "chỉ dành cho Ban Chấp hành" in out
     async with app.db.session() as session:
-        denied = (await session.exec(select(AuditEntry).where(
-            AuditEntry.action == "access_denied"))).all()
+        denied = (
+            await session.exec(select(AuditEntry).where(AuditEntry.action == "access_denied"))
+        ).all()
         assert len(denied) == 4 and denied[0].actor == "console:1001"
 
 
@@ -126,8 +144,17 @@ def roster_file(path: Path) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.append(["DANH SÁCH ĐOÀN VIÊN"])
-    ws.append(["STT", "Họ và tên", "Giới tính", "Ngày sinh", "Số điện thoại", "Mã đơn vị",
-               "Số thẻ đoàn viên"])
+    ws.append(
+        [
+            "STT",
+            "Họ và tên",
+            "Giới tính",
+            "Ngày sinh",
+            "Số điện thoại",
+            "Mã đơn vị",
+            "Số thẻ đoàn viên",
+        ]
+    )
     ws.append([1, "Nguyễn Thị Lan", "Nữ", "05/09/1990", "0912 345 678", "SCT-VP", "79123456"])
     ws.append([2, "Trần Văn Bình", "Nam", date(1985, 1, 2), "0987654321", "SCT-KT", ""])
     ws.append([3, "Lỗi Đơn Vị", "Nam", "01/01/1980", "0977111222", "KHONGCO", ""])
@@ -170,4 +197,3 @@ async def test_language_switch_to_english(console: ConsoleUser) -> None:
     assert "Switched to English" in out
     out = await console.say("/dangky SCT-VP")
     assert "Step 2/8" in out and "full name" in out.lower()
-

@@ -68,17 +68,38 @@ async def test_bad_phone_and_stickers(app: App, console: ConsoleUser) -> None:
     out = await console.say("0112 345 678")
     assert "Việt Nam hợp lệ" in out
     # a sticker arrives where text is expected
-    sticker = Event(platform="console", event_id="stk1", chat_id="1001", chat_kind="private",
-                    user_id="1001", user_name="Lan", attachment="sticker")
+    sticker = Event(
+        platform="console",
+        event_id="stk1",
+        chat_id="1001",
+        chat_kind="private",
+        user_id="1001",
+        user_name="Lan",
+        attachment="sticker",
+    )
     await app.handle(sticker)
     assert "chỉ đọc được tin nhắn chữ" in console.out.getvalue()
     # someone else's contact card is refused
-    other = Event(platform="console", event_id="c1", chat_id="1001", chat_kind="private",
-                  user_id="1001", user_name="Lan", contact=Contact("+84987654321", "555"))
+    other = Event(
+        platform="console",
+        event_id="c1",
+        chat_id="1001",
+        chat_kind="private",
+        user_id="1001",
+        user_name="Lan",
+        contact=Contact("+84987654321", "555"),
+    )
     await app.handle(other)
     assert "số điện thoại của người khác" in console.out.getvalue()
-    own = Event(platform="console", event_id="c2", chat_id="1001", chat_kind="private",
-                user_id="1001", user_name="Lan", contact=Contact("84987654321", "1001"))
+    own = Event(
+        platform="console",
+        event_id="c2",
+        chat_id="1001",
+        chat_kind="private",
+        user_id="1001",
+        user_name="Lan",
+        contact=Contact("84987654321", "1001"),
+    )
     await app.handle(own)
     assert "0987 654 321" in console.out.getvalue()
     async with app.db.session() as session:
@@ -107,8 +128,9 @@ async def test_back_and_skip(app: App, console: ConsoleUser) -> None:
         assert member.card_number is None and member.gender == "nu"
 
 
-async def test_restart_mid_dialog_continues(app: App, console: ConsoleUser, settings,
-                                            clock: FakeClock) -> None:
+async def test_restart_mid_dialog_continues(
+    app: App, console: ConsoleUser, settings, clock: FakeClock
+) -> None:
     from bot.adapters.console import ConsoleAdapter
     from bot.runtime import build_app
 
@@ -140,8 +162,15 @@ async def test_cancel_clears_dialog(app: App, console: ConsoleUser) -> None:
 
 async def test_duplicate_event_is_handled_once(app: App, console: ConsoleUser) -> None:
     await start_at_name(console)
-    event = Event(platform="console", event_id="same", chat_id="1001", chat_kind="private",
-                  user_id="1001", user_name="Lan", text="Nguyễn Thị Lan")
+    event = Event(
+        platform="console",
+        event_id="same",
+        chat_id="1001",
+        chat_kind="private",
+        user_id="1001",
+        user_name="Lan",
+        text="Nguyễn Thị Lan",
+    )
     await app.handle(event)
     await app.handle(event)
     assert console.out.getvalue().count("Bước 3/8") == 1

@@ -18,16 +18,29 @@ from bot.app import App
 from bot.chat import Capabilities, Event, Message
 from bot.textutil import split_text
 
-CAPS = Capabilities(inline_buttons=False, native_polls=False, edits=False, file_upload=True,
-                    request_contact=False, max_text_length=4000)
+CAPS = Capabilities(
+    inline_buttons=False,
+    native_polls=False,
+    edits=False,
+    file_upload=True,
+    request_contact=False,
+    max_text_length=4000,
+)
 
 
 class ConsoleAdapter:
     platform = "console"
     caps = CAPS
 
-    def __init__(self, app: App, user_id: str, user_name: str, *, out: TextIO | None = None,
-                 export_dir: Path = Path("data/exports")) -> None:
+    def __init__(
+        self,
+        app: App,
+        user_id: str,
+        user_name: str,
+        *,
+        out: TextIO | None = None,
+        export_dir: Path = Path("data/exports"),
+    ) -> None:
         self.app = app
         self.user_id, self.user_name = user_id, user_name
         self.out = out or sys.stdout
@@ -44,8 +57,10 @@ class ConsoleAdapter:
 
     async def send(self, chat_id: str, message: Message) -> str | None:
         if chat_id != self.user_id:
-            self._print(f"\n── tin gửi tới người dùng console:{chat_id} "
-                        f"(gõ :nguoi {chat_id} để xem với tư cách người đó) ──")
+            self._print(
+                f"\n── tin gửi tới người dùng console:{chat_id} "
+                f"(gõ :nguoi {chat_id} để xem với tư cách người đó) ──"
+            )
         for chunk in split_text(message.text, self.caps.max_text_length):
             self._print(chunk)
         payloads: list[str] = []
@@ -69,8 +84,14 @@ class ConsoleAdapter:
 
     def to_event(self, line: str) -> Event | None:
         text = line.strip()
-        base = dict(platform=self.platform, event_id=uuid.uuid4().hex, chat_id=self.user_id,
-                    chat_kind="private", user_id=self.user_id, user_name=self.user_name)
+        base = dict(
+            platform=self.platform,
+            event_id=uuid.uuid4().hex,
+            chat_id=self.user_id,
+            chat_kind="private",
+            user_id=self.user_id,
+            user_name=self.user_name,
+        )
         choices = self._choices.get(self.user_id, [])
         if text.isdigit() and 1 <= int(text) <= len(choices):
             return Event(**base, payload=choices[int(text) - 1])  # type: ignore[arg-type]
@@ -107,8 +128,10 @@ class ConsoleAdapter:
     async def run(self, stdin: TextIO | None = None) -> None:
         source = stdin or sys.stdin
         loop = asyncio.get_running_loop()
-        self._print(f"Console congdoan-bot — bạn là console:{self.user_id} ({self.user_name}). "
-                    "Gõ /start để bắt đầu, :thoat để thoát.\n")
+        self._print(
+            f"Console congdoan-bot — bạn là console:{self.user_id} ({self.user_name}). "
+            "Gõ /start để bắt đầu, :thoat để thoát.\n"
+        )
         while True:
             self.out.write("> ")
             self.out.flush()

@@ -28,14 +28,37 @@ from bot.textutil import split_text
 
 log = logging.getLogger(__name__)
 
-CAPS = Capabilities(inline_buttons=True, native_polls=True, edits=True, file_upload=True,
-                    request_contact=True, max_text_length=4096)
+CAPS = Capabilities(
+    inline_buttons=True,
+    native_polls=True,
+    edits=True,
+    file_upload=True,
+    request_contact=True,
+    max_text_length=4096,
+)
 # Telegram counts UTF-16 units; leave room for emoji counted twice.
 SAFE_TEXT_LENGTH = 4000
-ATTACHMENTS = ("sticker", "photo", "voice", "video", "video_note", "audio", "document",
-               "animation", "location", "venue", "poll", "dice", "game")
-PRESENT = {ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER,
-           ChatMemberStatus.RESTRICTED}
+ATTACHMENTS = (
+    "sticker",
+    "photo",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "document",
+    "animation",
+    "location",
+    "venue",
+    "poll",
+    "dice",
+    "game",
+)
+PRESENT = {
+    ChatMemberStatus.MEMBER,
+    ChatMemberStatus.ADMINISTRATOR,
+    ChatMemberStatus.OWNER,
+    ChatMemberStatus.RESTRICTED,
+}
 
 
 class TelegramAdapter:
@@ -69,11 +92,14 @@ class TelegramAdapter:
             await self.application.bot.delete_webhook()
             assert self.application.updater is not None
             await self.application.updater.start_polling(
-                poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES)
+                poll_interval=0.0, timeout=poll_timeout, allowed_updates=Update.ALL_TYPES
+            )
         else:
             await self.application.bot.set_webhook(
-                self.settings.webhook_url, allowed_updates=Update.ALL_TYPES,
-                secret_token=self.settings.webhook_secret.get_secret_value())
+                self.settings.webhook_url,
+                allowed_updates=Update.ALL_TYPES,
+                secret_token=self.settings.webhook_secret.get_secret_value(),
+            )
 
     async def stop(self) -> None:
         updater = self.application.updater
@@ -94,14 +120,20 @@ class TelegramAdapter:
         for language in ("vi", "en"):
             menus = await command_menus(self.app, self.platform, language)
             code = None if language == self.app.settings.bot.language else language
-            await bot.set_my_commands(_commands(menus["private"]),
-                                      scope=BotCommandScopeAllPrivateChats(), language_code=code)
-            await bot.set_my_commands(_commands(menus["group"]),
-                                      scope=BotCommandScopeAllGroupChats(), language_code=code)
+            await bot.set_my_commands(
+                _commands(menus["private"]),
+                scope=BotCommandScopeAllPrivateChats(),
+                language_code=code,
+            )
+            await bot.set_my_commands(
+                _commands(menus["group"]), scope=BotCommandScopeAllGroupChats(), language_code=code
+            )
             for chat_id in menus["board_chats"]:
-                await bot.set_my_commands(_commands(menus["board"]),
-                                          scope=BotCommandScopeChat(int(chat_id)),
-                                          language_code=code)
+                await bot.set_my_commands(
+                    _commands(menus["board"]),
+                    scope=BotCommandScopeChat(int(chat_id)),
+                    language_code=code,
+                )
 
     # --- in ---------------------------------------------------------------------------------
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -131,8 +163,17 @@ class TelegramAdapter:
             if chat is None or query.data is None:
                 return []
             ref = f"{chat.id}:{msg.message_id}" if msg is not None else None
-            return [self._event(uid, chat.id, chat.type, query.from_user, payload=query.data,
-                                message_ref=ref, chat_title=chat.title or "")]
+            return [
+                self._event(
+                    uid,
+                    chat.id,
+                    chat.type,
+                    query.from_user,
+                    payload=query.data,
+                    message_ref=ref,
+                    chat_title=chat.title or "",
+                )
+            ]
         if update.my_chat_member is not None:
             change = update.my_chat_member
             chat = change.chat
@@ -143,21 +184,46 @@ class TelegramAdapter:
             if was_in == is_in:
                 return []
             kind = "bot_added" if is_in else "bot_removed"
-            return [self._event(uid, chat.id, chat.type, change.from_user, group_change=kind,
-                                chat_title=chat.title or "")]
+            return [
+                self._event(
+                    uid,
+                    chat.id,
+                    chat.type,
+                    change.from_user,
+                    group_change=kind,
+                    chat_title=chat.title or "",
+                )
+            ]
         message = update.message
         if message is None or message.from_user is None:
             return []
         chat = message.chat
         title = chat.title or ""
         if message.migrate_to_chat_id:
-            return [self._event(uid, chat.id, chat.type, message.from_user, chat_title=title,
-                                group_change="migrated",
-                                new_chat_id=str(message.migrate_to_chat_id))]
+            return [
+                self._event(
+                    uid,
+                    chat.id,
+                    chat.type,
+                    message.from_user,
+                    chat_title=title,
+                    group_change="migrated",
+                    new_chat_id=str(message.migrate_to_chat_id),
+                )
+            ]
         if message.new_chat_members:
-            return [self._event(f"{uid}.{i}", chat.id, chat.type, person, chat_title=title,
-                                group_change="member_joined")
-                    for i, person in enumerate(message.new_chat_members) if not person.is_bot]
+            return [
+                self._event(
+                    f"{uid}.{i}",
+                    chat.id,
+                    chat.type,
+                    person,
+                    chat_title=title,
+                    group_change="member_joined",
+                )
+                for i, person in enumerate(message.new_chat_members)
+                if not person.is_bot
+            ]
         user = message.from_user
         if message.text is not None:
             text = message.text
@@ -166,8 +232,17 @@ class TelegramAdapter:
                 name, _, target = head.partition("@")
                 if target and target.lower() != self.username.lower():
                     return []  # a command for another bot in the same group
-                return [self._event(uid, chat.id, chat.type, user, command=name.lower(),
-                                    args=args.strip(), chat_title=title)]
+                return [
+                    self._event(
+                        uid,
+                        chat.id,
+                        chat.type,
+                        user,
+                        command=name.lower(),
+                        args=args.strip(),
+                        chat_title=title,
+                    )
+                ]
             return [self._event(uid, chat.id, chat.type, user, text=text, chat_title=title)]
         if message.contact is not None:
             owner = message.contact.user_id
@@ -175,15 +250,22 @@ class TelegramAdapter:
             return [self._event(uid, chat.id, chat.type, user, contact=contact, chat_title=title)]
         for kind in ATTACHMENTS:
             if getattr(message, kind, None):
-                return [self._event(uid, chat.id, chat.type, user, attachment=kind,
-                                    chat_title=title)]
+                return [
+                    self._event(uid, chat.id, chat.type, user, attachment=kind, chat_title=title)
+                ]
         return []
 
     def _event(self, event_id: str, chat_id: int, chat_type: str, user: Any, **kw: Any) -> Event:
         name = " ".join(p for p in (user.first_name, user.last_name) if p) if user else ""
-        return Event(platform=self.platform, event_id=event_id, chat_id=str(chat_id),
-                     chat_kind="private" if chat_type == ChatType.PRIVATE else "group",
-                     user_id=str(user.id) if user else "", user_name=name, **kw)
+        return Event(
+            platform=self.platform,
+            event_id=event_id,
+            chat_id=str(chat_id),
+            chat_kind="private" if chat_type == ChatType.PRIVATE else "group",
+            user_id=str(user.id) if user else "",
+            user_name=name,
+            **kw,
+        )
 
     # --- out --------------------------------------------------------------------------------
     async def send(self, chat_id: str, message: Message) -> str | None:
@@ -193,8 +275,12 @@ class TelegramAdapter:
             ref_chat, _, ref_id = message.edit_ref.partition(":")
             if ref_chat == chat_id and len(message.text) <= SAFE_TEXT_LENGTH:
                 try:
-                    await bot.edit_message_text(message.text, chat_id=int(chat_id),
-                                                message_id=int(ref_id), reply_markup=markup)
+                    await bot.edit_message_text(
+                        message.text,
+                        chat_id=int(chat_id),
+                        message_id=int(ref_id),
+                        reply_markup=markup,
+                    )
                     return message.edit_ref
                 except BadRequest as exc:
                     if "not modified" in str(exc).lower():
@@ -202,9 +288,13 @@ class TelegramAdapter:
                     log.info("edit failed (%s); sending a new message", exc)
         if message.document is not None:
             doc = message.document
-            sent = await bot.send_document(int(chat_id), document=doc.content,
-                                           filename=doc.filename, caption=message.text[:1024],
-                                           reply_markup=markup)
+            sent = await bot.send_document(
+                int(chat_id),
+                document=doc.content,
+                filename=doc.filename,
+                caption=message.text[:1024],
+                reply_markup=markup,
+            )
             return f"{chat_id}:{sent.message_id}"
         chunks = split_text(message.text, SAFE_TEXT_LENGTH) or [" "]
         sent_ref = None
@@ -216,7 +306,9 @@ class TelegramAdapter:
                 self._contact_keyboard.add(chat_id)
                 keyboard = ReplyKeyboardMarkup(
                     [[KeyboardButton(message.request_contact, request_contact=True)]],
-                    resize_keyboard=True, one_time_keyboard=True)
+                    resize_keyboard=True,
+                    one_time_keyboard=True,
+                )
                 sent = await bot.send_message(int(chat_id), "⬇️", reply_markup=keyboard)
                 return f"{chat_id}:{sent.message_id}"
             if reply_markup is None and chat_id in self._contact_keyboard:
@@ -230,9 +322,15 @@ class TelegramAdapter:
 def _inline(message: Message) -> InlineKeyboardMarkup | None:
     if not message.buttons:
         return None
-    rows = [[InlineKeyboardButton(b.label, callback_data=b.payload) if b.payload
-             else InlineKeyboardButton(b.label, url=b.url) for b in row]
-            for row in message.buttons]
+    rows = [
+        [
+            InlineKeyboardButton(b.label, callback_data=b.payload)
+            if b.payload
+            else InlineKeyboardButton(b.label, url=b.url)
+            for b in row
+        ]
+        for row in message.buttons
+    ]
     return InlineKeyboardMarkup(rows)
 
 

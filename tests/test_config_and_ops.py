@@ -1,0 +1,146 @@
+"""Configuration validation, secrets in logs, the message catalog and the admin CLI."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings, parse_settings
+from bot.i18n import CATALOGS, placeholders
+from bot.logs import RedactSecrets
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_example_config_is_valid_and_defaults_are_sane() -> None:
+    settings = load_settings(ROOT / "config.example.toml")
+    assert settings.bot.language == "vi"
+    assert settings.bot.timezone == "Asia/Ho_Chi_Minh"
+    assert settings.database.url.endswith("/data/congdoan.db")
+    assert not settings.telegram.enabled
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        ({"telegram": {"mode": "push"}}, "telegram.mode"),
+        ({"bot": {"timezone": "Mars/Base"}}, "bot.timezone"),
+        ({"bot": {"langauge": "vi"}}, "bot.langauge"),
+        ({"bot": {"admins": ["123"]}}, "bot.admins"),
+        ({"units": [{"code": "A", "name": "x"}]}, "units.0.code"),
+        ({"units": [{"code": "AB", "name": "Tổ", "parent": "ZZ"}]}, "units[0].parent"),
+        ({"telegram": {"token": "1:x", "mode": "webhook"}}, "telegram.webhook_url"),
+    ],
+)
+def test_bad_config_names_the_key(data: dict, named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings(data)
+    assert named in str(caught.value)
+
+
+def test_secrets_come_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONGDOAN_TELEGRAM_TOKEN", "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ123")
+    settings = parse_settings({})
+    assert settings.telegram.enabled
+    assert "ABCDEFGHIJ" not in repr(settings)  # SecretStr hides it even in reprs
+
+
+def test_tokens_never_reach_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    logger = logging.getLogger("test.redact")
+    logger.addFilter(RedactSecrets(["supersecretwebhook"]))
+    with caplog.at_level(logging.INFO):
+        logger.info("POST https://api.telegram.org/bot%s/getUpdates", token)
+        logger.info("secret is %s", "supersecretwebhook")
+    assert token not in caplog.text and "supersecretwebhook" not in caplog.text
+    assert "***" in caplog.text
+
+
+def test_catalogs_have_same_keys_and_placeholders() -> None:
+    vi, en = CATALOGS["vi"], CATALOGS["en"]
+    assert vi.keys() == en.keys()
+    assert [k for k in vi if placeholders(vi[k]) != placeholders(en[k])] == []
+
+
+def test_every_message_key_used_in_code_exists() -> None:
+    import re
+
+    used: set[str] = set()
+    for folder in ("bot", "handlers"):
+        for file in (ROOT / folder).rglob("*.py"):
+            used |= set(re.findall(r"""t\(\s*["']([a-z_]+\.[a-z_.]+)["']""", file.read_text()))
+    missing = sorted(k for k in used if k not in CATALOGS["vi"])
+    assert missing == []
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+    )
+
+
+def write_config(tmp_path: Path, extra: str = "") -> Path:
+    config = tmp_path / "config.toml"
+    example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    config.write_text(example + extra, encoding="utf-8")
+    return config
+
+
+def test_cli_check_db_units_and_console(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    result = run_cli("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Cấu hình hợp lệ" in result.stdout and "0001" in result.stdout
+    assert (tmp_path / "data" / "congdoan.db").exists()  # relative to config.toml
+    result = run_cli("--config", str(config), "units", cwd=tmp_path)
+    assert "SCT-VP" in result.stdout
+    result = run_cli(
+        "--config",
+        str(config),
+        "console",
+        "--user",
+        "1001",
+        "--name",
+        "Lan",
+        cwd=tmp_path,
+        stdin="/start\nNguyễn Thị Lan\n:thoat\n",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Bước 1/8" in result.stdout
+
+
+def test_cli_reports_bad_config(tmp_path: Path) -> None:
+    config = write_config(tmp_path, "\n[extra]\nkey = 1\n")
+    result = run_cli("--config", str(config), "check", cwd=tmp_path)
+    assert result.returncode == 2 and "extra" in result.stderr
+
+
+def test_cli_import_and_export(tmp_path: Path) -> None:
+    from openpyxl import Workbook, load_workbook
+
+    config = write_config(tmp_path)
+    roster = tmp_path / "ds.xlsx"
+    wb = Workbook()
+    wb.active.append(["Họ và tên", "Số điện thoại", "Mã đơn vị"])
+    wb.active.append(["Nguyễn Thị Lan", "0912345678", "SCT-VP"])
+    wb.save(roster)
+    result = run_cli("--config", str(config), "members", "import", str(roster), cwd=tmp_path)
+    assert "1 mới" in result.stdout, result.stdout + result.stderr
+    out = tmp_path / "out.xlsx"
+    result = run_cli("--config", str(config), "members", "export", "--out", str(out), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = list(load_workbook(out).active.iter_rows(min_row=4, values_only=True))
+    assert [(r[1], r[4], r[7]) for r in rows] == [("Nguyễn Thị Lan", "0912 345 678", "SCT-VP")]
