@@ -208,7 +208,7 @@ async def _unit_picker(ctx: Context, data: dict[str, Any]) -> Message:
 async def _picked_unit(ctx: Context, data: dict[str, Any], arg: str) -> None:
     if arg.startswith("^"):  # one level up
         data["browse"] = None if arg == "^top" else int(arg[1:])
-        await _go(ctx, "unit", data)
+        await _browse(ctx, data)
         return
     final = arg.startswith("=")
     unit = await units.get(ctx.session, int(arg.lstrip("="))) if arg.lstrip("=").isdigit() else None
@@ -217,9 +217,17 @@ async def _picked_unit(ctx: Context, data: dict[str, Any], arg: str) -> None:
         return
     if not final and await units.children(ctx.session, unit):
         data["browse"] = unit.id
-        await _go(ctx, "unit", data)
+        await _browse(ctx, data)
         return
     await _choose_unit(ctx, data, unit)
+
+
+async def _browse(ctx: Context, data: dict[str, Any]) -> None:
+    """Walking the tree redraws the same message instead of filling the chat."""
+    await ctx.set_dialog(FLOW, "unit", data)
+    picker = await _unit_picker(ctx, data)
+    picker.edit_ref = ctx.event.message_ref
+    ctx.reply(picker)
 
 
 async def _typed_unit(ctx: Context, data: dict[str, Any], text: str) -> None:

@@ -80,7 +80,6 @@ class TelegramAdapter:
         )
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
-        self._contact_keyboard: set[str] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
     async def start(self, *, polling: bool = True, poll_timeout: int = 30) -> None:
@@ -296,14 +295,14 @@ class TelegramAdapter:
                 reply_markup=markup,
             )
             return f"{chat_id}:{sent.message_id}"
-        chunks = split_text(message.text, SAFE_TEXT_LENGTH) or [" "]
+        # Telegram refuses empty text; a buttons-only message still needs a line.
+        chunks = split_text(message.text, SAFE_TEXT_LENGTH) or (["…"] if markup else [])
         sent_ref = None
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
             reply_markup: Any = markup if last else None
             if last and message.request_contact:
                 await bot.send_message(int(chat_id), chunk, reply_markup=markup)
-                self._contact_keyboard.add(chat_id)
                 keyboard = ReplyKeyboardMarkup(
                     [[KeyboardButton(message.request_contact, request_contact=True)]],
                     resize_keyboard=True,
@@ -311,9 +310,10 @@ class TelegramAdapter:
                 )
                 sent = await bot.send_message(int(chat_id), "⬇️", reply_markup=keyboard)
                 return f"{chat_id}:{sent.message_id}"
-            if reply_markup is None and chat_id in self._contact_keyboard:
+            if reply_markup is None and not chat_id.startswith("-"):
+                # Take down a share-phone keyboard if one is open (no-op otherwise); stateless,
+                # so it still works after a restart.
                 reply_markup = ReplyKeyboardRemove()
-                self._contact_keyboard.discard(chat_id)
             sent = await bot.send_message(int(chat_id), chunk, reply_markup=reply_markup)
             sent_ref = f"{chat_id}:{sent.message_id}"
         return sent_ref
