@@ -173,3 +173,32 @@ async def list_units(settings: Settings) -> int:
             print(f"{'  ' * depth}{unit.code:<12} {unit.name} ({unit.kind})")
     await app.db.dispose()
     return 0
+
+
+async def add_unit(
+    settings: Settings, code: str | None, name: str | None, kind: str, parent_code: str
+) -> int:
+    """Create or update a unit (units in config.toml are re-applied at every start)."""
+    from bot.config import UnitSection
+
+    try:
+        spec = UnitSection(code=code or "", name=name or "", kind=kind, parent=parent_code)
+    except ValueError as exc:
+        print(f"Đơn vị không hợp lệ: {exc}")
+        return 2
+    app = await build_app(settings)
+    try:
+        async with app.db.session() as session:
+            parent = await units.by_code(session, spec.parent) if spec.parent else None
+            if spec.parent and parent is None:
+                print(f"Không có đơn vị cấp trên mã {spec.parent}")
+                return 2
+            unit = await units.upsert(session, spec.code, spec.name, spec.kind, parent)
+            audit.record(
+                session, at=utcnow(), actor="cli", action="unit_saved", target=f"unit:{unit.code}"
+            )
+            await session.commit()
+            print(f"Đã lưu đơn vị {unit.code}: {unit.name}")
+            return 0
+    finally:
+        await app.db.dispose()

@@ -36,7 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     role.add_argument("--member", type=int, help="mã đoàn viên (#id)")
     role.add_argument("--role", choices=["bch", "to_truong", "admin"])
     role.add_argument("--unit", help="mã đơn vị")
-    sub.add_parser("units", help="liệt kê các đơn vị")
+    unit = sub.add_parser("units", help="liệt kê hoặc thêm/sửa đơn vị")
+    unit.add_argument("action", nargs="?", choices=["list", "add"], default="list")
+    unit.add_argument("--code", help="mã đơn vị, ví dụ SCT-VP")
+    unit.add_argument("--name", help="tên đơn vị")
+    unit.add_argument("--kind", choices=["cdcs", "cdbp", "to"], default="to")
+    unit.add_argument("--parent", default="", help="mã đơn vị cấp trên")
     args = parser.parse_args(argv)
 
     try:
@@ -81,6 +86,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await admin_cli.export_members(settings, args.unit, args.out)
     if args.command == "roles":
         return await admin_cli.roles(settings, args.action, args.member, args.role, args.unit)
+    if args.command == "units" and args.action == "add":
+        return await admin_cli.add_unit(settings, args.code, args.name, args.kind, args.parent)
     if args.command == "units":
         return await admin_cli.list_units(settings)
     return 1

@@ -12,6 +12,7 @@ from bot.app import App
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from models import db as database
+from models import events as processed
 from models import units
 
 log = logging.getLogger(__name__)
@@ -23,10 +24,13 @@ async def build_app(settings: Settings, clock: Clock | None = None) -> App:
 
     await asyncio.to_thread(database.upgrade, settings.database.url)
     db = database.Database(settings.database.url)
+    clock = clock or SystemClock()
     async with db.session() as session:
         await units.sync_from_config(session, settings.units)
         await session.commit()
-    return App(settings, db, clock or SystemClock(), handlers.load_all())
+        # Redeliveries come within minutes; older event ids need not be kept forever.
+        await processed.prune(session, clock.now() - processed.RETENTION)
+    return App(settings, db, clock, handlers.load_all())
 
 
 async def run_console(settings: Settings, user_id: str, user_name: str) -> None:

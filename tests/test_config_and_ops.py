@@ -105,8 +105,22 @@ def test_cli_check_db_units_and_console(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Cấu hình hợp lệ" in result.stdout and "0001" in result.stdout
     assert (tmp_path / "data" / "congdoan.db").exists()  # relative to config.toml
+    result = run_cli(
+        "--config",
+        str(config),
+        "units",
+        "add",
+        "--code",
+        "SCT-TC",
+        "--name",
+        "Tổ công đoàn Tài chính",
+        "--parent",
+        "SCT",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
     result = run_cli("--config", str(config), "units", cwd=tmp_path)
-    assert "SCT-VP" in result.stdout
+    assert "SCT-VP" in result.stdout and "  SCT-TC" in result.stdout
     result = run_cli(
         "--config",
         str(config),
