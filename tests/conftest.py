@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from bot.adapters.console import ConsoleAdapter
 from bot.app import App
+from bot.chat import Event
 from bot.clock import FakeClock
 from bot.config import Settings, parse_settings
 from bot.runtime import build_app
@@ -50,6 +52,20 @@ async def app(settings: Settings, clock: FakeClock) -> AsyncIterator[App]:
     application = await build_app(settings, clock)
     yield application
     await application.db.dispose()
+
+
+def private_event(user_id: str = "1001", name: str = "Lan", **fields: Any) -> Event:
+    """An event from a console user's private chat, for what a terminal cannot type
+    (stickers, contact cards, replayed ids, presses of arbitrary buttons)."""
+    fields.setdefault("event_id", uuid.uuid4().hex)
+    return Event(
+        platform="console",
+        chat_id=user_id,
+        chat_kind="private",
+        user_id=user_id,
+        user_name=name,
+        **fields,
+    )
 
 
 class ConsoleUser:

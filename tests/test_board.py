@@ -14,7 +14,7 @@ from handlers.roster import import_roster
 from models import members, roles, units
 from models.audit import AuditEntry
 from models.members import Member
-from tests.conftest import ConsoleUser
+from tests.conftest import ConsoleUser, private_event
 from tests.test_console_flow import register_lan
 
 
@@ -85,19 +85,7 @@ async def test_board_of_other_union_cannot_approve(app: App, console: ConsoleUse
     async with app.db.session() as session:
         lan = (await session.exec(select(Member).where(Member.status == "pending"))).one()
     await console.as_user("3001", "BCH SXD")
-    from bot.chat import Event
-
-    await app.handle(
-        Event(
-            platform="console",
-            event_id="x1",
-            chat_id="3001",
-            chat_kind="private",
-            user_id="3001",
-            user_name="BCH SXD",
-            payload=f"v1:appr:ok:{lan.id}",
-        )
-    )
+    await app.handle(private_event("3001", "BCH SXD", payload=f"v1:appr:ok:{lan.id}"))
     assert "không thuộc phạm vi" in console.out.getvalue()
     async with app.db.session() as session:
         assert (await members.get(session, lan.id)).status == "pending"  # type: ignore[arg-type, union-attr]

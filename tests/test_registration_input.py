@@ -6,11 +6,11 @@ import pytest
 from sqlmodel import select
 
 from bot.app import App
-from bot.chat import Contact, Event
+from bot.chat import Contact
 from bot.clock import FakeClock
 from models.dialogs import DialogState
 from models.members import Member
-from tests.conftest import ConsoleUser
+from tests.conftest import ConsoleUser, private_event
 from tests.test_console_flow import register_lan
 
 
@@ -68,38 +68,14 @@ async def test_bad_phone_and_stickers(app: App, console: ConsoleUser) -> None:
     out = await console.say("0112 345 678")
     assert "Việt Nam hợp lệ" in out
     # a sticker arrives where text is expected
-    sticker = Event(
-        platform="console",
-        event_id="stk1",
-        chat_id="1001",
-        chat_kind="private",
-        user_id="1001",
-        user_name="Lan",
-        attachment="sticker",
-    )
+    sticker = private_event(event_id="stk1", attachment="sticker")
     await app.handle(sticker)
     assert "chỉ đọc được tin nhắn chữ" in console.out.getvalue()
     # someone else's contact card is refused
-    other = Event(
-        platform="console",
-        event_id="c1",
-        chat_id="1001",
-        chat_kind="private",
-        user_id="1001",
-        user_name="Lan",
-        contact=Contact("+84987654321", "555"),
-    )
+    other = private_event(event_id="c1", contact=Contact("+84987654321", "555"))
     await app.handle(other)
     assert "số điện thoại của người khác" in console.out.getvalue()
-    own = Event(
-        platform="console",
-        event_id="c2",
-        chat_id="1001",
-        chat_kind="private",
-        user_id="1001",
-        user_name="Lan",
-        contact=Contact("84987654321", "1001"),
-    )
+    own = private_event(event_id="c2", contact=Contact("84987654321", "1001"))
     await app.handle(own)
     assert "0987 654 321" in console.out.getvalue()
     async with app.db.session() as session:
@@ -162,15 +138,7 @@ async def test_cancel_clears_dialog(app: App, console: ConsoleUser) -> None:
 
 async def test_duplicate_event_is_handled_once(app: App, console: ConsoleUser) -> None:
     await start_at_name(console)
-    event = Event(
-        platform="console",
-        event_id="same",
-        chat_id="1001",
-        chat_kind="private",
-        user_id="1001",
-        user_name="Lan",
-        text="Nguyễn Thị Lan",
-    )
+    event = private_event(event_id="same", text="Nguyễn Thị Lan")
     await app.handle(event)
     await app.handle(event)
     assert console.out.getvalue().count("Bước 3/8") == 1
