@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from bot.chat import Address, Button, Capabilities, Event, Message
@@ -202,7 +203,7 @@ class App:
 
     # --- sending ---------------------------------------------------------------------
     async def deliver(self, outgoing: Sequence[Outgoing]) -> None:
-        for item in outgoing:
+        for item in coalesce(outgoing):
             adapter = self.adapters.get(item.address.platform)
             if adapter is None:
                 log.warning("no adapter for %s; message dropped", item.address.platform)
@@ -228,3 +229,29 @@ class App:
             ref=event.event_id,
         )
         return [Outgoing(Address(platform, chat_id), Message(text))]
+
+
+def coalesce(outgoing: Sequence[Outgoing], limit: int = 3500) -> list[Outgoing]:
+    """Fold a plain note into the message that follows it in the same chat ("Saved." + the
+    next question): fewer messages for people to read and fewer API calls."""
+    result: list[Outgoing] = []
+    for item in outgoing:
+        previous = result[-1] if result else None
+        if (
+            previous is not None
+            and previous.address == item.address
+            and _plain(previous)
+            and item.message.edit_ref is None
+            and len(previous.message.text) + len(item.message.text) < limit
+        ):
+            merged = replace(item.message, text=f"{previous.message.text}\n\n{item.message.text}")
+            result[-1] = Outgoing(item.address, merged)
+        else:
+            result.append(item)
+    return result
+
+
+def _plain(item: Outgoing) -> bool:
+    m = item.message
+    return not (m.buttons or m.document or m.attachment or m.edit_ref or m.request_contact
+                or m.standalone)

@@ -22,6 +22,18 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """A file someone sent, kept on the platform and re-sent by its id."""
+
+    platform: str
+    kind: str  # "photo" | "document"
+    file_id: str
+    file_name: str = ""
+    mime_type: str = ""
+    size: int = 0
+
+
+@dataclass(frozen=True)
 class Event:
     platform: str
     event_id: str
@@ -36,6 +48,8 @@ class Event:
     contact: Contact | None = None
     # Kind of an attachment the bot cannot use here: "sticker", "photo", "voice", "file", ...
     attachment: str | None = None
+    # Set for photos and documents: what a handler may keep and send on.
+    file: FileRef | None = None
     group_change: GroupChange | None = None
     chat_title: str = ""
     new_chat_id: str | None = None
@@ -74,6 +88,12 @@ class Message:
     request_contact: str = ""
     # Replace the message a button was pressed on instead of sending a new one.
     edit_ref: str | None = None
+    # A photo or document already on the platform, sent with `text` as its caption.
+    attachment: FileRef | None = None
+    # In group chats: pin it (where the bot has the right to).
+    pin: bool = False
+    # Never folded into the next message (e.g. it must close the share-phone keyboard).
+    standalone: bool = False
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,8 @@ async def on_input(ctx: Context) -> None:
         return
     data[step] = to_stored(step, value)
     if step == "phone":  # echo it back (a shared contact is not visible in the chat as text)
-        ctx.reply(ctx.t("reg.phone_saved", phone=textutil.format_phone_local(value)))
+        phone = textutil.format_phone_local(value)
+        ctx.reply(Message(ctx.t("reg.phone_saved", phone=phone), standalone=True))
     await _advance(ctx, step, data)
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
+import httpx
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -18,12 +20,22 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import BadRequest
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.app import App
-from bot.chat import Capabilities, Contact, Event, Message
+from bot.chat import Capabilities, Contact, Event, FileRef, Message
 from bot.config import TelegramSection
+from bot.ratelimit import Limits, RateLimiter
+from bot.sending import ChatMoved, RateLimited, Rejected, SendError, Transient, Unreachable
 from bot.textutil import split_text
 
 log = logging.getLogger(__name__)
@@ -65,9 +77,11 @@ class TelegramAdapter:
     platform = "telegram"
     caps = CAPS
 
-    def __init__(self, app: App, settings: TelegramSection) -> None:
+    def __init__(self, app: App, settings: TelegramSection, limits: Limits | None = None) -> None:
         self.app = app
         self.settings = settings
+        # One limiter for everything this bot sends: broadcasts and direct replies alike.
+        self.limiter = RateLimiter(limits or Limits())
         self.username: str = ""
         self.application: Application = (
             ApplicationBuilder()
@@ -247,10 +261,20 @@ class TelegramAdapter:
             owner = message.contact.user_id
             contact = Contact(message.contact.phone_number, str(owner) if owner else None)
             return [self._event(uid, chat.id, chat.type, user, contact=contact, chat_title=title)]
+        file = _file_ref(message)
         for kind in ATTACHMENTS:
             if getattr(message, kind, None):
                 return [
-                    self._event(uid, chat.id, chat.type, user, attachment=kind, chat_title=title)
+                    self._event(
+                        uid,
+                        chat.id,
+                        chat.type,
+                        user,
+                        attachment=kind,
+                        file=file,
+                        text=message.caption,
+                        chat_title=title,
+                    )
                 ]
         return []
 
@@ -267,56 +291,158 @@ class TelegramAdapter:
         )
 
     # --- out --------------------------------------------------------------------------------
-    async def send(self, chat_id: str, message: Message) -> str | None:
+    async def send(self, chat_id: str, message: Message, *, bulk: bool = False) -> str | None:
+        """Send one message. Direct replies (the default) jump ahead of bulk sends and retry
+        once after a 429; the delivery engine passes `bulk=True` after taking its own slot and
+        gets every failure as a `SendError` to decide on itself."""
+        try:
+            return await self._send(chat_id, message, first_paced=bulk, urgent=not bulk)
+        except RateLimited as limited:
+            if bulk:
+                raise
+            await asyncio.sleep(limited.retry_after)
+            return await self._send(chat_id, message, first_paced=False, urgent=True)
+
+    async def _call(self, chat_id: str, call: Any, *, paced: bool, urgent: bool) -> Any:
+        """One API call behind the rate limiter, its errors in neutral terms."""
+        if not paced:
+            await self.limiter.acquire(chat_id, is_group=chat_id.startswith("-"), urgent=urgent)
+        try:
+            return await call()
+        except RetryAfter as exc:
+            seconds = exc.retry_after
+            seconds = seconds.total_seconds() if hasattr(seconds, "total_seconds") else seconds
+            self.limiter.pause(float(seconds))
+            raise RateLimited(float(seconds)) from exc
+        except Forbidden as exc:
+            raise Unreachable(exc.message) from exc
+        except ChatMigrated as exc:
+            raise ChatMoved(str(exc.new_chat_id)) from exc
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower() or "deactivated" in exc.message.lower():
+                raise Unreachable(exc.message) from exc
+            raise Rejected(exc.message) from exc
+        except (TimedOut, NetworkError) as exc:
+            raise Transient(str(exc), maybe_delivered=_maybe_delivered(exc)) from exc
+        except TelegramError as exc:
+            raise Rejected(str(exc)) from exc
+
+    async def _send(
+        self, chat_id: str, message: Message, *, first_paced: bool, urgent: bool
+    ) -> str | None:
         bot = self.application.bot
+        cid = int(chat_id)
         markup = _inline(message)
-        if message.edit_ref and message.document is None:
+        paced = first_paced  # only the first call of a bulk send was paced by the engine
+
+        async def call(fn: Any) -> Any:
+            nonlocal paced
+            result = await self._call(chat_id, fn, paced=paced, urgent=urgent)
+            paced = False
+            return result
+
+        if message.edit_ref and message.document is None and message.attachment is None:
             ref_chat, _, ref_id = message.edit_ref.partition(":")
             if ref_chat == chat_id and len(message.text) <= SAFE_TEXT_LENGTH:
                 try:
-                    await bot.edit_message_text(
-                        message.text,
-                        chat_id=int(chat_id),
-                        message_id=int(ref_id),
-                        reply_markup=markup,
+                    await call(
+                        lambda: bot.edit_message_text(
+                            message.text, chat_id=cid, message_id=int(ref_id), reply_markup=markup
+                        )
                     )
                     return message.edit_ref
-                except BadRequest as exc:
+                except Rejected as exc:
                     if "not modified" in str(exc).lower():
                         return message.edit_ref
                     log.info("edit failed (%s); sending a new message", exc)
         if message.document is not None:
             doc = message.document
-            sent = await bot.send_document(
-                int(chat_id),
-                document=doc.content,
-                filename=doc.filename,
-                caption=message.text[:1024],
-                reply_markup=markup,
+            sent = await call(
+                lambda: bot.send_document(
+                    cid,
+                    document=doc.content,
+                    filename=doc.filename,
+                    caption=message.text[:1024],
+                    reply_markup=markup,
+                )
             )
             return f"{chat_id}:{sent.message_id}"
+        if message.attachment is not None:
+            file = message.attachment
+            send = bot.send_photo if file.kind == "photo" else bot.send_document
+            sent = await call(
+                lambda: send(
+                    cid, file.file_id, caption=message.text[:1024] or None, reply_markup=markup
+                )
+            )
+            return await self._maybe_pin(call, message, chat_id, sent.message_id)
         # Telegram refuses empty text; a buttons-only message still needs a line.
         chunks = split_text(message.text, SAFE_TEXT_LENGTH) or (["…"] if markup else [])
-        sent_ref = None
+        sent_id = None
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
             reply_markup: Any = markup if last else None
             if last and message.request_contact:
-                await bot.send_message(int(chat_id), chunk, reply_markup=markup)
+                await call(lambda c=chunk: bot.send_message(cid, c, reply_markup=markup))
                 keyboard = ReplyKeyboardMarkup(
                     [[KeyboardButton(message.request_contact, request_contact=True)]],
                     resize_keyboard=True,
                     one_time_keyboard=True,
                 )
-                sent = await bot.send_message(int(chat_id), "⬇️", reply_markup=keyboard)
+                sent = await call(lambda k=keyboard: bot.send_message(cid, "⬇️", reply_markup=k))
                 return f"{chat_id}:{sent.message_id}"
             if reply_markup is None and not chat_id.startswith("-"):
                 # Take down a share-phone keyboard if one is open (no-op otherwise); stateless,
                 # so it still works after a restart.
                 reply_markup = ReplyKeyboardRemove()
-            sent = await bot.send_message(int(chat_id), chunk, reply_markup=reply_markup)
-            sent_ref = f"{chat_id}:{sent.message_id}"
-        return sent_ref
+            sent = await call(
+                lambda c=chunk, m=reply_markup: bot.send_message(cid, c, reply_markup=m)
+            )
+            sent_id = sent.message_id
+        if sent_id is None:
+            return None
+        return await self._maybe_pin(call, message, chat_id, sent_id)
+
+    async def _maybe_pin(self, call: Any, message: Message, chat_id: str, message_id: int) -> str:
+        if message.pin and chat_id.startswith("-"):
+            try:
+                await call(
+                    lambda: self.application.bot.pin_chat_message(
+                        int(chat_id), message_id, disable_notification=True
+                    )
+                )
+            except SendError as exc:  # the bot may lack the right to pin: the message stands
+                log.info("could not pin in a group: %s", exc)
+        return f"{chat_id}:{message_id}"
+
+
+def _file_ref(message: Any) -> FileRef | None:
+    if message.photo:
+        biggest = message.photo[-1]
+        return FileRef("telegram", "photo", biggest.file_id, size=biggest.file_size or 0)
+    if message.document:
+        doc = message.document
+        return FileRef(
+            "telegram",
+            "document",
+            doc.file_id,
+            doc.file_name or "",
+            doc.mime_type or "",
+            doc.file_size or 0,
+        )
+    return None
+
+
+def _maybe_delivered(exc: TelegramError) -> bool:
+    """Could the request have reached Telegram before failing? Only errors raised before
+    the request was written (connect, pool) are sure not to have."""
+    cause = exc.__cause__
+    if isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return False
+    if isinstance(exc, TimedOut) and "pool" in str(exc).lower():
+        return False
+    # An HTTP 5xx answer means Telegram looked at it and refused: it was not delivered.
+    return cause is not None
 
 
 def _inline(message: Message) -> InlineKeyboardMarkup | None:

@@ -1,0 +1,115 @@
+"""Pacing sends to what a chat platform allows, and no faster.
+
+Telegram counts messages in sliding windows (about 30 a second per bot, 1 a second per private
+chat, 20 a minute per group). A token bucket would allow a burst of 30 right after 30 paced
+messages, i.e. 60 inside one second, and get 429s; so each limit here is a sliding-window log
+of send times. A small safety margin absorbs network jitter between our clock and theirs.
+
+Direct replies to people in a dialog are `urgent`: when one is waiting, bulk sends step aside,
+so a reply never queues behind a 10,000-recipient broadcast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    global_count: int = 30
+    global_window: float = 1.0
+    chat_count: int = 1
+    chat_window: float = 1.0
+    group_count: int = 20
+    group_window: float = 60.0
+    # Added to every window: our send time and the server's arrival time differ by jitter.
+    margin: float = 0.02
+    # A reply of a few messages may burst in a private chat (Telegram tolerates short
+    # bursts); bulk sends never do.
+    reply_burst: int = 3
+
+
+class SlidingWindow:
+    def __init__(self, count: int, window: float) -> None:
+        self.count, self.window = count, window
+        self.times: deque[float] = deque()
+
+    def wait_time(self, now: float, count: int | None = None) -> float:
+        count = count or self.count
+        while self.times and self.times[0] <= now - self.window:
+            self.times.popleft()
+        if len(self.times) < count:
+            return 0.0
+        return self.times[-count] + self.window - now
+
+    def record(self, now: float) -> None:
+        self.times.append(now)
+
+
+class RateLimiter:
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self.clock = clock
+        margin = limits.margin
+        self._global = SlidingWindow(limits.global_count, limits.global_window + margin)
+        self._chats: dict[str, SlidingWindow] = {}
+        self._paused_until = 0.0
+        self._urgent_waiting = 0
+
+    def _chat_window(self, chat_id: str, is_group: bool) -> SlidingWindow:
+        window = self._chats.get(chat_id)
+        if window is None:
+            lim = self.limits
+            window = (
+                SlidingWindow(lim.group_count, lim.group_window + lim.margin)
+                if is_group
+                else SlidingWindow(lim.chat_count, lim.chat_window + lim.margin)
+            )
+            self._chats[chat_id] = window
+            if len(self._chats) > 50_000:  # forget idle chats so memory stays flat
+                self._forget_idle()
+        return window
+
+    def _forget_idle(self) -> None:
+        now = self.clock()
+        for key in [k for k, w in self._chats.items() if w.wait_time(now) == 0 and not w.times]:
+            del self._chats[key]
+
+    def pause(self, seconds: float) -> None:
+        """The platform said "retry after N seconds": nobody sends until then."""
+        self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+    def wait_time(self, chat_id: str, is_group: bool) -> float:
+        now = self.clock()
+        return max(self._shared_wait(now), self._chat_window(chat_id, is_group).wait_time(now))
+
+    def _shared_wait(self, now: float) -> float:
+        return max(self._paused_until - now, self._global.wait_time(now))
+
+    async def acquire(self, chat_id: str, *, is_group: bool = False, urgent: bool = False) -> None:
+        """Wait for a slot to send one message to `chat_id`, then take it."""
+        chat = self._chat_window(chat_id, is_group)
+        allowed = chat.count + (self.limits.reply_burst if urgent and not is_group else 0)
+        while True:
+            now = self.clock()
+            chat_wait = chat.wait_time(now, allowed)
+            if chat_wait > 0:  # this chat's own limit: nobody else is held up by it
+                await asyncio.sleep(chat_wait)
+                continue
+            shared_wait = self._shared_wait(now)
+            if shared_wait <= 0 and (urgent or not self._urgent_waiting):
+                self._global.record(now)
+                chat.record(now)
+                return
+            # Bulk senders step aside (briefly) while a reply waits for the next global slot.
+            if urgent:
+                self._urgent_waiting += 1
+            try:
+                await asyncio.sleep(shared_wait if shared_wait > 0 else 0.002)
+            finally:
+                if urgent:
+                    self._urgent_waiting -= 1

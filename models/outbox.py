@@ -1,0 +1,237 @@
+"""The outbox: every bulk or timed send is one row per (job, recipient) with a state machine.
+
+    queued ──claim──> sending ──> sent
+       ▲                 ├──> unreachable   (blocked the bot, left the group)
+       └── retry ────────┼──> failed        (rejected, or transient errors past the cap)
+                         └──> uncertain     (interrupted mid-request: never re-sent)
+    queued ──> cancelled
+
+A row is marked `sending` (committed) right before its API call and `sent` right after, so a
+crash can leave at most the rows in flight in `sending`; those become `uncertain` at the next
+start and are reported, never sent again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.types import UTCDateTime
+
+QUEUED, SENDING, SENT = "queued", "sending", "sent"
+UNREACHABLE, FAILED, UNCERTAIN, CANCELLED = "unreachable", "failed", "uncertain", "cancelled"
+FINAL = (SENT, UNREACHABLE, FAILED, UNCERTAIN, CANCELLED)
+
+
+class DeliveryJob(SQLModel, table=True):
+    """A group of deliveries the board follows as one: one progress message per job."""
+
+    __tablename__ = "delivery_jobs"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=24)  # "broadcast", later "meeting", "reminder", "poll"…
+    ref_id: int | None = None  # id of the broadcast/meeting/… it belongs to
+    title: str = Field(max_length=200)
+    unit_id: int | None = Field(default=None, foreign_key="units.id")
+    created_by: int | None = Field(default=None, foreign_key="members.id")
+    # Where the progress message lives (the board member's private chat).
+    status_platform: str | None = Field(default=None, max_length=16)
+    status_chat_id: str | None = Field(default=None, max_length=64)
+    status_ref: str | None = Field(default=None, max_length=64)
+    language: str = Field(default="vi", max_length=4)
+    total: int = 0
+    start_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """The content, stored once per job (and language) rather than once per recipient."""
+
+    __tablename__ = "outbox_messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str
+    buttons_json: str = "[]"
+    file_kind: str | None = Field(default=None, max_length=16)  # "photo" | "document"
+    file_id: str | None = Field(default=None, max_length=256)
+    file_platform: str | None = Field(default=None, max_length=16)
+    file_name: str | None = Field(default=None, max_length=200)
+    pin_in_groups: bool = False
+
+
+class OutboxItem(SQLModel, table=True):
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="delivery_jobs.id", index=True)
+    message_id: int = Field(foreign_key="outbox_messages.id")
+    # Unique per job and chat: enqueueing twice (double confirm, double fire) adds nothing.
+    dedupe_key: str = Field(max_length=160, unique=True)
+    platform: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64)
+    is_group: bool = False
+    member_id: int | None = Field(default=None, foreign_key="members.id")
+    priority: int = 5  # lower goes first
+    state: str = Field(default=QUEUED, max_length=12)
+    attempts: int = 0
+    not_before: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    message_ref: str | None = Field(default=None, max_length=64)
+    error: str | None = Field(default=None, max_length=300)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    platform: str
+    chat_id: str
+    is_group: bool = False
+    member_id: int | None = None
+
+
+def buttons_to_json(rows: list[list[Any]]) -> str:
+    return json.dumps([[{"label": b.label, "payload": b.payload, "url": b.url} for b in row]
+                       for row in rows], ensure_ascii=False)
+
+
+async def enqueue(
+    session: AsyncSession,
+    job: DeliveryJob,
+    message: OutboxMessage,
+    recipients: Sequence[Recipient],
+    *,
+    not_before: datetime,
+    now: datetime,
+    priority: int = 5,
+) -> int:
+    """Add one row per new recipient; returns how many were added (duplicates are skipped)."""
+    if message.id is None:
+        session.add(message)
+        await session.flush()
+    assert job.id is not None and message.id is not None
+    keys = {f"{job.id}:{r.platform}:{r.chat_id}": r for r in recipients}
+    existing = set((await session.exec(
+        select(OutboxItem.dedupe_key).where(OutboxItem.job_id == job.id))).all())
+    rows = [
+        OutboxItem(job_id=job.id, message_id=message.id, dedupe_key=key, platform=r.platform,
+                   chat_id=r.chat_id, is_group=r.is_group, member_id=r.member_id,
+                   priority=priority, not_before=not_before, updated_at=now)
+        for key, r in keys.items() if key not in existing
+    ]
+    session.add_all(rows)
+    job.total += len(rows)
+    return len(rows)
+
+
+async def due(
+    session: AsyncSession, platform: str, now: datetime, *, limit: int, skip: Sequence[int]
+) -> Sequence[OutboxItem]:
+    query = (
+        select(OutboxItem)
+        .where(OutboxItem.platform == platform, OutboxItem.state == QUEUED,
+               col(OutboxItem.not_before) <= now)
+        .order_by(col(OutboxItem.priority), col(OutboxItem.id))
+        .limit(limit)
+    )
+    if skip:
+        query = query.where(col(OutboxItem.id).not_in(skip))
+    return (await session.exec(query)).all()
+
+
+async def next_due_time(session: AsyncSession, platform: str) -> datetime | None:
+    query = select(func.min(OutboxItem.not_before)).where(
+        OutboxItem.platform == platform, OutboxItem.state == QUEUED)
+    return (await session.exec(query)).one()
+
+
+async def mark_sending(session: AsyncSession, item_id: int, now: datetime) -> bool:
+    """Claim a queued row; False if it was cancelled or taken meanwhile."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(OutboxItem)
+        .where(col(OutboxItem.id) == item_id, col(OutboxItem.state) == QUEUED)
+        .values(state=SENDING, updated_at=now, attempts=OutboxItem.attempts + 1)
+    )
+    await session.commit()
+    return bool(result.rowcount)
+
+
+async def finish(session: AsyncSession, item_id: int, state: str, now: datetime, *,
+                 error: str | None = None, message_ref: str | None = None) -> None:
+    values: dict[str, Any] = {"state": state, "updated_at": now, "error": error}
+    if state == SENT:
+        values |= {"sent_at": now, "message_ref": message_ref}
+    await session.exec(  # type: ignore[call-overload]
+        update(OutboxItem).where(col(OutboxItem.id) == item_id).values(**values))
+    await session.commit()
+
+
+async def requeue(session: AsyncSession, item_id: int, now: datetime, not_before: datetime, *,
+                  error: str | None, chat_id: str | None = None, refund: bool = False) -> None:
+    """Back to the queue. `refund` gives the attempt back (429s and moves are not failures)."""
+    values: dict[str, Any] = {"state": QUEUED, "updated_at": now, "not_before": not_before,
+                              "error": error}
+    if chat_id is not None:
+        values["chat_id"] = chat_id
+    if refund:
+        values["attempts"] = OutboxItem.attempts - 1
+    await session.exec(  # type: ignore[call-overload]
+        update(OutboxItem).where(col(OutboxItem.id) == item_id).values(**values))
+    await session.commit()
+
+
+async def recover_interrupted(session: AsyncSession, platform: str, now: datetime) -> int:
+    """Rows left `sending` by a crash may have reached the person: never send them again."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(OutboxItem)
+        .where(col(OutboxItem.platform) == platform, col(OutboxItem.state) == SENDING)
+        .values(state=UNCERTAIN, updated_at=now, error="interrupted by a restart")
+    )
+    await session.commit()
+    return int(result.rowcount or 0)
+
+
+async def cancel_job(session: AsyncSession, job: DeliveryJob, now: datetime) -> int:
+    result = await session.exec(  # type: ignore[call-overload]
+        update(OutboxItem)
+        .where(col(OutboxItem.job_id) == job.id, col(OutboxItem.state) == QUEUED)
+        .values(state=CANCELLED, updated_at=now)
+    )
+    job.cancelled_at = now
+    return int(result.rowcount or 0)
+
+
+async def counts(session: AsyncSession, job_id: int) -> dict[str, int]:
+    query = (select(OutboxItem.state, func.count())
+             .where(OutboxItem.job_id == job_id).group_by(OutboxItem.state))
+    return {state: int(n) for state, n in (await session.exec(query)).all()}
+
+
+async def open_jobs(session: AsyncSession, now: datetime) -> Sequence[DeliveryJob]:
+    query = select(DeliveryJob).where(col(DeliveryJob.finished_at).is_(None),
+                                      col(DeliveryJob.start_at) <= now)
+    return (await session.exec(query)).all()
+
+
+async def items_in_state(session: AsyncSession, job_id: int, states: Sequence[str],
+                         limit: int = 100) -> Sequence[OutboxItem]:
+    query = (select(OutboxItem)
+             .where(OutboxItem.job_id == job_id, col(OutboxItem.state).in_(states))
+             .order_by(col(OutboxItem.id)).limit(limit))
+    return (await session.exec(query)).all()
+
+
+async def message(session: AsyncSession, message_id: int) -> OutboxMessage | None:
+    return await session.get(OutboxMessage, message_id)
+
+
+async def job(session: AsyncSession, job_id: int) -> DeliveryJob | None:
+    return await session.get(DeliveryJob, job_id)
