@@ -93,7 +93,7 @@ class App:
 
     async def _context(self, session, event: Event) -> Context:
         identity = await members.ensure_identity(
-            session, event.platform, event.user_id, event.user_name
+            session, event.platform, event.user_id, event.user_name, self.clock.now()
         )
         member = await members.get(session, identity.member_id) if identity.member_id else None
         member_roles: Sequence = []

@@ -4,12 +4,18 @@ from models.audit import AuditEntry
 from models.dialogs import DialogState
 from models.events import ProcessedEvent
 from models.groups import ChatGroup
+from models.broadcasts import Broadcast
 from models.members import Identity, Member
+from models.outbox import DeliveryJob, OutboxItem, OutboxMessage
 from models.roles import RoleAssignment
 from models.units import Unit
 
 __all__ = [
     "AuditEntry",
+    "Broadcast",
+    "DeliveryJob",
+    "OutboxItem",
+    "OutboxMessage",
     "ChatGroup",
     "DialogState",
     "Identity",

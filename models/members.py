@@ -61,6 +61,10 @@ class Identity(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=4)
     member_id: int | None = Field(default=None, foreign_key="members.id", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # The app they used last is where bulk messages go.
+    last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Set when the platform says they blocked the bot; cleared when they write again.
+    unreachable_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 async def identity(session: AsyncSession, platform: str, user_id: str) -> Identity | None:
@@ -69,8 +73,13 @@ async def identity(session: AsyncSession, platform: str, user_id: str) -> Identi
 
 
 async def ensure_identity(
-    session: AsyncSession, platform: str, user_id: str, display_name: str
+    session: AsyncSession,
+    platform: str,
+    user_id: str,
+    display_name: str,
+    now: datetime | None = None,
 ) -> Identity:
+    """The person behind an incoming event; writing to the bot makes them reachable again."""
     found = await identity(session, platform, user_id)
     if found is None:
         found = Identity(platform=platform, user_id=user_id, display_name=display_name[:128])
@@ -78,7 +87,37 @@ async def ensure_identity(
         await session.flush()
     elif display_name and found.display_name != display_name[:128]:
         found.display_name = display_name[:128]
+    if now is not None:
+        found.last_seen_at, found.unreachable_at = now, None
     return found
+
+
+async def mark_unreachable(session: AsyncSession, platform: str, user_id: str,
+                           now: datetime) -> None:
+    found = await identity(session, platform, user_id)
+    if found is not None:
+        found.unreachable_at = now
+
+
+async def reachable_identities(
+    session: AsyncSession, member_ids: Sequence[int]
+) -> dict[int, Identity]:
+    """One identity per member, on the app they used last, skipping blocked ones."""
+    best: dict[int, Identity] = {}
+    for chunk_start in range(0, len(member_ids), 500):
+        chunk = member_ids[chunk_start:chunk_start + 500]
+        query = select(Identity).where(col(Identity.member_id).in_(chunk),
+                                       col(Identity.unreachable_at).is_(None))
+        for ident in (await session.exec(query)).all():
+            assert ident.member_id is not None
+            current = best.get(ident.member_id)
+            if current is None or _seen(ident) > _seen(current):
+                best[ident.member_id] = ident
+    return best
+
+
+def _seen(ident: Identity) -> datetime:
+    return ident.last_seen_at or ident.created_at
 
 
 async def identities_of(session: AsyncSession, member_ids: Sequence[int]) -> Sequence[Identity]:
@@ -164,6 +203,26 @@ async def search(
         .limit(limit)
     )
     return (await session.exec(query)).all()
+
+
+async def ids_in_subtree(
+    session: AsyncSession, root: Unit, *, gender: str | None = None,
+    missing_card: bool = False,
+) -> list[int]:
+    """Active members under `root`, optionally filtered (used to pick an audience)."""
+    query = select(Member.id).where(_in_subtree(root), Member.status == ACTIVE)
+    if gender:
+        query = query.where(Member.gender == gender)
+    if missing_card:
+        query = query.where(col(Member.card_number).is_(None))
+    return [int(i) for i in (await session.exec(query.order_by(col(Member.id)))).all()]
+
+
+async def names(session: AsyncSession, member_ids: Sequence[int]) -> dict[int, str]:
+    if not member_ids:
+        return {}
+    query = select(Member.id, Member.full_name).where(col(Member.id).in_(member_ids))
+    return {int(i): n for i, n in (await session.exec(query)).all()}
 
 
 async def pending_in(session: AsyncSession, roots: Sequence[Unit]) -> Sequence[Member]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import Index, func, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -70,6 +70,8 @@ class OutboxMessage(SQLModel, table=True):
 
 class OutboxItem(SQLModel, table=True):
     __tablename__ = "outbox"
+    # The worker's query: queued rows of one platform, due first, in priority order.
+    __table_args__ = (Index("ix_outbox_due", "platform", "state", "not_before"),)
 
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="delivery_jobs.id", index=True)

@@ -81,3 +81,13 @@ async def board_member_ids_for(session: AsyncSession, unit: Unit) -> Sequence[in
 async def all_board_member_ids(session: AsyncSession) -> Sequence[int]:
     query = select(RoleAssignment.member_id).where(col(RoleAssignment.role).in_(BOARD_ROLES))
     return sorted(set((await session.exec(query)).all()))
+
+
+async def member_ids_with_role_in(session: AsyncSession, root: Unit, role: str) -> list[int]:
+    """Members holding `role` on `root` or any unit below it."""
+    query = (
+        select(RoleAssignment.member_id)
+        .join(Unit, col(Unit.id) == RoleAssignment.unit_id)
+        .where(RoleAssignment.role == role, col(Unit.path).startswith(root.path))
+    )
+    return sorted(set((await session.exec(query)).all()))

@@ -1,0 +1,73 @@
+"""Board announcements (thông báo). Their sending is a delivery job in the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.outbox import DeliveryJob
+from models.types import UTCDateTime
+from models.units import Unit
+
+
+class Broadcast(SQLModel, table=True):
+    __tablename__ = "broadcasts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    author_member_id: int | None = Field(default=None, foreign_key="members.id")
+    author_name: str = Field(default="", max_length=128)
+    audience: str = Field(max_length=32)
+    text: str
+    file_kind: str | None = Field(default=None, max_length=16)
+    file_id: str | None = Field(default=None, max_length=256)
+    file_platform: str | None = Field(default=None, max_length=16)
+    file_name: str | None = Field(default=None, max_length=200)
+    pin: bool = False
+    send_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    job_id: int | None = Field(default=None, foreign_key="delivery_jobs.id")
+
+
+async def get(session: AsyncSession, broadcast_id: int) -> Broadcast | None:
+    return await session.get(Broadcast, broadcast_id)
+
+
+async def recent_for(
+    session: AsyncSession, unit: Unit, now: datetime, *, days: int = 120, limit: int = 5
+) -> Sequence[Broadcast]:
+    """Announcements already out to `unit` or any unit above it (newest first)."""
+    ancestor_ids = [int(p) for p in unit.path.strip("/").split("/") if p]
+    query = (
+        select(Broadcast)
+        .join(DeliveryJob, col(DeliveryJob.id) == Broadcast.job_id)
+        .where(col(Broadcast.unit_id).in_(ancestor_ids),
+               col(Broadcast.send_at) <= now,
+               col(Broadcast.send_at) >= now - timedelta(days=days),
+               col(DeliveryJob.cancelled_at).is_(None),
+               Broadcast.audience != "groups")
+        .order_by(col(Broadcast.send_at).desc())
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+async def active_in(session: AsyncSession, roots: Sequence[Unit], now: datetime
+                    ) -> Sequence[tuple[Broadcast, DeliveryJob]]:
+    """Scheduled or still-sending announcements under these units (for cancelling)."""
+    if not roots:
+        return []
+    unit_ids = select(Unit.id).where(
+        col(Unit.path).startswith(roots[0].path) if len(roots) == 1 else
+        col(Unit.id).in_([u.id for u in roots]))
+    query = (
+        select(Broadcast, DeliveryJob)
+        .join(DeliveryJob, col(DeliveryJob.id) == Broadcast.job_id)
+        .where(col(Broadcast.unit_id).in_(unit_ids), col(DeliveryJob.finished_at).is_(None),
+               col(DeliveryJob.cancelled_at).is_(None))
+        .order_by(col(Broadcast.send_at))
+    )
+    return [(b, j) for b, j in (await session.exec(query)).all()]
