@@ -11,7 +11,7 @@ import logging
 import traceback
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.chat import Address, Button, Capabilities, Event, Message
 from bot.clock import Clock
@@ -32,7 +32,7 @@ class Adapter(Protocol):
     platform: str
     caps: Capabilities
 
-    async def send(self, chat_id: str, message: Message) -> str | None: ...
+    async def send(self, chat_id: str, message: Message, *, bulk: bool = False) -> str | None: ...
 
     def private_link(self, start: str) -> str | None: ...
 
@@ -45,6 +45,8 @@ class App:
         self.registry = registry
         self.adapters: dict[str, Adapter] = {}
         self._locks = KeyedLocks()
+        # Delivery workers to wake when a handler has just queued something.
+        self.workers: list[Any] = []
         self._config_admins = set(settings.bot.admins)
 
     def add_adapter(self, adapter: Adapter) -> None:
@@ -71,6 +73,8 @@ class App:
                     log.info("duplicate event %s:%s ignored", event.platform, event.event_id)
                     return
             outgoing = await self._process(event)
+        for worker in self.workers:
+            worker.wake()
         await self.deliver(outgoing)
 
     async def _process(self, event: Event) -> list[Outgoing]:
@@ -253,5 +257,6 @@ def coalesce(outgoing: Sequence[Outgoing], limit: int = 3500) -> list[Outgoing]:
 
 def _plain(item: Outgoing) -> bool:
     m = item.message
-    return not (m.buttons or m.document or m.attachment or m.edit_ref or m.request_contact
-                or m.standalone)
+    return not (
+        m.buttons or m.document or m.attachment or m.edit_ref or m.request_contact or m.standalone
+    )

@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from bot.ratelimit import Limits
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.toml"
 EXAMPLE_CONFIG = ROOT / "config.example.toml"
@@ -87,10 +89,49 @@ class TelegramSection(_Strict):
     webhook_secret: SecretStr = SecretStr("")
     listen: str = "0.0.0.0"
     port: int = Field(default=8080, ge=1, le=65535)
+    # Seconds to wait for Telegram to answer one request (long polls add their own timeout).
+    request_timeout: float = Field(default=15.0, ge=0.5, le=120)
 
     @property
     def enabled(self) -> bool:
         return bool(self.token.get_secret_value())
+
+
+class PlatformDelivery(_Strict):
+    """How fast the delivery engine may send on one platform."""
+
+    messages_per_second: int = Field(default=30, ge=1, le=1000)
+    per_chat_per_second: int = Field(default=1, ge=1, le=100)
+    per_group_per_minute: int = Field(default=20, ge=1, le=1000)
+    concurrency: int = Field(default=8, ge=1, le=64)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    progress_interval_seconds: float = Field(default=3.0, ge=0.1, le=60)
+
+    def limits(self) -> Limits:
+        return Limits(
+            global_count=self.messages_per_second,
+            chat_count=self.per_chat_per_second,
+            group_count=self.per_group_per_minute,
+        )
+
+
+class DeliverySection(_Strict):
+    telegram: PlatformDelivery = Field(default_factory=PlatformDelivery)
+    # Zalo publishes no limits: start slow, raise it when it proves fine.
+    zalo: PlatformDelivery = Field(
+        default_factory=lambda: PlatformDelivery(messages_per_second=8, per_group_per_minute=10)
+    )
+    console: PlatformDelivery = Field(
+        default_factory=lambda: PlatformDelivery(
+            messages_per_second=1000,
+            per_chat_per_second=100,
+            per_group_per_minute=1000,
+            progress_interval_seconds=1.0,
+        )
+    )
+
+    def for_platform(self, platform: str) -> PlatformDelivery:
+        return getattr(self, platform, self.telegram)
 
 
 class UnitSection(_Strict):
@@ -104,6 +145,7 @@ class Settings(_Strict):
     bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     telegram: TelegramSection = Field(default_factory=TelegramSection)
+    delivery: DeliverySection = Field(default_factory=DeliverySection)
     units: list[UnitSection] = Field(default_factory=list)
 
     @property

@@ -11,6 +11,8 @@ import uvicorn
 from bot.app import App
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.delivery import DeliveryWorker, WorkerSettings
+from bot.progress import ProgressReporter
 from models import db as database
 from models import events as processed
 from models import units
@@ -33,15 +35,49 @@ async def build_app(settings: Settings, clock: Clock | None = None) -> App:
     return App(settings, db, clock, handlers.load_all())
 
 
+class Background:
+    """The delivery workers and the progress reporter, started and stopped together."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.stop = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        intervals = []
+        for platform, adapter in self.app.adapters.items():
+            conf = self.app.settings.delivery.for_platform(platform)
+            worker = DeliveryWorker(
+                self.app,
+                adapter,
+                WorkerSettings(concurrency=conf.concurrency, max_attempts=conf.max_attempts),
+            )
+            self.app.workers.append(worker)
+            self.tasks.append(asyncio.create_task(worker.run(self.stop)))
+            intervals.append(conf.progress_interval_seconds)
+        reporter = ProgressReporter(self.app, interval=min(intervals, default=3.0))
+        self.tasks.append(asyncio.create_task(reporter.run(self.stop)))
+
+    async def close(self) -> None:
+        self.stop.set()
+        for worker in self.app.workers:
+            worker.wake()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.app.workers.clear()
+
+
 async def run_console(settings: Settings, user_id: str, user_name: str) -> None:
     from bot.adapters.console import ConsoleAdapter
 
     app = await build_app(settings)
     console = ConsoleAdapter(app, user_id, user_name)
     app.add_adapter(console)
+    background = Background(app)
+    background.start()
     try:
         await console.run()
     finally:
+        await background.close()
         await app.db.dispose()
 
 
@@ -50,7 +86,7 @@ async def run_telegram(settings: Settings) -> None:
     from bot.web import build_web_app
 
     app = await build_app(settings)
-    telegram = TelegramAdapter(app, settings.telegram)
+    telegram = TelegramAdapter(app, settings.telegram, settings.delivery.telegram.limits())
     app.add_adapter(telegram)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -70,11 +106,14 @@ async def run_telegram(settings: Settings) -> None:
         )
         server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
+    background = Background(app)
+    background.start()
     log.info("bot @%s running (%s)", telegram.username, settings.telegram.mode)
     try:
         await stop.wait()
     finally:
         log.info("stopping")
+        await background.close()
         if server is not None:
             server.should_exit = True
             await serving

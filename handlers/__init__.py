@@ -7,6 +7,15 @@ registry = Registry()
 
 def load_all() -> Registry:
     """Import every feature module so its registrations run; returns the shared registry."""
-    from handlers import groups, help, members, profile, registration, settings  # noqa: F401
+    from handlers import (  # noqa: F401
+        broadcasts,
+        deliveries,
+        groups,
+        help,
+        members,
+        profile,
+        registration,
+        settings,
+    )
 
     return registry

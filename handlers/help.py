@@ -9,8 +9,8 @@ from handlers import registry
 from handlers.registration import begin
 
 # Menu buttons run these commands; order is what people see.
-MEMBER_MENU = ["hoso", "trogiup", "ngonngu"]
-BOARD_MENU = ["choduyet", "doanvien", "timkiem", "xuatds"]
+MEMBER_MENU = ["hoso", "tinmoi", "trogiup", "ngonngu"]
+BOARD_MENU = ["thongbao", "choduyet", "doanvien", "timkiem", "xuatds"]
 
 
 @registry.command("start", "batdau", access="anyone", where="any")

@@ -44,30 +44,38 @@ async def recent_for(
     query = (
         select(Broadcast)
         .join(DeliveryJob, col(DeliveryJob.id) == Broadcast.job_id)
-        .where(col(Broadcast.unit_id).in_(ancestor_ids),
-               col(Broadcast.send_at) <= now,
-               col(Broadcast.send_at) >= now - timedelta(days=days),
-               col(DeliveryJob.cancelled_at).is_(None),
-               Broadcast.audience != "groups")
+        .where(
+            col(Broadcast.unit_id).in_(ancestor_ids),
+            col(Broadcast.send_at) <= now,
+            col(Broadcast.send_at) >= now - timedelta(days=days),
+            col(DeliveryJob.cancelled_at).is_(None),
+            Broadcast.audience != "groups",
+        )
         .order_by(col(Broadcast.send_at).desc())
         .limit(limit)
     )
     return (await session.exec(query)).all()
 
 
-async def active_in(session: AsyncSession, roots: Sequence[Unit], now: datetime
-                    ) -> Sequence[tuple[Broadcast, DeliveryJob]]:
+async def active_in(
+    session: AsyncSession, roots: Sequence[Unit], now: datetime
+) -> Sequence[tuple[Broadcast, DeliveryJob]]:
     """Scheduled or still-sending announcements under these units (for cancelling)."""
     if not roots:
         return []
     unit_ids = select(Unit.id).where(
-        col(Unit.path).startswith(roots[0].path) if len(roots) == 1 else
-        col(Unit.id).in_([u.id for u in roots]))
+        col(Unit.path).startswith(roots[0].path)
+        if len(roots) == 1
+        else col(Unit.id).in_([u.id for u in roots])
+    )
     query = (
         select(Broadcast, DeliveryJob)
         .join(DeliveryJob, col(DeliveryJob.id) == Broadcast.job_id)
-        .where(col(Broadcast.unit_id).in_(unit_ids), col(DeliveryJob.finished_at).is_(None),
-               col(DeliveryJob.cancelled_at).is_(None))
+        .where(
+            col(Broadcast.unit_id).in_(unit_ids),
+            col(DeliveryJob.finished_at).is_(None),
+            col(DeliveryJob.cancelled_at).is_(None),
+        )
         .order_by(col(Broadcast.send_at))
     )
     return [(b, j) for b, j in (await session.exec(query)).all()]

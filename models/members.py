@@ -92,8 +92,9 @@ async def ensure_identity(
     return found
 
 
-async def mark_unreachable(session: AsyncSession, platform: str, user_id: str,
-                           now: datetime) -> None:
+async def mark_unreachable(
+    session: AsyncSession, platform: str, user_id: str, now: datetime
+) -> None:
     found = await identity(session, platform, user_id)
     if found is not None:
         found.unreachable_at = now
@@ -105,9 +106,10 @@ async def reachable_identities(
     """One identity per member, on the app they used last, skipping blocked ones."""
     best: dict[int, Identity] = {}
     for chunk_start in range(0, len(member_ids), 500):
-        chunk = member_ids[chunk_start:chunk_start + 500]
-        query = select(Identity).where(col(Identity.member_id).in_(chunk),
-                                       col(Identity.unreachable_at).is_(None))
+        chunk = member_ids[chunk_start : chunk_start + 500]
+        query = select(Identity).where(
+            col(Identity.member_id).in_(chunk), col(Identity.unreachable_at).is_(None)
+        )
         for ident in (await session.exec(query)).all():
             assert ident.member_id is not None
             current = best.get(ident.member_id)
@@ -206,7 +208,10 @@ async def search(
 
 
 async def ids_in_subtree(
-    session: AsyncSession, root: Unit, *, gender: str | None = None,
+    session: AsyncSession,
+    root: Unit,
+    *,
+    gender: str | None = None,
     missing_card: bool = False,
 ) -> list[int]:
     """Active members under `root`, optionally filtered (used to pick an audience)."""

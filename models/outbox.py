@@ -101,8 +101,10 @@ class Recipient:
 
 
 def buttons_to_json(rows: list[list[Any]]) -> str:
-    return json.dumps([[{"label": b.label, "payload": b.payload, "url": b.url} for b in row]
-                       for row in rows], ensure_ascii=False)
+    return json.dumps(
+        [[{"label": b.label, "payload": b.payload, "url": b.url} for b in row] for row in rows],
+        ensure_ascii=False,
+    )
 
 
 async def enqueue(
@@ -121,13 +123,24 @@ async def enqueue(
         await session.flush()
     assert job.id is not None and message.id is not None
     keys = {f"{job.id}:{r.platform}:{r.chat_id}": r for r in recipients}
-    existing = set((await session.exec(
-        select(OutboxItem.dedupe_key).where(OutboxItem.job_id == job.id))).all())
+    existing = set(
+        (await session.exec(select(OutboxItem.dedupe_key).where(OutboxItem.job_id == job.id))).all()
+    )
     rows = [
-        OutboxItem(job_id=job.id, message_id=message.id, dedupe_key=key, platform=r.platform,
-                   chat_id=r.chat_id, is_group=r.is_group, member_id=r.member_id,
-                   priority=priority, not_before=not_before, updated_at=now)
-        for key, r in keys.items() if key not in existing
+        OutboxItem(
+            job_id=job.id,
+            message_id=message.id,
+            dedupe_key=key,
+            platform=r.platform,
+            chat_id=r.chat_id,
+            is_group=r.is_group,
+            member_id=r.member_id,
+            priority=priority,
+            not_before=not_before,
+            updated_at=now,
+        )
+        for key, r in keys.items()
+        if key not in existing
     ]
     session.add_all(rows)
     job.total += len(rows)
@@ -139,8 +152,11 @@ async def due(
 ) -> Sequence[OutboxItem]:
     query = (
         select(OutboxItem)
-        .where(OutboxItem.platform == platform, OutboxItem.state == QUEUED,
-               col(OutboxItem.not_before) <= now)
+        .where(
+            OutboxItem.platform == platform,
+            OutboxItem.state == QUEUED,
+            col(OutboxItem.not_before) <= now,
+        )
         .order_by(col(OutboxItem.priority), col(OutboxItem.id))
         .limit(limit)
     )
@@ -151,7 +167,8 @@ async def due(
 
 async def next_due_time(session: AsyncSession, platform: str) -> datetime | None:
     query = select(func.min(OutboxItem.not_before)).where(
-        OutboxItem.platform == platform, OutboxItem.state == QUEUED)
+        OutboxItem.platform == platform, OutboxItem.state == QUEUED
+    )
     return (await session.exec(query)).one()
 
 
@@ -166,27 +183,48 @@ async def mark_sending(session: AsyncSession, item_id: int, now: datetime) -> bo
     return bool(result.rowcount)
 
 
-async def finish(session: AsyncSession, item_id: int, state: str, now: datetime, *,
-                 error: str | None = None, message_ref: str | None = None) -> None:
+async def finish(
+    session: AsyncSession,
+    item_id: int,
+    state: str,
+    now: datetime,
+    *,
+    error: str | None = None,
+    message_ref: str | None = None,
+) -> None:
     values: dict[str, Any] = {"state": state, "updated_at": now, "error": error}
     if state == SENT:
         values |= {"sent_at": now, "message_ref": message_ref}
     await session.exec(  # type: ignore[call-overload]
-        update(OutboxItem).where(col(OutboxItem.id) == item_id).values(**values))
+        update(OutboxItem).where(col(OutboxItem.id) == item_id).values(**values)
+    )
     await session.commit()
 
 
-async def requeue(session: AsyncSession, item_id: int, now: datetime, not_before: datetime, *,
-                  error: str | None, chat_id: str | None = None, refund: bool = False) -> None:
+async def requeue(
+    session: AsyncSession,
+    item_id: int,
+    now: datetime,
+    not_before: datetime,
+    *,
+    error: str | None,
+    chat_id: str | None = None,
+    refund: bool = False,
+) -> None:
     """Back to the queue. `refund` gives the attempt back (429s and moves are not failures)."""
-    values: dict[str, Any] = {"state": QUEUED, "updated_at": now, "not_before": not_before,
-                              "error": error}
+    values: dict[str, Any] = {
+        "state": QUEUED,
+        "updated_at": now,
+        "not_before": not_before,
+        "error": error,
+    }
     if chat_id is not None:
         values["chat_id"] = chat_id
     if refund:
         values["attempts"] = OutboxItem.attempts - 1
     await session.exec(  # type: ignore[call-overload]
-        update(OutboxItem).where(col(OutboxItem.id) == item_id).values(**values))
+        update(OutboxItem).where(col(OutboxItem.id) == item_id).values(**values)
+    )
     await session.commit()
 
 
@@ -212,22 +250,30 @@ async def cancel_job(session: AsyncSession, job: DeliveryJob, now: datetime) -> 
 
 
 async def counts(session: AsyncSession, job_id: int) -> dict[str, int]:
-    query = (select(OutboxItem.state, func.count())
-             .where(OutboxItem.job_id == job_id).group_by(OutboxItem.state))
+    query = (
+        select(OutboxItem.state, func.count())
+        .where(OutboxItem.job_id == job_id)
+        .group_by(OutboxItem.state)
+    )
     return {state: int(n) for state, n in (await session.exec(query)).all()}
 
 
 async def open_jobs(session: AsyncSession, now: datetime) -> Sequence[DeliveryJob]:
-    query = select(DeliveryJob).where(col(DeliveryJob.finished_at).is_(None),
-                                      col(DeliveryJob.start_at) <= now)
+    query = select(DeliveryJob).where(
+        col(DeliveryJob.finished_at).is_(None), col(DeliveryJob.start_at) <= now
+    )
     return (await session.exec(query)).all()
 
 
-async def items_in_state(session: AsyncSession, job_id: int, states: Sequence[str],
-                         limit: int = 100) -> Sequence[OutboxItem]:
-    query = (select(OutboxItem)
-             .where(OutboxItem.job_id == job_id, col(OutboxItem.state).in_(states))
-             .order_by(col(OutboxItem.id)).limit(limit))
+async def items_in_state(
+    session: AsyncSession, job_id: int, states: Sequence[str], limit: int = 100
+) -> Sequence[OutboxItem]:
+    query = (
+        select(OutboxItem)
+        .where(OutboxItem.job_id == job_id, col(OutboxItem.state).in_(states))
+        .order_by(col(OutboxItem.id))
+        .limit(limit)
+    )
     return (await session.exec(query)).all()
 
 

@@ -574,6 +574,8 @@ class FakeTelegram:
         self.server_errors: list[BaseException] = []  # bugs inside the fake itself
         # --- knobs
         self.blocked_users: set[int] = set()
+        # [method, chat_id, times, seconds, after_processing] rules for stall_next().
+        self._stall_rules: list[list[Any]] = []
         self.check_formatting = True  # validate HTML/Markdown like Telegram does
         # If True, the bot can only message private chats that wrote to it first (as on
         # Telegram); off by default so tests can notify arbitrary users.
@@ -1451,6 +1453,23 @@ class FakeTelegram:
             )
         return Response(stored.content, media_type=stored.mime_type)
 
+    def stall_next(
+        self, method: str, *, seconds: float, chat_id: int | None = None, times: int = 1,
+        after_processing: bool = True,
+    ) -> None:
+        """The next `times` calls of `method` (to chat_id, if given) answer only after
+        `seconds`, so a client with a shorter read timeout gives up. With after_processing the
+        call takes effect first (the message is sent, as when Telegram is slow to answer);
+        without, it fails after the wait as if it never arrived."""
+        self._stall_rules.append([method.lower(), chat_id, times, seconds, after_processing])
+
+    def _take_stall(self, key: str, params: JSONDict) -> tuple[float, bool] | None:
+        for rule in self._stall_rules:
+            if rule[0] == key and rule[2] > 0 and rule[1] in (None, params.get("chat_id")):
+                rule[2] -= 1
+                return rule[3], rule[4]
+        return None
+
     async def _dispatch(self, method: str, params: JSONDict) -> Any:
         key = method.lower()
         self._apply_fail_rules(key, params)
@@ -1459,7 +1478,14 @@ class FakeTelegram:
         handler = self._handlers.get(key)
         if handler is None:
             raise _ApiError(404, "Not Found: method not found")
-        return handler(method, params)
+        stall = self._take_stall(key, params)
+        if stall is not None and not stall[1]:
+            await asyncio.sleep(stall[0])
+            raise _ApiError(504, "Gateway Timeout")
+        result = handler(method, params)
+        if stall is not None:
+            await asyncio.sleep(stall[0])
+        return result
 
     def _apply_fail_rules(self, key: str, params: JSONDict) -> None:
         for rule in self._fail_rules:

@@ -16,6 +16,7 @@ from typing import TextIO
 
 from bot.app import App
 from bot.chat import Capabilities, Event, Message
+from bot.ratelimit import Limits, RateLimiter
 from bot.textutil import split_text
 
 CAPS = Capabilities(
@@ -47,6 +48,10 @@ class ConsoleAdapter:
         self.export_dir = export_dir
         # The numbered choices last shown to each console user.
         self._choices: dict[str, list[str]] = {}
+        # A terminal has no flood limits; the delivery engine still expects a limiter.
+        self.limiter = RateLimiter(
+            Limits(global_count=1000, chat_count=1000, group_count=1000, margin=0.0)
+        )
 
     def private_link(self, start: str) -> str | None:
         return None
@@ -55,7 +60,7 @@ class ConsoleAdapter:
         self.out.write(text + "\n")
         self.out.flush()
 
-    async def send(self, chat_id: str, message: Message) -> str | None:
+    async def send(self, chat_id: str, message: Message, *, bulk: bool = False) -> str | None:
         if chat_id != self.user_id:
             self._print(
                 f"\n── tin gửi tới người dùng console:{chat_id} "

@@ -88,6 +88,9 @@ class TelegramAdapter:
             .token(settings.token.get_secret_value())
             .base_url(settings.base_url)
             .base_file_url(settings.base_file_url)
+            .read_timeout(settings.request_timeout)
+            .write_timeout(settings.request_timeout)
+            .connect_timeout(settings.request_timeout)
             # Different users run concurrently; the core keeps each user's events in order.
             .concurrent_updates(64)
             .build()

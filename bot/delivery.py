@@ -1,0 +1,248 @@
+"""The delivery engine: the one path for bulk and timed sends.
+
+A worker per platform claims due outbox rows, takes a slot from the platform's rate limiter,
+marks the row `sending` (committed), calls the adapter and records the outcome. Several sends
+are in flight at once so the pace is set by the limiter, not by network round trips.
+
+Outcomes: 429 → the whole platform pauses exactly as long as told and the row is retried
+without using up an attempt; blocked/removed → `unreachable` (and later sends skip the person
+until they write again); group migrated → the row follows the new id; transient errors →
+retried with exponential backoff up to a cap; a failure that may already have reached the
+person (read timeout, connection dropped mid-answer) → `uncertain`, never re-sent. See
+models/outbox.py for the state machine and README for the guarantee.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from bot.chat import Button, FileRef, Message
+from bot.sending import ChatMoved, RateLimited, Rejected, Transient, Unreachable
+from models import groups, members, outbox
+from models.outbox import FAILED, SENT, UNCERTAIN, UNREACHABLE, OutboxItem, OutboxMessage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    concurrency: int = 8
+    max_attempts: int = 5
+    backoff_base: float = 2.0
+    backoff_cap: float = 300.0
+    poll_interval: float = 1.0
+    batch: int = 200
+
+
+def to_message(stored: OutboxMessage, item: OutboxItem) -> Message:
+    rows = [
+        [Button(b["label"], b.get("payload"), b.get("url")) for b in row]
+        for row in json.loads(stored.buttons_json or "[]")
+    ]
+    attachment = None
+    if stored.file_id and stored.file_platform == item.platform:
+        attachment = FileRef(
+            item.platform, stored.file_kind or "document", stored.file_id, stored.file_name or ""
+        )
+    return Message(
+        stored.text, buttons=rows, attachment=attachment, pin=stored.pin_in_groups and item.is_group
+    )
+
+
+class DeliveryWorker:
+    def __init__(self, app: Any, adapter: Any, settings: WorkerSettings | None = None) -> None:
+        self.app = app
+        self.adapter = adapter
+        self.platform: str = adapter.platform
+        self.settings = settings or WorkerSettings()
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(self.settings.concurrency)
+        self._in_flight: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._messages: dict[int, OutboxMessage] = {}
+        # Called after each row reaches a final state (tests and benchmarks watch it).
+        self.on_outcome: Callable[[OutboxItem, str], Awaitable[None] | None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def recover(self) -> int:
+        """Rows a crash left `sending` may have reached people: report, never resend."""
+        async with self.app.db.session() as session:
+            count = await outbox.recover_interrupted(session, self.platform, self.app.clock.now())
+        if count:
+            log.warning(
+                "%d %s deliveries were interrupted by a restart: marked uncertain",
+                count,
+                self.platform,
+            )
+        return count
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.recover()
+        try:
+            while not stop.is_set():
+                rows = await self._due()
+                if not rows:
+                    self._wake.clear()
+                    await self._sleep(stop)
+                    continue
+                for row in rows:
+                    await self._slots.acquire()
+                    if stop.is_set():
+                        self._slots.release()
+                        break
+                    assert row.id is not None
+                    self._in_flight.add(row.id)
+                    task = asyncio.create_task(self._deliver(row))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+        finally:
+            if self._tasks:  # let rows in flight record their outcome
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Run until nothing is due (tests and the benchmark)."""
+        stop = asyncio.Event()
+        runner = asyncio.create_task(self.run(stop))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while loop.time() < deadline:
+                await asyncio.sleep(0.02)
+                if not self._in_flight and not await self._due():
+                    return
+            raise TimeoutError("outbox did not drain")
+        finally:
+            stop.set()
+            self.wake()
+            await runner
+
+    async def _due(self) -> list[OutboxItem]:
+        async with self.app.db.session() as session:
+            return list(
+                await outbox.due(
+                    session,
+                    self.platform,
+                    self.app.clock.now(),
+                    limit=self.settings.batch,
+                    skip=sorted(self._in_flight),
+                )
+            )
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        waits = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+        try:
+            await asyncio.wait(
+                waits, timeout=self.settings.poll_interval, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for task in waits:
+                task.cancel()
+
+    async def _message(self, message_id: int) -> OutboxMessage | None:
+        stored = self._messages.get(message_id)
+        if stored is None:
+            async with self.app.db.session() as session:
+                stored = await outbox.message(session, message_id)
+            if stored is not None:
+                self._messages[message_id] = stored
+        return stored
+
+    async def _deliver(self, row: OutboxItem) -> None:
+        assert row.id is not None
+        try:
+            stored = await self._message(row.message_id)
+            await self.adapter.limiter.acquire(row.chat_id, is_group=row.is_group)
+            async with self.app.db.session() as session:
+                if not await outbox.mark_sending(session, row.id, self.app.clock.now()):
+                    return  # cancelled while waiting
+            if stored is None:
+                await self._final(row, FAILED, "message content missing")
+                return
+            await self._attempt(row, stored)
+        except Exception:
+            log.exception("delivery %s crashed", row.id)
+            await self._final(row, FAILED, "internal error")
+        finally:
+            self._in_flight.discard(row.id)
+            self._slots.release()
+
+    async def _attempt(self, row: OutboxItem, stored: OutboxMessage) -> None:
+        assert row.id is not None
+        now = self.app.clock.now()
+        try:
+            ref = await self.adapter.send(row.chat_id, to_message(stored, row), bulk=True)
+        except RateLimited as exc:
+            async with self.app.db.session() as session:
+                await outbox.requeue(
+                    session,
+                    row.id,
+                    now,
+                    now + timedelta(seconds=exc.retry_after),
+                    error=f"429 retry after {exc.retry_after}s",
+                    refund=True,
+                )
+            self.wake()
+        except Unreachable as exc:
+            async with self.app.db.session() as session:
+                if row.is_group:
+                    group = await groups.find(session, self.platform, row.chat_id)
+                    if group is not None:
+                        group.active = False
+                else:
+                    await members.mark_unreachable(session, self.platform, row.chat_id, now)
+                await session.commit()
+            await self._final(row, UNREACHABLE, str(exc))
+        except ChatMoved as exc:
+            async with self.app.db.session() as session:
+                await groups.migrate(session, self.platform, row.chat_id, exc.new_chat_id)
+                await outbox.requeue(
+                    session, row.id, now, now, error=str(exc), chat_id=exc.new_chat_id, refund=True
+                )
+            self.wake()
+        except Rejected as exc:
+            await self._final(row, FAILED, str(exc))
+        except Transient as exc:
+            await self._transient(row, exc)
+        else:
+            await self._final(row, SENT, None, ref)
+
+    async def _transient(self, row: OutboxItem, exc: Transient) -> None:
+        assert row.id is not None
+        attempts = row.attempts + 1  # mark_sending counted this one in the database
+        if exc.maybe_delivered:
+            await self._final(row, UNCERTAIN, f"may have been delivered: {exc}")
+        elif attempts >= self.settings.max_attempts:
+            await self._final(row, FAILED, f"gave up after {attempts} attempts: {exc}")
+        else:
+            now = self.app.clock.now()
+            delay = min(self.settings.backoff_base**attempts, self.settings.backoff_cap)
+            async with self.app.db.session() as session:
+                await outbox.requeue(
+                    session, row.id, now, now + timedelta(seconds=delay), error=str(exc)[:300]
+                )
+
+    async def _final(
+        self, row: OutboxItem, state: str, error: str | None, ref: str | None = None
+    ) -> None:
+        assert row.id is not None
+        async with self.app.db.session() as session:
+            await outbox.finish(
+                session,
+                row.id,
+                state,
+                self.app.clock.now(),
+                error=error[:300] if error else None,
+                message_ref=ref,
+            )
+        if self.on_outcome is not None:
+            result = self.on_outcome(row, state)
+            if asyncio.iscoroutine(result):
+                await result

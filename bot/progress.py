@@ -1,0 +1,114 @@
+"""One progress message per delivery job, edited at a calm pace, then a final report.
+
+The board member who started a broadcast sees "Đã gửi 1.234/5.000 …" update every few seconds
+(not once per recipient), a stop button while it runs, and a report when it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from bot.chat import Button, Message
+from bot.registry import payload
+from models import outbox
+from models.outbox import (
+    CANCELLED,
+    FAILED,
+    QUEUED,
+    SENDING,
+    SENT,
+    UNCERTAIN,
+    UNREACHABLE,
+    DeliveryJob,
+)
+
+log = logging.getLogger(__name__)
+
+
+def progress_text(t: Any, job: DeliveryJob, counts: dict[str, int]) -> str:
+    done = sum(counts.get(s, 0) for s in (SENT, UNREACHABLE, FAILED, UNCERTAIN))
+    return t(
+        "job.progress",
+        title=job.title,
+        done=t.number(done),
+        total=t.number(job.total),
+        sent=t.number(counts.get(SENT, 0)),
+        problems=t.number(sum(counts.get(s, 0) for s in (UNREACHABLE, FAILED, UNCERTAIN))),
+    )
+
+
+def report_text(t: Any, job: DeliveryJob, counts: dict[str, int]) -> str:
+    key = "job.report_cancelled" if job.cancelled_at else "job.report"
+    return t(
+        key,
+        title=job.title,
+        total=t.number(job.total),
+        sent=t.number(counts.get(SENT, 0)),
+        unreachable=t.number(counts.get(UNREACHABLE, 0)),
+        failed=t.number(counts.get(FAILED, 0)),
+        uncertain=t.number(counts.get(UNCERTAIN, 0)),
+        cancelled=t.number(counts.get(CANCELLED, 0)),
+    )
+
+
+class ProgressReporter:
+    def __init__(self, app: Any, interval: float = 3.0) -> None:
+        self.app = app
+        self.interval = interval
+        self._last: dict[int, str] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("progress update failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.interval)
+
+    async def tick(self) -> None:
+        now = self.app.clock.now()
+        async with self.app.db.session() as session:
+            jobs = await outbox.open_jobs(session, now)
+            for job in jobs:
+                assert job.id is not None
+                counts = await outbox.counts(session, job.id)
+                finished = not counts.get(QUEUED) and not counts.get(SENDING)
+                await self._show(job, counts, finished)
+                if finished:
+                    job.finished_at = now
+                    self._last.pop(job.id, None)
+                await session.commit()
+
+    async def _show(self, job: DeliveryJob, counts: dict[str, int], finished: bool) -> None:
+        adapter = self.app.adapters.get(job.status_platform or "")
+        if adapter is None or not job.status_chat_id:
+            return
+        assert job.id is not None
+        t = self.app.translator(job.language)
+        if finished:
+            text = report_text(t, job, counts)
+            problems = sum(counts.get(s, 0) for s in (UNREACHABLE, FAILED, UNCERTAIN))
+            who = Button(t("job.btn.who"), payload("job", "who", job.id))
+            report = Message(text, buttons=[[who]] if problems else [])
+            if job.status_ref:  # the running counter becomes the report; a new line notifies
+                report.edit_ref = job.status_ref
+                await adapter.send(job.status_chat_id, report)
+                await adapter.send(
+                    job.status_chat_id, Message(t("job.done_notice", title=job.title))
+                )
+            else:
+                await adapter.send(job.status_chat_id, report)
+            return
+        text = progress_text(t, job, counts)
+        if self._last.get(job.id) == text and job.status_ref:
+            return
+        stop = [[Button(t("job.btn.stop"), payload("job", "stop", job.id))]]
+        ref = await adapter.send(
+            job.status_chat_id, Message(text, buttons=stop, edit_ref=job.status_ref)
+        )
+        job.status_ref = ref or job.status_ref
+        self._last[job.id] = text

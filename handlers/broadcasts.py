@@ -1,0 +1,419 @@
+"""Board announcements (/thongbao): write, pick the audience, preview, confirm, follow.
+
+The handler only prepares the job; the delivery engine sends it and the progress reporter
+keeps the board member informed. Members read recent announcements again with /tinmoi.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot import textutil
+from bot.chat import Button, FileRef, Message
+from bot.context import Context
+from bot.registry import payload
+from bot.timeparse import parse_local_datetime
+from handlers import registry
+from handlers.audiences import AUDIENCES, resolve
+from models import broadcasts, outbox, units
+from models.broadcasts import Broadcast
+from models.outbox import DeliveryJob, OutboxMessage
+
+FLOW = "broadcast"
+MAX_TEXT = 4000  # Telegram caps a message at 4,096 characters; keep room for the header
+MAX_CAPTION = 1000  # … and a caption at 1,024
+DOCUMENT_TYPES = (
+    ".pdf",
+    ".doc",
+    ".docx",
+    ".xls",
+    ".xlsx",
+    ".ppt",
+    ".pptx",
+    ".odt",
+    ".ods",
+    ".jpg",
+    ".jpeg",
+    ".png",
+)
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@registry.command(
+    "thongbao", access="board", where="private", help_key="help.cmd.thongbao", menu=True
+)
+async def start(ctx: Context) -> None:
+    if not await ctx.board_roots():
+        ctx.reply(ctx.t("members.no_units"))
+        return
+    await ctx.set_dialog(FLOW, "content", {})
+    ctx.reply(_ask_content(ctx))
+
+
+def _ask_content(ctx: Context) -> Message:
+    return Message(
+        ctx.t("bc.ask.content", max=ctx.t.number(MAX_TEXT)),
+        buttons=[[Button(ctx.t("btn.cancel"), payload("bc", "cancel"))]],
+    )
+
+
+@registry.flow(FLOW)
+async def on_input(ctx: Context) -> None:
+    assert ctx.dialog is not None
+    step, data, event = ctx.dialog.step, ctx.dialog.data, ctx.event
+    if step == "content":
+        await _content(ctx, data)
+    elif step == "caption" and event.text is not None:
+        await _caption(ctx, data, event.text)
+    elif step == "unit" and event.text:
+        unit = await units.by_code(ctx.session, event.text)
+        await _unit_chosen(ctx, data, unit)
+    elif step == "at" and event.text is not None:
+        await _at(ctx, data, event.text)
+    else:
+        ctx.reply(ctx.t("bc.use_buttons"))
+
+
+async def _content(ctx: Context, data: dict[str, Any]) -> None:
+    event = ctx.event
+    if event.file is not None:
+        problem = _file_problem(event.file)
+        if problem:
+            ctx.reply(ctx.t(problem))
+            return
+        data["file"] = {
+            "kind": event.file.kind,
+            "id": event.file.file_id,
+            "platform": event.file.platform,
+            "name": event.file.file_name,
+        }
+        if event.text:
+            await _caption(ctx, data, event.text)
+            return
+        await ctx.set_dialog(FLOW, "caption", data)
+        ctx.reply(
+            Message(
+                ctx.t("bc.ask.caption"),
+                buttons=[
+                    [Button(ctx.t("btn.skip"), payload("bc", "nocap"))],
+                    [Button(ctx.t("btn.cancel"), payload("bc", "cancel"))],
+                ],
+            )
+        )
+        return
+    if event.attachment:
+        ctx.reply(ctx.t("bc.bad_attachment"))
+        return
+    text = (event.text or "").strip()
+    if not text:
+        ctx.reply(ctx.t("bc.empty"))
+        return
+    if len(text) > MAX_TEXT:
+        ctx.reply(ctx.t("bc.too_long", length=ctx.t.number(len(text)), max=ctx.t.number(MAX_TEXT)))
+        return
+    data["text"] = text
+    await _ask_unit(ctx, data)
+
+
+def _file_problem(file: FileRef) -> str | None:
+    if file.kind == "document" and not file.file_name.lower().endswith(DOCUMENT_TYPES):
+        return "bc.bad_file_type"
+    if file.size > MAX_FILE_BYTES:
+        return "bc.file_too_big"
+    return None
+
+
+async def _caption(ctx: Context, data: dict[str, Any], text: str) -> None:
+    text = text.strip()
+    if len(text) > MAX_CAPTION:
+        ctx.reply(
+            ctx.t(
+                "bc.caption_too_long", length=ctx.t.number(len(text)), max=ctx.t.number(MAX_CAPTION)
+            )
+        )
+        return
+    data["text"] = text
+    await _ask_unit(ctx, data)
+
+
+async def _ask_unit(ctx: Context, data: dict[str, Any]) -> None:
+    options = []
+    for root in await ctx.board_roots():
+        options.append(root)
+        options += [u for u in await units.children(ctx.session, root)]
+    if len(options) == 1:
+        await _unit_chosen(ctx, data, options[0])
+        return
+    await ctx.set_dialog(FLOW, "unit", data)
+    buttons = [
+        [
+            Button(
+                ctx.t("bc.unit_whole", name=u.name)
+                if u.parent_id is None or u in await ctx.board_roots()
+                else u.name,
+                payload("bc", "unit", u.id),
+            )
+        ]
+        for u in options
+    ]
+    buttons.append([Button(ctx.t("btn.cancel"), payload("bc", "cancel"))])
+    ctx.reply(Message(ctx.t("bc.ask.unit"), buttons=buttons))
+
+
+async def _unit_chosen(ctx: Context, data: dict[str, Any], unit: units.Unit | None) -> None:
+    if unit is None:
+        ctx.reply(ctx.t("reg.unit.unknown"))
+        return
+    if not await ctx.can_manage(unit):
+        ctx.audit("access_denied", target=f"unit:{unit.code}", needed="board of unit")
+        ctx.reply(ctx.t("access.not_your_unit"))
+        return
+    data["unit_id"] = unit.id
+    await ctx.set_dialog(FLOW, "audience", data)
+    keys = list(AUDIENCES)
+    buttons = [[Button(ctx.t(AUDIENCES[k].label_key), payload("bc", "aud", k))] for k in keys]
+    buttons.append([Button(ctx.t("btn.cancel"), payload("bc", "cancel"))])
+    ctx.reply(Message(ctx.t("bc.ask.audience", unit=unit.name), buttons=buttons))
+
+
+async def _ask_when(ctx: Context, data: dict[str, Any]) -> None:
+    await ctx.set_dialog(FLOW, "when", data)
+    ctx.reply(
+        Message(
+            ctx.t("bc.ask.when"),
+            buttons=[
+                [
+                    Button(ctx.t("bc.btn.now"), payload("bc", "now")),
+                    Button(ctx.t("bc.btn.later"), payload("bc", "later")),
+                ],
+                [Button(ctx.t("btn.cancel"), payload("bc", "cancel"))],
+            ],
+        )
+    )
+
+
+async def _at(ctx: Context, data: dict[str, Any], text: str) -> None:
+    try:
+        when = parse_local_datetime(text, now=ctx.now, tz=ctx.t.tz)
+    except textutil.InvalidInput as bad:
+        ctx.reply(ctx.t(bad.key) + "\n" + ctx.t("bc.ask.at"))
+        return
+    data["send_at"] = when.isoformat()
+    await _after_when(ctx, data)
+
+
+async def _after_when(ctx: Context, data: dict[str, Any]) -> None:
+    if data["audience"] == "groups":
+        await ctx.set_dialog(FLOW, "pin", data)
+        ctx.reply(
+            Message(
+                ctx.t("bc.ask.pin"),
+                buttons=[
+                    [
+                        Button(ctx.t("bc.btn.pin"), payload("bc", "pin", 1)),
+                        Button(ctx.t("bc.btn.nopin"), payload("bc", "pin", 0)),
+                    ]
+                ],
+            )
+        )
+        return
+    await _preview(ctx, data)
+
+
+async def _preview(ctx: Context, data: dict[str, Any]) -> None:
+    unit = await units.get(ctx.session, data["unit_id"])
+    assert unit is not None
+    found = await resolve(ctx.session, data["audience"], unit)
+    if not found.recipients:
+        ctx.reply(ctx.t("bc.nobody"))
+        await _unit_chosen(ctx, data, unit)
+        return
+    await ctx.set_dialog(FLOW, "confirm", data)
+    t = ctx.t
+    when = (
+        t("bc.when_at", when=t.datetime(datetime.fromisoformat(data["send_at"])))
+        if data.get("send_at")
+        else t("bc.when_now")
+    )
+    lines = [
+        t("bc.preview.title"),
+        "",
+        data["text"] or t("bc.preview.file_only"),
+        "",
+        t("bc.preview.audience", audience=t(AUDIENCES[data["audience"]].label_key), unit=unit.name),
+        t("bc.preview.count", count=t.number(len(found.recipients))),
+        when,
+    ]
+    if data.get("file"):
+        lines.insert(3, t("bc.preview.file", name=data["file"]["name"] or data["file"]["kind"]))
+    if found.unreachable:
+        lines.append(t("bc.preview.unreachable", count=t.number(found.unreachable)))
+    ctx.reply(
+        Message(
+            "\n".join(lines),
+            buttons=[
+                [Button(t("bc.btn.send"), payload("bc", "go"))],
+                [Button(t("btn.cancel"), payload("bc", "cancel"))],
+            ],
+        )
+    )
+
+
+@registry.button("bc", access="board")
+async def on_button(ctx: Context) -> None:
+    args = (ctx.event.payload or "").split(":")[2:]
+    action, arg = args[0], (args[1] if len(args) > 1 else "")
+    if action == "cancel":
+        if ctx.dialog is not None and ctx.dialog.flow == FLOW:
+            await ctx.end_dialog()
+        ctx.reply(ctx.t("dialog.cancelled"))
+        return
+    if ctx.dialog is None or ctx.dialog.flow != FLOW:
+        ctx.reply(ctx.t("bc.session_over"))
+        return
+    step, data = ctx.dialog.step, ctx.dialog.data
+    if action == "nocap" and step == "caption":
+        await _caption(ctx, data, "")
+    elif action == "unit" and step == "unit" and arg.isdigit():
+        await _unit_chosen(ctx, data, await units.get(ctx.session, int(arg)))
+    elif action == "aud" and step == "audience" and arg in AUDIENCES:
+        data["audience"] = arg
+        await _ask_when(ctx, data)
+    elif action == "now" and step == "when":
+        data["send_at"] = None
+        await _after_when(ctx, data)
+    elif action == "later" and step == "when":
+        await ctx.set_dialog(FLOW, "at", data)
+        ctx.reply(ctx.t("bc.ask.at"))
+    elif action == "pin" and step == "pin":
+        data["pin"] = arg == "1"
+        await _preview(ctx, data)
+    elif action == "go" and step == "confirm":
+        await _confirm(ctx, data)
+    else:
+        ctx.reply(ctx.t("button.outdated"))
+
+
+async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
+    unit = await units.get(ctx.session, data["unit_id"])
+    assert unit is not None
+    if not await ctx.can_manage(unit):  # roles may have changed since the dialog began
+        ctx.reply(ctx.t("access.not_your_unit"))
+        return
+    found = await resolve(ctx.session, data["audience"], unit)
+    send_at = datetime.fromisoformat(data["send_at"]) if data.get("send_at") else ctx.now
+    file = data.get("file") or {}
+    item = Broadcast(
+        unit_id=unit.id,
+        author_member_id=ctx.member.id if ctx.member else None,  # type: ignore[arg-type]
+        author_name=ctx.member.full_name if ctx.member else ctx.event.user_name,
+        audience=data["audience"],
+        text=data["text"],
+        file_kind=file.get("kind"),
+        file_id=file.get("id"),
+        file_platform=file.get("platform"),
+        file_name=file.get("name"),
+        pin=bool(data.get("pin")),
+        send_at=send_at,
+        created_at=ctx.now,
+    )
+    ctx.session.add(item)
+    await ctx.session.flush()
+    job = DeliveryJob(
+        kind="broadcast",
+        ref_id=item.id,
+        title=ctx.t("bc.title", id=item.id),
+        unit_id=unit.id,
+        created_by=ctx.member.id if ctx.member else None,
+        status_platform=ctx.event.platform,
+        status_chat_id=ctx.event.chat_id,
+        language=ctx.t.language,
+        start_at=send_at,
+        created_at=ctx.now,
+    )
+    ctx.session.add(job)
+    await ctx.session.flush()
+    item.job_id = job.id
+    content = OutboxMessage(
+        text=_with_header(ctx, item, unit),
+        file_kind=item.file_kind,
+        file_id=item.file_id,
+        file_platform=item.file_platform,
+        file_name=item.file_name,
+        pin_in_groups=item.pin,
+    )
+    added = await outbox.enqueue(
+        ctx.session, job, content, found.recipients, not_before=send_at, now=ctx.now
+    )
+    await ctx.end_dialog()
+    ctx.audit(
+        "broadcast_created",
+        target=f"broadcast:{item.id}",
+        unit=unit.code,
+        audience=item.audience,
+        recipients=added,
+        scheduled=bool(data.get("send_at")),
+    )
+    if data.get("send_at"):
+        ctx.reply(
+            ctx.t(
+                "bc.scheduled", id=item.id, when=ctx.t.datetime(send_at), count=ctx.t.number(added)
+            )
+        )
+    else:
+        ctx.reply(ctx.t("bc.queued", id=item.id, count=ctx.t.number(added)))
+
+
+def _with_header(ctx: Context, item: Broadcast, unit: units.Unit) -> str:
+    header = ctx.t("bc.header", unit=unit.name)
+    return f"{header}\n\n{item.text}" if item.text else header
+
+
+@registry.command("huythongbao", access="board", where="private", help_key="help.cmd.huythongbao")
+async def list_cancellable(ctx: Context) -> None:
+    running = await broadcasts.active_in(ctx.session, await ctx.board_roots(), ctx.now)
+    if not running:
+        ctx.reply(ctx.t("bc.none_running"))
+        return
+    buttons = [
+        [
+            Button(
+                ctx.t("bc.btn.stop_one", id=b.id, when=ctx.t.datetime(b.send_at)),
+                payload("job", "stop", j.id),
+            )
+        ]
+        for b, j in running[:20]
+    ]
+    ctx.reply(Message(ctx.t("bc.pick_to_cancel"), buttons=buttons))
+
+
+@registry.command("tinmoi", access="member", where="private", help_key="help.cmd.tinmoi", menu=True)
+async def recent(ctx: Context) -> None:
+    if ctx.member is None:
+        ctx.reply(ctx.t("profile.none"))
+        return
+    unit = await units.get(ctx.session, ctx.member.unit_id)
+    assert unit is not None
+    items = await broadcasts.recent_for(ctx.session, unit, ctx.now)
+    if not items:
+        ctx.reply(ctx.t("bc.recent_none"))
+        return
+    ctx.reply(ctx.t("bc.recent_title", count=len(items)))
+    for item in reversed(items):  # oldest first, so the newest is nearest the keyboard
+        text = ctx.t(
+            "bc.recent_item",
+            when=ctx.t.datetime(item.send_at),
+            author=item.author_name,
+            text=item.text,
+        )
+        attachment = None
+        if item.file_id and item.file_platform == ctx.event.platform:
+            attachment = FileRef(
+                item.file_platform, item.file_kind or "document", item.file_id, item.file_name or ""
+            )
+        ctx.reply(
+            Message(
+                text[: MAX_TEXT + 200] if attachment is None else text[:1024], attachment=attachment
+            )
+        )

@@ -1,0 +1,52 @@
+"""Buttons on a delivery job's progress message: stop it, see who did not get it."""
+
+from __future__ import annotations
+
+from bot.chat import Message
+from bot.context import Context
+from handlers import registry
+from models import groups, members, outbox, units
+from models.outbox import FAILED, UNCERTAIN, UNREACHABLE
+
+
+@registry.button("job", access="board")
+async def on_job_button(ctx: Context) -> None:
+    args = (ctx.event.payload or "").split(":")[2:]
+    if len(args) != 2 or not args[1].isdigit():
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    job = await outbox.job(ctx.session, int(args[1]))
+    unit = await units.get(ctx.session, job.unit_id) if job and job.unit_id else None
+    if job is None or unit is None:
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    if not await ctx.can_manage(unit):
+        ctx.audit("access_denied", target=f"job:{job.id}", needed="board of unit")
+        ctx.reply(ctx.t("access.not_your_unit"))
+        return
+    if args[0] == "stop":
+        if job.finished_at is not None or job.cancelled_at is not None:
+            ctx.reply(ctx.t("job.already_over", title=job.title))
+            return
+        stopped = await outbox.cancel_job(ctx.session, job, ctx.now)
+        ctx.audit("job_cancelled", target=f"job:{job.id}", cancelled=stopped)
+        ctx.reply(ctx.t("job.cancelled", title=job.title, count=ctx.t.number(stopped)))
+    elif args[0] == "who":
+        await _who(ctx, job.id, job.title)  # type: ignore[arg-type]
+    else:
+        ctx.reply(ctx.t("button.outdated"))
+
+
+async def _who(ctx: Context, job_id: int, title: str) -> None:
+    rows = await outbox.items_in_state(ctx.session, job_id, (UNREACHABLE, FAILED, UNCERTAIN))
+    names = await members.names(ctx.session, [r.member_id for r in rows if r.member_id])
+    lines = [ctx.t("job.who_title", title=title)]
+    for row in rows:
+        if row.member_id:
+            who = names.get(row.member_id, "?")
+        else:
+            group = await groups.find(ctx.session, row.platform, row.chat_id)
+            who = ctx.t("job.group", title=group.title if group else row.chat_id)
+        lines.append(f"• {who} — {ctx.t('job.state.' + row.state)}")
+    ctx.audit("job_report_viewed", target=f"job:{job_id}")
+    ctx.reply(Message("\n".join(lines)))
