@@ -17,6 +17,9 @@ from bot.clock import FakeClock
 from bot.config import Settings, parse_settings
 from bot.runtime import build_app
 
+# Telegram fixtures (fake Bot API server, a running bot) for every test module.
+pytest_plugins = ["tests.tg"]
+
 UNITS = [
     {"code": "SCT", "name": "Công đoàn cơ sở Sở Công Thương", "kind": "cdcs"},
     {"code": "SCT-VP", "name": "Tổ công đoàn Văn phòng", "kind": "to", "parent": "SCT"},

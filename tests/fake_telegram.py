@@ -1454,7 +1454,12 @@ class FakeTelegram:
         return Response(stored.content, media_type=stored.mime_type)
 
     def stall_next(
-        self, method: str, *, seconds: float, chat_id: int | None = None, times: int = 1,
+        self,
+        method: str,
+        *,
+        seconds: float,
+        chat_id: int | None = None,
+        times: int = 1,
         after_processing: bool = True,
     ) -> None:
         """The next `times` calls of `method` (to chat_id, if given) answer only after

@@ -3,8 +3,6 @@ server on loopback, and the tests act as people tapping and typing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -12,86 +10,14 @@ import pytest
 from sqlmodel import select
 
 from bot.adapters.telegram import TelegramAdapter
-from bot.app import App
 from bot.clock import FakeClock
-from bot.config import Settings
 from bot.runtime import build_app
 from bot.web import build_web_app
 from models.audit import AuditEntry
 from models.groups import ChatGroup
 from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram
-
-ADMIN = 900  # telegram:900 is a config admin
-LAN = 501
-GROUP = -4001
-
-
-@dataclass
-class Bot:
-    app: App
-    adapter: TelegramAdapter
-    settings: Settings
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    server = FakeTelegram()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-def tg_settings(tmp_path: Path, fake: FakeTelegram, **bot: object) -> Settings:
-    return make_settings(
-        tmp_path,
-        telegram={
-            "token": fake.token,
-            "base_url": fake.base_url,
-            "base_file_url": fake.base_file_url,
-        },
-        bot={"admins": ["console:1", f"telegram:{ADMIN}"], **bot},
-    )
-
-
-async def start_bot(settings: Settings, clock: FakeClock) -> Bot:
-    app = await build_app(settings, clock)
-    adapter = TelegramAdapter(app, settings.telegram)
-    app.add_adapter(adapter)
-    await adapter.start(polling=True, poll_timeout=1)
-    return Bot(app, adapter, settings)
-
-
-async def stop_bot(bot: Bot) -> None:
-    await bot.adapter.stop()
-    await bot.app.db.dispose()
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Bot]:
-    running = await start_bot(tg_settings(tmp_path, fake), clock)
-    yield running
-    await stop_bot(running)
-
-
-async def say(fake: FakeTelegram, user: int, text: str, expect: str, **kw: object):
-    mark = fake.mark()
-    fake.user_sends(user, text, first_name="Lan", **kw)  # type: ignore[arg-type]
-    chat = kw.get("chat_id", user)
-    return await fake.wait_for(chat, contains=expect, since=mark)  # type: ignore[arg-type]
-
-
-async def press(
-    fake: FakeTelegram,
-    user: int,
-    message,
-    label: str,
-    expect: str,
-    chat: int | None = None,
-):
-    mark = fake.mark()
-    fake.user_presses(user, message, message.button(label))
-    return await fake.wait_for(chat or user, contains=expect, since=mark)
+from tests.tg import ADMIN, GROUP, LAN, Bot, press, say, start_bot, stop_bot, tg_settings
 
 
 async def test_registration_with_restart_and_approval(

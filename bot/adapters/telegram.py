@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from datetime import timedelta
 from typing import Any
 
 import httpx
+
+# Opt in to PTB's coming behaviour (durations as timedelta) instead of deprecation warnings.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -82,6 +87,7 @@ class TelegramAdapter:
         self.settings = settings
         # One limiter for everything this bot sends: broadcasts and direct replies alike.
         self.limiter = RateLimiter(limits or Limits())
+        self._pending: set[asyncio.Task[None]] = set()
         self.username: str = ""
         self.application: Application = (
             ApplicationBuilder()
@@ -153,13 +159,20 @@ class TelegramAdapter:
 
     # --- in ---------------------------------------------------------------------------------
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Nothing may be awaited before the core takes the user's lock, or a later update of
+        # the same person could overtake this one; the button spinner is stopped alongside.
         if update.callback_query is not None:
-            try:
-                await update.callback_query.answer()  # stop the spinner on the button
-            except BadRequest:
-                log.info("callback query %s too old to answer", update.callback_query.id)
+            answer = asyncio.create_task(self._answer(update.callback_query))
+            self._pending.add(answer)
+            answer.add_done_callback(self._pending.discard)
         for event in self.to_events(update):
             await self.app.handle(event)
+
+    async def _answer(self, query: Any) -> None:
+        try:
+            await self._call(str(query.from_user.id), query.answer, paced=True, urgent=True)
+        except SendError as exc:
+            log.info("callback query too old to answer: %s", exc)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         update_id = update.update_id if isinstance(update, Update) else "?"
@@ -313,10 +326,10 @@ class TelegramAdapter:
         try:
             return await call()
         except RetryAfter as exc:
-            seconds = exc.retry_after
-            seconds = seconds.total_seconds() if hasattr(seconds, "total_seconds") else seconds
-            self.limiter.pause(float(seconds))
-            raise RateLimited(float(seconds)) from exc
+            wait = exc.retry_after
+            seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            self.limiter.pause(seconds)  # exactly as long as told, for every sender
+            raise RateLimited(seconds) from exc
         except Forbidden as exc:
             raise Unreachable(exc.message) from exc
         except ChatMigrated as exc:

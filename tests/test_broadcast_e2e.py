@@ -1,0 +1,342 @@
+"""Board broadcasts end to end on Telegram, through the delivery engine, with faults injected
+by the fake Bot API server: every message ends delivered or reported, none is sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+
+from sqlmodel import select
+
+from bot.app import App
+from bot.clock import FakeClock
+from models import members, units
+from models.db import Database
+from models.members import Identity, Member
+from models.outbox import OutboxItem
+from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.tg import ADMIN, GROUP, Bot, press, say, start_bot, stop_bot, tg_settings
+
+FIRST = 20_000
+
+
+async def seed(
+    app: App, count: int, unit_code: str = "SCT-VP", *, women_every: int = 2, start: int = FIRST
+) -> list[int]:
+    """Active members, each with a Telegram identity; returns their chat ids."""
+    chats = []
+    async with app.db.session() as session:
+        unit = await units.by_code(session, unit_code)
+        assert unit is not None
+        for i in range(count):
+            member = Member(
+                full_name="",
+                name_key="",
+                unit_id=unit.id,
+                status="active",  # type: ignore[arg-type]
+                gender="nu" if i % women_every == 0 else "nam",
+                phone=f"+8491{start + i:07d}",
+            )
+            member.set_name(f"Đoàn Viên Số {chr(65 + i % 26)}{i}")
+            session.add(member)
+            await session.flush()
+            session.add(
+                Identity(
+                    platform="telegram",
+                    user_id=str(start + i),
+                    member_id=member.id,
+                    display_name="ĐV",
+                )
+            )
+            chats.append(start + i)
+        await session.commit()
+    return chats
+
+
+def received(fake: FakeTelegram, chats: list[int], contains: str) -> Counter[int]:
+    wanted = set(chats)
+    return Counter(m.chat_id for m in fake.sent if m.chat_id in wanted and contains in m.body)
+
+
+async def compose(
+    fake: FakeTelegram, text: str, audience: str, *, when: str = "Gửi ngay"
+) -> SentMessage:
+    """A board member writes an announcement and reaches the preview."""
+    await say(fake, ADMIN, "/thongbao", "nội dung thông báo")
+    units_msg = await say(fake, ADMIN, text, "Gửi cho đơn vị nào")
+    aud = await press(
+        fake, ADMIN, units_msg, "Toàn bộ Công đoàn cơ sở Sở Công Thương", "Gửi cho ai"
+    )
+    when_msg = await press(fake, ADMIN, aud, audience, "Gửi ngay hay hẹn giờ")
+    if when == "Gửi ngay":
+        return await press(fake, ADMIN, when_msg, "Gửi ngay", "Xem trước")
+    await press(fake, ADMIN, when_msg, "Hẹn giờ", "thời điểm gửi")
+    return await say(fake, ADMIN, when, "Xem trước")
+
+
+async def test_broadcast_with_faults_every_message_accounted_once(
+    fake: FakeTelegram, tmp_path: Path, clock: FakeClock
+) -> None:
+    bot = await start_bot(tg_settings(tmp_path, fake, delivery={"max_attempts": 3}), clock)
+    try:
+        chats = await seed(bot.app, 40)
+        blocked, limited, flaky, slow, lost = chats[3], chats[5], chats[7], chats[9], chats[11]
+        fake.blocked_users.add(blocked)
+        fake.fail_next(
+            "sendMessage",
+            error_code=429,
+            description="Too Many Requests",
+            retry_after=1,
+            chat_id=limited,
+        )
+        fake.fail_next(
+            "sendMessage", error_code=502, description="Bad Gateway", chat_id=flaky, times=2
+        )
+        # Telegram takes the message but answers too late: must not be sent again.
+        fake.stall_next("sendMessage", seconds=1.5, chat_id=slow)
+        # The request never gets through, three times: gives up after max_attempts.
+        fake.fail_next(
+            "sendMessage",
+            error_code=500,
+            description="Internal Server Error",
+            chat_id=lost,
+            times=5,
+        )
+        preview = await compose(fake, "Họp toàn thể lúc 14:00 thứ Sáu.", "Tất cả đoàn viên")
+        assert "Số người/nhóm sẽ nhận: 40" in preview.body
+        mark = fake.mark()
+        fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
+        await fake.wait_for(ADMIN, contains="Đã xếp thông báo #1", since=mark)
+        # transient retries back off 2 s, 4 s … on the injected clock: move time along
+        for _ in range(6):
+            await asyncio.sleep(0.6)
+            clock.advance(seconds=5)
+            for worker in bot.app.workers:
+                worker.wake()
+        report = await fake.wait_for(ADMIN, contains="đã gửi xong", timeout=10)
+        got = received(fake, chats, "Họp toàn thể")
+        assert max(got.values()) == 1  # nobody got it twice
+        assert set(got) == set(chats) - {blocked, lost}  # slow one was delivered (once)
+        assert "37/40 đã nhận" in report.body and "1 không liên lạc được" in report.body
+        assert "1 lỗi" in report.body and "1 chưa chắc đã nhận" in report.body
+        who = await press(fake, ADMIN, report, "Xem ai chưa nhận", "chưa nhận được")
+        assert who.body.count("•") == 3 and "chặn bot" in who.body
+        async with bot.app.db.session() as session:
+            states = Counter((await session.exec(select(OutboxItem.state))).all())
+            assert states == {"sent": 37, "unreachable": 1, "failed": 1, "uncertain": 1}
+            ident = await members.identity(session, "telegram", str(blocked))
+            assert ident is not None and ident.unreachable_at is not None
+        # the progress message was edited in place, not re-sent per recipient
+        progress = [m for m in fake.messages_to(ADMIN) if "Thông báo #1" in m.body]
+        assert len(progress) <= 3
+    finally:
+        await stop_bot(bot)
+
+
+async def test_blocked_members_are_skipped_until_they_return(fake: FakeTelegram, bot: Bot) -> None:
+    chats = await seed(bot.app, 5)
+    fake.blocked_users.add(chats[0])
+    preview = await compose(fake, "Thông báo lần một", "Tất cả đoàn viên")
+    fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
+    await fake.wait_for(ADMIN, contains="đã gửi xong")
+    preview = await compose(fake, "Thông báo lần hai", "Tất cả đoàn viên")
+    assert "Số người/nhóm sẽ nhận: 4" in preview.body and "đã chặn bot" in preview.body
+    # they unblock and write to the bot: reachable again
+    fake.blocked_users.discard(chats[0])
+    await say(fake, chats[0], "/trogiup", "Các lệnh")
+    preview = await compose(fake, "Thông báo lần ba", "Tất cả đoàn viên")
+    assert "Số người/nhóm sẽ nhận: 5" in preview.body
+
+
+async def test_bad_input_and_refusals(fake: FakeTelegram, bot: Bot) -> None:
+    await seed(bot.app, 2)
+    await say(fake, ADMIN, "/thongbao", "nội dung thông báo")
+    await say(fake, ADMIN, "x" * 10_000, "10.000 ký tự, vượt quá 4.000")
+    mark = fake.mark()
+    fake.user_sends_sticker(ADMIN)
+    await fake.wait_for(ADMIN, contains="chỉ kèm được ảnh hoặc tệp", since=mark)
+    mark = fake.mark()
+    fake.user_sends_document(ADMIN, "virus.exe", b"MZ...")
+    await fake.wait_for(ADMIN, contains="Loại tệp này chưa được hỗ trợ", since=mark)
+    units_msg = await say(fake, ADMIN, "Nội dung hợp lệ", "Gửi cho đơn vị nào")
+    aud = await press(
+        fake, ADMIN, units_msg, "Toàn bộ Công đoàn cơ sở Sở Công Thương", "Gửi cho ai"
+    )
+    when = await press(fake, ADMIN, aud, "Các tổ trưởng", "Gửi ngay hay hẹn giờ")
+    await press(fake, ADMIN, when, "Gửi ngay", "Không có người nhận nào")
+    # a member may not broadcast at all
+    await say(fake, FIRST, "/thongbao", "chỉ dành cho Ban Chấp hành")
+
+
+async def test_board_cannot_reach_outside_its_subtree(fake: FakeTelegram, bot: Bot) -> None:
+    from tests.test_board import make_board
+
+    await make_board(bot.app, "0", "unused", "SXD")  # a console board member, not used here
+    async with bot.app.db.session() as session:
+        unit = await units.by_code(session, "SXD")
+        member = Member(
+            full_name="",
+            name_key="",
+            unit_id=unit.id,
+            status="active",  # type: ignore[union-attr, arg-type]
+            phone="+84911000999",
+        )
+        member.set_name("Lê Văn Xây")
+        session.add(member)
+        await session.flush()
+        session.add(Identity(platform="telegram", user_id="777", member_id=member.id))
+        from models import roles
+
+        await roles.grant(session, member.id, "bch", unit, "test")  # type: ignore[arg-type]
+        await session.commit()
+    await say(fake, 777, "/thongbao", "nội dung thông báo")
+    # SXD has one child: the picker offers only SXD's units; typing another union's code fails
+    await say(fake, 777, "Thông báo nội bộ", "Gửi cho đơn vị nào")
+    await say(fake, 777, "SCT-VP", "không thuộc phạm vi")
+
+
+async def test_confirming_twice_sends_once(fake: FakeTelegram, bot: Bot) -> None:
+    chats = await seed(bot.app, 3)
+    preview = await compose(fake, "Chỉ một lần thôi", "Tất cả đoàn viên")
+    fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
+    fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
+    await fake.wait_for(ADMIN, contains="đã được gửi hoặc đã hủy")
+    await fake.wait_for(ADMIN, contains="đã gửi xong")
+    assert sum(received(fake, chats, "Chỉ một lần thôi").values()) == 3
+
+
+async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(
+    fake: FakeTelegram, bot: Bot, clock: FakeClock
+) -> None:
+    chats = await seed(bot.app, 3)
+    # the fake clock starts at 23/11/2026 09:00 in Vietnam
+    preview = await compose(fake, "Nhắc họp sáng mai", "Tất cả đoàn viên", when="24/11 7h30")
+    assert "Thứ Ba, 24/11/2026 07:30" in preview.body
+    mark = fake.mark()
+    fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
+    await fake.wait_for(ADMIN, contains="Đã hẹn gửi thông báo #1", since=mark)
+    await asyncio.sleep(0.5)
+    assert sum(received(fake, chats, "Nhắc họp sáng mai").values()) == 0
+    clock.advance(hours=23)
+    for worker in bot.app.workers:
+        worker.wake()
+    await fake.wait_for(ADMIN, contains="đã gửi xong")
+    assert sum(received(fake, chats, "Nhắc họp sáng mai").values()) == 3
+    # a second one is scheduled, then cancelled before its time
+    preview = await compose(fake, "Thông báo sẽ hủy", "Tất cả đoàn viên", when="30/11 8:00")
+    fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
+    listing = await say(fake, ADMIN, "/huythongbao", "Chọn thông báo cần dừng")
+    await press(fake, ADMIN, listing, "#2", "Đã dừng Thông báo #2: 3 tin")
+    clock.advance(days=10)
+    for worker in bot.app.workers:
+        worker.wake()
+    await asyncio.sleep(0.5)
+    assert sum(received(fake, chats, "Thông báo sẽ hủy").values()) == 0
+
+
+async def test_cancel_while_running_and_replies_jump_the_queue(
+    fake: FakeTelegram, tmp_path: Path, clock: FakeClock
+) -> None:
+    bot = await start_bot(tg_settings(tmp_path, fake, delivery={"messages_per_second": 10}), clock)
+    try:
+        chats = await seed(bot.app, 60)
+        preview = await compose(fake, "Thông báo dài hơi", "Tất cả đoàn viên")
+        fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
+        progress = await fake.wait_for(ADMIN, contains="Thông báo #1: đã xử lý")
+        # a member asks something while 60 messages go out at 10/s: answered at once
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        await say(fake, chats[-1], "/trogiup", "Các lệnh")
+        assert loop.time() - asked < 1.0
+        mark = fake.mark()
+        fake.user_presses(ADMIN, progress, progress.button("Dừng gửi"))
+        stopped = await fake.wait_for(ADMIN, contains="Đã dừng Thông báo #1", since=mark)
+        await fake.wait_for(ADMIN, contains="đã dừng:")
+        got = received(fake, chats, "Thông báo dài hơi")
+        assert 0 < sum(got.values()) < 60 and max(got.values()) == 1
+        async with bot.app.db.session() as session:
+            states = Counter((await session.exec(select(OutboxItem.state))).all())
+        assert states["sent"] == sum(got.values())
+        assert states["cancelled"] + states["sent"] == 60
+        assert f"{states['cancelled']} tin" in stopped.body
+    finally:
+        await stop_bot(bot)
+
+
+async def test_restart_mid_broadcast_resumes_without_duplicates(
+    fake: FakeTelegram, tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = tg_settings(tmp_path, fake, delivery={"messages_per_second": 20})
+    bot = await start_bot(settings, clock)
+    chats = await seed(bot.app, 50)
+    preview = await compose(fake, "Thông báo qua khởi động lại", "Tất cả đoàn viên")
+    fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
+    await fake.wait_until(
+        lambda: sum(received(fake, chats, "khởi động lại").values()) >= 15, what="15 sent"
+    )
+    await stop_bot(bot)  # the process goes away mid-broadcast
+    # as after a kill -9 mid-request: one row left in flight, it may have reached the person
+
+    db = Database(settings.database.url)
+    async with db.session() as session:
+        row = (await session.exec(select(OutboxItem).where(OutboxItem.state == "queued"))).first()
+        assert row is not None
+        row.state = "sending"
+        session.add(row)
+        await session.commit()
+        in_flight_chat = int(row.chat_id)
+    await db.dispose()
+    bot = await start_bot(settings, clock)
+    try:
+        await fake.wait_for(ADMIN, contains="đã gửi xong", timeout=10)
+        got = received(fake, chats, "khởi động lại")
+        assert max(got.values()) == 1
+        assert set(got) == set(chats) - {in_flight_chat}
+        async with bot.app.db.session() as session:
+            states = Counter((await session.exec(select(OutboxItem.state))).all())
+        assert states == {"sent": 49, "uncertain": 1}
+    finally:
+        await stop_bot(bot)
+
+
+async def test_groups_audience_with_pin_and_migration(fake: FakeTelegram, bot: Bot) -> None:
+    fake.bot_added_to_group(GROUP, by_user_id=ADMIN, title="Tổ Văn phòng")
+    await say(
+        fake,
+        ADMIN,
+        "/lienketnhom SCT-VP",
+        "đã được liên kết",
+        chat_id=GROUP,
+        chat_type="group",
+        chat_title="Tổ Văn phòng",
+    )
+    # the group silently became a supergroup: the first send learns the new id
+    fake.group_migrates(GROUP, -1005550001, title="Tổ Văn phòng")
+    await say(fake, ADMIN, "/thongbao", "nội dung thông báo")
+    units_msg = await say(fake, ADMIN, "Thông báo cho nhóm", "Gửi cho đơn vị nào")
+    aud = await press(fake, ADMIN, units_msg, "Tổ công đoàn Văn phòng", "Gửi cho ai")
+    when = await press(fake, ADMIN, aud, "Các nhóm chat", "Gửi ngay hay hẹn giờ")
+    pin = await press(fake, ADMIN, when, "Gửi ngay", "Ghim thông báo")
+    preview = await press(fake, ADMIN, pin, "Ghim", "Số người/nhóm sẽ nhận: 1")
+    mark = fake.mark()
+    fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
+    await fake.wait_for(ADMIN, contains="đã gửi xong", since=mark)
+    sent = [m for m in fake.sent if "Thông báo cho nhóm" in m.body and m.chat_id < 0]
+    assert [m.chat_id for m in sent] == [-1005550001]
+    assert [p["chat_id"] for p in fake.calls_of("pinChatMessage")] == [-1005550001]
+
+
+async def test_members_read_recent_announcements(
+    fake: FakeTelegram, bot: Bot, clock: FakeClock
+) -> None:
+    chats = await seed(bot.app, 2)
+    preview = await compose(fake, "Tin vui: thưởng Tết", "Tất cả đoàn viên")
+    fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
+    await fake.wait_for(ADMIN, contains="đã gửi xong")
+    clock.advance(days=1)
+    # someone who joined later catches up
+    late = await seed(bot.app, 1, start=30_000)
+    msg = await say(fake, late[0], "/tinmoi", "Tin vui: thưởng Tết")
+    assert "1 thông báo gần đây" in msg.body and "Thứ Hai, 23/11/2026" in msg.body
+    assert len(chats) == 2

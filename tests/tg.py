@@ -1,0 +1,99 @@
+"""Helpers for end-to-end tests on Telegram: a bot (app, adapter, delivery workers) running
+against the fake Bot API server, and actions phrased the way a person acts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.adapters.telegram import TelegramAdapter
+from bot.app import App
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.runtime import Background, build_app
+from tests.conftest import make_settings
+from tests.fake_telegram import FakeTelegram
+
+ADMIN = 900  # telegram:900 is a config admin
+LAN = 501
+GROUP = -4001
+
+
+@dataclass
+class Bot:
+    app: App
+    adapter: TelegramAdapter
+    settings: Settings
+    background: Background
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    server = FakeTelegram()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def tg_settings(
+    tmp_path: Path, fake: FakeTelegram, delivery: dict[str, Any] | None = None, **bot: object
+) -> Settings:
+    """Settings for a bot on the fake server: short timeouts, quick progress updates."""
+    return make_settings(
+        tmp_path,
+        telegram={
+            "token": fake.token,
+            "base_url": fake.base_url,
+            "base_file_url": fake.base_file_url,
+            "request_timeout": 1.0,
+        },
+        bot={"admins": ["console:1", f"telegram:{ADMIN}"], **bot},
+        delivery={"telegram": {"progress_interval_seconds": 0.2, **(delivery or {})}},
+    )
+
+
+async def start_bot(settings: Settings, clock: FakeClock) -> Bot:
+    app = await build_app(settings, clock)
+    adapter = TelegramAdapter(app, settings.telegram, settings.delivery.telegram.limits())
+    app.add_adapter(adapter)
+    await adapter.start(polling=True, poll_timeout=1)
+    background = Background(app)
+    background.start()
+    return Bot(app, adapter, settings, background)
+
+
+async def stop_bot(bot: Bot) -> None:
+    await bot.background.close()
+    await bot.adapter.stop()
+    await bot.app.db.dispose()
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Bot]:
+    running = await start_bot(tg_settings(tmp_path, fake), clock)
+    yield running
+    await stop_bot(running)
+
+
+async def say(fake: FakeTelegram, user: int, text: str, expect: str, **kw: object):
+    mark = fake.mark()
+    fake.user_sends(user, text, first_name="Lan", **kw)
+    chat = kw.get("chat_id", user)
+    return await fake.wait_for(chat, contains=expect, since=mark)
+
+
+async def press(
+    fake: FakeTelegram,
+    user: int,
+    message,
+    label: str,
+    expect: str,
+    chat: int | None = None,
+):
+    mark = fake.mark()
+    fake.user_presses(user, message, message.button(label))
+    return await fake.wait_for(chat or user, contains=expect, since=mark)
