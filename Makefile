@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/broadcast.py
+	$(BIN)/python -m bench.broadcast
 
 clean:
 	rm -rf $(VENV) data/*.db*

@@ -66,6 +66,10 @@ class DeliveryWorker:
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._messages: dict[int, OutboxMessage] = {}
+        # One writer at a time: concurrent SQLite writers wait in the busy handler's sleeps
+        # (1, 2, 5 … 100 ms), and that jitter between taking a rate slot and sending would
+        # squeeze messages together at the server.
+        self._write = asyncio.Lock()
         # Called after each row reaches a final state (tests and benchmarks watch it).
         self.on_outcome: Callable[[OutboxItem, str], Awaitable[None] | None] | None = None
 
@@ -73,9 +77,15 @@ class DeliveryWorker:
         self._wake.set()
 
     async def recover(self) -> int:
-        """Rows a crash left `sending` may have reached people: report, never resend."""
+        """Rows a crash left `sending` may have reached people: report, never resend. And the
+        platform still counts what the previous process sent in its last minute: so do we."""
+        now = self.app.clock.now()
         async with self.app.db.session() as session:
-            count = await outbox.recover_interrupted(session, self.platform, self.app.clock.now())
+            count = await outbox.recover_interrupted(session, self.platform, now)
+            recent = await outbox.recent_sends(session, self.platform, now - timedelta(seconds=61))
+        offset = self.adapter.limiter.clock() - now.timestamp()
+        for chat_id, is_group, when in recent:
+            self.adapter.limiter.seed(chat_id, is_group, when.timestamp() + offset)
         if count:
             log.warning(
                 "%d %s deliveries were interrupted by a restart: marked uncertain",
@@ -160,7 +170,7 @@ class DeliveryWorker:
         try:
             stored = await self._message(row.message_id)
             await self.adapter.limiter.acquire(row.chat_id, is_group=row.is_group)
-            async with self.app.db.session() as session:
+            async with self._write, self.app.db.session() as session:
                 if not await outbox.mark_sending(session, row.id, self.app.clock.now()):
                     return  # cancelled while waiting
             if stored is None:
@@ -180,7 +190,7 @@ class DeliveryWorker:
         try:
             ref = await self.adapter.send(row.chat_id, to_message(stored, row), bulk=True)
         except RateLimited as exc:
-            async with self.app.db.session() as session:
+            async with self._write, self.app.db.session() as session:
                 await outbox.requeue(
                     session,
                     row.id,
@@ -191,7 +201,7 @@ class DeliveryWorker:
                 )
             self.wake()
         except Unreachable as exc:
-            async with self.app.db.session() as session:
+            async with self._write, self.app.db.session() as session:
                 if row.is_group:
                     group = await groups.find(session, self.platform, row.chat_id)
                     if group is not None:
@@ -201,7 +211,7 @@ class DeliveryWorker:
                 await session.commit()
             await self._final(row, UNREACHABLE, str(exc))
         except ChatMoved as exc:
-            async with self.app.db.session() as session:
+            async with self._write, self.app.db.session() as session:
                 await groups.migrate(session, self.platform, row.chat_id, exc.new_chat_id)
                 await outbox.requeue(
                     session, row.id, now, now, error=str(exc), chat_id=exc.new_chat_id, refund=True
@@ -233,7 +243,7 @@ class DeliveryWorker:
         self, row: OutboxItem, state: str, error: str | None, ref: str | None = None
     ) -> None:
         assert row.id is not None
-        async with self.app.db.session() as session:
+        async with self._write, self.app.db.session() as session:
             await outbox.finish(
                 session,
                 row.id,

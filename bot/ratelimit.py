@@ -59,6 +59,10 @@ class RateLimiter:
         self._chats: dict[str, SlidingWindow] = {}
         self._paused_until = 0.0
         self._urgent_waiting = 0
+        self._spacing = (limits.global_window + margin) / limits.global_count
+        # The ideal time of the next send; it advances by `_spacing` per send, so timer
+        # lateness does not add up into a slower pace.
+        self._next_slot = float("-inf")
 
     def _chat_window(self, chat_id: str, is_group: bool) -> SlidingWindow:
         window = self._chats.get(chat_id)
@@ -79,6 +83,13 @@ class RateLimiter:
         for key in [k for k, w in self._chats.items() if w.wait_time(now) == 0 and not w.times]:
             del self._chats[key]
 
+    def seed(self, chat_id: str, is_group: bool, when: float) -> None:
+        """Count a send made before we started (by a previous process) at monotonic `when`."""
+        if when > self.clock() - self.limits.group_window - self.limits.margin:
+            self._global.times.append(when)
+            self._chat_window(chat_id, is_group).times.append(when)
+            self._global.times = deque(sorted(self._global.times))
+
     def pause(self, seconds: float) -> None:
         """The platform said "retry after N seconds": nobody sends until then."""
         self._paused_until = max(self._paused_until, self.clock() + seconds)
@@ -88,7 +99,9 @@ class RateLimiter:
         return max(self._shared_wait(now), self._chat_window(chat_id, is_group).wait_time(now))
 
     def _shared_wait(self, now: float) -> float:
-        return max(self._paused_until - now, self._global.wait_time(now))
+        # Evenly spaced, not in bursts: a burst of 30 reaches the server as a clump whose
+        # queueing jitter decides whether the next window holds 30 or 31.
+        return max(self._paused_until - now, self._global.wait_time(now), self._next_slot - now)
 
     async def acquire(self, chat_id: str, *, is_group: bool = False, urgent: bool = False) -> None:
         """Wait for a slot to send one message to `chat_id`, then take it."""
@@ -104,6 +117,8 @@ class RateLimiter:
             if shared_wait <= 0 and (urgent or not self._urgent_waiting):
                 self._global.record(now)
                 chat.record(now)
+                # (half a step of slack absorbs a late timer without letting two sends pair up)
+                self._next_slot = max(self._next_slot, now - self._spacing / 2) + self._spacing
                 return
             # Bulk senders step aside (briefly) while a reply waits for the next global slot.
             if urgent:

@@ -239,6 +239,22 @@ async def recover_interrupted(session: AsyncSession, platform: str, now: datetim
     return int(result.rowcount or 0)
 
 
+async def recent_sends(
+    session: AsyncSession, platform: str, since: datetime
+) -> list[tuple[str, bool, datetime]]:
+    """(chat, is group, time) of rows that went out (or may have) since `since`."""
+    query = (
+        select(OutboxItem.chat_id, OutboxItem.is_group, OutboxItem.updated_at)
+        .where(
+            OutboxItem.platform == platform,
+            col(OutboxItem.state).in_([SENDING, SENT, UNCERTAIN]),
+            col(OutboxItem.updated_at) >= since,
+        )
+        .order_by(col(OutboxItem.updated_at))
+    )
+    return [(c, bool(g), t) for c, g, t in (await session.exec(query)).all()]
+
+
 async def cancel_job(session: AsyncSession, job: DeliveryJob, now: datetime) -> int:
     result = await session.exec(  # type: ignore[call-overload]
         update(OutboxItem)

@@ -244,6 +244,10 @@ async def test_cancel_while_running_and_replies_jump_the_queue(
         preview = await compose(fake, "Thông báo dài hơi", "Tất cả đoàn viên")
         fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
         progress = await fake.wait_for(ADMIN, contains="Thông báo #1: đã xử lý")
+        await fake.wait_until(
+            lambda: sum(received(fake, chats, "dài hơi").values()) >= 5,
+            what="the broadcast under way",
+        )
         # a member asks something while 60 messages go out at 10/s: answered at once
         loop = asyncio.get_running_loop()
         asked = loop.time()
