@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 
@@ -51,9 +51,15 @@ class SlidingWindow:
 
 
 class RateLimiter:
-    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.limits = limits
         self.clock = clock
+        self.sleep = sleep
         margin = limits.margin
         self._global = SlidingWindow(limits.global_count, limits.global_window + margin)
         self._chats: dict[str, SlidingWindow] = {}
@@ -111,7 +117,7 @@ class RateLimiter:
             now = self.clock()
             chat_wait = chat.wait_time(now, allowed)
             if chat_wait > 0:  # this chat's own limit: nobody else is held up by it
-                await asyncio.sleep(chat_wait)
+                await self.sleep(chat_wait)
                 continue
             shared_wait = self._shared_wait(now)
             if shared_wait <= 0 and (urgent or not self._urgent_waiting):
@@ -124,7 +130,7 @@ class RateLimiter:
             if urgent:
                 self._urgent_waiting += 1
             try:
-                await asyncio.sleep(shared_wait if shared_wait > 0 else 0.002)
+                await self.sleep(shared_wait if shared_wait > 0 else 0.002)
             finally:
                 if urgent:
                     self._urgent_waiting -= 1
