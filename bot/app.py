@@ -45,8 +45,10 @@ class App:
         self.registry = registry
         self.adapters: dict[str, Adapter] = {}
         self._locks = KeyedLocks()
-        # Delivery workers to wake when a handler has just queued something.
+        # Delivery workers to wake when a handler has just queued something, and the
+        # scheduler to re-arm when it has planned something.
         self.workers: list[Any] = []
+        self.scheduler: Any = None
         self._config_admins = set(settings.bot.admins)
 
     def add_adapter(self, adapter: Adapter) -> None:
@@ -72,19 +74,21 @@ class App:
                 ):
                     log.info("duplicate event %s:%s ignored", event.platform, event.event_id)
                     return
-            outgoing = await self._process(event)
+            outgoing, replan = await self._process(event)
         for worker in self.workers:
             worker.wake()
+        if replan and self.scheduler is not None:
+            await self.scheduler.rearm()
         await self.deliver(outgoing)
 
-    async def _process(self, event: Event) -> list[Outgoing]:
+    async def _process(self, event: Event) -> tuple[list[Outgoing], bool]:
         async with self.db.session() as session:
             ctx: Context | None = None
             try:
                 ctx = await self._context(session, event)
                 await self._dispatch(ctx)
                 await session.commit()
-                return ctx.outgoing
+                return ctx.outgoing, ctx.replan
             except Exception as exc:
                 await session.rollback()
                 log.exception("error handling %s event %s", event.platform, event.event_id)
@@ -93,7 +97,7 @@ class App:
                     Address(event.platform, event.chat_id),
                     Message(t("error.unexpected", ref=event.event_id)),
                 )
-                return [apology, *self._error_report(event, exc)]
+                return [apology, *self._error_report(event, exc)], False
 
     async def _context(self, session, event: Event) -> Context:
         identity = await members.ensure_identity(

@@ -45,6 +45,8 @@ class Context:
     outgoing: list[Outgoing] = field(default_factory=list)
     # Why the fallback handler was called: (catalog key, params).
     notice: tuple[str, dict[str, Any]] | None = None
+    # Set when the handler planned timed actions: the scheduler re-arms after the commit.
+    replan: bool = False
 
     # --- who is asking -------------------------------------------------------------
     @property

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.chat import Button, FileRef, Message
+from bot.chat import Button, Document, FileRef, Message
 from bot.sending import ChatMoved, RateLimited, Rejected, Transient, Unreachable
 from models import groups, members, outbox
 from models.outbox import FAILED, SENT, UNCERTAIN, UNREACHABLE, OutboxItem, OutboxMessage
@@ -50,8 +50,17 @@ def to_message(stored: OutboxMessage, item: OutboxItem) -> Message:
         attachment = FileRef(
             item.platform, stored.file_kind or "document", stored.file_id, stored.file_name or ""
         )
+    document = None
+    if stored.file_data is not None:  # a small generated file, e.g. an invitation's .ics
+        ics = (stored.file_name or "").endswith(".ics")
+        mime = "text/calendar" if ics else "application/octet-stream"
+        document = Document(stored.file_name or "file", stored.file_data, mime)
     return Message(
-        stored.text, buttons=rows, attachment=attachment, pin=stored.pin_in_groups and item.is_group
+        stored.text,
+        buttons=rows,
+        attachment=attachment,
+        document=document,
+        pin=stored.pin_in_groups and item.is_group,
     )
 
 

@@ -16,6 +16,7 @@ from bot.progress import ProgressReporter
 from models import db as database
 from models import events as processed
 from models import units
+from scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,14 @@ class Background:
             intervals.append(conf.progress_interval_seconds)
         reporter = ProgressReporter(self.app, interval=min(intervals, default=3.0))
         self.tasks.append(asyncio.create_task(reporter.run(self.stop)))
+        self.app.scheduler = Scheduler(self.app)
+        self.tasks.append(asyncio.create_task(self.app.scheduler.start()))
 
     async def close(self) -> None:
         self.stop.set()
+        if self.app.scheduler is not None:
+            self.app.scheduler.shutdown()
+            self.app.scheduler = None
         for worker in self.app.workers:
             worker.wake()
         await asyncio.gather(*self.tasks, return_exceptions=True)

@@ -6,8 +6,10 @@ keeps the board member informed. Members read recent announcements again with /t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import textutil
 from bot.chat import Button, FileRef, Message
@@ -16,9 +18,11 @@ from bot.registry import payload
 from bot.timeparse import parse_local_datetime
 from handlers import registry
 from handlers.audiences import AUDIENCES, resolve
-from models import broadcasts, outbox, units
+from models import broadcasts, outbox, reminders, units
 from models.broadcasts import Broadcast
 from models.outbox import DeliveryJob, OutboxMessage
+from models.reminders import Reminder
+from scheduler import action
 
 FLOW = "broadcast"
 MAX_TEXT = 4000  # Telegram caps a message at 4,096 characters; keep room for the header
@@ -38,6 +42,8 @@ DOCUMENT_TYPES = (
     ".png",
 )
 MAX_FILE_BYTES = 50 * 1024 * 1024
+REPEATS = ("", "daily", "weekly")
+PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 
 
 @registry.command(
@@ -200,7 +206,17 @@ async def _at(ctx: Context, data: dict[str, Any], text: str) -> None:
         ctx.reply(ctx.t(bad.key) + "\n" + ctx.t("bc.ask.at"))
         return
     data["send_at"] = when.isoformat()
-    await _after_when(ctx, data)
+    await ctx.set_dialog(FLOW, "repeat", data)
+    ctx.reply(
+        Message(
+            ctx.t("bc.ask.repeat", when=ctx.t.datetime(when)),
+            buttons=[
+                [Button(ctx.t(f"bc.repeat.{r or 'once'}"), payload("bc", "rep", r or "once"))]
+                for r in REPEATS
+            ]
+            + [[Button(ctx.t("btn.cancel"), payload("bc", "cancel"))]],
+        )
+    )
 
 
 async def _after_when(ctx: Context, data: dict[str, Any]) -> None:
@@ -236,6 +252,8 @@ async def _preview(ctx: Context, data: dict[str, Any]) -> None:
         if data.get("send_at")
         else t("bc.when_now")
     )
+    if data.get("repeat"):
+        when += " · " + t(f"bc.repeat.{data['repeat']}")
     lines = [
         t("bc.preview.title"),
         "",
@@ -286,6 +304,9 @@ async def on_button(ctx: Context) -> None:
     elif action == "later" and step == "when":
         await ctx.set_dialog(FLOW, "at", data)
         ctx.reply(ctx.t("bc.ask.at"))
+    elif action == "rep" and step == "repeat" and (arg in REPEATS or arg == "once"):
+        data["repeat"] = "" if arg == "once" else arg
+        await _after_when(ctx, data)
     elif action == "pin" and step == "pin":
         data["pin"] = arg == "1"
         await _preview(ctx, data)
@@ -301,8 +322,10 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
     if not await ctx.can_manage(unit):  # roles may have changed since the dialog began
         ctx.reply(ctx.t("access.not_your_unit"))
         return
-    found = await resolve(ctx.session, data["audience"], unit)
     send_at = datetime.fromisoformat(data["send_at"]) if data.get("send_at") else ctx.now
+    if send_at < ctx.now:
+        ctx.reply(ctx.t("invalid.datetime.past"))
+        return
     file = data.get("file") or {}
     item = Broadcast(
         unit_id=unit.id,
@@ -316,36 +339,30 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
         file_name=file.get("name"),
         pin=bool(data.get("pin")),
         send_at=send_at,
+        repeat=data.get("repeat", ""),
         created_at=ctx.now,
     )
     ctx.session.add(item)
     await ctx.session.flush()
-    job = DeliveryJob(
-        kind="broadcast",
-        ref_id=item.id,
-        title=ctx.t("bc.title", id=item.id),
-        unit_id=unit.id,
-        created_by=ctx.member.id if ctx.member else None,
-        status_platform=ctx.event.platform,
-        status_chat_id=ctx.event.chat_id,
+    added = await queue_occurrence(
+        ctx.app,
+        ctx.session,
+        item,
+        send_at,
+        now=ctx.now,
+        status=(ctx.event.platform, ctx.event.chat_id),
         language=ctx.t.language,
-        start_at=send_at,
-        created_at=ctx.now,
     )
-    ctx.session.add(job)
-    await ctx.session.flush()
-    item.job_id = job.id
-    content = OutboxMessage(
-        text=_with_header(ctx, item, unit),
-        file_kind=item.file_kind,
-        file_id=item.file_id,
-        file_platform=item.file_platform,
-        file_name=item.file_name,
-        pin_in_groups=item.pin,
-    )
-    added = await outbox.enqueue(
-        ctx.session, job, content, found.recipients, not_before=send_at, now=ctx.now
-    )
+    if item.repeat:
+        await reminders.add(
+            ctx.session,
+            kind="broadcast_repeat",
+            ref_id=item.id,  # type: ignore[arg-type]
+            key=f"br:{item.id}:{send_at.isoformat()}",
+            due_at=send_at,
+            now=ctx.now,
+        )
+        ctx.replan = True
     await ctx.end_dialog()
     ctx.audit(
         "broadcast_created",
@@ -354,6 +371,7 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
         audience=item.audience,
         recipients=added,
         scheduled=bool(data.get("send_at")),
+        repeat=item.repeat,
     )
     if data.get("send_at"):
         ctx.reply(
@@ -365,9 +383,84 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
         ctx.reply(ctx.t("bc.queued", id=item.id, count=ctx.t.number(added)))
 
 
-def _with_header(ctx: Context, item: Broadcast, unit: units.Unit) -> str:
-    header = ctx.t("bc.header", unit=unit.name)
-    return f"{header}\n\n{item.text}" if item.text else header
+async def queue_occurrence(
+    app: Any,
+    session: AsyncSession,
+    item: Broadcast,
+    send_at: datetime,
+    *,
+    now: datetime,
+    status: tuple[str, str] | None,
+    language: str,
+) -> int:
+    """One sending of an announcement: a delivery job to the audience as it is now."""
+    unit = await units.get(session, item.unit_id)
+    assert unit is not None and item.id is not None
+    key = f"bc:{item.id}:{send_at.isoformat()}"
+    if await outbox.job_by_key(session, key) is not None:
+        return 0  # this occurrence was already queued (a double fire)
+    t = app.translator(language)
+    found = await resolve(session, item.audience, unit)
+    job = DeliveryJob(
+        kind="broadcast",
+        key=key,
+        ref_id=item.id,
+        title=t("bc.title", id=item.id),
+        unit_id=unit.id,
+        created_by=item.author_member_id,
+        language=language,
+        start_at=send_at,
+        created_at=now,
+    )
+    if status is not None:
+        job.status_platform, job.status_chat_id = status
+    session.add(job)
+    await session.flush()
+    if item.job_id is None:
+        item.job_id = job.id
+    header = t("bc.header", unit=unit.name)
+    content = OutboxMessage(
+        text=f"{header}\n\n{item.text}" if item.text else header,
+        file_kind=item.file_kind,
+        file_id=item.file_id,
+        file_platform=item.file_platform,
+        file_name=item.file_name,
+        pin_in_groups=item.pin,
+    )
+    return await outbox.enqueue(
+        session, job, content, found.recipients, not_before=send_at, now=now
+    )
+
+
+@action("broadcast_repeat")
+async def repeat_broadcast(
+    app: Any, session: AsyncSession, row: Reminder, late: bool
+) -> str | None:
+    """A recurring announcement just went out: queue the next one and plan its successor."""
+    item = await broadcasts.get(session, row.ref_id)
+    if item is None or item.stopped_at is not None or item.repeat not in PERIOD:
+        return "stopped"
+    following = row.due_at + PERIOD[item.repeat]
+    now = app.clock.now()
+    while following <= now:  # the bot was down for a while: skip what is past
+        following += PERIOD[item.repeat]
+    status = None
+    if item.job_id is not None:
+        first = await outbox.job(session, item.job_id)
+        if first is not None and first.status_platform and first.status_chat_id:
+            status = (first.status_platform, first.status_chat_id)
+    await queue_occurrence(
+        app, session, item, following, now=now, status=status, language=app.settings.bot.language
+    )
+    await reminders.add(
+        session,
+        kind="broadcast_repeat",
+        ref_id=item.id,  # type: ignore[arg-type]
+        key=f"br:{item.id}:{following.isoformat()}",
+        due_at=following,
+        now=now,
+    )
+    return None
 
 
 @registry.command("huythongbao", access="board", where="private", help_key="help.cmd.huythongbao")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.chat import Message
 from bot.context import Context
 from handlers import registry
-from models import groups, members, outbox, units
+from models import broadcasts, groups, members, outbox, reminders, units
 from models.outbox import FAILED, UNCERTAIN, UNREACHABLE
 
 
@@ -29,6 +29,17 @@ async def on_job_button(ctx: Context) -> None:
             ctx.reply(ctx.t("job.already_over", title=job.title))
             return
         stopped = await outbox.cancel_job(ctx.session, job, ctx.now)
+        if job.kind == "broadcast" and job.ref_id is not None:  # a series stops with it
+            item = await broadcasts.get(ctx.session, job.ref_id)
+            if item is not None and item.repeat:
+                item.stopped_at = ctx.now
+                await reminders.skip_for(
+                    ctx.session,
+                    ["broadcast_repeat"],
+                    item.id,  # type: ignore[arg-type]
+                    ctx.now,
+                    "stopped by the board",
+                )
         ctx.audit("job_cancelled", target=f"job:{job.id}", cancelled=stopped)
         ctx.reply(ctx.t("job.cancelled", title=job.title, count=ctx.t.number(stopped)))
     elif args[0] == "who":

@@ -9,8 +9,8 @@ from handlers import registry
 from handlers.registration import begin
 
 # Menu buttons run these commands; order is what people see.
-MEMBER_MENU = ["hoso", "tinmoi", "trogiup", "ngonngu"]
-BOARD_MENU = ["thongbao", "choduyet", "doanvien", "timkiem", "xuatds"]
+MEMBER_MENU = ["hoso", "lichhop", "tinmoi", "trogiup", "ngonngu"]
+BOARD_MENU = ["thongbao", "hop", "choduyet", "doanvien", "timkiem", "xuatds"]
 
 
 @registry.command("start", "batdau", access="anyone", where="any")
@@ -43,7 +43,8 @@ async def menu(ctx: Context) -> None:
 
 def member_menu(ctx: Context, greeting: bool = False) -> Message:
     t = ctx.t
-    names = MEMBER_MENU + (BOARD_MENU if ctx.is_board else [])
+    leads_a_group = any(role == "to_truong" for role, _ in ctx.roles)
+    names = MEMBER_MENU + (BOARD_MENU if ctx.is_board else ["hop"] if leads_a_group else [])
     buttons = [
         [Button(t(f"menu.{n}"), payload("cmd", n)) for n in names[i : i + 2]]
         for i in range(0, len(names), 2)

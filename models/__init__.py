@@ -5,8 +5,10 @@ from models.broadcasts import Broadcast
 from models.dialogs import DialogState
 from models.events import ProcessedEvent
 from models.groups import ChatGroup
+from models.meetings import Invite, Meeting
 from models.members import Identity, Member
 from models.outbox import DeliveryJob, OutboxItem, OutboxMessage
+from models.reminders import Reminder
 from models.roles import RoleAssignment
 from models.units import Unit
 
@@ -17,10 +19,13 @@ __all__ = [
     "DeliveryJob",
     "DialogState",
     "Identity",
+    "Invite",
+    "Meeting",
     "Member",
     "OutboxItem",
     "OutboxMessage",
     "ProcessedEvent",
+    "Reminder",
     "RoleAssignment",
     "Unit",
 ]

@@ -10,7 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.outbox import DeliveryJob
 from models.types import UTCDateTime
-from models.units import Unit
+from models.units import Unit, ids_under
 
 
 class Broadcast(SQLModel, table=True):
@@ -28,6 +28,9 @@ class Broadcast(SQLModel, table=True):
     file_name: str | None = Field(default=None, max_length=200)
     pin: bool = False
     send_at: datetime = Field(sa_type=UTCDateTime)
+    # "" for once, "weekly" or "daily": the next occurrence is queued when one goes out.
+    repeat: str = Field(default="", max_length=16)
+    stopped_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     job_id: int | None = Field(default=None, foreign_key="delivery_jobs.id")
 
@@ -63,14 +66,13 @@ async def active_in(
     """Scheduled or still-sending announcements under these units (for cancelling)."""
     if not roots:
         return []
-    unit_ids = select(Unit.id).where(
-        col(Unit.path).startswith(roots[0].path)
-        if len(roots) == 1
-        else col(Unit.id).in_([u.id for u in roots])
-    )
+    unit_ids = ids_under(roots)
     query = (
         select(Broadcast, DeliveryJob)
-        .join(DeliveryJob, col(DeliveryJob.id) == Broadcast.job_id)
+        .join(
+            DeliveryJob,
+            (col(DeliveryJob.ref_id) == Broadcast.id) & (col(DeliveryJob.kind) == "broadcast"),
+        )
         .where(
             col(Broadcast.unit_id).in_(unit_ids),
             col(DeliveryJob.finished_at).is_(None),

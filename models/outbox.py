@@ -36,7 +36,9 @@ class DeliveryJob(SQLModel, table=True):
     __tablename__ = "delivery_jobs"
 
     id: int | None = Field(default=None, primary_key=True)
-    kind: str = Field(max_length=24)  # "broadcast", later "meeting", "reminder", "poll"…
+    kind: str = Field(max_length=24)  # "broadcast", "invitation", "reminder", "poll"…
+    # Unique when set: a job made by a timer or a button cannot be made twice.
+    key: str | None = Field(default=None, max_length=120, unique=True)
     ref_id: int | None = None  # id of the broadcast/meeting/… it belongs to
     title: str = Field(max_length=200)
     unit_id: int | None = Field(default=None, foreign_key="units.id")
@@ -65,6 +67,8 @@ class OutboxMessage(SQLModel, table=True):
     file_id: str | None = Field(default=None, max_length=256)
     file_platform: str | None = Field(default=None, max_length=16)
     file_name: str | None = Field(default=None, max_length=200)
+    # A small generated file (an .ics) uploaded with each message; the text is its caption.
+    file_data: bytes | None = None
     pin_in_groups: bool = False
 
 
@@ -291,6 +295,10 @@ async def items_in_state(
         .limit(limit)
     )
     return (await session.exec(query)).all()
+
+
+async def job_by_key(session: AsyncSession, key: str) -> DeliveryJob | None:
+    return (await session.exec(select(DeliveryJob).where(DeliveryJob.key == key))).first()
 
 
 async def message(session: AsyncSession, message_id: int) -> OutboxMessage | None:

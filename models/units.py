@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -99,3 +101,8 @@ async def sync_from_config(session: AsyncSession, declared: Iterable[object]) ->
         if not progressed:
             raise ValueError("units with unknown parents: " + ", ".join(s.code for s in pending))  # type: ignore[attr-defined]
     return done
+
+
+def ids_under(roots: Sequence[Unit]) -> Any:
+    """A subquery of the ids of every unit in these subtrees."""
+    return select(Unit.id).where(or_(*[col(Unit.path).startswith(r.path) for r in roots]))

@@ -1,2 +1,6 @@
-"""Timed work (meeting reminders, scheduled announcements, deadlines): APScheduler wake-ups
-rebuilt from the database at start. Jobs stay thin: find what is due, enqueue deliveries."""
+"""Timed work: the database says what is due (`models/reminders.py`); APScheduler holds the
+wake-ups. Features register what to do for each kind of due row with `@action(kind)`."""
+
+from scheduler.core import LATE_AFTER, Scheduler, action
+
+__all__ = ["LATE_AFTER", "Scheduler", "action"]

@@ -72,7 +72,8 @@ async def compose(
     if when == "Gửi ngay":
         return await press(fake, ADMIN, when_msg, "Gửi ngay", "Xem trước")
     await press(fake, ADMIN, when_msg, "Hẹn giờ", "thời điểm gửi")
-    return await say(fake, ADMIN, when, "Xem trước")
+    repeat = await say(fake, ADMIN, when, "Lặp lại không")
+    return await press(fake, ADMIN, repeat, "Chỉ một lần", "Xem trước")
 
 
 async def test_broadcast_with_faults_every_message_accounted_once(

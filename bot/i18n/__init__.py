@@ -45,6 +45,9 @@ class Translator:
         weekday = WEEKDAYS[self.language][local.weekday()]
         return f"{weekday}, {local:%d/%m/%Y %H:%M}"
 
+    def weekday(self, value: datetime) -> str:
+        return WEEKDAYS[self.language][value.astimezone(self.tz).weekday()]
+
     def number(self, value: int) -> str:
         text = f"{value:,}"
         return text.replace(",", ".") if self.language == "vi" else text

@@ -1,0 +1,377 @@
+"""The organiser's side of a meeting: who answered what, nudging, rescheduling, cancelling,
+attendance, minutes (biên bản), and the yearly attendance report (/baocaohop)."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from bot import textutil, timeparse
+from bot.chat import Button, Document, Message
+from bot.context import Context
+from bot.registry import payload
+from handlers import registry
+from handlers.meeting_plan import describe, plan_reminders, send_to_invitees, when_text
+from handlers.meetings import can_organise, organiser_roots
+from handlers.members import XLSX
+from models import meetings, members, reminders, units
+from models.meetings import CANCELLED, MAYBE, NO, SCHEDULED, YES, Meeting
+
+MEETING_TIMERS = ("meeting_reminder", "meeting_next")
+
+
+@registry.command("quanlyhop", access="member", where="private", help_key="help.cmd.quanlyhop")
+async def list_meetings(ctx: Context) -> None:
+    roots = await organiser_roots(ctx)
+    if not roots:
+        ctx.audit("access_denied", target="/quanlyhop", needed="board or tổ trưởng")
+        ctx.reply(ctx.t("mt.not_organiser"))
+        return
+    found = await meetings.organised_in(ctx.session, roots, ctx.now - timedelta(days=30))
+    if not found:
+        ctx.reply(ctx.t("mt.none_organised"))
+        return
+    buttons = [
+        [
+            Button(
+                f"{'✖ ' if m.status == CANCELLED else ''}{m.title} — {ctx.t.datetime(m.starts_at)}",
+                payload("mm", "v", m.id),
+            )
+        ]
+        for m in found
+    ]
+    ctx.reply(Message(ctx.t("mt.pick_meeting"), buttons=buttons))
+
+
+async def _meeting_for_organiser(ctx: Context, meeting_id: int) -> Meeting | None:
+    meeting = await meetings.get(ctx.session, meeting_id)
+    unit = await units.get(ctx.session, meeting.unit_id) if meeting else None
+    if meeting is None or unit is None:
+        ctx.reply(ctx.t("button.outdated"))
+        return None
+    if not await can_organise(ctx, unit):
+        ctx.audit("access_denied", target=f"meeting:{meeting.id}", needed="organiser")
+        ctx.reply(ctx.t("access.not_your_unit"))
+        return None
+    return meeting
+
+
+@registry.button("mm", access="member")
+async def on_button(ctx: Context) -> None:
+    args = (ctx.event.payload or "").split(":")[2:]
+    if len(args) < 2 or not args[1].isdigit():
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    meeting = await _meeting_for_organiser(ctx, int(args[1]))
+    if meeting is None:
+        return
+    handlers = {
+        "v": _status,
+        "nudge": _nudge,
+        "resched": _ask_new_time,
+        "cancel": _ask_cancel,
+        "cancelok": _cancel,
+        "att": _attendance,
+        "mins": _ask_minutes,
+    }
+    if args[0] == "mark" and len(args) == 3 and args[2].isdigit():
+        await _toggle_attendance(ctx, meeting, int(args[2]))
+    elif args[0] in handlers:
+        await handlers[args[0]](ctx, meeting)
+    else:
+        ctx.reply(ctx.t("button.outdated"))
+
+
+async def _status(ctx: Context, meeting: Meeting) -> None:
+    assert meeting.id is not None
+    unit = await units.get(ctx.session, meeting.unit_id)
+    invites = await meetings.invites(ctx.session, meeting.id)
+    names = await members.names(ctx.session, [i.member_id for i in invites])
+    groups: dict[str | None, list[str]] = {YES: [], NO: [], MAYBE: [], None: []}
+    for invite in invites:
+        label = names.get(invite.member_id, "?")
+        if invite.answer == NO and invite.reason:
+            label += f" ({invite.reason})"
+        if invite.attended:
+            label += " ✅"
+        groups.setdefault(invite.answer, []).append(label)
+    lines = [describe(ctx.t, meeting, unit.name if unit else "")]
+    if meeting.status == CANCELLED:
+        lines.append(ctx.t("mt.status_cancelled"))
+    lines.append(ctx.t("mt.checkin_code", code=meeting.checkin_code))
+    for answer in (YES, MAYBE, NO, None):
+        people = groups.get(answer, [])
+        key = f"mt.answer.{answer}" if answer else "mt.answer.none"
+        shown = ", ".join(people[:40]) + (" …" if len(people) > 40 else "")
+        lines.append(f"{ctx.t(key)} ({len(people)}): {shown or '—'}")
+    buttons: list[list[Button]] = []
+    if meeting.status == SCHEDULED and ctx.now < meeting.starts_at:
+        buttons += [
+            [Button(ctx.t("mt.btn.nudge"), payload("mm", "nudge", meeting.id))],
+            [
+                Button(ctx.t("mt.btn.resched"), payload("mm", "resched", meeting.id)),
+                Button(ctx.t("mt.btn.cancel_meeting"), payload("mm", "cancel", meeting.id)),
+            ],
+        ]
+    if meeting.status == SCHEDULED and ctx.now >= meeting.starts_at - timedelta(minutes=30):
+        buttons += [
+            [
+                Button(ctx.t("mt.btn.attendance"), payload("mm", "att", meeting.id)),
+                Button(ctx.t("mt.btn.minutes"), payload("mm", "mins", meeting.id)),
+            ]
+        ]
+    ctx.reply(Message("\n".join(lines), buttons=buttons))
+
+
+async def _nudge(ctx: Context, meeting: Meeting) -> None:
+    assert meeting.id is not None
+    if meeting.status != SCHEDULED or ctx.now >= meeting.starts_at:
+        ctx.reply(ctx.t("mt.cannot_change_past"))
+        return
+    silent = await meetings.invitee_ids(ctx.session, meeting.id, unanswered=True)
+    if not silent:
+        ctx.reply(ctx.t("mt.all_answered"))
+        return
+    stamp = ctx.now.strftime("%Y%m%d%H%M")  # one nudge per minute at most
+    text = "\n".join([ctx.t("mt.nudge_text"), describe(ctx.t, meeting, "")])
+    queued = await send_to_invitees(
+        ctx.app,
+        ctx.session,
+        meeting,
+        key=f"nudge:{meeting.id}:{stamp}",
+        kind="nudge",
+        text=text,
+        member_ids=silent,
+        now=ctx.now,
+        with_rsvp=True,
+    )
+    ctx.audit("meeting_nudged", target=f"meeting:{meeting.id}", count=queued)
+    ctx.reply(ctx.t("mt.nudged", count=ctx.t.number(queued)))
+
+
+async def _ask_new_time(ctx: Context, meeting: Meeting) -> None:
+    if meeting.status != SCHEDULED or ctx.now >= meeting.starts_at:
+        ctx.reply(ctx.t("mt.cannot_change_past"))
+        return
+    await ctx.set_dialog("mresched", "when", {"meeting_id": meeting.id})
+    ctx.reply(ctx.t("mt.ask.new_time", title=meeting.title))
+
+
+@registry.flow("mresched")
+async def on_new_time(ctx: Context) -> None:
+    assert ctx.dialog is not None
+    meeting = await _meeting_for_organiser(ctx, int(ctx.dialog.data["meeting_id"]))
+    if meeting is None:
+        await ctx.end_dialog()
+        return
+    try:
+        start = timeparse.parse_local_datetime(ctx.event.text or "", now=ctx.now, tz=ctx.t.tz)
+    except textutil.InvalidInput as bad:
+        ctx.reply(
+            ctx.t(bad.key, **bad.params) + "\n" + ctx.t("mt.ask.new_time", title=meeting.title)
+        )
+        return
+    await ctx.end_dialog()
+    if meeting.status != SCHEDULED or ctx.now >= meeting.starts_at:
+        ctx.reply(ctx.t("mt.cannot_change_past"))
+        return
+    assert meeting.id is not None
+    duration = meeting.ends_at - meeting.starts_at
+    meeting.starts_at, meeting.ends_at = start, start + duration
+    meeting.version += 1
+    meeting.updated_at = ctx.now
+    await reminders.skip_for(ctx.session, MEETING_TIMERS, meeting.id, ctx.now, "rescheduled")
+    await plan_reminders(ctx.session, meeting, ctx.now)
+    ctx.replan = True
+    text = "\n".join(
+        [
+            ctx.t("mt.rescheduled_text", when=when_text(ctx.t, meeting)),
+            describe(ctx.t, meeting, ""),
+            ctx.t("mt.rescheduled_ask"),
+        ]
+    )
+    invited = await meetings.invitee_ids(ctx.session, meeting.id)
+    queued = await send_to_invitees(
+        ctx.app,
+        ctx.session,
+        meeting,
+        key=f"resched:{meeting.id}:v{meeting.version}",
+        kind="reschedule",
+        text=text,
+        member_ids=invited,
+        now=ctx.now,
+        with_rsvp=True,
+        attach_ics=True,
+    )
+    ctx.audit("meeting_rescheduled", target=f"meeting:{meeting.id}", starts=start.isoformat())
+    ctx.reply(ctx.t("mt.rescheduled", when=when_text(ctx.t, meeting), count=ctx.t.number(queued)))
+
+
+async def _ask_cancel(ctx: Context, meeting: Meeting) -> None:
+    if meeting.status == CANCELLED:
+        ctx.reply(ctx.t("mt.already_cancelled"))
+        return
+    ctx.reply(
+        Message(
+            ctx.t("mt.confirm_cancel", title=meeting.title),
+            buttons=[[Button(ctx.t("mt.btn.cancel_yes"), payload("mm", "cancelok", meeting.id))]],
+        )
+    )
+
+
+async def _cancel(ctx: Context, meeting: Meeting) -> None:
+    assert meeting.id is not None
+    if meeting.status == CANCELLED:
+        ctx.reply(ctx.t("mt.already_cancelled"))
+        return
+    if ctx.now >= meeting.starts_at:
+        ctx.reply(ctx.t("mt.cannot_change_past"))
+        return
+    meeting.status, meeting.updated_at = CANCELLED, ctx.now
+    meeting.version += 1
+    await reminders.skip_for(ctx.session, MEETING_TIMERS, meeting.id, ctx.now, "cancelled")
+    ctx.replan = True
+    text = ctx.t("mt.cancelled_text", title=meeting.title, when=when_text(ctx.t, meeting))
+    invited = await meetings.invitee_ids(ctx.session, meeting.id)
+    queued = await send_to_invitees(
+        ctx.app,
+        ctx.session,
+        meeting,
+        key=f"cancel:{meeting.id}",
+        kind="cancel",
+        text=text,
+        member_ids=invited,
+        now=ctx.now,
+        attach_ics=True,
+        cancelled=True,
+    )
+    ctx.audit("meeting_cancelled", target=f"meeting:{meeting.id}")
+    ctx.reply(ctx.t("mt.cancelled", title=meeting.title, count=ctx.t.number(queued)))
+
+
+async def _attendance(ctx: Context, meeting: Meeting, edit: bool = False) -> None:
+    assert meeting.id is not None
+    if ctx.now < meeting.starts_at - timedelta(minutes=30):
+        ctx.reply(ctx.t("mt.attendance_too_early"))
+        return
+    invites = await meetings.invites(ctx.session, meeting.id)
+    names = await members.names(ctx.session, [i.member_id for i in invites])
+    present = sum(1 for i in invites if i.attended)
+    buttons = [
+        [
+            Button(
+                f"{'✅' if i.attended else '⬜'} {names.get(i.member_id, '?')}",
+                payload("mm", "mark", meeting.id, i.member_id),
+            )
+        ]
+        for i in invites[:60]
+    ]
+    text = ctx.t(
+        "mt.attendance",
+        title=meeting.title,
+        present=present,
+        total=len(invites),
+        code=meeting.checkin_code,
+    )
+    ctx.reply(Message(text, buttons=buttons, edit_ref=ctx.event.message_ref if edit else None))
+
+
+async def _toggle_attendance(ctx: Context, meeting: Meeting, member_id: int) -> None:
+    assert meeting.id is not None
+    invite = await meetings.invite(ctx.session, meeting.id, member_id)
+    if invite is None or ctx.now < meeting.starts_at - timedelta(minutes=30):
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    invite.attended = not invite.attended
+    ctx.audit(
+        "attendance_marked",
+        target=f"meeting:{meeting.id}",
+        member=member_id,
+        present=invite.attended,
+    )
+    await _attendance(ctx, meeting, edit=True)
+
+
+async def _ask_minutes(ctx: Context, meeting: Meeting) -> None:
+    await ctx.set_dialog("mminutes", "file", {"meeting_id": meeting.id})
+    ctx.reply(ctx.t("mt.ask.minutes", title=meeting.title))
+
+
+@registry.flow("mminutes")
+async def on_minutes(ctx: Context) -> None:
+    assert ctx.dialog is not None
+    meeting = await _meeting_for_organiser(ctx, int(ctx.dialog.data["meeting_id"]))
+    if meeting is None:
+        await ctx.end_dialog()
+        return
+    event = ctx.event
+    if event.file is not None:
+        meeting.minutes_file_id, meeting.minutes_file_platform = (
+            event.file.file_id,
+            event.file.platform,
+        )
+        meeting.minutes_file_name = event.file.file_name or "bien-ban"
+        meeting.minutes_text = event.text
+    elif event.text and event.text.strip():
+        meeting.minutes_text = textutil.parse_free_text(event.text, max_len=3500)
+    else:
+        ctx.reply(ctx.t("mt.ask.minutes", title=meeting.title))
+        return
+    await ctx.end_dialog()
+    ctx.audit("minutes_attached", target=f"meeting:{meeting.id}")
+    ctx.reply(ctx.t("mt.minutes_saved", title=meeting.title))
+
+
+@registry.command("baocaohop", access="board", where="private", help_key="help.cmd.baocaohop")
+async def attendance_report(ctx: Context) -> None:
+    local_now = ctx.now.astimezone(ctx.t.tz)
+    year = int(ctx.event.args) if ctx.event.args.strip().isdigit() else local_now.year
+    if not 2000 <= year <= local_now.year + 1:
+        ctx.reply(ctx.t("mt.report_usage"))
+        return
+    start = datetime(year, 1, 1, tzinfo=ctx.t.tz).astimezone(UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=ctx.t.tz).astimezone(UTC)
+    roots = await ctx.board_roots()
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = str(year)
+    ws.append([ctx.t("mt.report_title", year=year)])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append(
+        [
+            ctx.t("xlsx.col.no"),
+            ctx.t("xlsx.col.full_name"),
+            ctx.t("mt.col.invited"),
+            ctx.t("mt.col.attended"),
+            ctx.t("mt.col.rate"),
+        ]
+    )
+    rows = []
+    for root in roots:
+        rows += await meetings.attendance_in_year(ctx.session, root, start, end)
+    names = await members.names(ctx.session, [m for m, _, _ in rows])
+    for number, (member_id, invited, attended) in enumerate(
+        sorted(rows, key=lambda r: textutil.search_key(names.get(r[0], ""))), start=1
+    ):
+        ws.append(
+            [
+                number,
+                names.get(member_id, "?"),
+                invited,
+                attended,
+                round(100 * attended / invited) if invited else 0,
+            ]
+        )
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    ctx.audit("attendance_exported", target=str(year), members=len(rows))
+    ctx.reply(
+        Message(
+            ctx.t("mt.report_caption", year=year, count=len(rows)),
+            document=Document(f"chuyen-can-{year}.xlsx", buffer.getvalue(), XLSX),
+        )
+    )

@@ -1,0 +1,259 @@
+"""Creating meetings and everything they plan: invitees, the invitation with its .ics,
+reminders, the next occurrence of a recurring meeting, and the messages about changes.
+
+Shared by the /hop dialog, the organiser's actions and the scheduler's actions.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.chat import Button
+from bot.i18n import Translator
+from bot.ics import ics_filename, meeting_ics
+from bot.registry import payload
+from handlers.audiences import AUDIENCES
+from models import meetings, members, outbox, reminders, units
+from models.meetings import Invite, Meeting
+from models.outbox import DeliveryJob, OutboxMessage, Recipient, buttons_to_json
+
+CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY3479"  # no look-alikes (0/O, 1/I/L, 5/S, 8/B)
+CAPTION_LIMIT = 1000
+
+
+def rsvp_buttons(t: Translator, meeting_id: int) -> list[list[Button]]:
+    return [
+        [
+            Button(t("mt.btn.yes"), payload("rsvp", meeting_id, "y")),
+            Button(t("mt.btn.no"), payload("rsvp", meeting_id, "n")),
+        ],
+        [Button(t("mt.btn.maybe"), payload("rsvp", meeting_id, "m"))],
+    ]
+
+
+def when_text(t: Translator, meeting: Meeting) -> str:
+    start = meeting.starts_at.astimezone(t.tz)
+    end = meeting.ends_at.astimezone(t.tz)
+    tail = f"{end:%H:%M}" if end.date() == start.date() else t.datetime(meeting.ends_at)
+    return f"{t.datetime(meeting.starts_at)}–{tail}"
+
+
+def where_text(meeting: Meeting) -> str:
+    return " · ".join(p for p in (meeting.place, meeting.online_link) if p)
+
+
+def describe(t: Translator, meeting: Meeting, unit_name: str) -> str:
+    lines = [
+        f"📌 {meeting.title}",
+        f"🏢 {unit_name}",
+        f"🕑 {when_text(t, meeting)}",
+        f"📍 {where_text(meeting)}",
+    ]
+    if meeting.agenda:
+        agenda = meeting.agenda if len(meeting.agenda) <= 400 else meeting.agenda[:400] + "…"
+        lines.append(t("mt.agenda", agenda=agenda))
+    if meeting.repeat:
+        lines.append(t("mt.repeats", rule=t(f"mt.repeat.{meeting.repeat}")))
+    return "\n".join(lines)
+
+
+def calendar_file(
+    meeting: Meeting, now: datetime, tz: Any, *, cancelled: bool = False
+) -> tuple[str, bytes]:
+    data = meeting_ics(
+        uid=f"meeting-{meeting.id}@congdoan-bot",
+        sequence=meeting.version,
+        title=meeting.title,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        location=where_text(meeting),
+        description=meeting.agenda,
+        url=meeting.online_link,
+        cancelled=cancelled,
+        reminders_minutes=meeting.offsets,
+        now=now,
+    )
+    return ics_filename(meeting.title, meeting.starts_at, tz=tz), data
+
+
+async def recipients_of(session: AsyncSession, member_ids: list[int]) -> list[Recipient]:
+    reachable = await members.reachable_identities(session, member_ids)
+    return [Recipient(i.platform, i.user_id, member_id=mid) for mid, i in sorted(reachable.items())]
+
+
+async def send_to_invitees(
+    app: Any,
+    session: AsyncSession,
+    meeting: Meeting,
+    *,
+    key: str,
+    kind: str,
+    text: str,
+    member_ids: list[int],
+    now: datetime,
+    with_rsvp: bool = False,
+    attach_ics: bool = False,
+    cancelled: bool = False,
+) -> int:
+    """One delivery job to (some of) the invitees; nothing happens twice for the same key."""
+    if await outbox.job_by_key(session, key) is not None:
+        return 0
+    t = app.translator()
+    assert meeting.id is not None
+    job = DeliveryJob(
+        kind=kind,
+        key=key,
+        ref_id=meeting.id,
+        unit_id=meeting.unit_id,
+        title=t("mt.job_title", title=meeting.title[:120]),
+        created_by=meeting.organiser_id,
+        language=t.language,
+        start_at=now,
+        created_at=now,
+    )
+    if kind in ("invitation", "nudge", "reschedule", "cancel") and meeting.organiser_chat:
+        job.status_platform, job.status_chat_id = (
+            meeting.organiser_platform,
+            meeting.organiser_chat,
+        )
+    session.add(job)
+    await session.flush()
+    content = OutboxMessage(text=text[:CAPTION_LIMIT] if attach_ics else text)
+    if with_rsvp:
+        content.buttons_json = buttons_to_json(rsvp_buttons(t, meeting.id))
+    if attach_ics:
+        content.file_name, content.file_data = calendar_file(
+            meeting, now, t.tz, cancelled=cancelled
+        )
+        content.file_kind = "document"
+    return await outbox.enqueue(
+        session, job, content, await recipients_of(session, member_ids), not_before=now, now=now
+    )
+
+
+async def plan_reminders(session: AsyncSession, meeting: Meeting, now: datetime) -> int:
+    assert meeting.id is not None
+    added = 0
+    for offset in meeting.offsets:
+        due = meeting.starts_at - timedelta(minutes=offset)
+        if due > now:
+            added += await reminders.add(
+                session,
+                kind="meeting_reminder",
+                ref_id=meeting.id,
+                arg=str(offset),
+                key=f"mr:{meeting.id}:v{meeting.version}:{offset}",
+                due_at=due,
+                now=now,
+            )
+    if meeting.repeat:
+        await reminders.add(
+            session,
+            kind="meeting_next",
+            ref_id=meeting.id,
+            key=f"mn:{meeting.id}",
+            due_at=meeting.starts_at,
+            now=now,
+        )
+    return added
+
+
+async def create(
+    app: Any,
+    session: AsyncSession,
+    data: dict[str, Any],
+    *,
+    organiser: Any,
+    platform: str,
+    chat_id: str,
+    now: datetime,
+    series_id: int | None = None,
+) -> tuple[Meeting, int]:
+    """A meeting with its invitees, invitation job and reminders. Returns (meeting, queued)."""
+    unit = await units.get(session, data["unit_id"])
+    assert unit is not None
+    place, link = data.get("place", ""), ""
+    if place.startswith(("http://", "https://")):
+        place, link = "", place
+    meeting = Meeting(
+        unit_id=unit.id,
+        organiser_id=organiser,
+        organiser_platform=platform,  # type: ignore[arg-type]
+        organiser_chat=chat_id,
+        title=data["title"],
+        kind=data.get("kind", "khac"),
+        starts_at=datetime.fromisoformat(data["starts"]),
+        ends_at=datetime.fromisoformat(data["ends"]),
+        place=place,
+        online_link=link,
+        agenda=data.get("agenda") or "",
+        audience=data["audience"],
+        offsets_json=json.dumps(data.get("offsets", meetings.DEFAULT_OFFSETS)),
+        repeat=data.get("repeat", ""),
+        series_id=series_id,
+        checkin_code="".join(secrets.choice(CODE_ALPHABET) for _ in range(6)),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(meeting)
+    await session.flush()
+    if meeting.series_id is None and meeting.repeat:
+        meeting.series_id = meeting.id
+    member_ids = await invitee_ids_for(session, data["audience"], unit)
+    session.add_all([Invite(meeting_id=meeting.id, member_id=m) for m in member_ids])  # type: ignore[arg-type]
+    t = app.translator()
+    text = "\n".join(
+        [
+            t("mt.invitation", unit=unit.name),
+            "",
+            describe(t, meeting, unit.name),
+            "",
+            t("mt.invitation_ask"),
+        ]
+    )
+    queued = await send_to_invitees(
+        app,
+        session,
+        meeting,
+        key=f"invite:{meeting.id}",
+        kind="invitation",
+        text=text,
+        member_ids=member_ids,
+        now=now,
+        with_rsvp=True,
+        attach_ics=True,
+    )
+    await plan_reminders(session, meeting, now)
+    return meeting, queued
+
+
+async def invitee_ids_for(session: AsyncSession, audience: str, unit: units.Unit) -> list[int]:
+    query = AUDIENCES[audience].members
+    return await query(session, unit) if query else []
+
+
+def next_start(meeting: Meeting, tz: Any) -> datetime:
+    """The next occurrence of a recurring meeting, same local time of day."""
+    local = meeting.starts_at.astimezone(tz)
+    if meeting.repeat == "weekly":
+        nxt = local + timedelta(days=7)
+    else:
+        year, month = (local.year + local.month // 12, local.month % 12 + 1)
+        if meeting.repeat == "monthly_day":
+            day = min(local.day, calendar.monthrange(year, month)[1])
+        else:  # monthly_nth: the same weekday, same rank in the month (5th → last)
+            rank = (local.day - 1) // 7
+            days = [
+                d
+                for d in range(1, calendar.monthrange(year, month)[1] + 1)
+                if calendar.weekday(year, month, d) == local.weekday()
+            ]
+            day = days[min(rank, len(days) - 1)]
+        nxt = local.replace(year=year, month=month, day=day)
+    return nxt.astimezone(UTC)

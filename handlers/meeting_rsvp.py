@@ -1,0 +1,286 @@
+"""Members and meetings: answer an invitation, see one's meetings (/lichhop), check in with the
+code shown at the meeting (/diemdanh), fetch the minutes; and the scheduler's reminders."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import textutil
+from bot.chat import Button, FileRef, Message
+from bot.context import Context
+from bot.registry import payload
+from handlers import registry
+from handlers.meeting_plan import (
+    create,
+    describe,
+    next_start,
+    rsvp_buttons,
+    send_to_invitees,
+    when_text,
+)
+from models import meetings, units
+from models.meetings import MAYBE, NO, SCHEDULED, YES
+from models.reminders import Reminder
+from scheduler import action
+
+ANSWERS = {"y": YES, "n": NO, "m": MAYBE}
+
+
+@registry.button("rsvp", access="member")
+async def on_rsvp(ctx: Context) -> None:
+    args = (ctx.event.payload or "").split(":")[2:]
+    if len(args) != 2 or not args[0].isdigit() or args[1] not in ANSWERS:
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    meeting = await meetings.get(ctx.session, int(args[0]))
+    invite = (
+        await meetings.invite(ctx.session, int(args[0]), ctx.member.id)
+        if (ctx.member and meeting)
+        else None
+    )
+    if meeting is None or invite is None:
+        ctx.reply(ctx.t("mt.not_invited"))
+        return
+    if meeting.status != SCHEDULED:
+        ctx.reply(ctx.t("mt.is_cancelled", title=meeting.title))
+        return
+    if ctx.now >= meeting.starts_at:
+        ctx.reply(ctx.t("mt.already_started", title=meeting.title))
+        return
+    answer = ANSWERS[args[1]]
+    if answer == NO:
+        await ctx.set_dialog("rsvp_reason", "reason", {"meeting_id": meeting.id})
+        ctx.reply(
+            Message(
+                ctx.t("mt.ask_reason"),
+                buttons=[[Button(ctx.t("btn.skip"), payload("rsvpr", meeting.id))]],
+            )
+        )
+        return
+    await _save(ctx, meeting, invite, answer, None)
+
+
+async def _save(
+    ctx: Context,
+    meeting: meetings.Meeting,
+    invite: meetings.Invite,
+    answer: str,
+    reason: str | None,
+) -> None:
+    invite.answer, invite.reason, invite.answered_at = answer, reason, ctx.now
+    ctx.reply(
+        ctx.t(
+            "mt.answer_saved",
+            answer=ctx.t(f"mt.answer.{answer}"),
+            title=meeting.title,
+            when=when_text(ctx.t, meeting),
+        )
+    )
+
+
+@registry.flow("rsvp_reason")
+async def on_reason(ctx: Context) -> None:
+    assert ctx.dialog is not None
+    try:
+        reason = textutil.parse_free_text(ctx.event.text or "", max_len=300, min_len=2)
+    except textutil.InvalidInput as bad:
+        ctx.reply(ctx.t(bad.key, **bad.params))
+        return
+    await _finish_no(ctx, int(ctx.dialog.data["meeting_id"]), reason)
+
+
+@registry.button("rsvpr", access="member")
+async def on_no_reason(ctx: Context) -> None:
+    arg = (ctx.event.payload or "").split(":")[-1]
+    await _finish_no(ctx, int(arg) if arg.isdigit() else 0, None)
+
+
+async def _finish_no(ctx: Context, meeting_id: int, reason: str | None) -> None:
+    await ctx.end_dialog()
+    meeting = await meetings.get(ctx.session, meeting_id)
+    invite = (
+        await meetings.invite(ctx.session, meeting_id, ctx.member.id)
+        if (ctx.member and meeting)
+        else None
+    )
+    if meeting is None or invite is None or meeting.status != SCHEDULED:
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    if ctx.now >= meeting.starts_at:
+        ctx.reply(ctx.t("mt.already_started", title=meeting.title))
+        return
+    await _save(ctx, meeting, invite, NO, reason)
+
+
+@registry.command(
+    "lichhop", access="member", where="private", help_key="help.cmd.lichhop", menu=True
+)
+async def my_meetings(ctx: Context) -> None:
+    if ctx.member is None:
+        ctx.reply(ctx.t("profile.none"))
+        return
+    upcoming = await meetings.upcoming_for(ctx.session, ctx.member.id, ctx.now)  # type: ignore[arg-type]
+    past = await meetings.recent_past_for(ctx.session, ctx.member.id, ctx.now)  # type: ignore[arg-type]
+    if not upcoming and not past:
+        ctx.reply(ctx.t("mt.none_for_you"))
+        return
+    for meeting, invite in upcoming:
+        unit = await units.get(ctx.session, meeting.unit_id)
+        answer = ctx.t(f"mt.answer.{invite.answer}") if invite.answer else ctx.t("mt.answer.none")
+        text = "\n".join(
+            [
+                describe(ctx.t, meeting, unit.name if unit else ""),
+                ctx.t("mt.your_answer", answer=answer),
+            ]
+        )
+        started = ctx.now >= meeting.starts_at
+        buttons = [] if started else rsvp_buttons(ctx.t, meeting.id)  # type: ignore[arg-type]
+        ctx.reply(Message(text, buttons=buttons))
+    with_minutes = [m for m in past if m.minutes_text or m.minutes_file_id]
+    if with_minutes:
+        ctx.reply(
+            Message(
+                ctx.t("mt.past_with_minutes"),
+                buttons=[
+                    [
+                        Button(
+                            f"📄 {m.title} ({ctx.t.date(m.starts_at.astimezone(ctx.t.tz).date())})",
+                            payload("mins", m.id),
+                        )
+                    ]
+                    for m in with_minutes
+                ],
+            )
+        )
+
+
+@registry.button("mins", access="member")
+async def fetch_minutes(ctx: Context) -> None:
+    arg = (ctx.event.payload or "").split(":")[-1]
+    meeting = await meetings.get(ctx.session, int(arg)) if arg.isdigit() else None
+    invited = (
+        meeting is not None
+        and ctx.member is not None
+        and await meetings.invite(ctx.session, meeting.id, ctx.member.id) is not None
+    )  # type: ignore[arg-type]
+    if meeting is None or not (invited or ctx.is_board):
+        ctx.reply(ctx.t("mt.not_invited"))
+        return
+    if meeting.minutes_file_id and meeting.minutes_file_platform == ctx.event.platform:
+        ctx.reply(
+            Message(
+                ctx.t("mt.minutes_of", title=meeting.title),
+                attachment=FileRef(
+                    ctx.event.platform,
+                    "document",
+                    meeting.minutes_file_id,
+                    meeting.minutes_file_name or "",
+                ),
+            )
+        )
+    elif meeting.minutes_text:
+        ctx.reply(ctx.t("mt.minutes_of", title=meeting.title) + "\n" + meeting.minutes_text)
+    else:
+        ctx.reply(ctx.t("mt.no_minutes"))
+
+
+@registry.command("diemdanh", access="member", where="private", help_key="help.cmd.diemdanh")
+async def check_in(ctx: Context) -> None:
+    code = ctx.event.args.strip().upper()
+    if not code:
+        ctx.reply(ctx.t("mt.checkin_usage"))
+        return
+    assert ctx.member is not None or ctx.is_config_admin
+    for meeting in await meetings.by_code(ctx.session, code, ctx.now):
+        window_open = meeting.starts_at - timedelta(minutes=30)
+        window_close = meeting.ends_at + timedelta(hours=2)
+        invite = (
+            await meetings.invite(ctx.session, meeting.id, ctx.member.id)
+            # type: ignore[arg-type]
+            if (ctx.member)
+            else None
+        )
+        if invite is None:
+            continue
+        if not window_open <= ctx.now <= window_close:
+            ctx.reply(ctx.t("mt.checkin_closed", title=meeting.title))
+            return
+        invite.attended, invite.checked_in_at = True, ctx.now
+        ctx.reply(ctx.t("mt.checked_in", title=meeting.title))
+        return
+    ctx.reply(ctx.t("mt.checkin_unknown"))
+
+
+# --- the scheduler's actions ---------------------------------------------------------------
+@action("meeting_reminder")
+async def remind(app: Any, session: AsyncSession, row: Reminder, late: bool) -> str | None:
+    meeting = await meetings.get(session, row.ref_id)
+    if meeting is None or meeting.status != SCHEDULED:
+        return "meeting cancelled"
+    now = app.clock.now()
+    if now >= meeting.starts_at:
+        return "missed while the bot was down: the meeting has already started"
+    t = app.translator()
+    unit = await units.get(session, meeting.unit_id)
+    left = meeting.starts_at - now
+    hours, minutes = divmod(int(left.total_seconds() // 60), 60)
+    text = "\n".join(
+        [
+            t("mt.reminder", left=t("mt.left", hours=hours, minutes=minutes)),
+            describe(t, meeting, unit.name if unit else ""),
+        ]
+        + ([t("mt.reminder_late")] if late else [])
+    )
+    attendees = [
+        i.member_id
+        for i in await meetings.invites(session, meeting.id)  # type: ignore[arg-type]
+        if i.answer != NO
+    ]
+    await send_to_invitees(
+        app,
+        session,
+        meeting,
+        key=f"remind:{row.key}",
+        kind="reminder",
+        text=text,
+        member_ids=attendees,
+        now=now,
+        with_rsvp=True,
+    )
+    return None
+
+
+@action("meeting_next")
+async def next_occurrence(app: Any, session: AsyncSession, row: Reminder, late: bool) -> str | None:
+    """A recurring meeting has started: plan the next one (invitations, reminders)."""
+    meeting = await meetings.get(session, row.ref_id)
+    if meeting is None or meeting.status != SCHEDULED or not meeting.repeat:
+        return "series stopped"
+    start = next_start(meeting, app.settings.tz)
+    duration = meeting.ends_at - meeting.starts_at
+    data = {
+        "unit_id": meeting.unit_id,
+        "title": meeting.title,
+        "kind": meeting.kind,
+        "starts": start.isoformat(),
+        "ends": (start + duration).isoformat(),
+        "place": meeting.online_link or meeting.place,
+        "agenda": meeting.agenda,
+        "audience": meeting.audience,
+        "offsets": meeting.offsets,
+        "repeat": meeting.repeat,
+    }
+    await create(
+        app,
+        session,
+        data,
+        organiser=meeting.organiser_id,
+        platform=meeting.organiser_platform,
+        chat_id=meeting.organiser_chat,
+        now=app.clock.now(),
+        series_id=meeting.series_id,
+    )
+    return None

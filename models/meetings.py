@@ -1,0 +1,178 @@
+"""Meetings (họp, sinh hoạt tổ, hội nghị, đại hội), their invitees, answers and attendance."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint, case, func
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.types import UTCDateTime
+from models.units import Unit, ids_under
+
+SCHEDULED, CANCELLED = "scheduled", "cancelled"
+KINDS = ("to", "bch", "hoinghi", "daihoi", "khac")
+YES, NO, MAYBE = "yes", "no", "maybe"
+DEFAULT_OFFSETS = [24 * 60, 60]
+
+
+class Meeting(SQLModel, table=True):
+    __tablename__ = "meetings"
+    __table_args__ = (UniqueConstraint("series_id", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)
+    organiser_id: int | None = Field(default=None, foreign_key="members.id")
+    organiser_platform: str = Field(default="", max_length=16)
+    organiser_chat: str = Field(default="", max_length=64)
+    title: str = Field(max_length=200)
+    kind: str = Field(default="khac", max_length=12)
+    starts_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    ends_at: datetime = Field(sa_type=UTCDateTime)
+    place: str = Field(default="", max_length=300)
+    online_link: str = Field(default="", max_length=500)
+    agenda: str = Field(default="")
+    audience: str = Field(default="all", max_length=32)
+    offsets_json: str = Field(default="[1440, 60]")
+    status: str = Field(default=SCHEDULED, max_length=12)
+    # Bumped on every reschedule: reminder keys and the .ics SEQUENCE follow it.
+    version: int = 0
+    checkin_code: str = Field(default="", max_length=8)
+    minutes_text: str | None = None
+    minutes_file_id: str | None = Field(default=None, max_length=256)
+    minutes_file_platform: str | None = Field(default=None, max_length=16)
+    minutes_file_name: str | None = Field(default=None, max_length=200)
+    # "weekly" | "monthly_day" | "monthly_nth" (e.g. first Monday), empty for one-off.
+    repeat: str = Field(default="", max_length=16)
+    series_id: int | None = Field(default=None, index=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+    @property
+    def offsets(self) -> list[int]:
+        return list(json.loads(self.offsets_json or "[]"))
+
+
+class Invite(SQLModel, table=True):
+    __tablename__ = "meeting_invites"
+    __table_args__ = (UniqueConstraint("meeting_id", "member_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meetings.id", index=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    answer: str | None = Field(default=None, max_length=8)
+    reason: str | None = Field(default=None, max_length=300)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attended: bool | None = None
+    checked_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+async def get(session: AsyncSession, meeting_id: int) -> Meeting | None:
+    return await session.get(Meeting, meeting_id)
+
+
+async def invite(session: AsyncSession, meeting_id: int, member_id: int) -> Invite | None:
+    query = select(Invite).where(Invite.meeting_id == meeting_id, Invite.member_id == member_id)
+    return (await session.exec(query)).first()
+
+
+async def invites(session: AsyncSession, meeting_id: int) -> Sequence[Invite]:
+    query = select(Invite).where(Invite.meeting_id == meeting_id).order_by(col(Invite.id))
+    return (await session.exec(query)).all()
+
+
+async def invitee_ids(
+    session: AsyncSession, meeting_id: int, *, unanswered: bool = False
+) -> list[int]:
+    query = select(Invite.member_id).where(Invite.meeting_id == meeting_id)
+    if unanswered:
+        query = query.where(col(Invite.answer).is_(None))
+    return [int(i) for i in (await session.exec(query)).all()]
+
+
+async def upcoming_for(
+    session: AsyncSession, member_id: int, since: datetime, limit: int = 10
+) -> Sequence[tuple[Meeting, Invite]]:
+    query = (
+        select(Meeting, Invite)
+        .join(Invite, col(Invite.meeting_id) == Meeting.id)
+        .where(
+            Invite.member_id == member_id,
+            col(Meeting.ends_at) >= since,
+            Meeting.status == SCHEDULED,
+        )
+        .order_by(col(Meeting.starts_at))
+        .limit(limit)
+    )
+    return [(m, i) for m, i in (await session.exec(query)).all()]
+
+
+async def recent_past_for(
+    session: AsyncSession, member_id: int, before: datetime, limit: int = 5
+) -> Sequence[Meeting]:
+    query = (
+        select(Meeting)
+        .join(Invite, col(Invite.meeting_id) == Meeting.id)
+        .where(
+            Invite.member_id == member_id,
+            col(Meeting.ends_at) < before,
+            Meeting.status == SCHEDULED,
+        )
+        .order_by(col(Meeting.starts_at).desc())
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+async def organised_in(
+    session: AsyncSession, roots: Sequence[Unit], since: datetime, limit: int = 15
+) -> Sequence[Meeting]:
+    """Meetings of these units that have not ended long ago (for organisers)."""
+    if not roots:
+        return []
+    unit_ids = ids_under(roots)
+    query = (
+        select(Meeting)
+        .where(col(Meeting.unit_id).in_(unit_ids), col(Meeting.ends_at) >= since)
+        .order_by(col(Meeting.starts_at))
+        .limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+async def answer_counts(session: AsyncSession, meeting_id: int) -> dict[str | None, int]:
+    query = (
+        select(Invite.answer, func.count())
+        .where(Invite.meeting_id == meeting_id)
+        .group_by(Invite.answer)
+    )
+    return {answer: int(n) for answer, n in (await session.exec(query)).all()}
+
+
+async def by_code(session: AsyncSession, code: str, around: datetime) -> Sequence[Meeting]:
+    query = select(Meeting).where(
+        Meeting.checkin_code == code.strip().upper(), Meeting.status == SCHEDULED
+    )
+    return (await session.exec(query)).all()
+
+
+async def attendance_in_year(
+    session: AsyncSession, root: Unit, year_start: datetime, year_end: datetime
+) -> Sequence[tuple[int, int, int]]:
+    """(member id, meetings invited to, meetings attended) for meetings held in the period."""
+    held = select(Meeting.id).where(
+        col(Meeting.unit_id).in_(select(Unit.id).where(col(Unit.path).startswith(root.path))),
+        Meeting.status == SCHEDULED,
+        col(Meeting.starts_at) >= year_start,
+        col(Meeting.starts_at) < year_end,
+    )
+    attended = func.sum(case((col(Invite.attended).is_(True), 1), else_=0))
+    query = (
+        select(Invite.member_id, func.count(), attended)
+        .where(col(Invite.meeting_id).in_(held))
+        .group_by(Invite.member_id)
+    )
+    return [(int(m), int(n), int(a or 0)) for m, n, a in (await session.exec(query)).all()]
