@@ -24,6 +24,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.broadcast
+	$(BIN)/python -m bench.reminders
 
 clean:
 	rm -rf $(VENV) data/*.db*

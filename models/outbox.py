@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, func, update
+from sqlalchemy import Index, func, insert, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -131,22 +131,25 @@ async def enqueue(
         (await session.exec(select(OutboxItem.dedupe_key).where(OutboxItem.job_id == job.id))).all()
     )
     rows = [
-        OutboxItem(
-            job_id=job.id,
-            message_id=message.id,
-            dedupe_key=key,
-            platform=r.platform,
-            chat_id=r.chat_id,
-            is_group=r.is_group,
-            member_id=r.member_id,
-            priority=priority,
-            not_before=not_before,
-            updated_at=now,
-        )
+        {
+            "job_id": job.id,
+            "message_id": message.id,
+            "dedupe_key": key,
+            "platform": r.platform,
+            "chat_id": r.chat_id,
+            "is_group": r.is_group,
+            "member_id": r.member_id,
+            "priority": priority,
+            "state": QUEUED,
+            "attempts": 0,
+            "not_before": not_before,
+            "updated_at": now,
+        }
         for key, r in keys.items()
         if key not in existing
     ]
-    session.add_all(rows)
+    if rows:  # one executemany: ten thousand ORM objects would take seconds to flush
+        await session.exec(insert(OutboxItem), params=rows)  # type: ignore[call-overload]
     job.total += len(rows)
     return len(rows)
 

@@ -261,3 +261,31 @@ def test_monthly_rules_keep_the_weekday_rank() -> None:
     assert after("2026-11-30T08:00", "monthly_nth") == "Mon 28/12/2026 08:00"  # 5th → last
     assert after("2027-01-31T14:00", "monthly_day") == "Sun 28/02/2027 14:00"  # clamped
     assert after("2026-12-28T08:00", "weekly") == "Mon 04/01/2027 08:00"
+
+
+async def test_reminders_missed_after_the_start_are_skipped_and_past_meetings_frozen(
+    fake: FakeTelegram, tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = tg_settings(tmp_path, fake)
+    bot = await start_bot(settings, clock)
+    chats = await seed(bot.app, 2)
+    await send_invitations(fake, await plan(fake))
+    await stop_bot(bot)
+    clock.set(datetime.fromisoformat("2026-11-25T07:30:00+00:00"))  # down until 14:30
+    bot = await start_bot(settings, clock)
+    try:
+        await asyncio.sleep(0.5)
+        assert await bot.app.scheduler.run_due() == 0  # the wake-up at start handled them
+        async with bot.app.db.session() as session:
+            rows = (await session.exec(select(Reminder))).all()
+        assert {r.state for r in rows} == {"skipped"}
+        assert all("already started" in (r.note or "") for r in rows)
+        assert sum(received(fake, chats, "Nhắc lịch họp").values()) == 0
+        listing = await say(fake, ADMIN, "/quanlyhop", "Chọn cuộc họp")
+        status = await press(fake, ADMIN, listing, "Sinh hoạt tổ", "Mã điểm danh")
+        assert "Đổi giờ" not in str(status.buttons()) and "Hủy họp" not in str(status.buttons())
+        mark = fake.mark()
+        fake.user_presses(ADMIN, status, "v1:mm:resched:1")
+        await fake.wait_for(ADMIN, contains="đã diễn ra", since=mark)
+    finally:
+        await stop_bot(bot)
