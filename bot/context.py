@@ -77,6 +77,22 @@ class Context:
     async def can_manage(self, unit: Unit) -> bool:
         return any(root.contains(unit) for root in await self.board_roots())
 
+    async def manages(self, unit: Unit, target: str) -> bool:
+        """True if this board member manages `unit`; otherwise refuse politely and log it."""
+        if await self.can_manage(unit):
+            return True
+        self.refuse(target, "board of unit")
+        return False
+
+    def refuse(self, target: str, needed: str) -> None:
+        self.audit("access_denied", target=target, needed=needed)
+        self.reply(self.t("access.not_your_unit"))
+
+    @property
+    def press_args(self) -> list[str]:
+        """The parts of a pressed button's payload after "v1:<prefix>:"."""
+        return (self.event.payload or "").split(":")[2:]
+
     # --- answering -------------------------------------------------------------------
     def reply(self, message: Message | str) -> None:
         if isinstance(message, str):

@@ -18,6 +18,7 @@ from bot.registry import payload
 from bot.timeparse import parse_local_datetime
 from handlers import registry
 from handlers.audiences import AUDIENCES, resolve
+from handlers.dialogs import dialog_press
 from models import broadcasts, outbox, reminders, units
 from models.broadcasts import Broadcast
 from models.outbox import DeliveryJob, OutboxMessage
@@ -171,9 +172,7 @@ async def _unit_chosen(ctx: Context, data: dict[str, Any], unit: units.Unit | No
     if unit is None:
         ctx.reply(ctx.t("reg.unit.unknown"))
         return
-    if not await ctx.can_manage(unit):
-        ctx.audit("access_denied", target=f"unit:{unit.code}", needed="board of unit")
-        ctx.reply(ctx.t("access.not_your_unit"))
+    if not await ctx.manages(unit, f"unit:{unit.code}"):
         return
     data["unit_id"] = unit.id
     await ctx.set_dialog(FLOW, "audience", data)
@@ -280,17 +279,10 @@ async def _preview(ctx: Context, data: dict[str, Any]) -> None:
 
 @registry.button("bc", access="board")
 async def on_button(ctx: Context) -> None:
-    args = (ctx.event.payload or "").split(":")[2:]
-    action, arg = args[0], (args[1] if len(args) > 1 else "")
-    if action == "cancel":
-        if ctx.dialog is not None and ctx.dialog.flow == FLOW:
-            await ctx.end_dialog()
-        ctx.reply(ctx.t("dialog.cancelled"))
+    press = await dialog_press(ctx, FLOW, "bc.session_over")
+    if press is None:
         return
-    if ctx.dialog is None or ctx.dialog.flow != FLOW:
-        ctx.reply(ctx.t("bc.session_over"))
-        return
-    step, data = ctx.dialog.step, ctx.dialog.data
+    step, data, action, arg = press
     if action == "nocap" and step == "caption":
         await _caption(ctx, data, "")
     elif action == "unit" and step == "unit" and arg.isdigit():
@@ -319,8 +311,8 @@ async def on_button(ctx: Context) -> None:
 async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
     unit = await units.get(ctx.session, data["unit_id"])
     assert unit is not None
-    if not await ctx.can_manage(unit):  # roles may have changed since the dialog began
-        ctx.reply(ctx.t("access.not_your_unit"))
+    # roles may have changed since the dialog began
+    if not await ctx.manages(unit, f"unit:{unit.code}"):
         return
     send_at = datetime.fromisoformat(data["send_at"]) if data.get("send_at") else ctx.now
     if send_at < ctx.now:

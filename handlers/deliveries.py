@@ -11,7 +11,7 @@ from models.outbox import FAILED, UNCERTAIN, UNREACHABLE
 
 @registry.button("job", access="board")
 async def on_job_button(ctx: Context) -> None:
-    args = (ctx.event.payload or "").split(":")[2:]
+    args = ctx.press_args
     if len(args) != 2 or not args[1].isdigit():
         ctx.reply(ctx.t("button.outdated"))
         return
@@ -20,9 +20,7 @@ async def on_job_button(ctx: Context) -> None:
     if job is None or unit is None:
         ctx.reply(ctx.t("button.outdated"))
         return
-    if not await ctx.can_manage(unit):
-        ctx.audit("access_denied", target=f"job:{job.id}", needed="board of unit")
-        ctx.reply(ctx.t("access.not_your_unit"))
+    if not await ctx.manages(unit, f"job:{job.id}"):
         return
     if args[0] == "stop":
         if job.finished_at is not None or job.cancelled_at is not None:

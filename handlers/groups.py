@@ -60,9 +60,7 @@ async def link_group(ctx: Context) -> None:
     if unit is None:
         ctx.reply(ctx.t("group.link_usage"))
         return
-    if not await ctx.can_manage(unit):
-        ctx.audit("access_denied", target=f"unit:{unit.code}", needed="board of unit")
-        ctx.reply(ctx.t("access.not_your_unit"))
+    if not await ctx.manages(unit, f"unit:{unit.code}"):
         return
     group = await groups.seen(
         ctx.session, ctx.event.platform, ctx.event.chat_id, ctx.event.chat_title
@@ -82,9 +80,7 @@ async def unlink_group(ctx: Context) -> None:
     if group is None or unit is None:
         ctx.reply(ctx.t("group.not_linked"))
         return
-    if not await ctx.can_manage(unit):
-        ctx.audit("access_denied", target=f"unit:{unit.code}", needed="board of unit")
-        ctx.reply(ctx.t("access.not_your_unit"))
+    if not await ctx.manages(unit, f"unit:{unit.code}"):
         return
     group.unit_id = None
     ctx.audit("group_unlinked", target=f"{ctx.event.platform}:{ctx.event.chat_id}", unit=unit.code)

@@ -53,15 +53,14 @@ async def _meeting_for_organiser(ctx: Context, meeting_id: int) -> Meeting | Non
         ctx.reply(ctx.t("button.outdated"))
         return None
     if not await can_organise(ctx, unit):
-        ctx.audit("access_denied", target=f"meeting:{meeting.id}", needed="organiser")
-        ctx.reply(ctx.t("access.not_your_unit"))
+        ctx.refuse(f"meeting:{meeting.id}", "organiser")
         return None
     return meeting
 
 
 @registry.button("mm", access="member")
 async def on_button(ctx: Context) -> None:
-    args = (ctx.event.payload or "").split(":")[2:]
+    args = ctx.press_args
     if len(args) < 2 or not args[1].isdigit():
         ctx.reply(ctx.t("button.outdated"))
         return

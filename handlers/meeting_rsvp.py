@@ -31,7 +31,7 @@ ANSWERS = {"y": YES, "n": NO, "m": MAYBE}
 
 @registry.button("rsvp", access="member")
 async def on_rsvp(ctx: Context) -> None:
-    args = (ctx.event.payload or "").split(":")[2:]
+    args = ctx.press_args
     if len(args) != 2 or not args[0].isdigit() or args[1] not in ANSWERS:
         ctx.reply(ctx.t("button.outdated"))
         return

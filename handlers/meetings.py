@@ -15,6 +15,7 @@ from bot.context import Context
 from bot.registry import payload
 from handlers import registry
 from handlers.audiences import AUDIENCES
+from handlers.dialogs import dialog_press
 from handlers.meeting_plan import create, describe, invitee_ids_for
 from models import meetings, units
 from models.meetings import Meeting
@@ -146,10 +147,7 @@ async def _ask_unit(ctx: Context, data: dict[str, Any]) -> None:
 
 async def _unit_chosen(ctx: Context, data: dict[str, Any], unit: Unit | None) -> None:
     if unit is None or not await can_organise(ctx, unit):
-        ctx.audit(
-            "access_denied", target=f"unit:{unit.code if unit else '?'}", needed="organiser of unit"
-        )
-        ctx.reply(ctx.t("access.not_your_unit"))
+        ctx.refuse(f"unit:{unit.code if unit else '?'}", "organiser of unit")
         return
     data["unit_id"] = unit.id
     await ctx.set_dialog(FLOW, "audience", data)
@@ -236,17 +234,10 @@ async def _preview(ctx: Context, data: dict[str, Any]) -> None:
 
 @registry.button("mk", access="member")
 async def on_button(ctx: Context) -> None:
-    args = (ctx.event.payload or "").split(":")[2:]
-    action, arg = args[0], (args[1] if len(args) > 1 else "")
-    if action == "cancel":
-        if ctx.dialog is not None and ctx.dialog.flow == FLOW:
-            await ctx.end_dialog()
-        ctx.reply(ctx.t("dialog.cancelled"))
+    press = await dialog_press(ctx, FLOW, "mt.session_over")
+    if press is None:
         return
-    if ctx.dialog is None or ctx.dialog.flow != FLOW:
-        ctx.reply(ctx.t("mt.session_over"))
-        return
-    step, data = ctx.dialog.step, ctx.dialog.data
+    step, data, action, arg = press
     try:
         await _press(ctx, step, data, action, arg)
     except textutil.InvalidInput as bad:

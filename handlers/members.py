@@ -41,7 +41,7 @@ async def list_members(ctx: Context) -> None:
 
 @registry.button("mem", access="board")
 async def member_button(ctx: Context) -> None:
-    parts = (ctx.event.payload or "").split(":")[2:]
+    parts = ctx.press_args
     if len(parts) == 2 and parts[0] == "p" and parts[1].isdigit():
         await _show_page(ctx, int(parts[1]), edit=True)
     elif len(parts) == 2 and parts[0] == "v" and parts[1].isdigit():
@@ -90,9 +90,7 @@ async def _view(ctx: Context, member_id: int) -> None:
     if member is None or unit is None:
         ctx.reply(ctx.t("button.outdated"))
         return
-    if not await ctx.can_manage(unit):
-        ctx.audit("access_denied", target=f"member:{member.id}", needed="board of unit")
-        ctx.reply(ctx.t("access.not_your_unit"))
+    if not await ctx.manages(unit, f"member:{member.id}"):
         return
     ctx.audit("member_viewed", target=f"member:{member.id}")
     text = "\n".join(

@@ -14,6 +14,7 @@ from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
 from handlers import registry
+from handlers.dialogs import dialog_press
 from handlers.fields import FIELDS, apply, local_today, summary_lines, to_stored
 from handlers.notify import notify_board
 from models import members, units
@@ -104,12 +105,10 @@ async def on_input(ctx: Context) -> None:
 
 @registry.button("reg")
 async def on_button(ctx: Context) -> None:
-    args = (ctx.event.payload or "").split(":")[2:]
-    action, arg = args[0], (args[1] if len(args) > 1 else "")
-    if ctx.dialog is None or ctx.dialog.flow != FLOW:
-        ctx.reply(ctx.t("reg.session_over"))
+    press = await dialog_press(ctx, FLOW, "reg.session_over")
+    if press is None:
         return
-    step, data = ctx.dialog.step, ctx.dialog.data
+    step, data, action, arg = press
     if action == "back":
         await _go(ctx, _previous(step, data), data)
     elif action == "skip" and step in FIELDS and FIELDS[step].optional:
@@ -127,9 +126,6 @@ async def on_button(ctx: Context) -> None:
         await _go(ctx, arg, data)
     elif action == "yes" and step == CONFIRM:
         await _submit(ctx, data)
-    elif action == "cancel":
-        await ctx.end_dialog()
-        ctx.reply(ctx.t("dialog.cancelled"))
     else:
         ctx.reply(ctx.t("button.outdated"))
 
@@ -356,7 +352,7 @@ def approval_request(t: Any, member: Member, unit: Unit) -> Message:
 # --- the board's decision ---------------------------------------------------------------------
 @registry.button("appr", access="board")
 async def on_decision(ctx: Context) -> None:
-    args = (ctx.event.payload or "").split(":")[2:]
+    args = ctx.press_args
     if len(args) != 2 or not args[1].isdigit():
         ctx.reply(ctx.t("button.outdated"))
         return
@@ -369,9 +365,7 @@ async def decide(ctx: Context, member_id: int, *, approve: bool) -> None:
     if member is None or unit is None:
         ctx.reply(ctx.t("button.outdated"))
         return
-    if not await ctx.can_manage(unit):
-        ctx.audit("access_denied", target=f"member:{member.id}", needed="board of unit")
-        ctx.reply(ctx.t("access.not_your_unit"))
+    if not await ctx.manages(unit, f"member:{member.id}"):
         return
     if member.status != PENDING:
         ctx.reply(
@@ -415,8 +409,7 @@ async def on_reject_reason(ctx: Context) -> None:
         ctx.reply(ctx.t("appr.no_longer_pending"))
         return
     unit = await units.get(ctx.session, member.unit_id)
-    if unit is None or not await ctx.can_manage(unit):
-        ctx.reply(ctx.t("access.not_your_unit"))
+    if unit is None or not await ctx.manages(unit, f"member:{member.id}"):
         return
     member.status, member.reject_reason = "rejected", reason
     member.decided_at, member.decided_by = ctx.now, ctx.member.id if ctx.member else None

@@ -68,9 +68,7 @@ async def grant_role(ctx: Context) -> None:
     if member is None or member.status != "active" or role not in roles.ROLES or unit is None:
         ctx.reply(ctx.t("roles.usage"))
         return
-    if not await ctx.can_manage(unit):
-        ctx.audit("access_denied", target=f"unit:{unit.code}", needed="admin of unit")
-        ctx.reply(ctx.t("access.not_your_unit"))
+    if not await ctx.manages(unit, f"unit:{unit.code}"):
         return
     if revoke:
         changed = await roles.revoke(ctx.session, member.id, role, unit)  # type: ignore[arg-type]
