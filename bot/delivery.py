@@ -178,13 +178,14 @@ class DeliveryWorker:
         assert row.id is not None
         try:
             stored = await self._message(row.message_id)
-            await self.adapter.limiter.acquire(row.chat_id, is_group=row.is_group)
+            slot = await self.adapter.limiter.acquire(row.chat_id, is_group=row.is_group)
             async with self._write, self.app.db.session() as session:
                 if not await outbox.mark_sending(session, row.id, self.app.clock.now()):
                     return  # cancelled while waiting
             if stored is None:
                 await self._final(row, FAILED, "message content missing")
                 return
+            slot.sent()  # the claim took a moment: count the send from now
             await self._attempt(row, stored)
         except Exception:
             log.exception("delivery %s crashed", row.id)

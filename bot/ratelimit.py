@@ -33,21 +33,41 @@ class Limits:
     reply_burst: int = 3
 
 
+class Stamp:
+    """When a send happened; moved later if the request actually left later than planned."""
+
+    __slots__ = ("t",)
+
+    def __init__(self, t: float) -> None:
+        self.t = t
+
+
+class Slot:
+    """A taken slot. Call `sent()` right before the request leaves: time spent in between
+    (a database write) then counts from the real moment, not the planned one."""
+
+    def __init__(self, stamp: Stamp, clock: Callable[[], float]) -> None:
+        self._stamp, self._clock = stamp, clock
+
+    def sent(self) -> None:
+        self._stamp.t = max(self._stamp.t, self._clock())
+
+
 class SlidingWindow:
     def __init__(self, count: int, window: float) -> None:
         self.count, self.window = count, window
-        self.times: deque[float] = deque()
+        self.times: deque[Stamp] = deque()
 
     def wait_time(self, now: float, count: int | None = None) -> float:
         count = count or self.count
-        while self.times and self.times[0] <= now - self.window:
+        while self.times and self.times[0].t <= now - self.window:
             self.times.popleft()
         if len(self.times) < count:
             return 0.0
-        return self.times[-count] + self.window - now
+        return self.times[-count].t + self.window - now
 
-    def record(self, now: float) -> None:
-        self.times.append(now)
+    def record(self, stamp: Stamp) -> None:
+        self.times.append(stamp)
 
 
 class RateLimiter:
@@ -92,9 +112,10 @@ class RateLimiter:
     def seed(self, chat_id: str, is_group: bool, when: float) -> None:
         """Count a send made before we started (by a previous process) at monotonic `when`."""
         if when > self.clock() - self.limits.group_window - self.limits.margin:
-            self._global.times.append(when)
-            self._chat_window(chat_id, is_group).times.append(when)
-            self._global.times = deque(sorted(self._global.times))
+            stamp = Stamp(when)
+            self._global.times.append(stamp)
+            self._chat_window(chat_id, is_group).times.append(stamp)
+            self._global.times = deque(sorted(self._global.times, key=lambda s: s.t))
 
     def pause(self, seconds: float) -> None:
         """The platform said "retry after N seconds": nobody sends until then."""
@@ -109,7 +130,7 @@ class RateLimiter:
         # queueing jitter decides whether the next window holds 30 or 31.
         return max(self._paused_until - now, self._global.wait_time(now), self._next_slot - now)
 
-    async def acquire(self, chat_id: str, *, is_group: bool = False, urgent: bool = False) -> None:
+    async def acquire(self, chat_id: str, *, is_group: bool = False, urgent: bool = False) -> Slot:
         """Wait for a slot to send one message to `chat_id`, then take it."""
         chat = self._chat_window(chat_id, is_group)
         allowed = chat.count + (self.limits.reply_burst if urgent and not is_group else 0)
@@ -121,11 +142,12 @@ class RateLimiter:
                 continue
             shared_wait = self._shared_wait(now)
             if shared_wait <= 0 and (urgent or not self._urgent_waiting):
-                self._global.record(now)
-                chat.record(now)
+                stamp = Stamp(now)
+                self._global.record(stamp)
+                chat.record(stamp)
                 # (half a step of slack absorbs a late timer without letting two sends pair up)
                 self._next_slot = max(self._next_slot, now - self._spacing / 2) + self._spacing
-                return
+                return Slot(stamp, self.clock)
             # Bulk senders step aside (briefly) while a reply waits for the next global slot.
             if urgent:
                 self._urgent_waiting += 1

@@ -86,3 +86,15 @@ async def test_seeded_sends_from_a_previous_process_count() -> None:
     before = sim.now
     await rl.acquire("new")
     assert sim.now - before >= 0.5
+
+
+async def test_a_send_that_leaves_late_counts_from_when_it_left() -> None:
+    sim = SimTime()
+    rl = limiter(sim)
+    actual = []
+    for i in range(120):
+        slot = await rl.acquire(str(i))
+        sim.now += 0.03 if i % 7 == 0 else 0.0  # a slow database write before the request
+        slot.sent()
+        actual.append(sim.now)
+    assert most_in_window(actual, 1.0) <= 30
