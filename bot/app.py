@@ -262,5 +262,11 @@ def coalesce(outgoing: Sequence[Outgoing], limit: int = 3500) -> list[Outgoing]:
 def _plain(item: Outgoing) -> bool:
     m = item.message
     return not (
-        m.buttons or m.document or m.attachment or m.edit_ref or m.request_contact or m.standalone
+        m.buttons
+        or m.document
+        or m.image
+        or m.attachment
+        or m.edit_ref
+        or m.request_contact
+        or m.standalone
     )

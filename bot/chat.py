@@ -84,6 +84,8 @@ class Message:
     text: str
     buttons: list[list[Button]] = field(default_factory=list)
     document: Document | None = None
+    # A picture made by the bot (a chart), sent as a photo with `text` as caption.
+    image: Document | None = None
     # Label of the platform's "share my phone number" button, where it exists ("" = none).
     request_contact: str = ""
     # Replace the message a button was pressed on instead of sending a new one.

@@ -134,6 +134,111 @@ class DeliverySection(_Strict):
         return getattr(self, platform, self.telegram)
 
 
+class ShareCap(_Strict):
+    of: str  # another title's code
+    percent: float = Field(gt=0, le=100)
+
+
+class TitleSpec(_Strict):
+    """An emulation title (danh hiệu thi đua) members or units can register for."""
+
+    code: str = Field(min_length=2, max_length=16, pattern=r"^[A-Z0-9_]+$")
+    name: str = Field(min_length=3, max_length=120)
+    kind: Literal["individual", "collective"] = "individual"
+    description: str = ""
+    gender: Literal["nam", "nu"] | None = None
+    min_months: int = Field(default=0, ge=0, le=120)  # since joining the union
+    requires: list[str] = Field(default_factory=list)  # other titles pledged alongside
+    max_share: ShareCap | None = None  # e.g. at most 15 % of those who pledge LDTT
+
+
+class TargetSpec(_Strict):
+    title: str
+    # registered_share: % of (women) members who registered; reached_share: % who reached it
+    # at the review; min_count: at least N people registered.
+    measure: Literal["registered_share", "reached_share", "min_count"]
+    value: float = Field(gt=0)
+    among: Literal["all", "women"] = "all"
+
+
+DEFAULT_TITLES = [
+    TitleSpec(
+        code="LDTT",
+        name="Lao động tiên tiến",
+        min_months=10,
+        description="hoàn thành tốt nhiệm vụ, chấp hành tốt chủ trương, pháp luật",
+    ),
+    TitleSpec(
+        code="CSTDCS",
+        name="Chiến sĩ thi đua cơ sở",
+        requires=["LDTT"],
+        max_share=ShareCap(of="LDTT", percent=15),
+        min_months=10,
+        description="đạt Lao động tiên tiến và có sáng kiến, giải pháp được công nhận",
+    ),
+    TitleSpec(
+        code="DVXS",
+        name="Đoàn viên công đoàn xuất sắc",
+        description="tích cực tham gia hoạt động công đoàn",
+    ),
+    TitleSpec(
+        code="GVNDVN",
+        name="Giỏi việc nước, đảm việc nhà",
+        gender="nu",
+        description="dành cho đoàn viên nữ",
+    ),
+    TitleSpec(
+        code="LDGLDST",
+        name="Lao động giỏi, lao động sáng tạo",
+        description="năng suất cao, có cải tiến kỹ thuật",
+    ),
+    TitleSpec(
+        code="TMGPVT",
+        name="Tham mưu giỏi, phục vụ tốt",
+        description="dành cho bộ phận tham mưu, phục vụ",
+    ),
+    TitleSpec(
+        code="TCDVM",
+        name="Tổ công đoàn vững mạnh",
+        kind="collective",
+        description="danh hiệu tập thể của tổ công đoàn",
+    ),
+]
+DEFAULT_TARGETS = [
+    TargetSpec(title="LDTT", measure="reached_share", value=95),
+    TargetSpec(title="DVXS", measure="reached_share", value=95),
+    TargetSpec(title="GVNDVN", measure="registered_share", value=100, among="women"),
+    TargetSpec(title="CSTDCS", measure="min_count", value=5),
+]
+
+
+class EmulationSection(_Strict):
+    titles: list[TitleSpec] = Field(default_factory=lambda: list(DEFAULT_TITLES))
+    targets: list[TargetSpec] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
+    # Reminders to those who have not registered, this many days before the deadline.
+    reminder_days: list[int] = Field(default_factory=lambda: [7, 1])
+
+    def check(self) -> None:
+        codes = [t.code for t in self.titles]
+        for index, title in enumerate(self.titles):
+            if codes.count(title.code) > 1:
+                raise ConfigError(f"emulation.titles[{index}].code: '{title.code}' bị trùng")
+            for other in [*title.requires, *([title.max_share.of] if title.max_share else [])]:
+                if other not in codes:
+                    raise ConfigError(
+                        f"emulation.titles[{index}]: danh hiệu '{title.code}' "
+                        f"tham chiếu '{other}' không có trong danh mục"
+                    )
+        for index, target in enumerate(self.targets):
+            if target.title not in codes:
+                raise ConfigError(
+                    f"emulation.targets[{index}].title: không có danh hiệu "
+                    f"'{target.title}' trong emulation.titles"
+                )
+            if target.measure != "min_count" and target.value > 100:
+                raise ConfigError(f"emulation.targets[{index}].value: tỷ lệ tối đa là 100")
+
+
 class UnitSection(_Strict):
     code: str = Field(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=2, max_length=200)
@@ -146,6 +251,7 @@ class Settings(_Strict):
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     telegram: TelegramSection = Field(default_factory=TelegramSection)
     delivery: DeliverySection = Field(default_factory=DeliverySection)
+    emulation: EmulationSection = Field(default_factory=EmulationSection)
     units: list[UnitSection] = Field(default_factory=list)
 
     @property
@@ -187,6 +293,7 @@ def parse_settings(data: dict, source: str = "config") -> Settings:
     except ValidationError as exc:
         raise ConfigError(_format_error(exc, source)) from None
     settings.check_units()
+    settings.emulation.check()
     return settings
 
 

@@ -10,6 +10,8 @@ def load_all() -> Registry:
     from handlers import (  # noqa: F401
         broadcasts,
         deliveries,
+        emulation,
+        emulation_report,
         groups,
         help,
         meeting_manage,

@@ -9,8 +9,17 @@ from handlers import registry
 from handlers.registration import begin
 
 # Menu buttons run these commands; order is what people see.
-MEMBER_MENU = ["hoso", "lichhop", "tinmoi", "trogiup", "ngonngu"]
-BOARD_MENU = ["thongbao", "hop", "choduyet", "doanvien", "timkiem", "xuatds"]
+MEMBER_MENU = ["hoso", "lichhop", "thidua", "tinmoi", "trogiup", "ngonngu"]
+BOARD_MENU = [
+    "thongbao",
+    "hop",
+    "thidua_mo",
+    "thidua_baocao",
+    "choduyet",
+    "doanvien",
+    "timkiem",
+    "xuatds",
+]
 
 
 @registry.command("start", "batdau", access="anyone", where="any")

@@ -3,6 +3,7 @@
 from models.audit import AuditEntry
 from models.broadcasts import Broadcast
 from models.dialogs import DialogState
+from models.emulation import Campaign, Pledge
 from models.events import ProcessedEvent
 from models.groups import ChatGroup
 from models.meetings import Invite, Meeting
@@ -15,6 +16,7 @@ from models.units import Unit
 __all__ = [
     "AuditEntry",
     "Broadcast",
+    "Campaign",
     "ChatGroup",
     "DeliveryJob",
     "DialogState",
@@ -24,6 +26,7 @@ __all__ = [
     "Member",
     "OutboxItem",
     "OutboxMessage",
+    "Pledge",
     "ProcessedEvent",
     "Reminder",
     "RoleAssignment",

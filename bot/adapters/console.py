@@ -79,11 +79,12 @@ class ConsoleAdapter:
         if payloads:
             self._choices[chat_id] = payloads
             self._print("  (gõ số để chọn)")
-        if message.document:
-            self.export_dir.mkdir(parents=True, exist_ok=True)
-            path = self.export_dir / message.document.filename
-            path.write_bytes(message.document.content)
-            self._print(f"  [tệp] đã lưu: {path}")
+        for file in (message.document, message.image):
+            if file is not None:
+                self.export_dir.mkdir(parents=True, exist_ok=True)
+                path = self.export_dir / file.filename
+                path.write_bytes(file.content)
+                self._print(f"  [tệp] đã lưu: {path}")
         self._print("")
         return None
 

@@ -371,6 +371,14 @@ class TelegramAdapter:
                     if "not modified" in str(exc).lower():
                         return message.edit_ref
                     log.info("edit failed (%s); sending a new message", exc)
+        if message.image is not None:
+            img = message.image
+            sent = await call(
+                lambda: bot.send_photo(
+                    cid, photo=img.content, caption=message.text[:1024] or None, reply_markup=markup
+                )
+            )
+            return f"{chat_id}:{sent.message_id}"
         if message.document is not None:
             doc = message.document
             sent = await call(

@@ -1,0 +1,518 @@
+"""Emulation (thi đua): the board opens a campaign (/thidua_mo), members register the titles
+they commit to (/thidua) before the deadline, and those who have not are reminded.
+
+Titles, their eligibility rules and the targets come from the configuration (a snapshot is
+kept in each campaign), never from code.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import textutil
+from bot.chat import Button, Message
+from bot.context import Context
+from bot.registry import payload
+from handlers import registry
+from handlers.dialogs import dialog_press
+from handlers.meeting_plan import recipients_of
+from models import emulation, outbox, reminders, units
+from models.emulation import Campaign, Pledge
+from models.members import Member
+from models.outbox import DeliveryJob, OutboxMessage
+from models.reminders import Reminder
+from scheduler import action
+
+OPEN_FLOW, PLEDGE_FLOW = "emu_open", "emu_pledge"
+
+
+def months_between(start: date, end: date) -> int:
+    return (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
+
+
+def ineligible_reason(title: dict[str, Any], member: Member, today: date) -> tuple[str, dict]:
+    """("", {}) when `member` may register for `title`, else a catalog key and params."""
+    if title.get("kind") == "collective":
+        return "emu.why.collective", {}
+    if title.get("gender") == "nu" and member.gender != "nu":
+        return "emu.why.women_only", {}
+    if title.get("gender") == "nam" and member.gender != "nam":
+        return "emu.why.men_only", {}
+    months = int(title.get("min_months") or 0)
+    if months:
+        if member.joined_union_on is None:
+            return "emu.why.no_join_date", {"months": months}
+        if months_between(member.joined_union_on, today) < months:
+            return "emu.why.too_new", {"months": months}
+    return "", {}
+
+
+# --- opening a campaign (board) -----------------------------------------------------------------
+@registry.command(
+    "thidua_mo", access="board", where="private", help_key="help.cmd.thidua_mo", menu=True
+)
+async def open_campaign(ctx: Context) -> None:
+    roots = await ctx.board_roots()
+    if not roots:
+        ctx.reply(ctx.t("members.no_units"))
+        return
+    year = ctx.now.astimezone(ctx.t.tz).year
+    await ctx.set_dialog(OPEN_FLOW, "year", {"unit_id": roots[0].id})
+    ctx.reply(
+        Message(
+            ctx.t("emu.ask.year", unit=roots[0].name),
+            buttons=[
+                [Button(str(y), payload("emo", "year", y)) for y in (year, year + 1)],
+                [Button(ctx.t("btn.cancel"), payload("emo", "cancel"))],
+            ],
+        )
+    )
+
+
+@registry.flow(OPEN_FLOW)
+async def on_open_input(ctx: Context) -> None:
+    assert ctx.dialog is not None
+    data = ctx.dialog.data
+    if ctx.dialog.step != "deadline":
+        ctx.reply(ctx.t("bc.use_buttons"))
+        return
+    try:
+        day = textutil.parse_date(ctx.event.text or "", today=ctx.now.astimezone(ctx.t.tz).date())
+    except textutil.InvalidInput as bad:
+        ctx.reply(ctx.t(bad.key, **bad.params))
+        return
+    deadline = datetime.combine(day, time(23, 59), tzinfo=ctx.t.tz)
+    if deadline <= ctx.now:
+        ctx.reply(ctx.t("invalid.datetime.past"))
+        return
+    if day.year > data["year"]:
+        ctx.reply(ctx.t("emu.deadline_after_year", year=data["year"]))
+        return
+    data["deadline"] = deadline.isoformat()
+    data["titles"] = [t.code for t in ctx.app.settings.emulation.titles]
+    await _show_titles(ctx, data)
+
+
+async def _show_titles(ctx: Context, data: dict[str, Any], edit: bool = False) -> None:
+    await ctx.set_dialog(OPEN_FLOW, "titles", data)
+    rows = [
+        [
+            Button(
+                f"{'✅' if t.code in data['titles'] else '⬜'} {t.name}",
+                payload("emo", "t", t.code),
+            )
+        ]
+        for t in ctx.app.settings.emulation.titles
+    ]
+    rows.append([Button(ctx.t("emu.btn.next"), payload("emo", "preview"))])
+    ctx.reply(
+        Message(
+            ctx.t("emu.ask.titles"), buttons=rows, edit_ref=ctx.event.message_ref if edit else None
+        )
+    )
+
+
+@registry.button("emo", access="board")
+async def on_open_button(ctx: Context) -> None:
+    press = await dialog_press(ctx, OPEN_FLOW, "emu.session_over")
+    if press is None:
+        return
+    step, data, act, arg = press
+    if act == "year" and step == "year" and arg.isdigit():
+        unit = await units.get(ctx.session, data["unit_id"])
+        assert unit is not None
+        if await emulation.for_unit_year(ctx.session, unit.id, int(arg)) is not None:  # type: ignore[arg-type]
+            await ctx.end_dialog()
+            ctx.reply(ctx.t("emu.exists", year=arg, unit=unit.name))
+            return
+        data["year"] = int(arg)
+        await ctx.set_dialog(OPEN_FLOW, "deadline", data)
+        ctx.reply(ctx.t("emu.ask.deadline", year=arg))
+    elif act == "t" and step == "titles":
+        chosen = set(data["titles"])
+        chosen ^= {arg}
+        data["titles"] = [t.code for t in ctx.app.settings.emulation.titles if t.code in chosen]
+        await _show_titles(ctx, data, edit=True)
+    elif act == "preview" and step == "titles":
+        await _open_preview(ctx, data)
+    elif act == "go" and step == "confirm":
+        await _open_confirm(ctx, data)
+    else:
+        ctx.reply(ctx.t("button.outdated"))
+
+
+def _offered(ctx: Context, codes: list[str]) -> tuple[list[dict], list[dict]]:
+    conf = ctx.app.settings.emulation
+    titles = [t.model_dump() for t in conf.titles if t.code in codes]
+    chosen = {t["code"] for t in titles}
+    targets = [t.model_dump() for t in conf.targets if t.title in chosen]
+    return titles, targets
+
+
+def target_text(t: Any, target: dict, names: dict[str, str]) -> str:
+    return t(
+        f"emu.target.{target['measure']}",
+        title=names.get(target["title"], target["title"]),
+        value=int(target["value"]) if float(target["value"]).is_integer() else target["value"],
+        among=t(f"emu.among.{target.get('among', 'all')}"),
+    )
+
+
+async def _open_preview(ctx: Context, data: dict[str, Any]) -> None:
+    titles, targets = _offered(ctx, data["titles"])
+    if not [t for t in titles if t["kind"] == "individual"]:
+        ctx.reply(ctx.t("emu.no_titles"))
+        return
+    missing = [
+        f"{t['name']} → {r}" for t in titles for r in t["requires"] if r not in data["titles"]
+    ]
+    if missing:
+        ctx.reply(ctx.t("emu.requires_missing", pairs="; ".join(missing)))
+        return
+    await ctx.set_dialog(OPEN_FLOW, "confirm", data)
+    names = {t["code"]: t["name"] for t in titles}
+    deadline = datetime.fromisoformat(data["deadline"])
+    lines = [
+        ctx.t(
+            "emu.preview",
+            year=data["year"],
+            deadline=ctx.t.date(deadline.astimezone(ctx.t.tz).date()),
+        ),
+        "",
+    ]
+    lines += [
+        f"• {t['name']}" + (f" — {t['description']}" if t["description"] else "") for t in titles
+    ]
+    if targets:
+        lines += ["", ctx.t("emu.targets_title")]
+        lines += [f"• {target_text(ctx.t, g, names)}" for g in targets]
+    ctx.reply(
+        Message(
+            "\n".join(lines),
+            buttons=[
+                [Button(ctx.t("emu.btn.open"), payload("emo", "go"))],
+                [Button(ctx.t("btn.cancel"), payload("emo", "cancel"))],
+            ],
+        )
+    )
+
+
+async def _open_confirm(ctx: Context, data: dict[str, Any]) -> None:
+    unit = await units.get(ctx.session, data["unit_id"])
+    assert unit is not None and unit.id is not None
+    if not await ctx.manages(unit, f"unit:{unit.code}"):
+        return
+    if await emulation.for_unit_year(ctx.session, unit.id, data["year"]) is not None:
+        await ctx.end_dialog()
+        ctx.reply(ctx.t("emu.exists", year=data["year"], unit=unit.name))
+        return
+    titles, targets = _offered(ctx, data["titles"])
+    deadline = datetime.fromisoformat(data["deadline"])
+    campaign = Campaign(
+        unit_id=unit.id,
+        year=data["year"],
+        deadline=deadline,
+        titles_json=json.dumps(titles, ensure_ascii=False),
+        targets_json=json.dumps(targets, ensure_ascii=False),
+        created_by=ctx.member.id if ctx.member else None,
+        created_at=ctx.now,
+    )
+    ctx.session.add(campaign)
+    await ctx.session.flush()
+    await ctx.end_dialog()
+    member_ids = await emulation.members_without_pledge(ctx.session, campaign, unit)
+    text = ctx.t(
+        "emu.launched",
+        year=campaign.year,
+        unit=unit.name,
+        deadline=ctx.t.date(deadline.astimezone(ctx.t.tz).date()),
+    )
+    queued = await _send(
+        ctx.app,
+        ctx.session,
+        campaign,
+        f"emu-open:{campaign.id}",
+        text,
+        member_ids,
+        ctx.now,
+        status=(ctx.event.platform, ctx.event.chat_id),
+    )
+    for days in ctx.app.settings.emulation.reminder_days:
+        due = deadline - timedelta(days=days)
+        if due > ctx.now:
+            await reminders.add(
+                ctx.session,
+                kind="emulation_deadline",
+                ref_id=campaign.id,
+                arg=str(days),
+                key=f"ed:{campaign.id}:{days}",
+                due_at=due,
+                now=ctx.now,
+            )
+    ctx.replan = True
+    ctx.audit("emulation_opened", target=f"campaign:{campaign.id}", year=campaign.year)
+    ctx.reply(ctx.t("emu.opened", year=campaign.year, count=ctx.t.number(queued)))
+
+
+async def _send(
+    app: Any,
+    session: AsyncSession,
+    campaign: Campaign,
+    key: str,
+    text: str,
+    member_ids: list[int],
+    now: datetime,
+    status: tuple[str, str] | None = None,
+) -> int:
+    if await outbox.job_by_key(session, key) is not None:
+        return 0
+    t = app.translator()
+    job = DeliveryJob(
+        kind="emulation",
+        key=key,
+        ref_id=campaign.id,
+        unit_id=campaign.unit_id,
+        title=t("emu.job_title", year=campaign.year),
+        language=t.language,
+        start_at=now,
+        created_at=now,
+    )
+    if status is not None:
+        job.status_platform, job.status_chat_id = status
+    session.add(job)
+    await session.flush()
+    content = OutboxMessage(text=text)
+    return await outbox.enqueue(
+        session, job, content, await recipients_of(session, member_ids), not_before=now, now=now
+    )
+
+
+@action("emulation_deadline")
+async def remind_unregistered(
+    app: Any, session: AsyncSession, row: Reminder, late: bool
+) -> str | None:
+    campaign = await session.get(Campaign, row.ref_id)
+    unit = await units.get(session, campaign.unit_id) if campaign else None
+    if campaign is None or unit is None:
+        return "campaign gone"
+    now = app.clock.now()
+    if now >= campaign.deadline:
+        return "deadline passed"
+    t = app.translator()
+    missing = await emulation.members_without_pledge(session, campaign, unit)
+    text = t(
+        "emu.reminder",
+        year=campaign.year,
+        deadline=t.date(campaign.deadline.astimezone(t.tz).date()),
+    )
+    await _send(app, session, campaign, f"emu-remind:{row.key}", text, missing, now)
+    return None
+
+
+# --- registering (members) -------------------------------------------------------------------
+@registry.command("thidua", access="member", where="private", help_key="help.cmd.thidua", menu=True)
+async def pledge(ctx: Context) -> None:
+    member = ctx.member
+    if member is None:
+        ctx.reply(ctx.t("profile.none"))
+        return
+    unit = await units.get(ctx.session, member.unit_id)
+    assert unit is not None
+    campaign = await emulation.open_for(ctx.session, unit, ctx.now)
+    if campaign is None:
+        latest = await emulation.latest_for(ctx.session, unit)
+        if latest is not None:
+            await _show_mine(ctx, latest, closed=True)
+        else:
+            ctx.reply(ctx.t("emu.none_open"))
+        return
+    mine = [p.title_code for p in await emulation.pledges_of(ctx.session, campaign.id, member.id)]  # type: ignore[arg-type]
+    await _show_choices(ctx, campaign, {"campaign_id": campaign.id, "chosen": mine})
+
+
+async def _show_choices(
+    ctx: Context, campaign: Campaign, data: dict[str, Any], edit: bool = False
+) -> None:
+    assert ctx.member is not None
+    await ctx.set_dialog(PLEDGE_FLOW, "choose", data)
+    today = ctx.now.astimezone(ctx.t.tz).date()
+    lines = [
+        ctx.t(
+            "emu.choose",
+            year=campaign.year,
+            deadline=ctx.t.date(campaign.deadline.astimezone(ctx.t.tz).date()),
+        ),
+        "",
+    ]
+    rows = []
+    for title in campaign.titles:
+        key, params = ineligible_reason(title, ctx.member, today)
+        if title["kind"] == "collective":
+            continue
+        if key:
+            lines.append(f"🚫 {title['name']} — {ctx.t(key, **params)}")
+            continue
+        mark = "✅" if title["code"] in data["chosen"] else "⬜"
+        lines.append(
+            f"{mark} {title['name']}"
+            + (f" — {title['description']}" if title.get("description") else "")
+        )
+        rows.append([Button(f"{mark} {title['name']}", payload("emp", "t", title["code"]))])
+    rows.append([Button(ctx.t("emu.btn.next"), payload("emp", "next"))])
+    rows.append([Button(ctx.t("btn.cancel"), payload("emp", "cancel"))])
+    ctx.reply(
+        Message("\n".join(lines), buttons=rows, edit_ref=ctx.event.message_ref if edit else None)
+    )
+
+
+@registry.button("emp", access="member")
+async def on_pledge_button(ctx: Context) -> None:
+    press = await dialog_press(ctx, PLEDGE_FLOW, "emu.session_over")
+    if press is None:
+        return
+    step, data, act, arg = press
+    campaign = await ctx.session.get(Campaign, data["campaign_id"])
+    if campaign is None or ctx.now >= campaign.deadline:
+        await ctx.end_dialog()
+        ctx.reply(ctx.t("emu.deadline_passed"))
+        return
+    if act == "t" and step == "choose" and campaign.title(arg):
+        chosen = set(data["chosen"]) ^ {arg}
+        data["chosen"] = [t["code"] for t in campaign.titles if t["code"] in chosen]
+        await _show_choices(ctx, campaign, data, edit=True)
+    elif act == "next" and step == "choose":
+        problem = await _check_choice(ctx, campaign, data["chosen"])
+        if problem:
+            ctx.reply(problem)
+            return
+        await ctx.set_dialog(PLEDGE_FLOW, "commitment", data)
+        ctx.reply(
+            Message(
+                ctx.t("emu.ask.commitment"),
+                buttons=[[Button(ctx.t("btn.skip"), payload("emp", "nocommit"))]],
+            )
+        )
+    elif act == "nocommit" and step == "commitment":
+        await _save_pledges(ctx, campaign, data, "")
+    else:
+        ctx.reply(ctx.t("button.outdated"))
+
+
+async def _check_choice(ctx: Context, campaign: Campaign, chosen: list[str]) -> str | None:
+    assert ctx.member is not None and campaign.id is not None
+    if not chosen:
+        return ctx.t("emu.pick_one")
+    today = ctx.now.astimezone(ctx.t.tz).date()
+    for code in chosen:
+        title = campaign.title(code)
+        if title is None:
+            return ctx.t("button.outdated")
+        key, params = ineligible_reason(title, ctx.member, today)
+        if key:
+            return ctx.t("emu.not_eligible", title=title["name"], reason=ctx.t(key, **params))
+        for needed in title.get("requires") or []:
+            if needed not in chosen:
+                other = campaign.title(needed)
+                return ctx.t(
+                    "emu.needs", title=title["name"], other=other["name"] if other else needed
+                )
+        cap = title.get("max_share")
+        if cap:
+            base = await emulation.count_title(
+                ctx.session, campaign.id, cap["of"], exclude_member=ctx.member.id
+            )
+            base += 1 if cap["of"] in chosen else 0
+            taken = await emulation.count_title(
+                ctx.session, campaign.id, code, exclude_member=ctx.member.id
+            )
+            if taken + 1 > base * cap["percent"] / 100:
+                other = campaign.title(cap["of"])
+                return ctx.t(
+                    "emu.cap_reached",
+                    title=title["name"],
+                    percent=cap["percent"],
+                    other=other["name"] if other else cap["of"],
+                )
+    return None
+
+
+@registry.flow(PLEDGE_FLOW)
+async def on_commitment(ctx: Context) -> None:
+    assert ctx.dialog is not None
+    if ctx.dialog.step != "commitment":
+        ctx.reply(ctx.t("bc.use_buttons"))
+        return
+    try:
+        text = textutil.parse_free_text(ctx.event.text or "", max_len=500, min_len=3)
+    except textutil.InvalidInput as bad:
+        ctx.reply(ctx.t(bad.key, **bad.params))
+        return
+    campaign = await ctx.session.get(Campaign, ctx.dialog.data["campaign_id"])
+    if campaign is None or ctx.now >= campaign.deadline:
+        await ctx.end_dialog()
+        ctx.reply(ctx.t("emu.deadline_passed"))
+        return
+    await _save_pledges(ctx, campaign, ctx.dialog.data, text)
+
+
+async def _save_pledges(
+    ctx: Context, campaign: Campaign, data: dict[str, Any], commitment: str
+) -> None:
+    assert ctx.member is not None and campaign.id is not None and ctx.member.id is not None
+    # Check again: others may have taken a capped title meanwhile.
+    problem = await _check_choice(ctx, campaign, data["chosen"])
+    if problem:
+        ctx.reply(problem)
+        return
+    existing = {
+        p.title_code: p for p in await emulation.pledges_of(ctx.session, campaign.id, ctx.member.id)
+    }
+    for code, old in existing.items():
+        if code not in data["chosen"]:
+            await ctx.session.delete(old)
+    for code in data["chosen"]:
+        if code in existing:
+            existing[code].commitment = commitment or existing[code].commitment
+        else:
+            ctx.session.add(
+                Pledge(
+                    campaign_id=campaign.id,
+                    member_id=ctx.member.id,
+                    title_code=code,
+                    commitment=commitment,
+                    created_at=ctx.now,
+                )
+            )
+    await ctx.end_dialog()
+    ctx.audit("pledge_saved", target=f"campaign:{campaign.id}", titles=data["chosen"])
+    names = [campaign.title(c)["name"] for c in data["chosen"]]  # type: ignore[index]
+    ctx.reply(
+        ctx.t(
+            "emu.receipt",
+            year=campaign.year,
+            titles="\n".join(f"• {n}" for n in names),
+            deadline=ctx.t.date(campaign.deadline.astimezone(ctx.t.tz).date()),
+            commitment=commitment or ctx.t("common.empty"),
+        )
+    )
+
+
+async def _show_mine(ctx: Context, campaign: Campaign, closed: bool) -> None:
+    assert ctx.member is not None
+    mine = await emulation.pledges_of(ctx.session, campaign.id, ctx.member.id)  # type: ignore[arg-type]
+    names = [
+        campaign.title(p.title_code)["name"]
+        if campaign.title(p.title_code)  # type: ignore[index]
+        else p.title_code
+        for p in mine
+    ]
+    if not names:
+        ctx.reply(ctx.t("emu.closed_none", year=campaign.year))
+        return
+    ctx.reply(
+        ctx.t("emu.closed_mine", year=campaign.year, titles="\n".join(f"• {n}" for n in names))
+    )

@@ -1,0 +1,192 @@
+"""Emulation campaigns (phong trào thi đua) and the pledges (đăng ký thi đua) made in them.
+
+A campaign keeps a snapshot of the titles and targets it was opened with, so a later change of
+configuration does not rewrite a year that is already running.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import UniqueConstraint, case, func
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.members import ACTIVE, Member
+from models.types import UTCDateTime
+from models.units import Unit
+
+
+class Campaign(SQLModel, table=True):
+    __tablename__ = "emulation_campaigns"
+    __table_args__ = (UniqueConstraint("unit_id", "year"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="units.id", index=True)  # the CĐCS running it
+    year: int
+    deadline: datetime = Field(sa_type=UTCDateTime)
+    titles_json: str  # snapshot of the offered titles (config TitleSpec dicts)
+    targets_json: str
+    created_by: int | None = Field(default=None, foreign_key="members.id")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+    @property
+    def titles(self) -> list[dict[str, Any]]:
+        return list(json.loads(self.titles_json))
+
+    @property
+    def targets(self) -> list[dict[str, Any]]:
+        return list(json.loads(self.targets_json))
+
+    def title(self, code: str) -> dict[str, Any] | None:
+        return next((t for t in self.titles if t["code"] == code), None)
+
+
+class Pledge(SQLModel, table=True):
+    __tablename__ = "emulation_pledges"
+    __table_args__ = (UniqueConstraint("campaign_id", "member_id", "title_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="emulation_campaigns.id", index=True)
+    member_id: int = Field(foreign_key="members.id", index=True)
+    title_code: str = Field(max_length=16)
+    commitment: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    # Year-end review: the member's own assessment and the board's decision.
+    self_result: str | None = Field(default=None, max_length=12)
+    self_note: str | None = Field(default=None, max_length=300)
+    result: str | None = Field(default=None, max_length=12)
+
+
+async def for_unit_year(session: AsyncSession, unit_id: int, year: int) -> Campaign | None:
+    query = select(Campaign).where(Campaign.unit_id == unit_id, Campaign.year == year)
+    return (await session.exec(query)).first()
+
+
+async def open_for(session: AsyncSession, unit: Unit, now: datetime) -> Campaign | None:
+    """The campaign a member of `unit` can register in now (their CĐCS's, deadline ahead)."""
+    ancestor_ids = [int(p) for p in unit.path.strip("/").split("/") if p]
+    query = (
+        select(Campaign)
+        .where(col(Campaign.unit_id).in_(ancestor_ids), col(Campaign.deadline) >= now)
+        .order_by(col(Campaign.year).desc())
+    )
+    return (await session.exec(query)).first()
+
+
+async def latest_for(session: AsyncSession, unit: Unit) -> Campaign | None:
+    ancestor_ids = [int(p) for p in unit.path.strip("/").split("/") if p]
+    query = (
+        select(Campaign)
+        .where(col(Campaign.unit_id).in_(ancestor_ids))
+        .order_by(col(Campaign.year).desc())
+    )
+    return (await session.exec(query)).first()
+
+
+async def pledges_of(session: AsyncSession, campaign_id: int, member_id: int) -> Sequence[Pledge]:
+    query = (
+        select(Pledge)
+        .where(Pledge.campaign_id == campaign_id, Pledge.member_id == member_id)
+        .order_by(col(Pledge.id))
+    )
+    return (await session.exec(query)).all()
+
+
+async def count_title(
+    session: AsyncSession, campaign_id: int, code: str, exclude_member: int | None = None
+) -> int:
+    query = (
+        select(func.count())
+        .select_from(Pledge)
+        .where(Pledge.campaign_id == campaign_id, Pledge.title_code == code)
+    )
+    if exclude_member is not None:
+        query = query.where(Pledge.member_id != exclude_member)
+    return int((await session.exec(query)).one())
+
+
+async def members_without_pledge(
+    session: AsyncSession, campaign: Campaign, root: Unit
+) -> list[int]:
+    pledged = select(Pledge.member_id).where(Pledge.campaign_id == campaign.id)
+    query = select(Member.id).where(
+        col(Member.unit_id).in_(select(Unit.id).where(col(Unit.path).startswith(root.path))),
+        Member.status == ACTIVE,
+        col(Member.id).not_in(pledged),
+    )
+    return [int(i) for i in (await session.exec(query)).all()]
+
+
+async def unit_stats(
+    session: AsyncSession, campaign: Campaign, root: Unit
+) -> dict[int, dict[str, Any]]:
+    """Per unit under `root` (own members only): members, women, and pledges per title."""
+    in_tree = select(Unit.id).where(col(Unit.path).startswith(root.path))
+    stats: dict[int, dict[str, Any]] = {}
+    query = (
+        select(
+            Member.unit_id, func.count(), func.sum(case((col(Member.gender) == "nu", 1), else_=0))
+        )
+        .where(col(Member.unit_id).in_(in_tree), Member.status == ACTIVE)
+        .group_by(Member.unit_id)
+    )
+    for unit_id, total, women in (await session.exec(query)).all():
+        stats[int(unit_id)] = {
+            "members": int(total),
+            "women": int(women or 0),
+            "titles": {},
+            "women_titles": {},
+            "reached": {},
+        }
+    query2 = (
+        select(
+            Member.unit_id,
+            Pledge.title_code,
+            func.count(),
+            func.sum(case((col(Member.gender) == "nu", 1), else_=0)),
+            func.sum(case((col(Pledge.result) == "dat", 1), else_=0)),
+        )
+        .join(Member, col(Member.id) == Pledge.member_id)
+        .where(
+            Pledge.campaign_id == campaign.id,
+            col(Member.unit_id).in_(in_tree),
+            Member.status == ACTIVE,
+        )
+        .group_by(Member.unit_id, Pledge.title_code)
+    )
+    for unit_id, code, count, women, reached in (await session.exec(query2)).all():
+        entry = stats.setdefault(
+            int(unit_id),
+            {"members": 0, "women": 0, "titles": {}, "women_titles": {}, "reached": {}},
+        )
+        entry["titles"][code] = int(count)
+        entry["women_titles"][code] = int(women or 0)
+        entry["reached"][code] = int(reached or 0)
+    return stats
+
+
+async def member_rows(
+    session: AsyncSession, campaign: Campaign, root: Unit
+) -> Sequence[tuple[Member, Sequence[str]]]:
+    """Every active member under `root` with the titles they registered (for the export)."""
+    in_tree = select(Unit.id).where(col(Unit.path).startswith(root.path))
+    people = (
+        await session.exec(
+            select(Member)
+            .where(col(Member.unit_id).in_(in_tree), Member.status == ACTIVE)
+            .order_by(col(Member.unit_id), col(Member.name_key))
+        )
+    ).all()
+    pledges = (
+        await session.exec(
+            select(Pledge.member_id, Pledge.title_code).where(Pledge.campaign_id == campaign.id)
+        )
+    ).all()
+    by_member: dict[int, list[str]] = {}
+    for member_id, code in pledges:
+        by_member.setdefault(int(member_id), []).append(code)
+    return [(m, by_member.get(m.id or 0, [])) for m in people]

@@ -1,0 +1,118 @@
+"""Emulation end to end on Telegram: the board launches the year's campaign, members register
+titles they are eligible for (rules from configuration), the unregistered are reminded, and
+the board gets the report as text, chart and spreadsheet."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from pathlib import Path
+
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from bot.clock import FakeClock
+from models.emulation import Pledge
+from models.members import Member
+from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.test_broadcast_e2e import received, seed
+from tests.tg import ADMIN, Bot, press, say
+
+
+async def launch(fake: FakeTelegram) -> SentMessage:
+    years = await say(fake, ADMIN, "/thidua_mo", "Phát động thi đua năm nào")
+    await press(fake, ADMIN, years, "2027", "Hạn chót đăng ký")
+    titles = await say(fake, ADMIN, "31/01/2027", "Chọn các danh hiệu")
+    preview = await press(fake, ADMIN, titles, "Tiếp tục", "Phát động thi đua năm 2027")
+    assert "Giỏi việc nước, đảm việc nhà" in preview.body and "Chỉ tiêu" in preview.body
+    return await press(fake, ADMIN, preview, "Phát động", "Đã phát động thi đua năm 2027")
+
+
+async def set_join_dates(bot: Bot, chats: list[int], joined: date) -> None:
+    async with bot.app.db.session() as session:
+        for member in (await session.exec(select(Member))).all():
+            member.joined_union_on = joined
+        await session.commit()
+
+
+async def test_launch_register_remind_and_report(
+    fake: FakeTelegram, bot: Bot, clock: FakeClock
+) -> None:
+    chats = await seed(bot.app, 6)  # even numbers are women
+    await set_join_dates(bot, chats, date(2015, 6, 1))
+    await launch(fake)
+    await fake.wait_until(
+        lambda: sum(received(fake, chats, "phát động phong trào").values()) == 6,
+        what="the launch notice",
+    )
+    # a woman registers LĐTT + GVN-ĐVN with a commitment
+    choices = await say(fake, chats[0], "/thidua", "Đăng ký thi đua năm 2027")
+    assert "Tổ công đoàn vững mạnh" not in str(choices.buttons())  # collective: not for people
+    fake.user_presses(chats[0], choices, choices.button("Lao động tiên tiến"))
+    await fake.wait_for_edit(chats[0], contains="✅ Lao động tiên tiến")
+    fake.user_presses(chats[0], choices, choices.button("Giỏi việc nước"))
+    await fake.wait_for_edit(chats[0], contains="✅ Giỏi việc nước")
+    ask = await press(fake, chats[0], choices, "Tiếp tục", "cam kết")
+    receipt = await say(fake, chats[0], "Hoàn thành xuất sắc nhiệm vụ được giao", "Đã ghi nhận")
+    assert "Giỏi việc nước, đảm việc nhà" in receipt.body and ask
+    # a man cannot pick GVN-ĐVN (not offered, reason shown), CSTĐCS needs LĐTT and is capped
+    choices = await say(fake, chats[1], "/thidua", "Đăng ký thi đua")
+    assert "dành cho đoàn viên nữ" in choices.body
+    fake.user_presses(chats[1], choices, choices.button("Chiến sĩ thi đua"))
+    await fake.wait_for_edit(chats[1], contains="✅ Chiến sĩ thi đua")
+    await press(fake, chats[1], choices, "Tiếp tục", "cần đăng ký kèm «Lao động tiên tiến»")
+    fake.user_presses(chats[1], choices, choices.button("Lao động tiên tiến"))
+    await fake.wait_for_edit(chats[1], contains="✅ Lao động tiên tiến")
+    # 15 % of 2 LĐTT pledges is 0.3: no room for a CSTĐCS yet
+    await press(fake, chats[1], choices, "Tiếp tục", "đã đủ số lượng")
+    # reminders one week before the deadline go only to those who have not registered
+    clock.set(datetime.fromisoformat("2027-01-24T17:00:00+00:00"))
+    await bot.app.scheduler.run_due()
+    await fake.wait_until(
+        lambda: sum(received(fake, chats, "Nhắc đăng ký thi đua").values()) == 5,
+        what="reminders to the five who have not registered",
+    )
+    assert chats[0] not in received(fake, chats, "Nhắc đăng ký thi đua")
+    # the report
+    mark = fake.mark()
+    fake.user_sends(ADMIN, "/thidua_baocao", first_name="Admin")
+    text = await fake.wait_for(ADMIN, contains="ĐĂNG KÝ THI ĐUA NĂM 2027", since=mark)
+    assert "Lao động tiên tiến: 1/6 (17%)" in text.body
+    assert "Giỏi việc nước, đảm việc nhà: 1/3 (33%)" in text.body
+    assert "⚠️" in text.body
+    chart = await fake.wait_for(ADMIN, contains="Biểu đồ", since=mark)
+    assert chart.photo is not None and chart.photo[:8] == b"\x89PNG\r\n\x1a\n"
+    sheet = await fake.wait_for(ADMIN, contains="Danh sách đăng ký thi đua", since=mark)
+    wb = load_workbook(io.BytesIO(sheet.document[1]))  # type: ignore[index]
+    people = list(wb["Đoàn viên"].iter_rows(min_row=2, values_only=True))
+    assert len(people) == 6 and sum(1 for r in people if r[3] == "x") == 1
+    # after the deadline nothing can change
+    clock.set(datetime.fromisoformat("2027-02-01T03:00:00+00:00"))
+    await say(fake, chats[0], "/thidua", "đã hết hạn sửa")
+    async with bot.app.db.session() as session:
+        assert len((await session.exec(select(Pledge))).all()) == 2
+
+
+async def test_eligibility_from_configuration(fake: FakeTelegram, bot: Bot) -> None:
+    chats = await seed(bot.app, 2)
+    await set_join_dates(bot, chats, date(2026, 9, 1))  # under 10 months
+    await launch(fake)
+    choices = await say(fake, chats[0], "/thidua", "Đăng ký thi đua")
+    assert "cần vào công đoàn đủ 10 tháng" in choices.body
+    assert "Lao động tiên tiến" not in str(choices.buttons())
+    await say(fake, ADMIN, "/thidua_mo", "Phát động thi đua năm nào")
+    years = fake.messages_to(ADMIN)[-1]
+    await press(fake, ADMIN, years, "2027", "đã có phong trào thi đua")
+
+
+def test_bad_targets_in_config_are_named(tmp_path: Path) -> None:
+    from bot.config import ConfigError, parse_settings
+
+    try:
+        parse_settings(
+            {"emulation": {"targets": [{"title": "KHONGCO", "measure": "min_count", "value": 5}]}}
+        )
+    except ConfigError as exc:
+        assert "emulation.targets[0].title" in str(exc)
+    else:
+        raise AssertionError("a target on a missing title must be refused")
