@@ -12,6 +12,7 @@ def load_all() -> Registry:
         deliveries,
         emulation,
         emulation_report,
+        emulation_review,
         groups,
         help,
         meeting_manage,

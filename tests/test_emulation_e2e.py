@@ -116,3 +116,34 @@ def test_bad_targets_in_config_are_named(tmp_path: Path) -> None:
         assert "emulation.targets[0].title" in str(exc)
     else:
         raise AssertionError("a target on a missing title must be refused")
+
+
+async def test_year_end_review(fake: FakeTelegram, bot: Bot, clock: FakeClock) -> None:
+    chats = await seed(bot.app, 2)
+    await set_join_dates(bot, chats, date(2015, 6, 1))
+    await launch(fake)
+    choices = await say(fake, chats[0], "/thidua", "Đăng ký thi đua")
+    fake.user_presses(chats[0], choices, choices.button("Lao động tiên tiến"))
+    await fake.wait_for_edit(chats[0], contains="✅ Lao động tiên tiến")
+    ask = await press(fake, chats[0], choices, "Tiếp tục", "cam kết")
+    await press(fake, chats[0], ask, "Bỏ qua", "Đã ghi nhận")
+    await say(fake, chats[0], "/thidua_tudanhgia", "Chưa đến lúc")
+    clock.set(datetime.fromisoformat("2027-12-15T03:00:00+00:00"))
+    refused = await say(fake, chats[1], "/thidua_tudanhgia", "không thuộc diện bình xét")
+    item = await say(fake, chats[0], "/thidua_tudanhgia", "tự đánh giá: chưa có")
+    await press(fake, chats[0], item, "Đạt", "ghi chú ngắn")
+    await say(fake, chats[0], "Hoàn thành 100% kế hoạch", "Đã lưu tự đánh giá")
+    listing = await say(fake, ADMIN, "/thidua_xet", "1/2 đoàn viên đã đăng ký")
+    card = await press(fake, ADMIN, listing, "Đoàn Viên", "Hoàn thành 100% kế hoạch")
+    await press(fake, ADMIN, card, "✅ Lao động tiên tiến", "kết quả bình xét: Đạt")
+    # a member cannot decide
+    mark = fake.mark()
+    fake.user_presses(chats[1], refused, "v1:emx:r:1:d")
+    await fake.wait_for(chats[1], contains="chỉ dành cho Ban Chấp hành", since=mark)
+    mark = fake.mark()
+    fake.user_sends(ADMIN, "/thidua_baocao", first_name="Admin")
+    report = await fake.wait_for(ADMIN, contains="ĐĂNG KÝ THI ĐUA NĂM 2027", since=mark)
+    assert "50%" in report.body  # 1 of 2 members reached LĐTT (target 95 %: ⚠️)
+    async with bot.app.db.session() as session:
+        pledge = (await session.exec(select(Pledge))).one()
+    assert (pledge.self_result, pledge.result) == ("dat", "dat")

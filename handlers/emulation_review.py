@@ -1,0 +1,186 @@
+"""Year-end review (bình xét): members assess each title they pledged (/thidua_tudanhgia),
+the board records the decision per member and title (/thidua_xet). Members who did not
+register are not considered; the report counts the decided results against the targets."""
+
+from __future__ import annotations
+
+from bot import textutil
+from bot.chat import Button, Message
+from bot.context import Context
+from bot.registry import payload
+from handlers import registry
+from models import emulation, members, units
+from models.emulation import Campaign, Pledge
+
+RESULTS = {"d": "dat", "c": "chua_dat"}
+
+
+async def _campaign_for(ctx: Context, unit_id: int) -> Campaign | None:
+    unit = await units.get(ctx.session, unit_id)
+    return await emulation.latest_for(ctx.session, unit) if unit else None
+
+
+@registry.command(
+    "thidua_tudanhgia", access="member", where="private", help_key="help.cmd.thidua_tudanhgia"
+)
+async def self_assess(ctx: Context) -> None:
+    if ctx.member is None:
+        ctx.reply(ctx.t("profile.none"))
+        return
+    campaign = await _campaign_for(ctx, ctx.member.unit_id)
+    if campaign is None:
+        ctx.reply(ctx.t("emu.none_open"))
+        return
+    if ctx.now < campaign.deadline:
+        ctx.reply(ctx.t("emu.review_not_yet"))
+        return
+    mine = await emulation.pledges_of(ctx.session, campaign.id, ctx.member.id)  # type: ignore[arg-type]
+    if not mine:
+        ctx.reply(ctx.t("emu.review_not_registered", year=campaign.year))
+        return
+    for item in mine:
+        title = campaign.title(item.title_code)
+        ctx.reply(
+            Message(
+                ctx.t(
+                    "emu.review_item",
+                    title=title["name"] if title else "?",
+                    now=_result(ctx, item.self_result),
+                ),
+                buttons=[
+                    [
+                        Button(ctx.t("emu.btn.reached"), payload("emr", item.id, "d")),
+                        Button(ctx.t("emu.btn.not_reached"), payload("emr", item.id, "c")),
+                    ]
+                ],
+            )
+        )
+
+
+def _result(ctx: Context, value: str | None) -> str:
+    return ctx.t(f"emu.result.{value}") if value else ctx.t("emu.result.none")
+
+
+@registry.button("emr", access="member")
+async def on_self_result(ctx: Context) -> None:
+    args = ctx.press_args
+    item = await ctx.session.get(Pledge, int(args[0])) if args and args[0].isdigit() else None
+    if (
+        item is None
+        or ctx.member is None
+        or item.member_id != ctx.member.id
+        or len(args) < 2
+        or args[1] not in RESULTS
+    ):
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    item.self_result = RESULTS[args[1]]
+    await ctx.set_dialog("emu_note", "note", {"pledge_id": item.id})
+    ctx.reply(
+        Message(
+            ctx.t("emu.ask_note", result=_result(ctx, item.self_result)),
+            buttons=[[Button(ctx.t("btn.skip"), payload("emrn"))]],
+        )
+    )
+
+
+@registry.flow("emu_note")
+async def on_note(ctx: Context) -> None:
+    assert ctx.dialog is not None
+    try:
+        note = textutil.parse_free_text(ctx.event.text or "", max_len=300, min_len=2)
+    except textutil.InvalidInput as bad:
+        ctx.reply(ctx.t(bad.key, **bad.params))
+        return
+    item = await ctx.session.get(Pledge, ctx.dialog.data["pledge_id"])
+    await ctx.end_dialog()
+    if item is not None:
+        item.self_note = note
+    ctx.reply(ctx.t("emu.self_saved"))
+
+
+@registry.button("emrn", access="member")
+async def on_no_note(ctx: Context) -> None:
+    await ctx.end_dialog()
+    ctx.reply(ctx.t("emu.self_saved"))
+
+
+@registry.command("thidua_xet", access="board", where="private", help_key="help.cmd.thidua_xet")
+async def review(ctx: Context) -> None:
+    roots = await ctx.board_roots()
+    campaign = await _campaign_for(ctx, roots[0].id) if roots else None  # type: ignore[arg-type]
+    if campaign is None:
+        ctx.reply(ctx.t("emu.none_open"))
+        return
+    root = await units.get(ctx.session, campaign.unit_id)
+    assert root is not None
+    rows = await emulation.member_rows(ctx.session, campaign, root)
+    pledged = [(m, codes) for m, codes in rows if codes]
+    ctx.reply(
+        Message(
+            ctx.t(
+                "emu.review_list",
+                year=campaign.year,
+                pledged=len(pledged),
+                total=len(rows),
+                excluded=len(rows) - len(pledged),
+            ),
+            buttons=[
+                [Button(f"{m.full_name} ({', '.join(codes)})", payload("emx", "m", m.id))]
+                for m, codes in pledged[:40]
+            ],
+        )
+    )
+
+
+@registry.button("emx", access="board")
+async def on_review_button(ctx: Context) -> None:
+    args = ctx.press_args
+    if len(args) >= 2 and args[0] == "m" and args[1].isdigit():
+        await _member_card(ctx, int(args[1]))
+    elif len(args) == 3 and args[0] == "r" and args[1].isdigit() and args[2] in RESULTS:
+        item = await ctx.session.get(Pledge, int(args[1]))
+        member = await members.get(ctx.session, item.member_id) if item else None
+        unit = await units.get(ctx.session, member.unit_id) if member else None
+        if item is None or unit is None:
+            ctx.reply(ctx.t("button.outdated"))
+            return
+        if not await ctx.manages(unit, f"pledge:{item.id}"):
+            return
+        item.result = RESULTS[args[2]]
+        ctx.audit("pledge_decided", target=f"pledge:{item.id}", result=item.result)
+        await _member_card(ctx, item.member_id)
+    else:
+        ctx.reply(ctx.t("button.outdated"))
+
+
+async def _member_card(ctx: Context, member_id: int) -> None:
+    member = await members.get(ctx.session, member_id)
+    unit = await units.get(ctx.session, member.unit_id) if member else None
+    campaign = await _campaign_for(ctx, member.unit_id) if member else None
+    if member is None or unit is None or campaign is None:
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    if not await ctx.manages(unit, f"member:{member.id}"):
+        return
+    lines = [ctx.t("emu.card", name=member.full_name, unit=unit.name)]
+    buttons = []
+    for item in await emulation.pledges_of(ctx.session, campaign.id, member_id):  # type: ignore[arg-type]
+        title = campaign.title(item.title_code)
+        name = title["name"] if title else item.title_code
+        lines.append(
+            ctx.t(
+                "emu.card_line",
+                title=name,
+                own=_result(ctx, item.self_result),
+                note=item.self_note or "—",
+                decided=_result(ctx, item.result),
+            )
+        )
+        buttons.append(
+            [
+                Button(f"✅ {name}", payload("emx", "r", item.id, "d")),
+                Button(f"❌ {name}", payload("emx", "r", item.id, "c")),
+            ]
+        )
+    ctx.reply(Message("\n".join(lines), buttons=buttons))
