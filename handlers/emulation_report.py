@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 
 from bot.chat import Document, Message
@@ -17,6 +18,8 @@ from handlers.members import XLSX
 from models import emulation, units
 from models.emulation import Campaign
 from models.units import Unit
+
+MAX_UNITS_IN_TEXT = 30
 
 
 def pct(part: int, whole: int) -> float:
@@ -85,7 +88,11 @@ def report_text(t: Any, campaign: Campaign, root: Unit, summary: dict[str, Any])
         got = totals["titles"].get(title["code"], 0)
         lines.append(f"• {title['name']}: {t.number(got)}/{t.number(base)} ({pct(got, base):.0f}%)")
     lines += ["", t("emu.report.by_unit")]
-    for name, group in sorted(summary["groups"].items()):
+    groups = sorted(summary["groups"].items())
+    if len(groups) > MAX_UNITS_IN_TEXT:  # a chat message stays readable; the file has all
+        lines.append(t("emu.report.more_units", shown=MAX_UNITS_IN_TEXT, total=len(groups)))
+        groups = groups[:MAX_UNITS_IN_TEXT]
+    for name, group in groups:
         registered = max(group["titles"].values(), default=0)
         lines.append(
             f"• {name}: {t.number(group['members'])} ĐV · "
@@ -147,17 +154,26 @@ def chart_png(t: Any, campaign: Campaign, summary: dict[str, Any]) -> bytes:
 async def workbook(
     session: Any, t: Any, campaign: Campaign, root: Unit, summary: dict[str, Any]
 ) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = t("emu.xlsx.summary")[:31]
-    ws.append([t("emu.report.title", year=campaign.year, unit=root.name)])
-    ws["A1"].font = Font(bold=True, size=13)
+    # Write-only mode streams rows: a CĐCS can have a hundred thousand members.
+    wb = Workbook(write_only=True)
     titles = [x for x in campaign.titles if x["kind"] != "collective"]
-    ws.append([t("xlsx.col.unit"), t("emu.xlsx.members"), *[x["name"] for x in titles]])
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDEBF7")
+    bold = Font(bold=True)
+    ws = wb.create_sheet(t("emu.xlsx.summary")[:31])
+    ws.append(
+        [
+            _cell(
+                ws,
+                t("emu.report.title", year=campaign.year, unit=root.name),
+                Font(bold=True, size=13),
+            )
+        ]
+    )
+    ws.append(
+        [
+            _cell(ws, h, bold, PatternFill("solid", fgColor="DDEBF7"))
+            for h in [t("xlsx.col.unit"), t("emu.xlsx.members"), *[x["name"] for x in titles]]
+        ]
+    )
     for name, group in sorted(summary["groups"].items()):
         ws.append([name, group["members"], *[group["titles"].get(x["code"], 0) for x in titles]])
     totals = summary["totals"]
@@ -168,8 +184,8 @@ async def workbook(
             *[totals["titles"].get(x["code"], 0) for x in titles],
         ]
     )
-    members_ws = wb.create_sheet(t("emu.xlsx.members_sheet")[:31])
-    members_ws.append(
+    people = wb.create_sheet(t("emu.xlsx.members_sheet")[:31])
+    people.append(
         [
             t("xlsx.col.no"),
             t("xlsx.col.full_name"),
@@ -178,20 +194,28 @@ async def workbook(
         ]
     )
     unit_codes = {u.id: u.code for u in await units.subtree(session, root)}
-    for number, (member, codes) in enumerate(
+    for number, (_, name, unit_id, codes) in enumerate(
         await emulation.member_rows(session, campaign, root), start=1
     ):
-        members_ws.append(
+        people.append(
             [
                 number,
-                member.full_name,
-                unit_codes.get(member.unit_id, ""),
+                name,
+                unit_codes.get(unit_id, ""),
                 *["x" if x["code"] in codes else "" for x in titles],
             ]
         )
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def _cell(ws: Any, value: str, font: Font, fill: PatternFill | None = None) -> Any:
+    cell = WriteOnlyCell(ws, value=value)
+    cell.font = font
+    if fill is not None:
+        cell.fill = fill
+    return cell
 
 
 @registry.command(

@@ -115,7 +115,7 @@ async def review(ctx: Context) -> None:
     root = await units.get(ctx.session, campaign.unit_id)
     assert root is not None
     rows = await emulation.member_rows(ctx.session, campaign, root)
-    pledged = [(m, codes) for m, codes in rows if codes]
+    pledged = [(mid, name, codes) for mid, name, _, codes in rows if codes]
     ctx.reply(
         Message(
             ctx.t(
@@ -126,8 +126,8 @@ async def review(ctx: Context) -> None:
                 excluded=len(rows) - len(pledged),
             ),
             buttons=[
-                [Button(f"{m.full_name} ({', '.join(codes)})", payload("emx", "m", m.id))]
-                for m, codes in pledged[:40]
+                [Button(f"{name} ({', '.join(codes)})", payload("emx", "m", mid))]
+                for mid, name, codes in pledged[:40]
             ],
         )
     )

@@ -468,4 +468,5 @@ MESSAGES: dict[str, str] = {
     "emu.review_list": "Emulation review {year}: {pledged}/{total} members registered ({excluded} did not and are not reviewed). Choose a member:",
     "emu.card": "👤 {name} — {unit}",
     "emu.card_line": "• {title}: self-assessed {own} ({note}); review result: {decided}",
+    "emu.report.more_units": "(showing {shown} of {total} units; all of them are in the Excel file)",
 }

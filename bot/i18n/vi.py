@@ -465,4 +465,5 @@ MESSAGES: dict[str, str] = {
     "emu.review_list": "Bình xét thi đua năm {year}: {pledged}/{total} đoàn viên đã đăng ký ({excluded} không đăng ký, không thuộc diện xét). Chọn đoàn viên:",
     "emu.card": "👤 {name} — {unit}",
     "emu.card_line": "• {title}: tự đánh giá {own} ({note}); kết quả bình xét: {decided}",
+    "emu.report.more_units": "(hiện {shown}/{total} đơn vị; đầy đủ trong tệp Excel)",
 }
