@@ -109,9 +109,12 @@ async def test_broadcast_with_faults_every_message_accounted_once(
         mark = fake.mark()
         fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
         await fake.wait_for(ADMIN, contains="Đã xếp thông báo #1", since=mark)
-        # transient retries back off 2 s, 4 s … on the injected clock: move time along
-        for _ in range(6):
-            await asyncio.sleep(0.6)
+        # transient retries back off 2 s, 4 s … on the injected clock: move time along until
+        # the report comes (however slow this machine is at the moment)
+        for _ in range(60):
+            if any("đã gửi xong" in m.body for m in fake.messages_to(ADMIN)):
+                break
+            await asyncio.sleep(0.3)
             clock.advance(seconds=5)
             for worker in bot.app.workers:
                 worker.wake()
@@ -253,7 +256,7 @@ async def test_cancel_while_running_and_replies_jump_the_queue(
         loop = asyncio.get_running_loop()
         asked = loop.time()
         await say(fake, chats[-1], "/trogiup", "Các lệnh")
-        assert loop.time() - asked < 1.0
+        assert loop.time() - asked < 2.0  # the broadcast alone still needs ~5 s
         mark = fake.mark()
         fake.user_presses(ADMIN, progress, progress.button("Dừng gửi"))
         stopped = await fake.wait_for(ADMIN, contains="Đã dừng Thông báo #1", since=mark)

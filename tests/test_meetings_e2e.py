@@ -90,6 +90,11 @@ async def test_invite_rsvp_and_reminders_survive_restart(
     clock.set(datetime.fromisoformat("2026-11-24T07:00:00+00:00"))
     assert await fire(bot) == 1
     assert await fire(bot) == 0
+    await fake.wait_until(
+        lambda: sum(received(fake, chats, "Nhắc lịch họp").values()) >= 3,
+        what="the one-day reminders",
+    )
+    await asyncio.sleep(0.3)  # a duplicate would have arrived by now
     reminded = received(fake, chats, "Nhắc lịch họp")
     assert set(reminded) == set(chats) - {chats[1]} and max(reminded.values()) == 1
     # the process stops; the one-hour reminder falls due while it is down; it comes back
