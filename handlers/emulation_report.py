@@ -140,7 +140,7 @@ def chart_png(t: Any, campaign: Campaign, summary: dict[str, Any]) -> bytes:
             ax.plot(
                 [goals[title["code"]]] * 2, [index - 0.4, index + 0.4], color="#d62728", linewidth=2
             )
-    ax.set_xlim(0, 100)
+    ax.set_xlim(0, 105)  # room for a 100 % target mark
     ax.invert_yaxis()
     ax.set_xlabel(t("emu.chart.xlabel"))
     ax.set_title(t("emu.chart.title", year=campaign.year))
