@@ -97,6 +97,42 @@ async def fallback(ctx: Context) -> None:
     ctx.reply(build_help(ctx))
 
 
+# The order people read the help in: getting started, everyday use, then the board's tools.
+HELP_ORDER = [
+    "dangky",
+    "menu",
+    "hoso",
+    "lichhop",
+    "diemdanh",
+    "thidua",
+    "thidua_tudanhgia",
+    "tinmoi",
+    "hop",
+    "quanlyhop",
+    "trogiup",
+    "huy",
+    "ngonngu",
+    "toi",
+    "choduyet",
+    "doanvien",
+    "timkiem",
+    "xuatds",
+    "thongbao",
+    "huythongbao",
+    "thidua_mo",
+    "thidua_baocao",
+    "thidua_xet",
+    "baocaohop",
+    "lienketnhom",
+    "huylienket",
+    "phanquyen",
+]
+
+
+def _help_rank(spec: CommandSpec) -> int:
+    return HELP_ORDER.index(spec.name) if spec.name in HELP_ORDER else len(HELP_ORDER)
+
+
 def build_help(ctx: Context) -> Message:
     t = ctx.t
     lines = []
@@ -105,7 +141,7 @@ def build_help(ctx: Context) -> Message:
         lines += [t(key, **params), ""]
     lines.append(t("help.title"))
     groups = {"member": [], "board": []}  # type: dict[str, list[str]]
-    for spec in registry.commands.values():
+    for spec in sorted(registry.commands.values(), key=_help_rank):
         if _visible(ctx, spec) and (ctx.event.is_private or spec.where != "private"):
             section = "board" if spec.access in ("board", "admin") else "member"
             groups[section].append(f"/{spec.name} — {t(spec.help_key or '')}")
