@@ -82,6 +82,7 @@ async def main(members: int, unit_count: int, pledge_count: int) -> None:
                     "campaign_id": campaign.id,
                     "member_id": m,
                     "title_code": c,
+                    "unit_id": leaves[(m - 1) % unit_count].id,
                     "commitment": "",
                     "created_at": now,
                 }

@@ -81,6 +81,7 @@ async def main() -> None:
                         campaign_id=campaign.id,
                         member_id=member.id,  # type: ignore[arg-type]
                         title_code=code,
+                        unit_id=member.unit_id,
                         created_at=now,
                     )
                 )

@@ -482,6 +482,7 @@ async def _save_pledges(
                 Pledge(
                     campaign_id=campaign.id,
                     member_id=ctx.member.id,
+                    unit_id=ctx.member.unit_id,
                     title_code=code,
                     commitment=commitment,
                     created_at=ctx.now,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import UniqueConstraint, case, func
+from sqlalchemy import Index, UniqueConstraint, case, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,12 +47,18 @@ class Campaign(SQLModel, table=True):
 
 class Pledge(SQLModel, table=True):
     __tablename__ = "emulation_pledges"
-    __table_args__ = (UniqueConstraint("campaign_id", "member_id", "title_code"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "member_id", "title_code"),
+        Index("ix_pledges_campaign_unit", "campaign_id", "unit_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="emulation_campaigns.id", index=True)
     member_id: int = Field(foreign_key="members.id", index=True)
     title_code: str = Field(max_length=16)
+    # The member's unit when they registered: reports per unit need no join, and a member who
+    # moves mid-year stays counted where they pledged.
+    unit_id: int | None = Field(default=None, foreign_key="units.id")
     commitment: str = Field(default="", max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
     # Year-end review: the member's own assessment and the board's decision.
@@ -153,6 +159,8 @@ async def unit_stats(
         .join(Member, col(Member.id) == Pledge.member_id)
         .where(
             Pledge.campaign_id == campaign.id,
+            # the pledge's own unit column is indexed: one tổ reads only its own pledges
+            col(Pledge.unit_id).in_(in_tree),
             col(Member.unit_id).in_(in_tree),
             Member.status == ACTIVE,
         )
