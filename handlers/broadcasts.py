@@ -388,9 +388,7 @@ async def queue_occurrence(
     """One sending of an announcement: a delivery job to the audience as it is now."""
     unit = await units.get(session, item.unit_id)
     assert unit is not None and item.id is not None
-    key = f"bc:{item.id}:{send_at.isoformat()}"
-    if await outbox.job_by_key(session, key) is not None:
-        return 0  # this occurrence was already queued (a double fire)
+    key = f"bc:{item.id}:{send_at.isoformat()}"  # one job per occurrence, whatever fires twice
     t = app.translator(language)
     found = await resolve(session, item.audience, unit)
     job = DeliveryJob(
@@ -406,10 +404,6 @@ async def queue_occurrence(
     )
     if status is not None:
         job.status_platform, job.status_chat_id = status
-    session.add(job)
-    await session.flush()
-    if item.job_id is None:
-        item.job_id = job.id
     header = t("bc.header", unit=unit.name)
     content = OutboxMessage(
         text=f"{header}\n\n{item.text}" if item.text else header,
@@ -419,9 +413,10 @@ async def queue_occurrence(
         file_name=item.file_name,
         pin_in_groups=item.pin,
     )
-    return await outbox.enqueue(
-        session, job, content, found.recipients, not_before=send_at, now=now
-    )
+    queued = await outbox.queue_job(session, job, content, found.recipients, now=now)
+    if queued is not None and item.job_id is None:
+        item.job_id = job.id  # the first sending: what /tinmoi and /huythongbao look at
+    return queued or 0
 
 
 @action("broadcast_repeat")

@@ -268,8 +268,6 @@ async def _send(
     now: datetime,
     status: tuple[str, str] | None = None,
 ) -> int:
-    if await outbox.job_by_key(session, key) is not None:
-        return 0
     t = app.translator()
     job = DeliveryJob(
         kind="emulation",
@@ -283,12 +281,10 @@ async def _send(
     )
     if status is not None:
         job.status_platform, job.status_chat_id = status
-    session.add(job)
-    await session.flush()
-    content = OutboxMessage(text=text)
-    return await outbox.enqueue(
-        session, job, content, await recipients_of(session, member_ids), not_before=now, now=now
+    queued = await outbox.queue_job(
+        session, job, OutboxMessage(text=text), await recipients_of(session, member_ids), now=now
     )
+    return queued or 0
 
 
 @action("emulation_deadline")

@@ -102,8 +102,6 @@ async def send_to_invitees(
     cancelled: bool = False,
 ) -> int:
     """One delivery job to (some of) the invitees; nothing happens twice for the same key."""
-    if await outbox.job_by_key(session, key) is not None:
-        return 0
     t = app.translator()
     assert meeting.id is not None
     job = DeliveryJob(
@@ -122,8 +120,6 @@ async def send_to_invitees(
             meeting.organiser_platform,
             meeting.organiser_chat,
         )
-    session.add(job)
-    await session.flush()
     content = OutboxMessage(text=text[:CAPTION_LIMIT] if attach_ics else text)
     if with_rsvp:
         content.buttons_json = buttons_to_json(rsvp_buttons(t, meeting.id))
@@ -132,9 +128,10 @@ async def send_to_invitees(
             meeting, now, t.tz, cancelled=cancelled
         )
         content.file_kind = "document"
-    return await outbox.enqueue(
-        session, job, content, await recipients_of(session, member_ids), not_before=now, now=now
+    queued = await outbox.queue_job(
+        session, job, content, await recipients_of(session, member_ids), now=now
     )
+    return queued or 0
 
 
 async def plan_reminders(session: AsyncSession, meeting: Meeting, now: datetime) -> int:

@@ -154,6 +154,25 @@ async def enqueue(
     return len(rows)
 
 
+async def queue_job(
+    session: AsyncSession,
+    job: DeliveryJob,
+    content: OutboxMessage,
+    recipients: Sequence[Recipient],
+    *,
+    now: datetime,
+) -> int | None:
+    """Add `job` with its content and one row per recipient, sent from `job.start_at`.
+
+    None when a job with the same key already exists: a double fire or a second press queues
+    nothing."""
+    if job.key and await job_by_key(session, job.key) is not None:
+        return None
+    session.add(job)
+    await session.flush()
+    return await enqueue(session, job, content, recipients, not_before=job.start_at, now=now)
+
+
 async def due(
     session: AsyncSession, platform: str, now: datetime, *, limit: int, skip: Sequence[int]
 ) -> Sequence[OutboxItem]:
