@@ -22,8 +22,8 @@ async def main() -> None:
     from bot.config import DEFAULT_TARGETS, DEFAULT_TITLES, parse_settings
     from bot.i18n import Translator
     from bot.runtime import build_app
-    from handlers.emulation_report import chart_png, report_text, summarise
-    from models import emulation, units
+    from handlers.emulation_report import build_report
+    from models import units
     from models.emulation import Campaign, Pledge
     from models.members import Member
 
@@ -87,12 +87,9 @@ async def main() -> None:
                 )
         await session.commit()
         t = Translator("vi", settings.tz)
-        stats = await emulation.unit_stats(session, campaign, root)
-        summary = summarise(campaign, root, list(await units.subtree(session, root)), stats)
-        (ROOT / "docs/sample-emulation-report.txt").write_text(
-            report_text(t, campaign, root, summary) + "\n", encoding="utf-8"
-        )
-        (ROOT / "docs/sample-emulation-chart.png").write_bytes(chart_png(t, campaign, summary))
+        done = await build_report(session, t, campaign, root, now)
+        (ROOT / "docs/sample-emulation-report.txt").write_text(done.text + "\n", encoding="utf-8")
+        (ROOT / "docs/sample-emulation-chart.png").write_bytes(done.chart)
     await app.db.dispose()
 
 

@@ -3,12 +3,16 @@ table, a bar chart and an .xlsx the board can hand to the upper-level union."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Document, Message
 from bot.context import Context
@@ -16,7 +20,7 @@ from handlers import registry
 from handlers.emulation import target_text
 from handlers.members import XLSX
 from models import emulation, units
-from models.emulation import Campaign
+from models.emulation import Campaign, ReportRow, UnitPledge
 from models.units import Unit
 
 MAX_UNITS_IN_TEXT = 30
@@ -26,35 +30,53 @@ def pct(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
+def _entry() -> dict[str, Any]:
+    return {"members": 0, "women": 0, "titles": {}, "women_titles": {}, "reached": {}}
+
+
+def stats_from_rows(rows: list[ReportRow]) -> dict[int, dict[str, Any]]:
+    """Per unit, like `emulation.unit_stats`, from rows already fetched for the spreadsheet:
+    the whole report reads the database once. Members who left are not counted."""
+    stats: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        if not row.active:
+            continue
+        entry = stats.get(row.unit_id)
+        if entry is None:
+            entry = stats[row.unit_id] = _entry()
+        entry["members"] += 1
+        woman = row.gender == "nu"
+        entry["women"] += woman
+        titles, women_titles = entry["titles"], entry["women_titles"]
+        for code in row.codes:
+            titles[code] = titles.get(code, 0) + 1
+            women_titles[code] = women_titles.get(code, 0) + woman
+        for code, decided in row.decided.items():
+            entry["reached"][code] = entry["reached"].get(code, 0) + (decided == "dat")
+    return stats
+
+
 def summarise(
     campaign: Campaign, root: Unit, all_units: list[Unit], stats: dict[int, dict[str, Any]]
 ) -> dict[str, Any]:
     """Totals per title and per top-level unit (each child of the CĐCS with its subtree)."""
     by_id = {u.id: u for u in all_units}
+    depth = len(root.path.strip("/").split("/"))
     groups: dict[int, dict[str, Any]] = {}
-    totals: dict[str, Any] = {
-        "members": 0,
-        "women": 0,
-        "titles": {},
-        "women_titles": {},
-        "reached": {},
-    }
+    totals = _entry()
     for unit_id, entry in stats.items():
         unit = by_id.get(unit_id)
         if unit is None:
             continue
         parts = [int(p) for p in unit.path.strip("/").split("/") if p]
-        depth = len([int(p) for p in root.path.strip("/").split("/") if p])
         top = parts[depth] if len(parts) > depth else root.id
-        group = groups.setdefault(top, {"members": 0, "women": 0, "titles": {}})  # type: ignore[arg-type]
+        group = groups.setdefault(top, _entry())  # type: ignore[arg-type]
         for target in (group, totals):
             target["members"] += entry["members"]
             target["women"] += entry["women"]
-            for code, n in entry["titles"].items():
-                target["titles"][code] = target["titles"].get(code, 0) + n
-        for key in ("women_titles", "reached"):
-            for code, n in entry[key].items():
-                totals[key][code] = totals[key].get(code, 0) + n
+            for key in ("titles", "women_titles", "reached"):
+                for code, n in entry[key].items():
+                    target[key][code] = target[key].get(code, 0) + n
     return {"totals": totals, "groups": {by_id[k].name: v for k, v in groups.items() if k in by_id}}
 
 
@@ -73,7 +95,21 @@ def target_status(target: dict[str, Any], totals: dict[str, Any]) -> tuple[float
     return pct(reached, base), (pct(reached, base) >= value) if reached else None
 
 
-def report_text(t: Any, campaign: Campaign, root: Unit, summary: dict[str, Any]) -> str:
+def title_label(t: Any, title: dict[str, Any]) -> str:
+    """A title's name, flagged when the board took it out of the campaign after launch."""
+    return title["name"] + (f" ({t('emu.removed_flag')})" if title.get("removed") else "")
+
+
+def report_text(
+    t: Any,
+    campaign: Campaign,
+    root: Unit,
+    summary: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+) -> str:
+    """The chat table. `extra` carries the people who left after pledging, the collective
+    pledges and whether the review has started."""
+    extra = extra or {}
     totals = summary["totals"]
     names = {x["code"]: x["name"] for x in campaign.titles}
     lines = [
@@ -86,20 +122,49 @@ def report_text(t: Any, campaign: Campaign, root: Unit, summary: dict[str, Any])
             continue
         base = totals["women"] if title.get("gender") == "nu" else totals["members"]
         got = totals["titles"].get(title["code"], 0)
-        lines.append(f"• {title['name']}: {t.number(got)}/{t.number(base)} ({pct(got, base):.0f}%)")
+        lines.append(
+            f"• {title_label(t, title)}: {t.number(got)}/{t.number(base)} ({pct(got, base):.0f}%)"
+        )
+    if extra.get("left"):
+        lines.append(t("emu.report.left", count=t.number(extra["left"])))
+    collective = [x for x in campaign.titles if x["kind"] == "collective"]
+    if collective:
+        lines += ["", t("emu.report.collective")]
+        for title in collective:
+            pledged = [n for code, n in extra.get("unit_pledges", []) if code == title["code"]]
+            lines.append(
+                f"• {title_label(t, title)}: "
+                + (", ".join(pledged) if pledged else t("emu.report.none"))
+            )
     lines += ["", t("emu.report.by_unit")]
     groups = sorted(summary["groups"].items())
     if len(groups) > MAX_UNITS_IN_TEXT:  # a chat message stays readable; the file has all
         lines.append(t("emu.report.more_units", shown=MAX_UNITS_IN_TEXT, total=len(groups)))
         groups = groups[:MAX_UNITS_IN_TEXT]
     for name, group in groups:
-        registered = max(group["titles"].values(), default=0)
+        head = f"• {name}: {t.number(group['members'])} ĐV · "
+        counts = sorted(group["titles"].items())
         lines.append(
-            f"• {name}: {t.number(group['members'])} ĐV · "
-            + ", ".join(f"{code} {n}" for code, n in sorted(group["titles"].items()))
-            if registered
-            else f"• {name}: {t.number(group['members'])} ĐV · " + t("emu.report.none")
+            head + ", ".join(f"{code} {n}" for code, n in counts)
+            if counts
+            else head + t("emu.report.none")
         )
+    if extra.get("reviewing"):
+        lines += ["", t("emu.report.review")]
+        for title in campaign.titles:
+            code = title["code"]
+            if title["kind"] == "collective" or not totals["titles"].get(code):
+                continue
+            got, reached = totals["titles"][code], totals["reached"].get(code, 0)
+            lines.append(
+                t(
+                    "emu.report.review_line",
+                    title=title["name"],
+                    reached=t.number(reached),
+                    registered=t.number(got),
+                    share=f"{pct(reached, got):.0f}",
+                )
+            )
     if campaign.targets:
         lines += ["", t("emu.targets_title")]
         for target in campaign.targets:
@@ -151,13 +216,53 @@ def chart_png(t: Any, campaign: Campaign, summary: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
-async def workbook(
-    session: Any, t: Any, campaign: Campaign, root: Unit, summary: dict[str, Any]
+@dataclass
+class Report:
+    campaign: Campaign
+    root: Unit
+    text: str
+    chart: bytes
+    xlsx: bytes
+
+
+async def build_report(
+    session: AsyncSession, t: Any, campaign: Campaign, root: Unit, now: datetime
+) -> Report:
+    """Text, chart and spreadsheet from one read of the database."""
+    rows = await emulation.report_rows(session, campaign, root)
+    tree = list(await units.subtree(session, root))
+    by_id = {u.id: u for u in tree}
+    summary = summarise(campaign, root, tree, stats_from_rows(rows))
+    pledged_units = [
+        (p, by_id[p.unit_id])
+        for p in await emulation.unit_pledges(session, campaign.id)  # type: ignore[arg-type]
+        if p.unit_id in by_id
+    ]
+    extra = {
+        "left": sum(1 for r in rows if not r.active),
+        "unit_pledges": [(p.title_code, u.name) for p, u in pledged_units],
+        "reviewing": now >= campaign.deadline or any(r.decided for r in rows),
+    }
+    text = report_text(t, campaign, root, summary, extra)
+    chart = chart_png(t, campaign, summary)
+    # The spreadsheet is the slow part: build it off the event loop so the bot keeps answering.
+    xlsx = await asyncio.to_thread(workbook, t, campaign, root, summary, rows, tree, pledged_units)
+    return Report(campaign, root, text, chart, xlsx)
+
+
+def workbook(
+    t: Any,
+    campaign: Campaign,
+    root: Unit,
+    summary: dict[str, Any],
+    rows: list[ReportRow],
+    tree: list[Unit],
+    pledged_units: list[tuple[UnitPledge, Unit]],
 ) -> bytes:
     # Write-only mode streams rows: a CĐCS can have a hundred thousand members.
     wb = Workbook(write_only=True)
     titles = [x for x in campaign.titles if x["kind"] != "collective"]
-    bold = Font(bold=True)
+    names = {x["code"]: x["name"] for x in campaign.titles}
     ws = wb.create_sheet(t("emu.xlsx.summary")[:31])
     ws.append(
         [
@@ -168,12 +273,7 @@ async def workbook(
             )
         ]
     )
-    ws.append(
-        [
-            _cell(ws, h, bold, PatternFill("solid", fgColor="DDEBF7"))
-            for h in [t("xlsx.col.unit"), t("emu.xlsx.members"), *[x["name"] for x in titles]]
-        ]
-    )
+    _header(ws, [t("xlsx.col.unit"), t("emu.xlsx.members"), *[title_label(t, x) for x in titles]])
     for name, group in sorted(summary["groups"].items()):
         ws.append([name, group["members"], *[group["titles"].get(x["code"], 0) for x in titles]])
     totals = summary["totals"]
@@ -184,30 +284,98 @@ async def workbook(
             *[totals["titles"].get(x["code"], 0) for x in titles],
         ]
     )
+    # One row per person, the layout of a "danh sách đăng ký thi đua": title codes in one
+    # column (the legend sheet names them), results once the review has begun.
     people = wb.create_sheet(t("emu.xlsx.members_sheet")[:31])
-    people.append(
+    _header(
+        people,
         [
             t("xlsx.col.no"),
             t("xlsx.col.full_name"),
             t("xlsx.col.unit_code"),
-            *[x["code"] for x in titles],
-        ]
+            t("emu.xlsx.titles"),
+            t("emu.xlsx.results"),
+            t("emu.xlsx.note"),
+        ],
     )
-    unit_codes = {u.id: u.code for u in await units.subtree(session, root)}
-    for number, (_, name, unit_id, codes) in enumerate(
-        await emulation.member_rows(session, campaign, root), start=1
-    ):
+    codes = {u.id: u.code for u in tree}
+    results = {"dat": t("emu.result.dat"), "chua_dat": t("emu.result.chua_dat")}
+    left = t("emu.xlsx.left")
+    order = {x["code"]: i for i, x in enumerate(campaign.titles)}
+    for number, row in enumerate(rows, start=1):
+        decided = [f"{c}: {results[d]}" for c, d in row.decided.items() if d in results]
         people.append(
             [
                 number,
-                name,
-                unit_codes.get(unit_id, ""),
-                *["x" if x["code"] in codes else "" for x in titles],
+                row.name,
+                codes.get(row.unit_id, ""),
+                ", ".join(sorted(row.codes, key=lambda c: order.get(c, 99))) or None,
+                "; ".join(decided) or None,
+                None if row.active else left,
             ]
         )
+    _review_sheet(wb, t, tree, rows, titles)
+    collective = wb.create_sheet(t("emu.xlsx.collective_sheet")[:31])
+    _header(
+        collective,
+        [
+            t("xlsx.col.unit_code"),
+            t("xlsx.col.unit"),
+            t("emu.xlsx.title"),
+            t("emu.xlsx.commitment"),
+            t("emu.xlsx.results"),
+        ],
+    )
+    for pledge, unit in pledged_units:
+        collective.append(
+            [
+                unit.code,
+                unit.name,
+                names.get(pledge.title_code, pledge.title_code),
+                pledge.commitment,
+                results.get(pledge.result or "", ""),
+            ]
+        )
+    legend = wb.create_sheet(t("emu.xlsx.legend_sheet")[:31])
+    _header(legend, [t("emu.xlsx.code"), t("emu.xlsx.title")])
+    for title in campaign.titles:
+        legend.append([title["code"], title_label(t, title)])
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def _review_sheet(
+    wb: Workbook, t: Any, tree: list[Unit], rows: list[ReportRow], titles: list[dict]
+) -> None:
+    """Year-end review summary: per unit and title, registered and reached."""
+    counts: dict[int, dict[str, list[int]]] = {}
+    for row in rows:
+        if not row.active:
+            continue
+        per_title = counts.setdefault(row.unit_id, {})
+        for code in row.codes:
+            per_title.setdefault(code, [0, 0])[0] += 1
+        for code, decided in row.decided.items():
+            per_title.setdefault(code, [0, 0])[1] += decided == "dat"
+    ws = wb.create_sheet(t("emu.xlsx.review_sheet")[:31])
+    header = [t("xlsx.col.unit_code"), t("xlsx.col.unit")]
+    for title in titles:
+        header += [f"{title['code']} — {t('emu.xlsx.registered')}", f"{title['code']} — ✓"]
+    _header(ws, header)
+    for unit in tree:
+        per_title = counts.get(unit.id)  # type: ignore[arg-type]
+        if not per_title:
+            continue
+        line: list[Any] = [unit.code, unit.name]
+        for title in titles:
+            line += per_title.get(title["code"], [0, 0])
+        ws.append(line)
+
+
+def _header(ws: Any, labels: list[str]) -> None:
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    ws.append([_cell(ws, label, Font(bold=True), fill) for label in labels])
 
 
 def _cell(ws: Any, value: str, font: Font, fill: PatternFill | None = None) -> Any:
@@ -222,36 +390,38 @@ def _cell(ws: Any, value: str, font: Font, fill: PatternFill | None = None) -> A
     "thidua_baocao", access="board", where="private", help_key="help.cmd.thidua_baocao", menu=True
 )
 async def report(ctx: Context) -> None:
-    roots = await ctx.board_roots()
-    campaign = None
-    root = None
-    for candidate in roots:
+    found = await campaign_of_board(ctx)
+    if found is None:
+        ctx.reply(ctx.t("emu.none_open"))
+        return
+    campaign, root = found
+    ctx.audit("emulation_report", target=f"campaign:{campaign.id}")
+    await send_report(ctx, await build_report(ctx.session, ctx.t, campaign, root, ctx.now))
+
+
+async def campaign_of_board(ctx: Context) -> tuple[Campaign, Unit] | None:
+    """The latest campaign of a CĐCS this board member manages."""
+    for candidate in await ctx.board_roots():
         campaign = await emulation.latest_for(ctx.session, candidate)
         if campaign is not None:
             root = await units.get(ctx.session, campaign.unit_id)
-            break
-    if campaign is None or root is None:
-        ctx.reply(ctx.t("emu.none_open"))
-        return
-    stats = await emulation.unit_stats(ctx.session, campaign, root)
-    summary = summarise(campaign, root, list(await units.subtree(ctx.session, root)), stats)
-    ctx.audit("emulation_report", target=f"campaign:{campaign.id}")
-    ctx.reply(report_text(ctx.t, campaign, root, summary))
+            if root is not None:
+                return campaign, root
+    return None
+
+
+async def send_report(ctx: Context, done: Report) -> None:
+    year = done.campaign.year
+    ctx.reply(done.text)
     ctx.reply(
         Message(
             ctx.t("emu.chart.caption"),
-            image=Document(
-                f"thi-dua-{campaign.year}.png", chart_png(ctx.t, campaign, summary), "image/png"
-            ),
+            image=Document(f"thi-dua-{year}.png", done.chart, "image/png"),
         )
     )
     ctx.reply(
         Message(
-            ctx.t("emu.xlsx.caption", year=campaign.year),
-            document=Document(
-                f"dang-ky-thi-dua-{campaign.year}-{root.code}.xlsx",
-                await workbook(ctx.session, ctx.t, campaign, root, summary),
-                XLSX,
-            ),
+            ctx.t("emu.xlsx.caption", year=year),
+            document=Document(f"dang-ky-thi-dua-{year}-{done.root.code}.xlsx", done.xlsx, XLSX),
         )
     )

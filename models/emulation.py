@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Index, UniqueConstraint, case, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.members import ACTIVE, Member
+from models.members import ACTIVE, LEFT, Member
 from models.types import UTCDateTime
 from models.units import Unit
 
@@ -65,6 +65,45 @@ class Pledge(SQLModel, table=True):
     self_result: str | None = Field(default=None, max_length=12)
     self_note: str | None = Field(default=None, max_length=300)
     result: str | None = Field(default=None, max_length=12)
+
+
+class UnitPledge(SQLModel, table=True):
+    """A collective title (e.g. "Tổ công đoàn vững mạnh") a unit's board registers for it."""
+
+    __tablename__ = "emulation_unit_pledges"
+    __table_args__ = (UniqueConstraint("campaign_id", "unit_id", "title_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="emulation_campaigns.id", index=True)
+    unit_id: int = Field(foreign_key="units.id")
+    title_code: str = Field(max_length=16)
+    pledged_by: int | None = Field(default=None, foreign_key="members.id")
+    commitment: str = Field(default="", max_length=500)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    result: str | None = Field(default=None, max_length=12)
+
+
+async def unit_pledges(
+    session: AsyncSession, campaign_id: int, unit_ids: list[int] | None = None
+) -> Sequence[UnitPledge]:
+    query = select(UnitPledge).where(UnitPledge.campaign_id == campaign_id)
+    if unit_ids is not None:
+        query = query.where(col(UnitPledge.unit_id).in_(unit_ids))
+    return (await session.exec(query.order_by(col(UnitPledge.id)))).all()
+
+
+async def follow_member(session: AsyncSession, member_id: int, unit_id: int) -> int:
+    """A member moved to another unit: their undecided pledges move along, so the unit that
+    will review them at year-end counts them. Returns how many moved."""
+    rows = (
+        await session.exec(
+            select(Pledge).where(Pledge.member_id == member_id, col(Pledge.result).is_(None))
+        )
+    ).all()
+    for row in rows:
+        row.unit_id = unit_id
+        session.add(row)
+    return len(rows)
 
 
 async def for_unit_year(session: AsyncSession, unit_id: int, year: int) -> Campaign | None:
@@ -202,3 +241,61 @@ async def member_rows(
     return [
         (int(mid), name, int(unit_id), by_member.get(int(mid), [])) for mid, name, unit_id in people
     ]
+
+
+class ReportRow(NamedTuple):
+    """One person in the campaign's report: every active member, plus those who left after
+    pledging (shown, flagged, not counted). A tuple: 100,000 of them are built per report."""
+
+    member_id: int
+    name: str
+    unit_id: int
+    gender: str | None
+    active: bool
+    codes: list[str]  # titles registered
+    decided: dict[str, str]  # title code -> the board's decision, once the review began
+
+
+async def report_rows(session: AsyncSession, campaign: Campaign, root: Unit) -> list[ReportRow]:
+    """Everything the board report needs in one query (a CĐCS can have 100,000 members)."""
+    in_tree = select(Unit.id).where(col(Unit.path).startswith(root.path))
+    codes = func.aggregate_strings(Pledge.title_code, ",")
+    # aggregate_strings skips NULLs: only decided pledges appear here.
+    decided = func.aggregate_strings(Pledge.title_code + ":" + Pledge.result, ",")
+    query = (
+        select(
+            Member.id,
+            Member.full_name,
+            Member.unit_id,
+            Member.gender,
+            Member.status,
+            codes,
+            decided,
+        )
+        .outerjoin(
+            Pledge, (col(Pledge.member_id) == Member.id) & (Pledge.campaign_id == campaign.id)
+        )
+        .where(col(Member.unit_id).in_(in_tree), col(Member.status).in_([ACTIVE, LEFT]))
+        .group_by(col(Member.id))
+        .order_by(col(Member.unit_id), col(Member.name_key))
+    )
+    # A Core result on the session's connection: no ORM bookkeeping for 100,000 rows.
+    connection = await session.connection()
+    rows = []
+    for member_id, name, unit_id, gender, status, pledged, results in (
+        await connection.execute(query)
+    ).all():
+        if status != ACTIVE and not pledged:
+            continue  # left before pledging: not part of this campaign
+        rows.append(
+            ReportRow(
+                member_id,
+                name,
+                unit_id,
+                gender,
+                status == ACTIVE,
+                pledged.split(",") if pledged else [],
+                dict(item.split(":") for item in results.split(",")) if results else {},
+            )
+        )
+    return rows

@@ -85,7 +85,11 @@ async def test_launch_register_remind_and_report(
     sheet = await fake.wait_for(ADMIN, contains="Danh sách đăng ký thi đua", since=mark)
     wb = load_workbook(io.BytesIO(sheet.document[1]))  # type: ignore[index]
     people = list(wb["Đoàn viên"].iter_rows(min_row=2, values_only=True))
-    assert len(people) == 6 and sum(1 for r in people if r[3] == "x") == 1
+    assert len(people) == 6 and [r[3] for r in people if r[3]] == ["LDTT, GVNDVN"]
+    assert [r[0] for r in wb["Danh hiệu"].iter_rows(min_row=2, values_only=True)][:2] == [
+        "LDTT",
+        "CSTDCS",
+    ]
     # after the deadline nothing can change
     clock.set(datetime.fromisoformat("2027-02-01T03:00:00+00:00"))
     await say(fake, chats[0], "/thidua", "đã hết hạn sửa")
