@@ -241,21 +241,29 @@ async def _open_confirm(ctx: Context, data: dict[str, Any]) -> None:
         ctx.now,
         status=(ctx.event.platform, ctx.event.chat_id),
     )
+    await plan_deadline_reminders(ctx, campaign)
+    ctx.replan = True
+    ctx.audit("emulation_opened", target=f"campaign:{campaign.id}", year=campaign.year)
+    ctx.reply(ctx.t("emu.opened", year=campaign.year, count=ctx.t.number(queued)))
+
+
+async def plan_deadline_reminders(ctx: Context, campaign: Campaign) -> None:
+    """Reminders N days before the deadline (config `emulation.reminder_days`); the deadline is
+    part of the key, so moving it plans a fresh set."""
+    day = campaign.deadline.astimezone(ctx.t.tz).date().isoformat()
     for days in ctx.app.settings.emulation.reminder_days:
-        due = deadline - timedelta(days=days)
+        due = campaign.deadline - timedelta(days=days)
         if due > ctx.now:
             await reminders.add(
                 ctx.session,
                 kind="emulation_deadline",
-                ref_id=campaign.id,
+                ref_id=campaign.id,  # type: ignore[arg-type]
                 arg=str(days),
-                key=f"ed:{campaign.id}:{days}",
+                key=f"ed:{campaign.id}:{days}:{day}",
                 due_at=due,
                 now=ctx.now,
             )
     ctx.replan = True
-    ctx.audit("emulation_opened", target=f"campaign:{campaign.id}", year=campaign.year)
-    ctx.reply(ctx.t("emu.opened", year=campaign.year, count=ctx.t.number(queued)))
 
 
 async def _send(
@@ -347,7 +355,7 @@ async def _show_choices(
     rows = []
     for title in campaign.titles:
         key, params = ineligible_reason(title, ctx.member, today)
-        if title["kind"] == "collective":
+        if title["kind"] == "collective" or title.get("removed"):
             continue
         if key:
             lines.append(f"🚫 {title['name']} — {ctx.t(key, **params)}")
@@ -376,7 +384,8 @@ async def on_pledge_button(ctx: Context) -> None:
         await ctx.end_dialog()
         ctx.reply(ctx.t("emu.deadline_passed"))
         return
-    if act == "t" and step == "choose" and campaign.title(arg):
+    title = campaign.title(arg)
+    if act == "t" and step == "choose" and title and not title.get("removed"):
         chosen = set(data["chosen"]) ^ {arg}
         data["chosen"] = [t["code"] for t in campaign.titles if t["code"] in chosen]
         await _show_choices(ctx, campaign, data, edit=True)
@@ -407,6 +416,8 @@ async def _check_choice(ctx: Context, campaign: Campaign, chosen: list[str]) -> 
         title = campaign.title(code)
         if title is None:
             return ctx.t("button.outdated")
+        if title.get("removed"):
+            continue  # taken out after this member pledged it: kept as it was, not re-checked
         key, params = ineligible_reason(title, ctx.member, today)
         if key:
             return ctx.t("emu.not_eligible", title=title["name"], reason=ctx.t(key, **params))

@@ -168,6 +168,8 @@ def report_text(
     if campaign.targets:
         lines += ["", t("emu.targets_title")]
         for target in campaign.targets:
+            if (campaign.title(target["title"]) or {}).get("removed"):
+                continue  # the board took the title out: its target no longer applies
             figure, met = target_status(target, totals)
             mark = "✅" if met else ("⏳" if met is None else "⚠️")
             shown = f"{figure:.0f}" if target["measure"] == "min_count" else f"{figure:.0f}%"

@@ -9,6 +9,7 @@ from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
 from handlers import registry
+from handlers.emulation_collective import review_list
 from models import emulation, members, units
 from models.emulation import Campaign, Pledge
 
@@ -128,7 +129,8 @@ async def review(ctx: Context) -> None:
             buttons=[
                 [Button(f"{name} ({', '.join(codes)})", payload("emx", "m", mid))]
                 for mid, name, codes in pledged[:40]
-            ],
+            ]
+            + [[Button(ctx.t("emu.coll.btn_review"), payload("emx", "units"))]],
         )
     )
 
@@ -136,7 +138,15 @@ async def review(ctx: Context) -> None:
 @registry.button("emx", access="board")
 async def on_review_button(ctx: Context) -> None:
     args = ctx.press_args
-    if len(args) >= 2 and args[0] == "m" and args[1].isdigit():
+    if args == ["units"]:
+        roots = await ctx.board_roots()
+        campaign = await _campaign_for(ctx, roots[0].id) if roots else None  # type: ignore[arg-type]
+        root = await units.get(ctx.session, campaign.unit_id) if campaign else None
+        if campaign is None or root is None:
+            ctx.reply(ctx.t("button.outdated"))
+            return
+        await review_list(ctx, campaign, root)
+    elif len(args) >= 2 and args[0] == "m" and args[1].isdigit():
         await _member_card(ctx, int(args[1]))
     elif len(args) == 3 and args[0] == "r" and args[1].isdigit() and args[2] in RESULTS:
         item = await ctx.session.get(Pledge, int(args[1]))

@@ -7,6 +7,7 @@ from bot.context import Context
 from bot.registry import payload
 from handlers import registry
 from handlers.fields import member_values, summary_lines
+from handlers.member_manage import card_buttons
 from handlers.registration import FIELD_STEPS, approval_request
 from handlers.roster import export_members
 from models import members, units
@@ -101,7 +102,7 @@ async def _view(ctx: Context, member_id: int) -> None:
             f"• {ctx.t('field.status')}: {ctx.t('status.' + member.status)}",
         ]
     )
-    ctx.reply(text)
+    ctx.reply(Message(text, buttons=card_buttons(ctx, member)))
 
 
 @registry.command(

@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import textutil
 from bot.i18n import Translator
-from models import members, units
+from models import emulation, members, units
 from models.members import ACTIVE, PENDING, ROSTER, Member
 from models.units import Unit
 
@@ -199,6 +199,7 @@ async def _import_row(
         exclude_id=None,
     )
     member = existing or Member(full_name=name, name_key="", unit_id=unit.id, status=ROSTER)  # type: ignore[arg-type]
+    moved = existing is not None and existing.unit_id != unit.id
     member.unit_id = unit.id  # type: ignore[assignment]
     for key, value in parsed.items():
         if key == "full_name":
@@ -207,6 +208,8 @@ async def _import_row(
             setattr(member, key, value)
     session.add(member)
     await session.flush()
+    if moved:  # pledges follow the member to the unit that will review them
+        await emulation.follow_member(session, member.id, unit.id)  # type: ignore[arg-type]
     if existing is None:
         report.created += 1
     else:

@@ -199,7 +199,9 @@ async def search(
     query = (
         select(Member)
         .where(
-            _in_subtree(root), or_(*conditions), col(Member.status).in_([ACTIVE, PENDING, ROSTER])
+            _in_subtree(root),
+            or_(*conditions),
+            col(Member.status).in_([ACTIVE, PENDING, ROSTER, LEFT]),
         )
         .order_by(col(Member.name_key))
         .limit(limit)

@@ -1,0 +1,198 @@
+"""Collective titles (danh hiệu tập thể, e.g. "Tổ công đoàn vững mạnh"): a unit's own leaders
+(tổ trưởng) or the board register their unit before the deadline (/thidua_tapthe); the board
+decides the result at the year-end review."""
+
+from __future__ import annotations
+
+from bot.chat import Button, Message
+from bot.context import Context
+from bot.registry import payload
+from handlers import registry
+from models import emulation, units
+from models.emulation import Campaign, UnitPledge
+from models.roles import TO_TRUONG
+from models.units import Unit
+
+MAX_UNITS_SHOWN = 30
+RESULTS = {"d": "dat", "c": "chua_dat"}
+
+
+async def units_led_by(ctx: Context) -> list[Unit]:
+    """Units this person may register: those they lead as tổ trưởng, and every unit below
+    the CĐCS they sit on the board of."""
+    found: dict[int, Unit] = {}
+    for role, unit in ctx.roles:
+        if role == TO_TRUONG:
+            found[unit.id] = unit  # type: ignore[index]
+    for root in await ctx.board_roots():
+        for unit in await units.subtree(ctx.session, root):
+            if unit.id != root.id:
+                found[unit.id] = unit  # type: ignore[index]
+    return sorted(found.values(), key=lambda u: u.path)
+
+
+def collective_titles(campaign: Campaign) -> list[dict]:
+    return [t for t in campaign.titles if t["kind"] == "collective" and not t.get("removed")]
+
+
+@registry.command(
+    "thidua_tapthe", access="member", where="private", help_key="help.cmd.thidua_tapthe"
+)
+async def collective(ctx: Context) -> None:
+    led = await units_led_by(ctx)
+    if not led:
+        ctx.audit("access_denied", target="emulation:collective", needed="unit leader")
+        ctx.reply(ctx.t("access.leaders_only"))
+        return
+    if len(led) == 1:
+        await _show_unit(ctx, led[0])
+        return
+    ctx.reply(
+        Message(
+            ctx.t("emu.coll.pick_unit"),
+            buttons=[[Button(u.name, payload("etp", "u", u.id))] for u in led[:MAX_UNITS_SHOWN]],
+        )
+    )
+
+
+async def _show_unit(ctx: Context, unit: Unit, edit: bool = False) -> None:
+    campaign = await emulation.open_for(ctx.session, unit, ctx.now)
+    if campaign is None:
+        ctx.reply(ctx.t("emu.none_open"))
+        return
+    titles = collective_titles(campaign)
+    if not titles:
+        ctx.reply(ctx.t("emu.coll.none_offered", year=campaign.year))
+        return
+    pledged = {
+        p.title_code
+        for p in await emulation.unit_pledges(ctx.session, campaign.id, [unit.id])  # type: ignore[arg-type,list-item]
+    }
+    lines = [
+        ctx.t(
+            "emu.coll.title",
+            unit=unit.name,
+            year=campaign.year,
+            deadline=ctx.t.date(campaign.deadline.astimezone(ctx.t.tz).date()),
+        )
+    ]
+    buttons = []
+    for title in titles:
+        mark = "✅" if title["code"] in pledged else "⬜"
+        lines.append(
+            f"{mark} {title['name']}"
+            + (f" — {title['description']}" if title.get("description") else "")
+        )
+        buttons.append(
+            [Button(f"{mark} {title['name']}", payload("etp", "t", unit.id, title["code"]))]
+        )
+    ctx.reply(
+        Message("\n".join(lines), buttons=buttons, edit_ref=ctx.event.message_ref if edit else None)
+    )
+
+
+@registry.button("etp", access="member")
+async def on_button(ctx: Context) -> None:
+    args = ctx.press_args
+    if len(args) >= 2 and args[0] in ("u", "t") and args[1].isdigit():
+        unit = await units.get(ctx.session, int(args[1]))
+        if unit is None:
+            ctx.reply(ctx.t("button.outdated"))
+            return
+        if unit.id not in {u.id for u in await units_led_by(ctx)}:
+            ctx.refuse(f"unit:{unit.code}", "unit leader")
+            return
+        if args[0] == "u":
+            await _show_unit(ctx, unit)
+        elif len(args) == 3:
+            await _toggle(ctx, unit, args[2])
+    elif len(args) == 3 and args[0] == "r" and args[1].isdigit() and args[2] in RESULTS:
+        await _decide(ctx, int(args[1]), RESULTS[args[2]])
+    else:
+        ctx.reply(ctx.t("button.outdated"))
+
+
+async def _toggle(ctx: Context, unit: Unit, code: str) -> None:
+    campaign = await emulation.open_for(ctx.session, unit, ctx.now)
+    if campaign is None:
+        ctx.reply(ctx.t("emu.deadline_passed"))
+        return
+    if code not in {t["code"] for t in collective_titles(campaign)}:
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    existing = [
+        p
+        for p in await emulation.unit_pledges(ctx.session, campaign.id, [unit.id])  # type: ignore[arg-type,list-item]
+        if p.title_code == code
+    ]
+    if existing:
+        await ctx.session.delete(existing[0])
+    else:
+        ctx.session.add(
+            UnitPledge(
+                campaign_id=campaign.id,  # type: ignore[arg-type]
+                unit_id=unit.id,  # type: ignore[arg-type]
+                title_code=code,
+                pledged_by=ctx.member.id if ctx.member else None,
+                created_at=ctx.now,
+            )
+        )
+    await ctx.session.flush()
+    ctx.audit(
+        "unit_pledge_removed" if existing else "unit_pledge_saved",
+        target=f"unit:{unit.code}",
+        title=code,
+    )
+    await _show_unit(ctx, unit, edit=True)
+
+
+# --- year-end review (board) -------------------------------------------------------------------
+async def review_list(ctx: Context, campaign: Campaign, root: Unit) -> None:
+    """The units that registered a collective title, each with its decision buttons."""
+    tree = {u.id: u for u in await units.subtree(ctx.session, root)}
+    rows = [
+        p
+        for p in await emulation.unit_pledges(ctx.session, campaign.id)  # type: ignore[arg-type]
+        if p.unit_id in tree
+    ]
+    if not rows:
+        ctx.reply(ctx.t("emu.coll.review_none", year=campaign.year))
+        return
+    lines = [ctx.t("emu.coll.review_title", year=campaign.year)]
+    buttons = []
+    for pledge in rows:
+        title = campaign.title(pledge.title_code)
+        name = title["name"] if title else pledge.title_code
+        decided = (
+            ctx.t(f"emu.result.{pledge.result}") if pledge.result else ctx.t("emu.result.none")
+        )
+        unit_name = tree[pledge.unit_id].name
+        lines.append(f"• {unit_name} — {name}: {decided}")
+        buttons.append(
+            [
+                Button(f"✅ {unit_name}", payload("etp", "r", pledge.id, "d")),
+                Button(f"❌ {unit_name}", payload("etp", "r", pledge.id, "c")),
+            ]
+        )
+    ctx.reply(Message("\n".join(lines), buttons=buttons[:MAX_UNITS_SHOWN]))
+
+
+async def _decide(ctx: Context, pledge_id: int, result: str) -> None:
+    pledge = await ctx.session.get(UnitPledge, pledge_id)
+    unit = await units.get(ctx.session, pledge.unit_id) if pledge else None
+    campaign = await ctx.session.get(Campaign, pledge.campaign_id) if pledge else None
+    if pledge is None or unit is None or campaign is None:
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    if not ctx.is_board:  # the button is "member" access: a tổ trưởng must not decide
+        ctx.audit("access_denied", target=f"unit_pledge:{pledge.id}", needed="board")
+        ctx.reply(ctx.t("access.board_only"))
+        return
+    if not await ctx.manages(unit, f"unit_pledge:{pledge.id}"):
+        return
+    pledge.result = result
+    ctx.session.add(pledge)
+    ctx.audit("unit_pledge_decided", target=f"unit_pledge:{pledge.id}", result=result)
+    root = await units.get(ctx.session, campaign.unit_id)
+    assert root is not None
+    await review_list(ctx, campaign, root)

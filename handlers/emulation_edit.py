@@ -1,0 +1,210 @@
+"""/thidua_sua: the board changes a running campaign.
+
+The deadline can move (reminders are re-planned and those who have not registered are told);
+titles can be added or taken out. A title taken out after members pledged it stays in the
+campaign flagged "removed": nobody can pick it any more, existing pledges stay visible.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time
+
+from bot import textutil
+from bot.chat import Button, Message
+from bot.context import Context
+from bot.registry import payload
+from handlers import registry
+from handlers.dialogs import dialog_press
+from handlers.emulation import _send, plan_deadline_reminders
+from handlers.emulation_report import campaign_of_board
+from models import emulation, reminders, units
+from models.emulation import Campaign
+
+FLOW = "emu_edit"
+
+
+@registry.command("thidua_sua", access="board", where="private", help_key="help.cmd.thidua_sua")
+async def edit_campaign(ctx: Context) -> None:
+    found = await campaign_of_board(ctx)
+    if found is None:
+        ctx.reply(ctx.t("emu.none_open"))
+        return
+    campaign, _ = found
+    await ctx.set_dialog(FLOW, "menu", {"campaign_id": campaign.id})
+    ctx.reply(
+        Message(
+            ctx.t(
+                "emu.edit.menu",
+                year=campaign.year,
+                deadline=ctx.t.date(campaign.deadline.astimezone(ctx.t.tz).date()),
+            ),
+            buttons=[
+                [Button(ctx.t("emu.edit.btn_deadline"), payload("eme", "deadline"))],
+                [Button(ctx.t("emu.edit.btn_titles"), payload("eme", "titles"))],
+                [Button(ctx.t("btn.cancel"), payload("eme", "cancel"))],
+            ],
+        )
+    )
+
+
+async def _campaign(ctx: Context, data: dict) -> Campaign | None:
+    campaign = await ctx.session.get(Campaign, data["campaign_id"])
+    root = await units.get(ctx.session, campaign.unit_id) if campaign else None
+    if campaign is None or root is None:
+        await ctx.end_dialog()
+        ctx.reply(ctx.t("button.outdated"))
+        return None
+    if not await ctx.manages(root, f"campaign:{campaign.id}"):
+        return None
+    return campaign
+
+
+@registry.button("eme", access="board")
+async def on_button(ctx: Context) -> None:
+    press = await dialog_press(ctx, FLOW, "emu.session_over")
+    if press is None:
+        return
+    _, data, act, arg = press
+    campaign = await _campaign(ctx, data)
+    if campaign is None:
+        return
+    if act == "deadline":
+        await ctx.set_dialog(FLOW, "deadline", data)
+        ctx.reply(ctx.t("emu.edit.ask_deadline", year=campaign.year))
+    elif act == "titles":
+        await _show_titles(ctx, campaign)
+    elif act == "t" and arg:
+        await _toggle_title(ctx, campaign, arg)
+    elif act == "done":
+        await ctx.end_dialog()
+        ctx.reply(ctx.t("emu.edit.closed"))
+    else:
+        ctx.reply(ctx.t("button.outdated"))
+
+
+@registry.flow(FLOW)
+async def on_deadline(ctx: Context) -> None:
+    assert ctx.dialog is not None
+    if ctx.dialog.step != "deadline":
+        ctx.reply(ctx.t("bc.use_buttons"))
+        return
+    campaign = await _campaign(ctx, ctx.dialog.data)
+    if campaign is None:
+        return
+    try:
+        day = textutil.parse_date(ctx.event.text or "", today=ctx.now.astimezone(ctx.t.tz).date())
+    except textutil.InvalidInput as bad:
+        ctx.reply(ctx.t(bad.key, **bad.params))
+        return
+    deadline = datetime.combine(day, time(23, 59), tzinfo=ctx.t.tz)
+    if deadline <= ctx.now:
+        ctx.reply(ctx.t("invalid.datetime.past"))
+        return
+    if day.year > campaign.year:
+        ctx.reply(ctx.t("emu.deadline_after_year", year=campaign.year))
+        return
+    old = campaign.deadline
+    campaign.deadline = deadline
+    ctx.session.add(campaign)
+    await reminders.skip_for(
+        ctx.session,
+        ["emulation_deadline"],
+        campaign.id,
+        ctx.now,
+        "deadline moved",  # type: ignore[arg-type]
+    )
+    await plan_deadline_reminders(ctx, campaign)
+    await ctx.end_dialog()
+    root = await units.get(ctx.session, campaign.unit_id)
+    assert root is not None
+    missing = await emulation.members_without_pledge(ctx.session, campaign, root)
+    shown = ctx.t.date(day)
+    queued = await _send(
+        ctx.app,
+        ctx.session,
+        campaign,
+        f"emu-deadline:{campaign.id}:{day.isoformat()}",
+        ctx.t("emu.edit.deadline_notice", year=campaign.year, deadline=shown),
+        missing,
+        ctx.now,
+    )
+    ctx.audit(
+        "emulation_deadline_moved",
+        target=f"campaign:{campaign.id}",
+        old=old.isoformat(),
+        new=deadline.isoformat(),
+    )
+    ctx.reply(ctx.t("emu.edit.deadline_done", deadline=shown, count=ctx.t.number(queued)))
+
+
+def _catalogue(ctx: Context, campaign: Campaign) -> list[dict]:
+    """The campaign's own titles, then the configured ones it does not have yet."""
+    own = campaign.titles
+    codes = {t["code"] for t in own}
+    extra = [t.model_dump() for t in ctx.app.settings.emulation.titles if t.code not in codes]
+    return own + extra
+
+
+async def _show_titles(ctx: Context, campaign: Campaign, edit: bool = False) -> None:
+    rows = []
+    for title in _catalogue(ctx, campaign):
+        offered = campaign.title(title["code"]) is not None and not title.get("removed")
+        rows.append(
+            [
+                Button(
+                    f"{'✅' if offered else '⬜'} {title['name']}",
+                    payload("eme", "t", title["code"]),
+                )
+            ]
+        )
+    rows.append([Button(ctx.t("btn.done"), payload("eme", "done"))])
+    ctx.reply(
+        Message(
+            ctx.t("emu.edit.titles", year=campaign.year),
+            buttons=rows,
+            edit_ref=ctx.event.message_ref if edit else None,
+        )
+    )
+
+
+async def _toggle_title(ctx: Context, campaign: Campaign, code: str) -> None:
+    titles = campaign.titles
+    current = next((t for t in titles if t["code"] == code), None)
+    names = {t["code"]: t["name"] for t in _catalogue(ctx, campaign)}
+    if code not in names:
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    live = {t["code"] for t in titles if not t.get("removed")}
+    if current is not None and code in live:
+        needed_by = [
+            t["name"] for t in titles if code in t.get("requires", []) and t["code"] in live
+        ]
+        if needed_by:
+            ctx.reply(ctx.t("emu.edit.required_by", title=names[code], others=", ".join(needed_by)))
+            return
+        current["removed"] = True
+        note = ctx.t(
+            "emu.edit.removed",
+            title=names[code],
+            count=await emulation.count_title(ctx.session, campaign.id, code),  # type: ignore[arg-type]
+        )
+        action = "emulation_title_removed"
+    else:
+        spec = current or next(
+            t.model_dump() for t in ctx.app.settings.emulation.titles if t.code == code
+        )
+        missing = [names.get(r, r) for r in spec.get("requires", []) if r not in live]
+        if missing:
+            ctx.reply(ctx.t("emu.edit.needs_first", title=names[code], others=", ".join(missing)))
+            return
+        spec.pop("removed", None)
+        if current is None:
+            titles.append(spec)
+        note = ctx.t("emu.edit.added", title=names[code])
+        action = "emulation_title_added"
+    campaign.titles_json = json.dumps(titles, ensure_ascii=False)
+    ctx.session.add(campaign)
+    ctx.audit(action, target=f"campaign:{campaign.id}", title=code)
+    await _show_titles(ctx, campaign, edit=True)
+    ctx.reply(note)
