@@ -661,7 +661,9 @@ class FakeTelegram:
         if self._task is not None:
             raise RuntimeError("FakeTelegram already started")
         # Bind ourselves so the port is known before uvicorn starts (port 0 = any free one).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP;
+        # without it every keep-alive request waits ~40 ms for a delayed ACK.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         self._port = sock.getsockname()[1]
         config = uvicorn.Config(
