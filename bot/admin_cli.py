@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.i18n import Translator
 from bot.runtime import build_app
 from models import audit, members, units
@@ -200,5 +200,61 @@ async def add_unit(
             await session.commit()
             print(f"Đã lưu đơn vị {unit.code}: {unit.name}")
             return 0
+    finally:
+        await app.db.dispose()
+
+
+async def open_campaign_file(settings: Settings, file: Path) -> int:
+    """Open an emulation campaign from a file; a running bot sends the launch notice within a
+    second (its delivery workers poll the outbox) and the reminders at their time."""
+    from handlers import emulation_file
+    from handlers.emulation import launch_campaign
+    from models import emulation
+
+    now = utcnow()
+    try:
+        spec, titles, targets = emulation_file.load(
+            file, settings, now.astimezone(settings.tz).date()
+        )
+    except ConfigError as exc:
+        print(f"Tệp phong trào không hợp lệ: {exc}")
+        return 2
+    app = await build_app(settings)
+    try:
+        async with app.db.session() as session:
+            unit = await units.by_code(session, spec.unit)
+            if unit is None or unit.id is None:
+                print(f"Không có đơn vị mã {spec.unit}")
+                return 2
+            if await emulation.for_unit_year(session, unit.id, spec.year) is not None:
+                print(
+                    f"{unit.name} đã có phong trào thi đua năm {spec.year}; sửa bằng /thidua_sua."
+                )
+                return 2
+            campaign, queued = await launch_campaign(
+                app,
+                session,
+                unit,
+                year=spec.year,
+                deadline=emulation_file.deadline_at(spec, settings),
+                titles=titles,
+                targets=targets,
+                created_by=None,
+                now=now,
+            )
+            audit.record(
+                session,
+                at=now,
+                actor="cli",
+                action="emulation_opened",
+                target=f"campaign:{campaign.id}",
+                detail={"year": spec.year, "file": file.name},
+            )
+            await session.commit()
+        print(
+            f"Đã phát động thi đua năm {spec.year} cho {unit.name}: {len(titles)} danh hiệu, "
+            f"{len(targets)} chỉ tiêu; thông báo xếp hàng gửi tới {queued} đoàn viên."
+        )
+        return 0
     finally:
         await app.db.dispose()

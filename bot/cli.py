@@ -42,6 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     unit.add_argument("--name", help="tên đơn vị")
     unit.add_argument("--kind", choices=["cdcs", "cdbp", "to"], default="to")
     unit.add_argument("--parent", default="", help="mã đơn vị cấp trên")
+    emu = sub.add_parser("thidua", help="phong trào thi đua")
+    emu.add_argument("action", choices=["mo"], help="mo: mở phong trào từ một tệp .toml")
+    emu.add_argument("--file", type=Path, required=True, help="tệp phong trào (xem README)")
     args = parser.parse_args(argv)
 
     try:
@@ -90,6 +93,8 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return await admin_cli.add_unit(settings, args.code, args.name, args.kind, args.parent)
     if args.command == "units":
         return await admin_cli.list_units(settings)
+    if args.command == "thidua":
+        return await admin_cli.open_campaign_file(settings, args.file)
     return 1
 
 

@@ -25,6 +25,7 @@ from models.emulation import Campaign, Pledge
 from models.members import Member
 from models.outbox import DeliveryJob, OutboxMessage
 from models.reminders import Reminder
+from models.units import Unit
 from scheduler import action
 
 OPEN_FLOW, PLEDGE_FLOW = "emu_open", "emu_pledge"
@@ -211,59 +212,83 @@ async def _open_confirm(ctx: Context, data: dict[str, Any]) -> None:
         ctx.reply(ctx.t("emu.exists", year=data["year"], unit=unit.name))
         return
     titles, targets = _offered(ctx, data["titles"])
-    deadline = datetime.fromisoformat(data["deadline"])
-    campaign = Campaign(
-        unit_id=unit.id,
-        year=data["year"],
-        deadline=deadline,
-        titles_json=json.dumps(titles, ensure_ascii=False),
-        targets_json=json.dumps(targets, ensure_ascii=False),
-        created_by=ctx.member.id if ctx.member else None,
-        created_at=ctx.now,
-    )
-    ctx.session.add(campaign)
-    await ctx.session.flush()
-    await ctx.end_dialog()
-    member_ids = await emulation.members_without_pledge(ctx.session, campaign, unit)
-    text = ctx.t(
-        "emu.launched",
-        year=campaign.year,
-        unit=unit.name,
-        deadline=ctx.t.date(deadline.astimezone(ctx.t.tz).date()),
-    )
-    queued = await _send(
+    campaign, queued = await launch_campaign(
         ctx.app,
         ctx.session,
-        campaign,
-        f"emu-open:{campaign.id}",
-        text,
-        member_ids,
-        ctx.now,
+        unit,
+        year=data["year"],
+        deadline=datetime.fromisoformat(data["deadline"]),
+        titles=titles,
+        targets=targets,
+        created_by=ctx.member.id if ctx.member else None,
+        now=ctx.now,
         status=(ctx.event.platform, ctx.event.chat_id),
     )
-    await plan_deadline_reminders(ctx, campaign)
+    await ctx.end_dialog()
     ctx.replan = True
     ctx.audit("emulation_opened", target=f"campaign:{campaign.id}", year=campaign.year)
     ctx.reply(ctx.t("emu.opened", year=campaign.year, count=ctx.t.number(queued)))
 
 
-async def plan_deadline_reminders(ctx: Context, campaign: Campaign) -> None:
+async def launch_campaign(
+    app: Any,
+    session: AsyncSession,
+    unit: Unit,
+    *,
+    year: int,
+    deadline: datetime,
+    titles: list[dict],
+    targets: list[dict],
+    created_by: int | None,
+    now: datetime,
+    status: tuple[str, str] | None = None,
+) -> tuple[Campaign, int]:
+    """Create the campaign, tell every member (delivery engine) and plan the reminders.
+    Used by /thidua_mo and by `congdoan thidua mo --file` (a campaign file)."""
+    campaign = Campaign(
+        unit_id=unit.id,  # type: ignore[arg-type]
+        year=year,
+        deadline=deadline,
+        titles_json=json.dumps(titles, ensure_ascii=False),
+        targets_json=json.dumps(targets, ensure_ascii=False),
+        created_by=created_by,
+        created_at=now,
+    )
+    session.add(campaign)
+    await session.flush()
+    t = app.translator()
+    member_ids = await emulation.members_without_pledge(session, campaign, unit)
+    text = t(
+        "emu.launched",
+        year=year,
+        unit=unit.name,
+        deadline=t.date(deadline.astimezone(t.tz).date()),
+    )
+    queued = await _send(
+        app, session, campaign, f"emu-open:{campaign.id}", text, member_ids, now, status=status
+    )
+    await plan_deadline_reminders(app, session, campaign, now)
+    return campaign, queued
+
+
+async def plan_deadline_reminders(
+    app: Any, session: AsyncSession, campaign: Campaign, now: datetime
+) -> None:
     """Reminders N days before the deadline (config `emulation.reminder_days`); the deadline is
-    part of the key, so moving it plans a fresh set."""
-    day = campaign.deadline.astimezone(ctx.t.tz).date().isoformat()
-    for days in ctx.app.settings.emulation.reminder_days:
+    part of the key, so moving it plans a fresh set. The caller re-arms the scheduler."""
+    day = campaign.deadline.astimezone(app.settings.tz).date().isoformat()
+    for days in app.settings.emulation.reminder_days:
         due = campaign.deadline - timedelta(days=days)
-        if due > ctx.now:
+        if due > now:
             await reminders.add(
-                ctx.session,
+                session,
                 kind="emulation_deadline",
                 ref_id=campaign.id,  # type: ignore[arg-type]
                 arg=str(days),
                 key=f"ed:{campaign.id}:{days}:{day}",
                 due_at=due,
-                now=ctx.now,
+                now=now,
             )
-    ctx.replan = True
 
 
 async def _send(

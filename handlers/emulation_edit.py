@@ -114,7 +114,8 @@ async def on_deadline(ctx: Context) -> None:
         ctx.now,
         "deadline moved",  # type: ignore[arg-type]
     )
-    await plan_deadline_reminders(ctx, campaign)
+    await plan_deadline_reminders(ctx.app, ctx.session, campaign, ctx.now)
+    ctx.replan = True
     await ctx.end_dialog()
     root = await units.get(ctx.session, campaign.unit_id)
     assert root is not None

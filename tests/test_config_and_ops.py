@@ -162,3 +162,36 @@ def test_cli_import_and_export(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     rows = list(load_workbook(out).active.iter_rows(min_row=4, values_only=True))
     assert [(r[1], r[4], r[7]) for r in rows] == [("Nguyễn Thị Lan", "0912 345 678", "SCT-VP")]
+
+
+def test_cli_opens_a_campaign_from_a_file(tmp_path: Path) -> None:
+    import sqlite3
+    from datetime import date, timedelta
+
+    config = write_config(tmp_path)
+    deadline = date.today() + timedelta(days=40)
+    example = (ROOT / "docs" / "thidua-2027.example.toml").read_text(encoding="utf-8")
+    campaign = example.replace("year = 2027", f"year = {deadline.year}").replace(
+        "deadline = 2027-01-31", f"deadline = {deadline.isoformat()}"
+    )
+
+    def open_with(text: str) -> subprocess.CompletedProcess[str]:
+        file = tmp_path / "thidua.toml"
+        file.write_text(text, encoding="utf-8")
+        return run_cli("--config", str(config), "thidua", "mo", "--file", str(file), cwd=tmp_path)
+
+    result = open_with(campaign.replace('"TCDVM", ', '"TCDVM", "KHONGCO", '))
+    assert result.returncode == 2 and "titles: không có danh hiệu KHONGCO" in result.stdout
+    result = open_with(campaign.replace('title = "SANGKIEN"', 'title = "LDGLDST"'))
+    assert result.returncode == 2 and "targets[2].title" in result.stdout
+    result = open_with(campaign.replace(deadline.isoformat(), "2020-01-31"))
+    assert result.returncode == 2 and "deadline" in result.stdout
+    result = open_with(campaign)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "6 danh hiệu, 3 chỉ tiêu" in result.stdout
+    result = open_with(campaign)
+    assert result.returncode == 2 and "đã có phong trào thi đua" in result.stdout
+    with sqlite3.connect(tmp_path / "data" / "congdoan.db") as db:
+        titles = db.execute("SELECT titles_json FROM emulation_campaigns").fetchone()[0]
+        timers = db.execute("SELECT count(*) FROM reminders WHERE kind='emulation_deadline'")
+        assert "Có sáng kiến được công nhận" in titles and timers.fetchone()[0] == 2
