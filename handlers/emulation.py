@@ -74,6 +74,24 @@ async def open_campaign(ctx: Context) -> None:
     )
 
 
+def read_deadline(ctx: Context, year: int) -> datetime | None:
+    """The deadline typed by the board (end of that day), or None after explaining what is
+    wrong: not a date, already past, or outside the campaign's year."""
+    try:
+        day = textutil.parse_date(ctx.event.text or "", today=ctx.now.astimezone(ctx.t.tz).date())
+    except textutil.InvalidInput as bad:
+        ctx.reply(ctx.t(bad.key, **bad.params))
+        return None
+    deadline = datetime.combine(day, time(23, 59), tzinfo=ctx.t.tz)
+    if deadline <= ctx.now:
+        ctx.reply(ctx.t("invalid.datetime.past"))
+        return None
+    if day.year > year:
+        ctx.reply(ctx.t("emu.deadline_after_year", year=year))
+        return None
+    return deadline
+
+
 @registry.flow(OPEN_FLOW)
 async def on_open_input(ctx: Context) -> None:
     assert ctx.dialog is not None
@@ -81,17 +99,8 @@ async def on_open_input(ctx: Context) -> None:
     if ctx.dialog.step != "deadline":
         ctx.reply(ctx.t("bc.use_buttons"))
         return
-    try:
-        day = textutil.parse_date(ctx.event.text or "", today=ctx.now.astimezone(ctx.t.tz).date())
-    except textutil.InvalidInput as bad:
-        ctx.reply(ctx.t(bad.key, **bad.params))
-        return
-    deadline = datetime.combine(day, time(23, 59), tzinfo=ctx.t.tz)
-    if deadline <= ctx.now:
-        ctx.reply(ctx.t("invalid.datetime.past"))
-        return
-    if day.year > data["year"]:
-        ctx.reply(ctx.t("emu.deadline_after_year", year=data["year"]))
+    deadline = read_deadline(ctx, data["year"])
+    if deadline is None:
         return
     data["deadline"] = deadline.isoformat()
     data["titles"] = [t.code for t in ctx.app.settings.emulation.titles]
@@ -264,7 +273,7 @@ async def launch_campaign(
         unit=unit.name,
         deadline=t.date(deadline.astimezone(t.tz).date()),
     )
-    queued = await _send(
+    queued = await send_to_members(
         app, session, campaign, f"emu-open:{campaign.id}", text, member_ids, now, status=status
     )
     await plan_deadline_reminders(app, session, campaign, now)
@@ -291,7 +300,7 @@ async def plan_deadline_reminders(
             )
 
 
-async def _send(
+async def send_to_members(
     app: Any,
     session: AsyncSession,
     campaign: Campaign,
@@ -338,7 +347,7 @@ async def remind_unregistered(
         year=campaign.year,
         deadline=t.date(campaign.deadline.astimezone(t.tz).date()),
     )
-    await _send(app, session, campaign, f"emu-remind:{row.key}", text, missing, now)
+    await send_to_members(app, session, campaign, f"emu-remind:{row.key}", text, missing, now)
     return None
 
 

@@ -8,15 +8,13 @@ campaign flagged "removed": nobody can pick it any more, existing pledges stay v
 from __future__ import annotations
 
 import json
-from datetime import datetime, time
 
-from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
 from handlers import registry
 from handlers.dialogs import dialog_press
-from handlers.emulation import _send, plan_deadline_reminders
+from handlers.emulation import plan_deadline_reminders, read_deadline, send_to_members
 from handlers.emulation_report import campaign_of_board
 from models import emulation, reminders, units
 from models.emulation import Campaign
@@ -92,18 +90,10 @@ async def on_deadline(ctx: Context) -> None:
     campaign = await _campaign(ctx, ctx.dialog.data)
     if campaign is None:
         return
-    try:
-        day = textutil.parse_date(ctx.event.text or "", today=ctx.now.astimezone(ctx.t.tz).date())
-    except textutil.InvalidInput as bad:
-        ctx.reply(ctx.t(bad.key, **bad.params))
+    deadline = read_deadline(ctx, campaign.year)
+    if deadline is None:
         return
-    deadline = datetime.combine(day, time(23, 59), tzinfo=ctx.t.tz)
-    if deadline <= ctx.now:
-        ctx.reply(ctx.t("invalid.datetime.past"))
-        return
-    if day.year > campaign.year:
-        ctx.reply(ctx.t("emu.deadline_after_year", year=campaign.year))
-        return
+    day = deadline.date()
     old = campaign.deadline
     campaign.deadline = deadline
     ctx.session.add(campaign)
@@ -121,7 +111,7 @@ async def on_deadline(ctx: Context) -> None:
     assert root is not None
     missing = await emulation.members_without_pledge(ctx.session, campaign, root)
     shown = ctx.t.date(day)
-    queued = await _send(
+    queued = await send_to_members(
         ctx.app,
         ctx.session,
         campaign,
