@@ -7,9 +7,10 @@ a reply but never leaves the database behind what the user was told.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -50,6 +51,23 @@ class App:
         self.workers: list[Any] = []
         self.scheduler: Any = None
         self._config_admins = set(settings.bot.admins)
+        self._background: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run follow-up work (e.g. stopping native polls) without holding up the reply; the
+        task is kept referenced until it ends and its failure is logged."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    async def wait_background(self) -> None:
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     def add_adapter(self, adapter: Adapter) -> None:
         self.adapters[adapter.platform] = adapter
@@ -82,6 +100,12 @@ class App:
         await self.deliver(outgoing)
 
     async def _process(self, event: Event) -> tuple[list[Outgoing], bool]:
+        if event.poll_state is not None:  # the platform's count: nobody to answer
+            if self.registry.poll_state is not None:
+                async with self.db.session() as session:
+                    await self.registry.poll_state(self, session, event)
+                    await session.commit()
+            return [], False
         async with self.db.session() as session:
             ctx: Context | None = None
             try:
@@ -134,6 +158,10 @@ class App:
             if registry.group_change:
                 await registry.group_change(ctx)
             return
+        if event.poll_answer:
+            if registry.poll_answer:
+                await registry.poll_answer(ctx)
+            return
         if event.command is not None:
             await self.run_command(ctx, event.command)
             return
@@ -146,6 +174,10 @@ class App:
                 await flow(ctx)
                 return
             await ctx.end_dialog()
+        if event.text:
+            for hook in registry.text_hooks:
+                if await hook(ctx):
+                    return
         if not event.is_private:
             return  # in groups the bot speaks only when spoken to with a command
         await self._fallback(ctx, "help.not_understood")

@@ -34,6 +34,24 @@ class FileRef:
 
 
 @dataclass(frozen=True)
+class PollAnswer:
+    """Someone answered (or, with no options, retracted) a native poll."""
+
+    native_id: str
+    option_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PollState:
+    """The platform's count for one native poll (sent after each vote and when stopped)."""
+
+    native_id: str
+    counts: tuple[int, ...]
+    voters: int
+    closed: bool
+
+
+@dataclass(frozen=True)
 class Event:
     platform: str
     event_id: str
@@ -55,6 +73,8 @@ class Event:
     new_chat_id: str | None = None
     # The platform message a button was pressed on (lets the reply edit it in place).
     message_ref: str | None = None
+    poll_answer: PollAnswer | None = None
+    poll_state: PollState | None = None
 
     @property
     def is_private(self) -> bool:
@@ -63,6 +83,15 @@ class Event:
     @property
     def address(self) -> str:
         return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class PollContent:
+    poll_id: int
+    question: str
+    options: tuple[str, ...]
+    anonymous: bool
+    multiple: bool
 
 
 @dataclass(frozen=True)
@@ -96,6 +125,8 @@ class Message:
     pin: bool = False
     # Never folded into the next message (e.g. it must close the share-phone keyboard).
     standalone: bool = False
+    # A poll, where the platform has native ones; `text` is then only for the others.
+    poll: PollContent | None = None
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from bot.chat import Button, Document, FileRef, Message
+from bot.chat import Button, Document, FileRef, Message, PollContent
 from bot.sending import ChatMoved, RateLimited, Rejected, Transient, Unreachable
-from models import groups, members, outbox
+from models import groups, members, outbox, polls
 from models.outbox import FAILED, SENT, UNCERTAIN, UNREACHABLE, OutboxItem, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -50,17 +50,32 @@ def to_message(stored: OutboxMessage, item: OutboxItem) -> Message:
         attachment = FileRef(
             item.platform, stored.file_kind or "document", stored.file_id, stored.file_name or ""
         )
-    document = None
-    if stored.file_data is not None:  # a small generated file, e.g. an invitation's .ics
-        ics = (stored.file_name or "").endswith(".ics")
-        mime = "text/calendar" if ics else "application/octet-stream"
-        document = Document(stored.file_name or "file", stored.file_data, mime)
+    document = image = None
+    if stored.file_data is not None:  # a small generated file: an .ics, a results chart
+        name = stored.file_name or "file"
+        if name.endswith(".png"):
+            image = Document(name, stored.file_data, "image/png")
+        else:
+            mime = "text/calendar" if name.endswith(".ics") else "application/octet-stream"
+            document = Document(name, stored.file_data, mime)
+    poll = None
+    if stored.poll_json:
+        spec = json.loads(stored.poll_json)
+        poll = PollContent(
+            spec["id"],
+            spec["question"],
+            tuple(spec["options"]),
+            spec["anonymous"],
+            spec["multiple"],
+        )
     return Message(
         stored.text,
         buttons=rows,
         attachment=attachment,
         document=document,
+        image=image,
         pin=stored.pin_in_groups and item.is_group,
+        poll=poll,
     )
 
 
@@ -232,7 +247,7 @@ class DeliveryWorker:
         except Transient as exc:
             await self._transient(row, exc)
         else:
-            await self._final(row, SENT, None, ref)
+            await self._final(row, SENT, None, ref, poll_json=stored.poll_json)
 
     async def _transient(self, row: OutboxItem, exc: Transient) -> None:
         assert row.id is not None
@@ -250,10 +265,25 @@ class DeliveryWorker:
                 )
 
     async def _final(
-        self, row: OutboxItem, state: str, error: str | None, ref: str | None = None
+        self,
+        row: OutboxItem,
+        state: str,
+        error: str | None,
+        ref: str | None = None,
+        poll_json: str | None = None,
     ) -> None:
         assert row.id is not None
         async with self._write, self.app.db.session() as session:
+            if poll_json is not None and state == SENT:  # votes find their poll by this copy
+                await polls.record_copy(
+                    session,
+                    json.loads(poll_json)["id"],
+                    self.platform,
+                    row.chat_id,
+                    is_group=row.is_group,
+                    member_id=row.member_id,
+                    message_ref=ref,
+                )
             await outbox.finish(
                 session,
                 row.id,

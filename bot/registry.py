@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -39,6 +39,12 @@ class Registry:
         self.group_change: Handler | None = None
         # Answers input nobody else wants (help instead of silence).
         self.fallback: Handler | None = None
+        # Native poll answers (a person's choice) and poll states (the platform's counts).
+        self.poll_answer: Handler | None = None
+        self.poll_state: Callable[[Any, Any, Any], Awaitable[None]] | None = None
+        # Plain text outside any dialog, tried before the fallback (e.g. "1,3" answering a
+        # numbered text poll); returns True when it took the text.
+        self.text_hooks: list[Callable[[Any], Awaitable[bool]]] = []
 
     def command(
         self,
@@ -82,6 +88,20 @@ class Registry:
 
     def on_group_change(self, func: Handler) -> Handler:
         self.group_change = func
+        return func
+
+    def on_poll_answer(self, func: Handler) -> Handler:
+        self.poll_answer = func
+        return func
+
+    def on_poll_state(
+        self, func: Callable[[Any, Any, Any], Awaitable[None]]
+    ) -> Callable[[Any, Any, Any], Awaitable[None]]:
+        self.poll_state = func
+        return func
+
+    def on_text(self, func: Callable[[Any], Awaitable[bool]]) -> Callable[[Any], Awaitable[bool]]:
+        self.text_hooks.append(func)
         return func
 
 

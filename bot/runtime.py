@@ -63,6 +63,7 @@ class Background:
 
     async def close(self) -> None:
         self.stop.set()
+        await self.app.wait_background()
         if self.app.scheduler is not None:
             self.app.scheduler.shutdown()
             self.app.scheduler = None

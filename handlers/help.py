@@ -107,6 +107,8 @@ HELP_ORDER = [
     "thidua",
     "thidua_tudanhgia",
     "thidua_tapthe",
+    "binhchon",
+    "ketqua",
     "tinmoi",
     "hop",
     "quanlyhop",

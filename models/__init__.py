@@ -9,6 +9,7 @@ from models.groups import ChatGroup
 from models.meetings import Invite, Meeting
 from models.members import Identity, Member
 from models.outbox import DeliveryJob, OutboxItem, OutboxMessage
+from models.polls import Poll, PollCopy, PollVote
 from models.reminders import Reminder
 from models.roles import RoleAssignment
 from models.units import Unit
@@ -27,6 +28,9 @@ __all__ = [
     "OutboxItem",
     "OutboxMessage",
     "Pledge",
+    "Poll",
+    "PollCopy",
+    "PollVote",
     "ProcessedEvent",
     "Reminder",
     "RoleAssignment",

@@ -9,6 +9,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models import polls
 from models.types import UTCDateTime, utcnow
 from models.units import Unit
 
@@ -49,6 +50,7 @@ async def seen(session: AsyncSession, platform: str, chat_id: str, title: str) -
 
 async def migrate(session: AsyncSession, platform: str, old_id: str, new_id: str) -> None:
     """A group became a supergroup: its chat id changed, its link stays."""
+    await polls.chat_moved(session, platform, old_id, new_id)  # results still reach the group
     group = await find(session, platform, old_id)
     if group is None or await find(session, platform, new_id) is not None:
         return

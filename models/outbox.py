@@ -70,6 +70,9 @@ class OutboxMessage(SQLModel, table=True):
     # A small generated file (an .ics) uploaded with each message; the text is its caption.
     file_data: bytes | None = None
     pin_in_groups: bool = False
+    # A poll (bình chọn): {"id", "question", "options", "anonymous", "multiple"}. Platforms
+    # with native polls send that; others send `text`, the numbered text version.
+    poll_json: str | None = None
 
 
 class OutboxItem(SQLModel, table=True):

@@ -78,6 +78,8 @@ _STRING_FIELDS = frozenset(
         "thumbnail",
         "custom_title",
         "query",
+        "question",
+        "explanation",
     }
 )
 
@@ -92,6 +94,13 @@ _GETUPDATES_CONFLICT = (
     "make sure that only one bot instance is running"
 )
 _IDLE_QUIET_SECONDS = 0.2
+# Poll limits as the Bot API enforces them (Bot API 10.0 lowered the option minimum to 1;
+# the fake keeps 2, since a one-option poll is a bug in this bot).
+_POLL_QUESTION_MAX = 300
+_POLL_OPTION_MAX = 100
+_POLL_MIN_OPTIONS = 2
+_POLL_MAX_OPTIONS = 12
+_POLL_OPEN_PERIOD = (5, 2_628_000)
 
 
 def _now() -> int:
@@ -138,10 +147,12 @@ class SentMessage:
     plain: str = ""  # text/caption as the user sees it (HTML/Markdown rendered)
     edit_count: int = 0
     deleted: bool = False
+    poll: JSONDict | None = None  # sendPoll: the live Poll JSON, updated as people vote
 
     @property
     def body(self) -> str:
-        return self.text or self.caption or ""
+        """Text or caption; for a poll its question."""
+        return self.text or self.caption or (self.poll or {}).get("question") or ""
 
     def matches(self, contains: str | None) -> bool:
         """True if ``contains`` occurs in the raw body or in the rendered text."""
@@ -181,6 +192,9 @@ class SentMessage:
         extra = f" buttons={self.buttons()!r}" if self.buttons() else ""
         if self.document:
             extra += f" document={self.document[0]!r}"
+        if self.poll is not None:
+            votes = [f"{o['text']}: {o['voter_count']}" for o in self.poll["options"]]
+            extra += f" options={votes!r}" + (" closed" if self.poll["is_closed"] else "")
         return f"[{self.method} id={self.message_id}] {self.body!r}{extra}"
 
 
@@ -204,6 +218,12 @@ class _FailRule:
     migrate_to_chat_id: int | None
     chat_id: int | None
     times: int
+
+
+@dataclass
+class _PollState:
+    sent: SentMessage  # sent.poll is the live Poll JSON
+    votes: dict[int, list[int]]  # user_id -> chosen option ids (users who voted only)
 
 
 @dataclass
@@ -587,6 +607,8 @@ class FakeTelegram:
         self._max_update_id = 10_000
         self._callback_ids = itertools.count(4_382_001_177_000_000_001)
         self._known_callbacks: set[str] = set()
+        self._poll_ids = itertools.count(5_224_233_457_427_136_001)
+        self._polls: dict[str, _PollState] = {}
         self._file_ids = itertools.count(1)
         self._files: dict[str, _StoredFile] = {}
         self._files_by_path: dict[str, _StoredFile] = {}
@@ -622,6 +644,8 @@ class FakeTelegram:
             "sendmessage": self._send_message,
             "senddocument": self._send_document,
             "sendphoto": self._send_photo,
+            "sendpoll": self._send_poll,
+            "stoppoll": self._stop_poll,
             "editmessagetext": self._edit_message,
             "editmessagecaption": self._edit_message,
             "editmessagereplymarkup": self._edit_message,
@@ -897,6 +921,74 @@ class FakeTelegram:
         }
         return self._queue_update({"callback_query": query})
 
+    def user_votes(
+        self,
+        user_id: int,
+        message: SentMessage,
+        option_ids: list[int],
+        *,
+        first_name: str | None = None,
+        username: str | None = None,
+    ) -> list[JSONDict]:
+        """The user answers the poll in a bot message (option_ids [] retracts the vote),
+        replacing their previous answer. As for every poll the bot sent, Telegram queues a
+        poll_answer update (named polls only) and then a poll update with the new counts;
+        both are returned. A vote on a closed poll (clients can't cast one) or one that
+        changes nothing queues nothing and returns []."""
+        poll = message.poll
+        if poll is None:
+            raise AssertionError(
+                f"message {message.message_id} is not a poll: {message.describe()}"
+            )
+        if message.deleted:
+            raise AssertionError(
+                f"cannot vote in poll message {message.message_id} in chat {message.chat_id}: "
+                "it was deleted"
+            )
+        count = len(poll["options"])
+        bad = [
+            i
+            for i in option_ids
+            if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < count
+        ]
+        if bad:
+            raise AssertionError(f"option ids {bad!r} out of range for a {count}-option poll")
+        if len(set(option_ids)) != len(option_ids):
+            raise AssertionError(f"duplicate option ids {option_ids!r}")
+        if len(option_ids) > 1 and not poll["allows_multiple_answers"]:
+            raise AssertionError(
+                f"poll {poll['question']!r} allows one answer only, got {option_ids!r}"
+            )
+        state = self._polls[poll["id"]]
+        user = self._remember_user(user_id, first_name, username)
+        chosen = sorted(option_ids)
+        previous = state.votes.get(user_id, [])
+        if poll["is_closed"] or chosen == previous:
+            return []
+        if previous and not poll["allows_revoting"]:
+            raise AssertionError(
+                f"poll {poll['question']!r} does not allow changing a vote (allows_revoting)"
+            )
+        if chosen:
+            state.votes[user_id] = chosen
+        else:
+            state.votes.pop(user_id, None)
+        for index, option in enumerate(poll["options"]):
+            option["voter_count"] = sum(index in votes for votes in state.votes.values())
+        poll["total_voter_count"] = len(state.votes)
+        self._sync_poll(state)
+        updates: list[JSONDict] = []
+        if not poll["is_anonymous"]:
+            answer = {
+                "poll_id": poll["id"],
+                "user": user,
+                "option_ids": chosen,
+                "option_persistent_ids": [poll["options"][i]["persistent_id"] for i in chosen],
+            }
+            updates.append(self._queue_update({"poll_answer": answer}))
+        updates.append(self._queue_update({"poll": copy.deepcopy(poll)}))
+        return updates
+
     def bot_added_to_group(
         self,
         chat_id: int,
@@ -1026,6 +1118,13 @@ class FakeTelegram:
         self._touch()
         return queued
 
+    def repeat_update(self, update: JSONDict) -> JSONDict:
+        """Deliver an already queued update once more with the same update_id (Telegram
+        delivers at least once), whatever the bot's offset, to test de-duplication."""
+        if int(update.get("update_id", self._max_update_id + 1)) > self._max_update_id:
+            raise AssertionError(f"repeat_update needs an update that was queued: {update!r}")
+        return self.queue_raw_update(update)
+
     def user_blocks_bot(self, user_id: int) -> JSONDict:
         """my_chat_member in the private chat (member -> kicked); sends then get 403."""
         self.blocked_users.add(user_id)
@@ -1063,6 +1162,10 @@ class FakeTelegram:
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         return [m for m in self.sent if m.chat_id == chat_id]
+
+    def polls_in(self, chat_id: int) -> list[SentMessage]:
+        """The polls the bot sent to chat_id, in order (their .poll is the live state)."""
+        return [m for m in self.sent if m.chat_id == chat_id and m.poll is not None]
 
     def calls_of(self, method: str) -> list[JSONDict]:
         """Params of every call of `method` (case-insensitive), in order."""
@@ -1837,6 +1940,127 @@ class FakeTelegram:
             fields["caption"] = plain
         return self._record_bot_message(method, params, chat_id, fields, markup, sent)
 
+    @staticmethod
+    def _poll_options(raw: Any) -> list[str]:
+        if not isinstance(raw, list):
+            raise _ApiError(400, "Bad Request: can't parse options JSON object")
+        texts: list[str] = []
+        for option in raw:  # InputPollOption objects (PTB 22) or plain strings
+            text = option.get("text") if isinstance(option, dict) else option
+            if isinstance(text, int | float) and not isinstance(text, bool):
+                text = str(text)
+            if not isinstance(text, str):
+                raise _ApiError(400, "Bad Request: can't parse InputPollOption JSON object")
+            texts.append(text.strip())
+        if len(texts) < _POLL_MIN_OPTIONS:
+            raise _ApiError(400, f"Bad Request: poll must have at least {_POLL_MIN_OPTIONS} option")
+        if len(texts) > _POLL_MAX_OPTIONS:
+            raise _ApiError(
+                400, f"Bad Request: poll can't have more than {_POLL_MAX_OPTIONS} options"
+            )
+        for text in texts:
+            if not text:
+                raise _ApiError(400, "Bad Request: poll options must be non-empty")
+            if len(text) > _POLL_OPTION_MAX:
+                raise _ApiError(
+                    400, f"Bad Request: poll options length must not exceed {_POLL_OPTION_MAX}"
+                )
+        return texts
+
+    def _send_poll(self, method: str, params: JSONDict) -> JSONDict:
+        chat_id = self._target_chat(params)
+        raw_question = params.get("question")
+        question = raw_question.strip() if isinstance(raw_question, str) else ""
+        if not question:
+            raise _ApiError(400, "Bad Request: poll question must be non-empty")
+        if len(question) > _POLL_QUESTION_MAX:
+            raise _ApiError(
+                400, f"Bad Request: poll question length must not exceed {_POLL_QUESTION_MAX}"
+            )
+        texts = self._poll_options(params.get("options"))
+        kind = params.get("type") or "regular"
+        if kind not in ("regular", "quiz"):
+            raise _ApiError(400, "Bad Request: unsupported poll type specified")
+        markup = self._checked_markup(params.get("reply_markup"))
+        poll: JSONDict = {
+            "id": str(next(self._poll_ids)),
+            "question": question,
+            "options": [
+                {"persistent_id": str(i), "text": text, "voter_count": 0}
+                for i, text in enumerate(texts)
+            ],
+            "total_voter_count": 0,
+            "is_closed": bool(params.get("is_closed", False)),
+            "is_anonymous": bool(params.get("is_anonymous", True)),
+            "type": kind,
+            "allows_multiple_answers": bool(params.get("allows_multiple_answers", False)),
+            # Both required by PTB 22.8 (Bot API 9.6 / 10.0).
+            "allows_revoting": bool(params.get("allows_revoting", kind == "regular")),
+            "members_only": bool(params.get("members_only", False)),
+        }
+        open_period = params.get("open_period")
+        if isinstance(open_period, int) and not isinstance(open_period, bool):
+            if not _POLL_OPEN_PERIOD[0] <= open_period <= _POLL_OPEN_PERIOD[1]:
+                raise _ApiError(400, "Bad Request: wrong open period specified")
+            poll["open_period"] = open_period
+            poll["close_date"] = _now() + open_period
+        elif isinstance(params.get("close_date"), int):
+            poll["close_date"] = params["close_date"]
+        if kind == "quiz":
+            correct = params.get("correct_option_ids")
+            if correct is None and params.get("correct_option_id") is not None:
+                correct = [params["correct_option_id"]]
+            if correct is not None:
+                poll["correct_option_ids"] = correct
+        sent = SentMessage(
+            message_id=0,
+            chat_id=chat_id,
+            text=None,
+            caption=None,
+            reply_markup=markup,
+            document=None,
+            photo=None,
+            method="sendPoll",
+            params=params,
+            plain=question,
+            poll=poll,
+        )
+        fields: JSONDict = {"poll": copy.deepcopy(poll)}
+        if params.get("protect_content"):
+            fields["has_protected_content"] = True
+        message = self._record_bot_message(method, params, chat_id, fields, markup, sent)
+        self._polls[poll["id"]] = _PollState(sent, {})
+        return message
+
+    def _sync_poll(self, state: _PollState) -> None:
+        # The stored message (what callback queries and replies embed) follows the poll.
+        sent = state.sent
+        stored = self._messages.get((sent.chat_id, sent.message_id))
+        if stored is not None:
+            stored["poll"] = copy.deepcopy(sent.poll)
+        self._notify()
+
+    def _stop_poll(self, _method: str, params: JSONDict) -> JSONDict:
+        chat_id = self._target_chat(params)
+        message_id = int(params.get("message_id") or 0)
+        message = self._messages.get((chat_id, message_id))
+        if message is None:
+            raise _ApiError(400, "Bad Request: message with poll to stop not found")
+        sent = self._sent_by_key.get((chat_id, message_id))
+        if sent is None or sent.poll is None:
+            raise _ApiError(400, "Bad Request: message is not a poll")
+        if sent.poll["is_closed"]:
+            raise _ApiError(400, "Bad Request: poll has already been closed")
+        # Unlike an edit, stopPoll keeps the inline keyboard unless it passes a new one.
+        if params.get("reply_markup") is not None:
+            markup = self._checked_markup(params["reply_markup"], inline_only=True)
+            sent.reply_markup = markup
+            message["reply_markup"] = markup
+        sent.poll["is_closed"] = True
+        self._sync_poll(self._polls[sent.poll["id"]])
+        self._queue_update({"poll": copy.deepcopy(sent.poll)})
+        return copy.deepcopy(sent.poll)
+
     def _edit_message(self, method: str, params: JSONDict) -> JSONDict | bool:
         kind = method.lower()
         if params.get("inline_message_id"):
@@ -1868,7 +2092,7 @@ class FakeTelegram:
             sent.text, sent.plain, sent.parse_mode = text, plain, parse_mode
             message["text"] = plain
         elif kind == "editmessagecaption":
-            if "text" in message:
+            if "text" in message or "poll" in message:
                 raise _ApiError(400, "Bad Request: there is no caption in the message to edit")
             caption, plain = self._caption(params)
             if (caption, parse_mode, markup) == (sent.caption, sent.parse_mode, sent.reply_markup):

@@ -15,6 +15,8 @@ from telegram import (
     BotCommandScopeAllGroupChats,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Poll,
+    PollAnswer,
     Update,
 )
 from telegram.error import BadRequest, ChatMigrated, EndPointNotFound, Forbidden, RetryAfter
@@ -26,6 +28,8 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    PollAnswerHandler,
+    PollHandler,
     TypeHandler,
     filters,
 )
@@ -350,3 +354,192 @@ async def test_commands_and_wait_for_timeout(
         await fake.wait_for(USER, contains="không bao giờ", timeout=0.2)
     chat = await app.bot.get_chat(SUPERGROUP)
     assert chat.type == "supergroup"
+
+
+@dataclass
+class PollSeen:
+    answers: list[PollAnswer] = field(default_factory=list)
+    polls: list[Poll] = field(default_factory=list)
+
+
+def watch_polls(app: Application) -> PollSeen:
+    seen = PollSeen()
+
+    async def on_answer(update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.poll_answer is not None
+        seen.answers.append(update.poll_answer)
+
+    async def on_poll(update: Update, _ctx: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.poll is not None
+        seen.polls.append(update.poll)
+
+    app.add_handler(PollAnswerHandler(on_answer), group=1)
+    app.add_handler(PollHandler(on_poll), group=1)
+    return seen
+
+
+@pytest.mark.asyncio
+async def test_send_poll_round_trip_and_validation(
+    fake: FakeTelegram, running: tuple[Application, Seen]
+) -> None:
+    app, _ = running
+    message = await app.bot.send_poll(
+        GROUP,
+        "  Chọn ngày họp BCH?  ",
+        ["Thứ Hai", "Thứ Ba", "Thứ Tư"],
+        is_anonymous=False,
+        allows_multiple_answers=True,
+    )
+    poll = message.poll
+    assert poll is not None and poll.question == "Chọn ngày họp BCH?"  # stripped
+    assert [o.text for o in poll.options] == ["Thứ Hai", "Thứ Ba", "Thứ Tư"]
+    assert poll.total_voter_count == 0 and not poll.is_closed and not poll.is_anonymous
+    assert poll.allows_multiple_answers and poll.type == "regular" and poll.id.isdigit()
+    sent = await fake.wait_for(GROUP, contains="ngày họp BCH")
+    assert fake.polls_in(GROUP) == [sent] and fake.polls_in(USER) == []
+    assert sent.method == "sendPoll" and sent.message_id == message.message_id
+    assert sent.poll is not None and sent.poll["id"] == poll.id
+    assert "'Thứ Ba: 0'" in sent.describe()
+
+    # Defaults: anonymous, single answer, fresh poll id.
+    other = await app.bot.send_poll(USER, "Có tham gia?", ["Có", "Không"])
+    assert other.poll is not None and other.poll.is_anonymous
+    assert not other.poll.allows_multiple_answers and other.poll.id != poll.id
+
+    cases = [
+        ("Hỏi?", ["Một"], "at least 2 option"),
+        ("Hỏi?", [str(i) for i in range(13)], "more than 12 options"),
+        ("x" * 301, ["a", "b"], "question length must not exceed 300"),
+        ("Hỏi?", ["a", "b" * 101], "options length must not exceed 100"),
+        ("   ", ["a", "b"], "question must be non-empty"),
+        ("Hỏi?", ["a", " "], "options must be non-empty"),
+    ]
+    for question, options, error in cases:
+        with pytest.raises(BadRequest, match=error):
+            await app.bot.send_poll(USER, question, options)
+    await app.bot.send_poll(USER, "x" * 300, [str(i) for i in range(12)])  # limits inclusive
+
+    fake.blocked_users.add(USER)
+    with pytest.raises(Forbidden, match="blocked by the user"):
+        await app.bot.send_poll(USER, "Còn đó không?", ["Có", "Không"])
+    fake.blocked_users.clear()
+    fake.fail_next("sendPoll", error_code=400, description="Bad Request: chat not found")
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await app.bot.send_poll(USER, "Lỗi?", ["Có", "Không"])
+    assert len(fake.polls_in(USER)) == 2
+
+
+@pytest.mark.asyncio
+async def test_named_poll_votes_and_retraction(
+    fake: FakeTelegram, running: tuple[Application, Seen]
+) -> None:
+    app, _ = running
+    seen = watch_polls(app)
+    await app.bot.send_poll(
+        GROUP, "Ngày nào?", ["T2", "T3", "T4"], is_anonymous=False, allows_multiple_answers=True
+    )
+    sent = fake.polls_in(GROUP)[-1]
+    assert sent.poll is not None
+    poll_id = sent.poll["id"]
+
+    updates = fake.user_votes(USER, sent, [2, 0], first_name="Lan")
+    assert [next(k for k in u if k != "update_id") for u in updates] == ["poll_answer", "poll"]
+    await fake.wait_until(lambda: len(seen.polls) == 1, what="first poll update")
+    answer = seen.answers[0]
+    assert answer.poll_id == poll_id and answer.option_ids == (0, 2)
+    assert answer.user is not None and answer.user.id == USER and answer.user.first_name == "Lan"
+    assert [o.voter_count for o in seen.polls[0].options] == [1, 0, 1]
+    assert seen.polls[0].total_voter_count == 1
+
+    fake.user_votes(502, sent, [0])
+    await fake.wait_until(lambda: len(seen.polls) == 2, what="second poll update")
+    assert [o.voter_count for o in seen.polls[1].options] == [2, 0, 1]
+    assert seen.polls[1].total_voter_count == 2  # distinct voters, not votes
+
+    fake.user_votes(USER, sent, [])  # retraction
+    await fake.wait_until(lambda: len(seen.polls) == 3, what="poll update after retraction")
+    assert seen.answers[-1].option_ids == () and seen.answers[-1].user is not None
+    assert [o.voter_count for o in seen.polls[2].options] == [1, 0, 0]
+    assert sent.poll["total_voter_count"] == 1  # the live state in `sent`
+    assert fake.user_votes(USER, sent, []) == []  # nothing to retract: no update
+    assert "['T2: 1', 'T3: 0', 'T4: 0']" in sent.describe()
+
+    single = await app.bot.send_poll(GROUP, "Một lựa chọn?", ["Có", "Không"], is_anonymous=False)
+    single_sent = fake.polls_in(GROUP)[-1]
+    assert single_sent.message_id == single.message_id
+    with pytest.raises(AssertionError, match="one answer only"):
+        fake.user_votes(USER, single_sent, [0, 1])
+    with pytest.raises(AssertionError, match="out of range"):
+        fake.user_votes(USER, single_sent, [2])
+    await app.bot.send_message(GROUP, "tin thường")
+    with pytest.raises(AssertionError, match="not a poll"):
+        fake.user_votes(USER, fake.messages_to(GROUP)[-1], [0])
+    await fake.wait_idle()
+    assert len(seen.answers) == 3 and len(seen.polls) == 3
+
+
+@pytest.mark.asyncio
+async def test_anonymous_poll_stop_poll_and_repeat(
+    fake: FakeTelegram, running: tuple[Application, Seen]
+) -> None:
+    app, seen_ids = running
+    seen = watch_polls(app)
+    message = await app.bot.send_poll(SUPERGROUP, "Ẩn danh?", ["Có", "Không"])
+    sent = fake.polls_in(SUPERGROUP)[0]
+
+    updates = fake.user_votes(USER, sent, [1])
+    assert len(updates) == 1 and updates[0]["poll"]["options"][1]["voter_count"] == 1
+    await fake.wait_until(lambda: len(seen.polls) == 1, what="anonymous poll update")
+    assert seen.answers == []  # no poll_answer for anonymous polls
+
+    fake.repeat_update(updates[0])  # same update_id again: the bot must cope
+    await fake.wait_until(
+        lambda: seen_ids.update_ids.count(updates[0]["update_id"]) == 2, what="re-delivery"
+    )
+
+    stopped = await app.bot.stop_poll(SUPERGROUP, message.message_id)
+    assert stopped.is_closed and stopped.total_voter_count == 1 and stopped.id == sent.poll["id"]
+    assert sent.poll is not None and sent.poll["is_closed"] and "closed" in sent.describe()
+    await fake.wait_until(lambda: any(p.is_closed for p in seen.polls), what="closing update")
+    assert fake.user_votes(502, sent, [0]) == []  # closed: clients can't vote any more
+    assert sent.poll["total_voter_count"] == 1
+
+    with pytest.raises(BadRequest, match="already been closed"):
+        await app.bot.stop_poll(SUPERGROUP, message.message_id)
+    text = await app.bot.send_message(SUPERGROUP, "không phải bình chọn")
+    with pytest.raises(BadRequest, match="not a poll"):
+        await app.bot.stop_poll(SUPERGROUP, text.message_id)
+    with pytest.raises(BadRequest, match=r"(?i)message with poll to stop not found"):
+        await app.bot.stop_poll(SUPERGROUP, 9999)
+    with pytest.raises(AssertionError, match="needs an update that was queued"):
+        fake.repeat_update({"update_id": 99_999_999, "poll": updates[0]["poll"]})
+    await fake.wait_idle()
+    assert len(seen.polls) == 3  # vote, repeated vote, stop
+
+
+@pytest.mark.asyncio
+async def test_poll_over_raw_http(fake: FakeTelegram) -> None:
+    base = f"{fake.base_url}{fake.token}"
+    async with httpx.AsyncClient() as client:
+        # Form-encoded like PTB: a numeric question must stay a string.
+        form = {"chat_id": str(USER), "question": "2026", "options": '["Có", {"text": "Không"}]'}
+        response = (await client.post(f"{base}/sendPoll", data=form)).json()
+        assert response["ok"] and response["result"]["poll"]["question"] == "2026"
+        response = await client.post(
+            f"{base}/sendPoll", json={"chat_id": USER, "question": "?", "options": "Có"}
+        )
+        assert response.status_code == 400
+        assert response.json()["description"] == "Bad Request: can't parse options JSON object"
+        sent = fake.polls_in(USER)[0]
+        fake.user_votes(USER, sent, [0])
+        result = (
+            await client.post(
+                f"{base}/getUpdates", json={"allowed_updates": ["poll", "poll_answer"]}
+            )
+        ).json()["result"]
+        assert [list(u)[1] for u in result] == ["poll"]
+        assert result[0]["poll"]["options"][0] == {
+            "persistent_id": "0",
+            "text": "Có",
+            "voter_count": 1,
+        }

@@ -79,6 +79,9 @@ class ConsoleAdapter:
         if payloads:
             self._choices[chat_id] = payloads
             self._print("  (gõ số để chọn)")
+        elif message.poll is not None:
+            # A numbered text poll: the next "1" answers it, not an older message's buttons.
+            self._choices.pop(chat_id, None)
         for file in (message.document, message.image):
             if file is not None:
                 self.export_dir.mkdir(parents=True, exist_ok=True)

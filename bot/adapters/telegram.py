@@ -37,7 +37,7 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.app import App
-from bot.chat import Capabilities, Contact, Event, FileRef, Message
+from bot.chat import Capabilities, Contact, Event, FileRef, Message, PollAnswer, PollState
 from bot.config import TelegramSection
 from bot.ratelimit import Limits, RateLimiter
 from bot.sending import ChatMoved, RateLimited, Rejected, SendError, Transient, Unreachable
@@ -223,6 +223,33 @@ class TelegramAdapter:
                     chat_title=chat.title or "",
                 )
             ]
+        if update.poll_answer is not None:
+            answer = update.poll_answer
+            if answer.user is None:
+                return []  # answered as a channel: nobody to count
+            vote = PollAnswer(answer.poll_id, tuple(answer.option_ids))
+            return [
+                self._event(uid, answer.user.id, ChatType.PRIVATE, answer.user, poll_answer=vote)
+            ]
+        if update.poll is not None:
+            poll = update.poll
+            state = PollState(
+                poll.id,
+                tuple(o.voter_count for o in poll.options),
+                poll.total_voter_count,
+                poll.is_closed,
+            )
+            return [
+                Event(
+                    platform=self.platform,
+                    event_id=uid,
+                    chat_id=f"poll:{poll.id}",
+                    chat_kind="group",
+                    user_id="",
+                    user_name="",
+                    poll_state=state,
+                )
+            ]
         message = update.message
         if message is None or message.from_user is None:
             return []
@@ -371,6 +398,19 @@ class TelegramAdapter:
                     if "not modified" in str(exc).lower():
                         return message.edit_ref
                     log.info("edit failed (%s); sending a new message", exc)
+        if message.poll is not None:
+            poll = message.poll
+            sent = await call(
+                lambda: bot.send_poll(
+                    cid,
+                    poll.question,
+                    list(poll.options),
+                    is_anonymous=poll.anonymous,
+                    allows_multiple_answers=poll.multiple,
+                )
+            )
+            # The native poll id rides along: votes come back with it, not with the chat.
+            return f"{chat_id}:{sent.message_id}:{sent.poll.id}"
         if message.image is not None:
             img = message.image
             sent = await call(
@@ -426,6 +466,16 @@ class TelegramAdapter:
         if sent_id is None:
             return None
         return await self._maybe_pin(call, message, chat_id, sent_id)
+
+    async def stop_poll(self, message_ref: str) -> None:
+        """Close a native poll (at its deadline): no more answers in the app."""
+        chat_id, _, message_id = message_ref.partition(":")
+        await self._call(
+            chat_id,
+            lambda: self.application.bot.stop_poll(int(chat_id), int(message_id)),
+            paced=False,
+            urgent=False,
+        )
 
     async def _maybe_pin(self, call: Any, message: Message, chat_id: str, message_id: int) -> str:
         if message.pin and chat_id.startswith("-"):

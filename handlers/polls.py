@@ -1,0 +1,368 @@
+"""/binhchon: create a quick poll.
+
+One line — `/binhchon Câu hỏi? | Lựa chọn 1 | Lựa chọn 2` — or, in private, a guided dialog
+(question, then options). A settings card follows: anonymous or named, one or several answers,
+a deadline, and in private the target (members of a unit in private, or the unit's group
+chats). Every copy goes out through the delivery engine.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from bot import textutil, timeparse
+from bot.chat import Button, Message
+from bot.context import Context
+from bot.registry import payload
+from handlers import audiences, registry
+from handlers.dialogs import dialog_press
+from handlers.meetings import organiser_roots
+from handlers.poll_votes import plan_close
+from models import groups, outbox, units
+from models.outbox import DeliveryJob, OutboxMessage, Recipient
+from models.polls import GROUPS, HERE, MEMBERS, Poll
+
+FLOW = "poll"
+MAX_QUESTION, MAX_OPTION, MIN_OPTIONS, MAX_OPTIONS = 300, 100, 2, 12
+RSVP_OPTIONS = ("Có", "Không", "Có thể")
+DEADLINES = ("1h", "eod", "3d", "7d", "none")
+
+
+class PollInputError(ValueError):
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key, self.params = key, params
+
+
+def check_question(text: str) -> str:
+    question = textutil.nfc(" ".join(text.split()))
+    if not question:
+        raise PollInputError("poll.ask_question")
+    if len(question) > MAX_QUESTION:
+        raise PollInputError("poll.question_too_long", limit=MAX_QUESTION, length=len(question))
+    return question
+
+
+def check_options(parts: list[str]) -> list[str]:
+    """2–12 options (Telegram's maximum, kept for text polls so a poll is the same
+    everywhere), each 1–100 characters, no two the same (case and accents ignored)."""
+    options = [textutil.nfc(" ".join(p.split())) for p in parts]
+    options = [o for o in options if o]
+    if len(options) < MIN_OPTIONS:
+        raise PollInputError("poll.too_few_options", minimum=MIN_OPTIONS)
+    if len(options) > MAX_OPTIONS:
+        raise PollInputError("poll.too_many_options", maximum=MAX_OPTIONS, count=len(options))
+    for option in options:
+        if len(option) > MAX_OPTION:
+            raise PollInputError("poll.option_too_long", limit=MAX_OPTION, option=option[:30])
+    seen: dict[str, str] = {}
+    for option in options:
+        key = textutil.search_key(option)
+        if key in seen:
+            raise PollInputError("poll.duplicate_option", option=option)
+        seen[key] = option
+    return options
+
+
+def split_options(text: str) -> list[str]:
+    separator = "|" if "|" in text else "\n"
+    return text.split(separator)
+
+
+# --- creating -------------------------------------------------------------------------------
+@registry.command("binhchon", access="member", where="any", help_key="help.cmd.binhchon", menu=True)
+async def create(ctx: Context) -> None:
+    group = not ctx.event.is_private
+    if not group and not await organiser_roots(ctx):
+        ctx.audit("access_denied", target="/binhchon", needed="board or tổ trưởng")
+        ctx.reply(ctx.t("poll.private_needs_role"))
+        return
+    data: dict[str, Any] = {
+        "anon": False,
+        "multi": False,
+        "closes": None,
+        "target": HERE if group else None,
+        "unit_id": None,
+        "chat": ctx.event.chat_id,
+    }
+    args = ctx.event.args.strip()
+    if not args:
+        if group:
+            ctx.reply(ctx.t("poll.group_usage"))
+            return
+        await ctx.set_dialog(FLOW, "question", data)
+        ctx.reply(Message(ctx.t("poll.ask_question"), buttons=[[_cancel(ctx)]]))
+        return
+    parts = args.split("|")
+    try:
+        data["q"] = check_question(parts[0])
+        if len(parts) > 1:
+            data["opts"] = check_options(parts[1:])
+    except PollInputError as bad:
+        ctx.reply(ctx.t(bad.key, **bad.params))
+        return
+    if "opts" not in data:
+        if group:
+            ctx.reply(ctx.t("poll.group_usage"))
+            return
+        await ctx.set_dialog(FLOW, "options", data)
+        _ask_options(ctx)
+        return
+    await _show_card(ctx, data)
+
+
+def _cancel(ctx: Context) -> Button:
+    return Button(ctx.t("btn.cancel"), payload("pl", "cancel"))
+
+
+def _ask_options(ctx: Context) -> None:
+    ctx.reply(
+        Message(
+            ctx.t("poll.ask_options", maximum=MAX_OPTIONS),
+            buttons=[
+                [Button(" / ".join(RSVP_OPTIONS), payload("pl", "rsvp"))],
+                [_cancel(ctx)],
+            ],
+        )
+    )
+
+
+@registry.flow(FLOW)
+async def on_input(ctx: Context) -> None:
+    assert ctx.dialog is not None
+    data, step, text = ctx.dialog.data, ctx.dialog.step, ctx.event.text or ""
+    try:
+        if step == "question":
+            parts = text.split("|")
+            data["q"] = check_question(parts[0])
+            if len(parts) > 1:
+                data["opts"] = check_options(parts[1:])
+                await _show_card(ctx, data)
+            else:
+                await ctx.set_dialog(FLOW, "options", data)
+                _ask_options(ctx)
+        elif step == "options":
+            data["opts"] = check_options(split_options(text))
+            await _show_card(ctx, data)
+        elif step == "deadline":
+            when = timeparse.parse_local_datetime(text, now=ctx.now, tz=ctx.t.tz)
+            if when <= ctx.now:
+                ctx.reply(ctx.t("invalid.datetime.past"))
+                return
+            data["closes"] = when.isoformat()
+            await _show_card(ctx, data)
+        else:
+            ctx.reply(ctx.t("bc.use_buttons"))
+    except PollInputError as bad:
+        ctx.reply(ctx.t(bad.key, **bad.params))
+    except textutil.InvalidInput as bad:
+        ctx.reply(ctx.t(bad.key, **bad.params))
+
+
+def _deadline_label(ctx: Context, closes: str | None) -> str:
+    if not closes:
+        return ctx.t("poll.no_deadline")
+    return ctx.t.datetime(datetime.fromisoformat(closes))
+
+
+async def _show_card(ctx: Context, data: dict[str, Any], edit: bool = False) -> None:
+    await ctx.set_dialog(FLOW, "settings", data)
+    unit = await units.get(ctx.session, data["unit_id"]) if data.get("unit_id") else None
+    target = data.get("target")
+    if target == HERE:
+        where = ctx.t("poll.target_here")
+    elif target in (MEMBERS, GROUPS) and unit is not None:
+        where = ctx.t(f"poll.target_{target}", unit=unit.name)
+    else:
+        where = ctx.t("poll.target_unset")
+    lines = [ctx.t("poll.card", question=data["q"])]
+    lines += [f"{i}. {o}" for i, o in enumerate(data["opts"], start=1)]
+    lines += [
+        "",
+        f"🕶 {ctx.t('poll.anonymous_yes' if data['anon'] else 'poll.anonymous_no')}",
+        f"☑️ {ctx.t('poll.multi_yes' if data['multi'] else 'poll.multi_no')}",
+        f"⏰ {ctx.t('poll.deadline')}: {_deadline_label(ctx, data.get('closes'))}",
+        f"🎯 {where}",
+    ]
+    rows = [
+        [
+            Button(ctx.t("poll.btn_anon"), payload("pl", "anon")),
+            Button(ctx.t("poll.btn_multi"), payload("pl", "multi")),
+        ],
+        [Button(ctx.t("poll.btn_deadline"), payload("pl", "dl"))],
+    ]
+    if ctx.event.is_private:
+        rows.append([Button(ctx.t("poll.btn_target"), payload("pl", "to"))])
+    rows.append([Button(ctx.t("poll.btn_send"), payload("pl", "go")), _cancel(ctx)])
+    ctx.reply(
+        Message("\n".join(lines), buttons=rows, edit_ref=ctx.event.message_ref if edit else None)
+    )
+
+
+@registry.button("pl", access="member")
+async def on_button(ctx: Context) -> None:
+    press = await dialog_press(ctx, FLOW, "poll.session_over")
+    if press is None:
+        return
+    step, data, act, arg = press
+    if act == "rsvp" and step == "options":
+        data["opts"] = list(RSVP_OPTIONS)
+        await _show_card(ctx, data)
+    elif step not in ("settings", "deadline") or "opts" not in data:
+        ctx.reply(ctx.t("button.outdated"))
+    elif act in ("anon", "multi"):
+        data[act] = not data[act]
+        await _show_card(ctx, data, edit=True)
+    elif act == "dl" and not arg:
+        choices = [Button(ctx.t(f"poll.dl.{key}"), payload("pl", "dl", key)) for key in DEADLINES]
+        rows = [choices[:3], choices[3:]]
+        if ctx.event.is_private:  # typed input only works in private chats
+            rows.append([Button(ctx.t("poll.dl.type"), payload("pl", "dl", "type"))])
+        ctx.reply(Message(ctx.t("poll.ask_deadline"), buttons=rows))
+    elif act == "dl" and arg == "type":
+        await ctx.set_dialog(FLOW, "deadline", data)
+        ctx.reply(ctx.t("poll.type_deadline"))
+    elif act == "dl" and arg in DEADLINES:
+        data["closes"] = _preset_deadline(ctx, arg)
+        await _show_card(ctx, data)
+    elif act == "to" and ctx.event.is_private:
+        await _ask_unit(ctx)
+    elif act == "u" and arg.isdigit() and ctx.event.is_private:
+        unit = await units.get(ctx.session, int(arg))
+        if unit is None or not any(r.contains(unit) for r in await organiser_roots(ctx)):
+            ctx.refuse(f"unit:{arg}", "organiser")
+            return
+        data["unit_id"] = unit.id
+        ctx.reply(
+            Message(
+                ctx.t("poll.ask_audience", unit=unit.name),
+                buttons=[
+                    [Button(ctx.t("poll.aud_members"), payload("pl", "aud", MEMBERS))],
+                    [Button(ctx.t("poll.aud_groups"), payload("pl", "aud", GROUPS))],
+                ],
+            )
+        )
+        await ctx.set_dialog(FLOW, "settings", data)
+    elif act == "aud" and arg in (MEMBERS, GROUPS) and data.get("unit_id"):
+        data["target"] = arg
+        await _show_card(ctx, data)
+    elif act == "go":
+        await _send(ctx, data)
+    else:
+        ctx.reply(ctx.t("button.outdated"))
+
+
+def _preset_deadline(ctx: Context, key: str) -> str | None:
+    now = ctx.now
+    local = now.astimezone(ctx.t.tz)
+    if key == "1h":
+        return (now + timedelta(hours=1)).isoformat()
+    if key == "eod":
+        return datetime.combine(local.date(), time(23, 59), tzinfo=ctx.t.tz).isoformat()
+    if key in ("3d", "7d"):
+        return (now + timedelta(days=int(key[0]))).isoformat()
+    return None
+
+
+async def _ask_unit(ctx: Context) -> None:
+    choices = []
+    for root in await organiser_roots(ctx):
+        choices += [u for u in await units.subtree(ctx.session, root) if u not in choices]
+    ctx.reply(
+        Message(
+            ctx.t("poll.ask_unit"),
+            buttons=[[Button(u.name, payload("pl", "u", u.id))] for u in choices[:20]],
+        )
+    )
+
+
+def text_version(t: Any, poll: Poll) -> str:
+    """The numbered text poll, for platforms without native polls."""
+    lines = [t("poll.text_title", question=poll.question)]
+    lines += [f"{i}. {o}" for i, o in enumerate(poll.options, start=1)]
+    lines.append("")
+    lines.append(t("poll.text_how_multi" if poll.multiple else "poll.text_how_one"))
+    lines.append(t("poll.text_anonymous" if poll.anonymous else "poll.text_named"))
+    if poll.closes_at is not None:
+        lines.append(t("poll.text_deadline", when=t.datetime(poll.closes_at)))
+    return "\n".join(lines)
+
+
+async def _send(ctx: Context, data: dict[str, Any]) -> None:
+    target = data.get("target")
+    unit = await units.get(ctx.session, data["unit_id"]) if data.get("unit_id") else None
+    if target is None or (target != HERE and unit is None):
+        ctx.reply(ctx.t("poll.pick_target_first"))
+        return
+    closes = datetime.fromisoformat(data["closes"]) if data.get("closes") else None
+    if closes is not None and closes <= ctx.now:
+        ctx.reply(ctx.t("poll.deadline_passed_meanwhile"))
+        return
+    if target == HERE:
+        group = await groups.find(ctx.session, ctx.event.platform, ctx.event.chat_id)
+        unit_id = group.unit_id if group else None
+        recipients = [Recipient(ctx.event.platform, ctx.event.chat_id, is_group=True)]
+    else:
+        assert unit is not None
+        unit_id = unit.id
+        resolved = await audiences.resolve(
+            ctx.session, "all" if target == MEMBERS else "groups", unit
+        )
+        recipients = resolved.recipients
+    if not recipients:
+        ctx.reply(ctx.t("poll.nobody"))
+        return
+    poll = Poll(
+        question=data["q"],
+        options_json=json.dumps(data["opts"], ensure_ascii=False),
+        anonymous=data["anon"],
+        multiple=data["multi"],
+        target=target,
+        unit_id=unit_id,
+        closes_at=closes,
+        created_by=ctx.member.id if ctx.member else None,
+        origin_platform=ctx.event.platform,
+        origin_chat_id=ctx.event.chat_id,
+        origin_is_group=not ctx.event.is_private,
+        created_at=ctx.now,
+    )
+    ctx.session.add(poll)
+    await ctx.session.flush()
+    spec = {
+        "id": poll.id,
+        "question": poll.question,
+        "options": poll.options,
+        "anonymous": poll.anonymous,
+        "multiple": poll.multiple,
+    }
+    job = DeliveryJob(
+        kind="poll",
+        key=f"poll:{poll.id}",
+        ref_id=poll.id,
+        unit_id=unit_id,
+        title=ctx.t("poll.job_title", question=poll.question[:80]),
+        created_by=poll.created_by,
+        language=ctx.t.language,
+        start_at=ctx.now,
+        created_at=ctx.now,
+    )
+    if target != HERE:  # a progress message in the organiser's chat for fan-outs
+        job.status_platform, job.status_chat_id = ctx.event.platform, ctx.event.chat_id
+    content = OutboxMessage(
+        text=text_version(ctx.t, poll), poll_json=json.dumps(spec, ensure_ascii=False)
+    )
+    queued = await outbox.queue_job(ctx.session, job, content, recipients, now=ctx.now)
+    await plan_close(ctx.session, poll, ctx.now)
+    ctx.replan = True
+    await ctx.end_dialog()
+    ctx.audit("poll_created", target=f"poll:{poll.id}", to=target, chats=queued or 0)
+    ctx.reply(
+        ctx.t(
+            "poll.created",
+            id=poll.id,
+            count=ctx.t.number(queued or 0),
+            deadline=_deadline_label(ctx, data.get("closes")),
+        )
+    )

@@ -1,0 +1,207 @@
+"""Quick polls (bình chọn): one poll, sent to one or many chats (copies), with the votes.
+
+A poll sent to a group or fanned out to members' private chats has one copy per chat; on
+Telegram each copy is a native poll with its own id. Named votes (and every text vote) are
+rows in `poll_votes`, so results survive restarts and one person counts once however many
+copies they saw; anonymous native polls only report counts, kept per copy.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint, update
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from models.types import UTCDateTime
+
+OPEN, CLOSED = "open", "closed"
+# Where a poll goes: the chat it was created in, members' private chats, or the group chats
+# linked to a unit subtree.
+HERE, MEMBERS, GROUPS = "here", "members", "groups"
+
+
+class Poll(SQLModel, table=True):
+    __tablename__ = "polls"
+
+    id: int | None = Field(default=None, primary_key=True)
+    question: str = Field(max_length=300)
+    options_json: str
+    anonymous: bool = False
+    multiple: bool = False
+    target: str = Field(default=HERE, max_length=8)
+    unit_id: int | None = Field(default=None, foreign_key="units.id")
+    closes_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    state: str = Field(default=OPEN, max_length=8)
+    created_by: int | None = Field(default=None, foreign_key="members.id")
+    # Where it was created: results are announced there.
+    origin_platform: str = Field(max_length=16)
+    origin_chat_id: str = Field(max_length=64)
+    origin_is_group: bool = False
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def options(self) -> list[str]:
+        return list(json.loads(self.options_json))
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == OPEN
+
+
+class PollCopy(SQLModel, table=True):
+    """The poll as sent to one chat."""
+
+    __tablename__ = "poll_copies"
+    __table_args__ = (UniqueConstraint("poll_id", "platform", "chat_id", name="uq_poll_copy"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(foreign_key="polls.id", index=True)
+    platform: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64, index=True)
+    is_group: bool = False
+    member_id: int | None = Field(default=None, foreign_key="members.id")
+    message_ref: str | None = Field(default=None, max_length=64)
+    # The platform's own poll id (Telegram), None for a numbered text poll.
+    native_id: str | None = Field(default=None, max_length=64, unique=True)
+    # Anonymous native polls: the latest counts the platform reported for this copy.
+    counts_json: str | None = None
+    stopped: bool = False
+
+
+class PollVote(SQLModel, table=True):
+    __tablename__ = "poll_votes"
+    __table_args__ = (UniqueConstraint("poll_id", "platform", "user_id", name="uq_poll_vote"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    poll_id: int = Field(foreign_key="polls.id", index=True)
+    platform: str = Field(max_length=16)
+    user_id: str = Field(max_length=64)
+    member_id: int | None = Field(default=None, foreign_key="members.id")
+    name: str = Field(default="", max_length=200)
+    choices_json: str
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+    @property
+    def choices(self) -> list[int]:
+        return list(json.loads(self.choices_json))
+
+
+async def record_copy(
+    session: AsyncSession,
+    poll_id: int,
+    platform: str,
+    chat_id: str,
+    *,
+    is_group: bool,
+    member_id: int | None,
+    message_ref: str | None,
+) -> None:
+    """Called by the delivery engine once a copy is sent. A Telegram ref carries the native
+    poll id as its third part ("chat:message:poll")."""
+    parts = (message_ref or "").split(":")
+    native_id = parts[2] if len(parts) >= 3 and parts[2] else None
+    existing = (
+        await session.exec(
+            select(PollCopy).where(
+                PollCopy.poll_id == poll_id,
+                PollCopy.platform == platform,
+                PollCopy.chat_id == chat_id,
+            )
+        )
+    ).first()
+    copy = existing or PollCopy(poll_id=poll_id, platform=platform, chat_id=chat_id)
+    copy.is_group, copy.member_id = is_group, member_id
+    copy.message_ref = ":".join(parts[:2]) if message_ref else None
+    copy.native_id = native_id
+    session.add(copy)
+
+
+async def copy_by_native_id(session: AsyncSession, native_id: str) -> PollCopy | None:
+    return (await session.exec(select(PollCopy).where(PollCopy.native_id == native_id))).first()
+
+
+async def copies(session: AsyncSession, poll_id: int) -> Sequence[PollCopy]:
+    return (
+        await session.exec(
+            select(PollCopy).where(PollCopy.poll_id == poll_id).order_by(col(PollCopy.id))
+        )
+    ).all()
+
+
+async def latest_text_poll_in(
+    session: AsyncSession, platform: str, chat_id: str, closed_since: datetime
+) -> tuple[Poll, PollCopy] | None:
+    """The numbered text poll a bare "1" or "1,3" in this chat refers to: the newest open one,
+    else the newest one closed since `closed_since` (so a late answer hears it closed)."""
+    query = (
+        select(Poll, PollCopy)
+        .join(PollCopy, col(PollCopy.poll_id) == Poll.id)
+        .where(
+            PollCopy.platform == platform,
+            PollCopy.chat_id == chat_id,
+            col(PollCopy.native_id).is_(None),
+            (Poll.state == OPEN) | (col(Poll.closed_at) >= closed_since),
+        )
+        .order_by(col(Poll.state).desc(), col(PollCopy.id).desc())  # "open" sorts first
+    )
+    row = (await session.exec(query)).first()
+    return (row[0], row[1]) if row else None
+
+
+async def votes(session: AsyncSession, poll_id: int) -> Sequence[PollVote]:
+    return (
+        await session.exec(
+            select(PollVote).where(PollVote.poll_id == poll_id).order_by(col(PollVote.id))
+        )
+    ).all()
+
+
+async def vote_of(
+    session: AsyncSession, poll_id: int, platform: str, user_id: str
+) -> PollVote | None:
+    query = select(PollVote).where(
+        PollVote.poll_id == poll_id, PollVote.platform == platform, PollVote.user_id == user_id
+    )
+    return (await session.exec(query)).first()
+
+
+async def latest_in_chat(session: AsyncSession, platform: str, chat_id: str) -> Poll | None:
+    """The newest poll created in, or sent to, this chat."""
+    made_here = select(Poll.id).where(
+        Poll.origin_platform == platform, Poll.origin_chat_id == chat_id
+    )
+    sent_here = select(PollCopy.poll_id).where(
+        PollCopy.platform == platform, PollCopy.chat_id == chat_id
+    )
+    query = (
+        select(Poll)
+        .where(col(Poll.id).in_(made_here) | col(Poll.id).in_(sent_here))
+        .order_by(col(Poll.id).desc())
+    )
+    return (await session.exec(query)).first()
+
+
+async def made_by(session: AsyncSession, member_id: int, limit: int = 10) -> Sequence[Poll]:
+    query = (
+        select(Poll).where(Poll.created_by == member_id).order_by(col(Poll.id).desc()).limit(limit)
+    )
+    return (await session.exec(query)).all()
+
+
+async def chat_moved(session: AsyncSession, platform: str, old_id: str, new_id: str) -> None:
+    """A group became a supergroup: its polls and their copies follow the new chat id."""
+    await session.exec(  # type: ignore[call-overload]
+        update(Poll)
+        .where(col(Poll.origin_platform) == platform, col(Poll.origin_chat_id) == old_id)
+        .values(origin_chat_id=new_id)
+    )
+    await session.exec(  # type: ignore[call-overload]
+        update(PollCopy)
+        .where(col(PollCopy.platform) == platform, col(PollCopy.chat_id) == old_id)
+        .values(chat_id=new_id)
+    )
