@@ -24,6 +24,9 @@ ENV_OVERRIDES = {
     "CONGDOAN_TELEGRAM_TOKEN": ("telegram", "token"),
     "CONGDOAN_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
     "CONGDOAN_DATABASE_URL": ("database", "url"),
+    "CONGDOAN_ZALO_TOKEN": ("zalo", "token"),
+    "CONGDOAN_ZALO_WEBHOOK_SECRET": ("zalo", "webhook_secret"),
+    "CONGDOAN_LINK_SECRET": ("web", "link_secret"),
 }
 
 
@@ -95,6 +98,35 @@ class TelegramSection(_Strict):
     @property
     def enabled(self) -> bool:
         return bool(self.token.get_secret_value())
+
+
+class ZaloSection(_Strict):
+    """The Zalo Bot Platform (bot created in Zalo Bot Manager)."""
+
+    token: SecretStr = SecretStr("")
+    base_url: str = "https://bot-api.zaloplatforms.com"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str = ""  # public https URL ending in /zalo/webhook
+    webhook_secret: SecretStr = SecretStr("")  # 8–256 characters
+    request_timeout: float = Field(default=15.0, ge=0.5, le=120)
+    poll_timeout: int = Field(default=30, ge=1, le=60)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token.get_secret_value())
+
+
+class WebSection(_Strict):
+    """The bot's own web server: webhooks, health check, and download links for files sent
+    to apps that cannot take uploads (Zalo)."""
+
+    listen: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+    # Where people reach this server, e.g. https://congdoan.example.vn (links to files).
+    public_url: str = ""
+    # Signs download links; from CONGDOAN_LINK_SECRET. Empty: derived from the bot tokens.
+    link_secret: SecretStr = SecretStr("")
+    link_hours: int = Field(default=72, ge=1, le=24 * 30)
 
 
 class PlatformDelivery(_Strict):
@@ -250,6 +282,8 @@ class Settings(_Strict):
     bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     telegram: TelegramSection = Field(default_factory=TelegramSection)
+    zalo: ZaloSection = Field(default_factory=ZaloSection)
+    web: WebSection = Field(default_factory=WebSection)
     delivery: DeliverySection = Field(default_factory=DeliverySection)
     emulation: EmulationSection = Field(default_factory=EmulationSection)
     units: list[UnitSection] = Field(default_factory=list)
@@ -270,6 +304,16 @@ class Settings(_Strict):
                 raise ConfigError('telegram.webhook_url: cần khi mode = "webhook"')
             if len(self.telegram.webhook_secret.get_secret_value()) < 8:
                 raise ConfigError("telegram.webhook_secret: cần ít nhất 8 ký tự khi dùng webhook")
+        if self.zalo.enabled and self.zalo.mode == "webhook":
+            if not self.zalo.webhook_url:
+                raise ConfigError('zalo.webhook_url: cần khi mode = "webhook"')
+            if not 8 <= len(self.zalo.webhook_secret.get_secret_value()) <= 256:
+                raise ConfigError("zalo.webhook_secret: cần từ 8 đến 256 ký tự khi dùng webhook")
+        if self.zalo.enabled and not self.web.public_url:
+            raise ConfigError(
+                "web.public_url: Zalo không nhận tệp đính kèm, bot gửi đường dẫn tải tệp; "
+                "cần địa chỉ công khai của máy chủ bot (ví dụ https://congdoan.example.vn)"
+            )
 
 
 def _format_error(exc: ValidationError, source: str) -> str:
@@ -288,6 +332,10 @@ def parse_settings(data: dict, source: str = "config") -> Settings:
     for env, (section, key) in ENV_OVERRIDES.items():
         if os.environ.get(env):
             data.setdefault(section, {})[key] = os.environ[env]
+    # telegram.listen/port came first: they still set the web server's address.
+    for key in ("listen", "port"):
+        if key in data.get("telegram", {}) and key not in data.get("web", {}):
+            data.setdefault("web", {})[key] = data["telegram"][key]
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:

@@ -2,6 +2,7 @@
 
 from models.audit import AuditEntry
 from models.broadcasts import Broadcast
+from models.chat_extras import ChatChoices, LinkCode, SharedFile
 from models.dialogs import DialogState
 from models.emulation import Campaign, Pledge
 from models.events import ProcessedEvent
@@ -18,11 +19,13 @@ __all__ = [
     "AuditEntry",
     "Broadcast",
     "Campaign",
+    "ChatChoices",
     "ChatGroup",
     "DeliveryJob",
     "DialogState",
     "Identity",
     "Invite",
+    "LinkCode",
     "Meeting",
     "Member",
     "OutboxItem",
@@ -34,5 +37,6 @@ __all__ = [
     "ProcessedEvent",
     "Reminder",
     "RoleAssignment",
+    "SharedFile",
     "Unit",
 ]

@@ -1,0 +1,42 @@
+"""Signed, expiring download links for files sent to apps that cannot take uploads (Zalo).
+
+A link is `{public_url}/f/{file_id}/{name}?exp=<unix>&sig=<hmac>`: the id alone is already
+unguessable, the signature stops anyone from extending the expiry, and the web server
+refuses expired or tampered links.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from urllib.parse import quote
+
+from bot.config import Settings
+
+
+def signing_key(settings: Settings) -> bytes:
+    explicit = settings.web.link_secret.get_secret_value()
+    if explicit:
+        return explicit.encode()
+    # No explicit secret: derive one from the bot tokens (secret, and stable across restarts).
+    seed = settings.zalo.token.get_secret_value() + settings.telegram.token.get_secret_value()
+    return hashlib.sha256(("congdoan-links:" + seed).encode()).digest()
+
+
+def _signature(key: bytes, file_id: str, expires: int) -> str:
+    return hmac.new(key, f"{file_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def file_url(settings: Settings, file_id: str, name: str, expires_at: datetime) -> str:
+    expires = int(expires_at.timestamp())
+    sig = _signature(signing_key(settings), file_id, expires)
+    base = settings.web.public_url.rstrip("/")
+    return f"{base}/f/{file_id}/{quote(name)}?exp={expires}&sig={sig}"
+
+
+def check(settings: Settings, file_id: str, expires: str, sig: str, now: datetime) -> bool:
+    if not expires.isdigit() or int(expires) <= now.timestamp():
+        return False
+    expected = _signature(signing_key(settings), file_id, int(expires))
+    return hmac.compare_digest(expected, sig)
