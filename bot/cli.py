@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         [
             settings.telegram.token.get_secret_value(),
             settings.telegram.webhook_secret.get_secret_value(),
+            settings.zalo.token.get_secret_value(),
+            settings.zalo.webhook_secret.get_secret_value(),
+            settings.web.link_secret.get_secret_value(),
         ],
         level=logging.WARNING if args.command == "console" else logging.INFO,
     )
@@ -69,8 +72,14 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from bot import admin_cli, runtime
 
     if args.command == "run":
-        if settings.telegram.enabled:
-            await runtime.run_telegram(settings)
+        if settings.telegram.enabled or settings.zalo.enabled:
+            from bot.adapters.zalo import ZaloStartupError
+
+            try:
+                await runtime.run_bots(settings)
+            except ZaloStartupError as exc:
+                print(exc, file=sys.stderr)
+                return 2
         else:
             print("Chưa cấu hình token Telegram: mở chat console (xem README để chạy Telegram).")
             logging.getLogger().setLevel(logging.WARNING)

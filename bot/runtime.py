@@ -88,26 +88,41 @@ async def run_console(settings: Settings, user_id: str, user_name: str) -> None:
         await app.db.dispose()
 
 
-async def run_telegram(settings: Settings) -> None:
-    from bot.adapters.telegram import TelegramAdapter
+async def run_bots(settings: Settings) -> None:
+    """Serve every configured app at once (Telegram, Zalo or both), with one web server for
+    webhooks and download links when one is needed."""
     from bot.web import build_web_app
 
     app = await build_app(settings)
-    telegram = TelegramAdapter(app, settings.telegram, settings.delivery.telegram.limits())
-    app.add_adapter(telegram)
+    telegram = zalo = None
+    if settings.telegram.enabled:
+        from bot.adapters.telegram import TelegramAdapter
+
+        telegram = TelegramAdapter(app, settings.telegram, settings.delivery.telegram.limits())
+        app.add_adapter(telegram)
+    if settings.zalo.enabled:
+        from bot.adapters.zalo import ZaloAdapter
+
+        zalo = ZaloAdapter(app, settings, settings.delivery.zalo.limits())
+        app.add_adapter(zalo)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    webhook = settings.telegram.mode == "webhook"
-    await telegram.start(polling=not webhook)
-    server = None
-    if webhook:
-        web = build_web_app(telegram, settings.telegram.webhook_secret.get_secret_value())
+    if telegram is not None:
+        await telegram.start(polling=settings.telegram.mode != "webhook")
+    if zalo is not None:
+        await zalo.start(polling=settings.zalo.mode != "webhook")
+    server = serving = None
+    needs_web = zalo is not None or (settings.telegram.mode == "webhook" and telegram is not None)
+    if needs_web:
+        web = build_web_app(
+            telegram, settings.telegram.webhook_secret.get_secret_value(), zalo=zalo, app=app
+        )
         config = uvicorn.Config(
             web,
-            host=settings.telegram.listen,
-            port=settings.telegram.port,
+            host=settings.web.listen,
+            port=settings.web.port,
             log_level="warning",
             lifespan="off",
         )
@@ -115,14 +130,16 @@ async def run_telegram(settings: Settings) -> None:
         serving = asyncio.create_task(server.serve())
     background = Background(app)
     background.start()
-    log.info("bot @%s running (%s)", telegram.username, settings.telegram.mode)
+    log.info("bot running: %s", ", ".join(app.adapters))
     try:
         await stop.wait()
     finally:
         log.info("stopping")
         await background.close()
-        if server is not None:
+        if server is not None and serving is not None:
             server.should_exit = True
             await serving
-        await telegram.stop()
+        for adapter in (telegram, zalo):
+            if adapter is not None:
+                await adapter.stop()
         await app.db.dispose()

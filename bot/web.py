@@ -1,31 +1,45 @@
-"""The bot's own web server: the Telegram webhook and a health check."""
+"""The bot's own web server: the Telegram and Zalo webhooks, download links for files sent to
+Zalo users, and a health check."""
 
 from __future__ import annotations
 
 import hmac
 import json
 import logging
+from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.adapters.telegram import TelegramAdapter
+from bot import links
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
 
 
-def build_web_app(telegram: TelegramAdapter | None, webhook_secret: str) -> Starlette:
+def _secret_ok(request: Request, header: str, secret: str) -> bool:
+    given = request.headers.get(header, "")
+    return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
+
+
+def build_web_app(
+    telegram: Any | None,
+    webhook_secret: str,
+    *,
+    zalo: Any | None = None,
+    app: Any | None = None,
+) -> Starlette:
     async def health(_request: Request) -> Response:
         return JSONResponse({"ok": True})
 
     async def telegram_webhook(request: Request) -> Response:
         if telegram is None:
             return PlainTextResponse("not configured", status_code=404)
-        given = request.headers.get(SECRET_HEADER, "")
-        if not webhook_secret or not hmac.compare_digest(given.encode(), webhook_secret.encode()):
+        if not _secret_ok(request, SECRET_HEADER, webhook_secret):
             log.warning("webhook call with a wrong secret from %s", request.client)
             return PlainTextResponse("forbidden", status_code=403)
         try:
@@ -38,9 +52,53 @@ def build_web_app(telegram: TelegramAdapter | None, webhook_secret: str) -> Star
             return PlainTextResponse("bad request", status_code=400)
         return Response(status_code=200)
 
+    async def zalo_webhook(request: Request) -> Response:
+        from bot.adapters.zalo_api import parse_update
+
+        if zalo is None:
+            return PlainTextResponse("not configured", status_code=404)
+        secret = zalo.settings.zalo.webhook_secret.get_secret_value()
+        if not _secret_ok(request, ZALO_SECRET_HEADER, secret):
+            log.warning("Zalo webhook call with a wrong secret from %s", request.client)
+            return PlainTextResponse("forbidden", status_code=403)
+        try:
+            update = parse_update(json.loads(await request.body()))
+        except ValueError:
+            update = None
+        if update is None:
+            log.warning("malformed Zalo webhook payload ignored")
+            return PlainTextResponse("bad request", status_code=400)
+        zalo.accept(update)  # answer at once; duplicates are dropped by message id
+        return JSONResponse({"ok": True})
+
+    async def download(request: Request) -> Response:
+        from models import chat_extras
+
+        if app is None:
+            return PlainTextResponse("not found", status_code=404)
+        file_id = request.path_params["file_id"]
+        now = app.clock.now()
+        query = request.query_params
+        if not links.check(app.settings, file_id, query.get("exp", ""), query.get("sig", ""), now):
+            return PlainTextResponse("Đường dẫn đã hết hạn hoặc không hợp lệ.", status_code=403)
+        async with app.db.session() as session:
+            row = await chat_extras.shared_file(session, file_id, now)
+        if row is None:
+            return PlainTextResponse("Tệp không còn nữa.", status_code=404)
+        inline = row.mime_type.startswith("image/")
+        disposition = "inline" if inline else "attachment"
+        name = quote(row.name)
+        return Response(
+            row.content,
+            media_type=row.mime_type,
+            headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{name}"},
+        )
+
     return Starlette(
         routes=[
             Route("/healthz", health),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
+            Route("/zalo/webhook", zalo_webhook, methods=["POST"]),
+            Route("/f/{file_id}/{name}", download),
         ]
     )

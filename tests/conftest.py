@@ -18,7 +18,7 @@ from bot.config import Settings, parse_settings
 from bot.runtime import build_app
 
 # Telegram fixtures (fake Bot API server, a running bot) for every test module.
-pytest_plugins = ["tests.tg"]
+pytest_plugins = ["tests.tg", "tests.zl"]
 
 UNITS = [
     {"code": "SCT", "name": "Công đoàn cơ sở Sở Công Thương", "kind": "cdcs"},

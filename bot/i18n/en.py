@@ -589,6 +589,8 @@ MESSAGES: dict[str, str] = {
     "poll.xlsx.choice": "Chose",
     "poll.xlsx.at": "When",
     "poll.xlsx.missing": "Not answered",
+    "zalo.reply_with": "Reply {choices}.",
+    "zalo.or": "or",
     "emu.xlsx.total": "Total",
     # --- year-end review ---
     "help.cmd.thidua_tudanhgia": "year-end self-assessment of the titles you registered",

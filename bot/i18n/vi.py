@@ -587,6 +587,8 @@ MESSAGES: dict[str, str] = {
     "poll.xlsx.choice": "Đã chọn",
     "poll.xlsx.at": "Thời điểm",
     "poll.xlsx.missing": "Chưa trả lời",
+    "zalo.reply_with": "Trả lời {choices}.",
+    "zalo.or": "hoặc",
     "emu.xlsx.total": "Tổng cộng",
     "help.cmd.thidua_tudanhgia": "tự đánh giá cuối năm các danh hiệu đã đăng ký",
     "help.cmd.thidua_xet": "bình xét cuối năm: ghi kết quả từng đoàn viên, từng danh hiệu",

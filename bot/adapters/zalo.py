@@ -1,0 +1,276 @@
+"""Zalo on the Zalo Bot Platform API (our own client, bot/adapters/zalo_api.py).
+
+Zalo bots have no buttons, polls, uploads or edits, so messages are rendered for it:
+buttons become numbered choices ("Trả lời 1, 2 hoặc 3") that a reply of "2" — or "1,3" for
+multi-select — presses; files and charts become signed download links served by the bot's
+own web server (charts via sendPhoto with such a link); long texts are split at 2,000
+characters on line boundaries; polls arrive as numbered text polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from typing import Any
+
+import httpx
+
+from bot.app import App
+from bot.chat import Capabilities, Document, Event, Message
+from bot.config import Settings
+from bot.links import file_url
+from bot.ratelimit import Limits, RateLimiter
+from bot.sending import RateLimited, Rejected, SendError, Transient, Unreachable
+from models import chat_extras, members
+
+from .zalo_api import MAX_TEXT, ZaloApi, ZaloApiError, ZaloUpdate, split_for_zalo
+
+log = logging.getLogger(__name__)
+
+CAPS = Capabilities(
+    inline_buttons=False,
+    native_polls=False,
+    edits=False,
+    file_upload=False,
+    request_contact=False,
+    max_text_length=MAX_TEXT,
+)
+CHOICE_REPLY = re.compile(r"^\s*\d{1,2}(\s*[,;]\s*\d{1,2})*\s*$")
+ATTACHMENTS = {
+    "message.image.received": "photo",
+    "message.sticker.received": "sticker",
+    "message.voice.received": "voice",
+    "message.unsupported.received": "file",
+}
+
+
+class ZaloStartupError(RuntimeError):
+    """The token is refused or the API cannot be reached at start: say so plainly."""
+
+
+class ZaloAdapter:
+    platform = "zalo"
+    caps = CAPS
+
+    def __init__(self, app: App, settings: Settings, limits: Limits | None = None) -> None:
+        self.app = app
+        self.settings = settings
+        conf = settings.zalo
+        self.api = ZaloApi(
+            conf.token.get_secret_value(), base_url=conf.base_url, timeout=conf.request_timeout
+        )
+        self.limiter = RateLimiter(limits or Limits(global_count=8, group_count=10))
+        self.username = ""
+        self._stop = asyncio.Event()
+        self._poller: asyncio.Task[None] | None = None
+        self._handling: set[asyncio.Task[None]] = set()
+        self._groups: set[str] = set()  # group chat ids seen, for the per-group rate limit
+
+    # --- lifecycle -------------------------------------------------------------------------
+    async def start(self, *, polling: bool = True) -> None:
+        try:
+            me = await self.api.get_me()
+        except ZaloApiError as exc:
+            if exc.error_code in (401, 403):
+                raise ZaloStartupError(
+                    "Token Zalo bị từ chối (401). Kiểm tra zalo.token hoặc CONGDOAN_ZALO_TOKEN "
+                    "(lấy trong Zalo Bot Manager)."
+                ) from exc
+            raise ZaloStartupError(f"Zalo trả lỗi khi khởi động: {exc}") from exc
+        except httpx.HTTPError as exc:
+            raise ZaloStartupError(
+                f"Không kết nối được Zalo ({type(exc).__name__}). Kiểm tra mạng hoặc zalo.base_url."
+            ) from exc
+        self.username = str(me.get("account_name") or me.get("display_name") or "")
+        conf = self.settings.zalo
+        if polling:
+            try:
+                await self.api.delete_webhook()  # getUpdates does not work while one is set
+            except (ZaloApiError, httpx.HTTPError) as exc:
+                log.info("deleteWebhook: %s", exc)
+            self._stop.clear()
+            self._poller = asyncio.create_task(self._poll_loop(), name="zalo-polling")
+        else:
+            await self.api.set_webhook(conf.webhook_url, conf.webhook_secret.get_secret_value())
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        if self._handling:
+            await asyncio.gather(*self._handling, return_exceptions=True)
+        await self.api.aclose()
+
+    def private_link(self, start: str) -> str | None:
+        return None  # Zalo has no deep links to a bot chat
+
+    # --- in ---------------------------------------------------------------------------------
+    async def _poll_loop(self) -> None:
+        """One update per getUpdates (no offset: what came back is ours to handle). Network
+        trouble and server errors back off and retry; 408 is the normal "nothing new"."""
+        backoff = 1.0
+        while not self._stop.is_set():
+            try:
+                update = await self.api.get_updates(timeout=self.settings.zalo.poll_timeout)
+            except (ZaloApiError, httpx.HTTPError) as exc:
+                level = (
+                    logging.ERROR
+                    if isinstance(exc, ZaloApiError) and exc.error_code == 401
+                    else logging.WARNING
+                )
+                log.log(level, "Zalo getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=backoff)
+                backoff = min(backoff * 2, 60.0)
+                continue
+            backoff = 1.0
+            if update is not None:
+                self.accept(update)
+
+    def accept(self, update: ZaloUpdate) -> None:
+        """Handle an update in the background (the core keeps each person's events in order:
+        tasks start in arrival order and take the person's lock first)."""
+        task = asyncio.create_task(self.handle_update(update))
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
+
+    async def handle_update(self, update: ZaloUpdate) -> None:
+        try:
+            for event in await self.to_events(update):
+                await self.app.handle(event)
+        except Exception:
+            log.exception("Zalo update %s failed", update.message_id)
+
+    async def to_events(self, update: ZaloUpdate) -> list[Event]:
+        if update.chat_type == "group":
+            self._groups.add(update.chat_id)
+        base: dict[str, Any] = dict(
+            platform=self.platform,
+            event_id=f"z{update.message_id}",
+            chat_id=update.chat_id,
+            chat_kind=update.chat_type,
+            user_id=update.user_id,
+            user_name=update.display_name,
+        )
+        if update.event_name in ATTACHMENTS:
+            return [Event(**base, attachment=ATTACHMENTS[update.event_name], text=update.text)]
+        if update.event_name != "message.text.received" or update.text is None:
+            log.info("Zalo event %s ignored", update.event_name)
+            return []
+        text = self._without_mention(update.text).strip()
+        if text.startswith("/") and len(text) > 1:
+            name, _, args = text[1:].partition(" ")
+            return [Event(**base, command=name.lower(), args=args.strip())]
+        if CHOICE_REPLY.match(text):
+            async with self.app.db.session() as session:
+                choices = await chat_extras.load_choices(session, self.platform, update.chat_id)
+            numbers = [int(n) for n in re.findall(r"\d+", text)]
+            if choices and all(1 <= n <= len(choices) for n in numbers):
+                # "1,3" on a multi-select is two presses, in order.
+                return [
+                    Event(
+                        **{**base, "event_id": f"z{update.message_id}.{i}"}, payload=choices[n - 1]
+                    )
+                    for i, n in enumerate(numbers)
+                ]
+        return [Event(**base, text=text)]
+
+    def _without_mention(self, text: str) -> str:
+        """In groups the bot only sees messages that mention it: drop the leading mention."""
+        if self.username and text.lstrip().startswith("@" + self.username):
+            return text.lstrip()[len(self.username) + 1 :]
+        return text
+
+    # --- out --------------------------------------------------------------------------------
+    async def send(self, chat_id: str, message: Message, *, bulk: bool = False) -> str | None:
+        t = await self._translator(chat_id)
+        payloads = [b.payload for row in message.buttons for b in row if b.payload]
+        text = self._render(t, message, payloads)
+        links = []
+        async with self.app.db.session() as session:
+            for doc in (message.document,):
+                if doc is not None:
+                    links.append(f"📎 {doc.filename}: {await self._share(session, doc)}")
+            photo_url = await self._share(session, message.image) if message.image else None
+            if payloads:
+                await chat_extras.save_choices(
+                    session, self.platform, chat_id, payloads, self.app.clock.now()
+                )
+            elif message.poll is not None:  # the next "1" answers the poll, not old choices
+                await chat_extras.clear_choices(session, self.platform, chat_id)
+            await session.commit()
+        if links:
+            text = (text + "\n\n" if text else "") + "\n".join(links)
+        paced = bulk
+        ref = None
+        if photo_url is not None:
+            ref = await self._call(chat_id, lambda: self.api.send_photo(chat_id, photo_url), paced)
+            paced = False
+        for chunk in split_for_zalo(text):
+            ref = await self._call(
+                chat_id, lambda c=chunk: self.api.send_message(chat_id, c), paced
+            )
+            paced = False
+        return ref
+
+    def _render(self, t: Any, message: Message, payloads: list[str]) -> str:
+        lines = [message.text] if message.text else []
+        numbered = [b for row in message.buttons for b in row if b.payload]
+        links = [b for row in message.buttons for b in row if b.url and not b.payload]
+        if numbered:
+            lines.append("")
+            lines += [f"{i}. {b.label}" for i, b in enumerate(numbered, start=1)]
+            numbers = [str(i) for i in range(1, len(numbered) + 1)]
+            choices = (
+                numbers[0]
+                if len(numbers) == 1
+                else ", ".join(numbers[:-1]) + f" {t('zalo.or')} {numbers[-1]}"
+            )
+            lines.append(t("zalo.reply_with", choices=choices))
+        for button in links:
+            lines.append(f"🔗 {button.label}: {button.url}")
+        return "\n".join(lines)
+
+    async def _translator(self, chat_id: str) -> Any:
+        async with self.app.db.session() as session:
+            identity = await members.identity(session, self.platform, chat_id)
+        return self.app.translator(identity.language if identity else None)
+
+    async def _share(self, session: Any, doc: Document) -> str:
+        now = self.app.clock.now()
+        hours = self.settings.web.link_hours
+        row = await chat_extras.share_file(
+            session, doc.filename, doc.mime_type, doc.content, now, hours
+        )
+        return file_url(self.settings, row.id, row.name, row.expires_at)
+
+    async def _call(self, chat_id: str, call: Any, paced: bool) -> str:
+        """One API call behind the rate limiter, its errors in neutral terms."""
+        if not paced:
+            await self.limiter.acquire(chat_id, is_group=chat_id in self._groups, urgent=True)
+        try:
+            result = await call()
+        except ZaloApiError as exc:
+            raise _neutral(exc) from exc
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise Transient(type(exc).__name__, maybe_delivered=False) from exc
+        except httpx.HTTPError as exc:  # the request may have reached Zalo
+            raise Transient(type(exc).__name__, maybe_delivered=True) from exc
+        message_id = result.get("message_id") if isinstance(result, dict) else None
+        return f"{chat_id}:{message_id or ''}"
+
+
+def _neutral(exc: ZaloApiError) -> SendError:
+    code = exc.error_code
+    if code == 429:
+        return RateLimited(exc.retry_after if exc.retry_after is not None else 5.0)
+    if code == 403:
+        return Unreachable(exc.description)
+    if code >= 500:
+        return Transient(exc.description, maybe_delivered=False)
+    return Rejected(f"{code}: {exc.description}")

@@ -1,0 +1,140 @@
+"""Helpers for end-to-end tests on Zalo: a bot serving the fake Zalo API (and, for linking
+tests, the fake Telegram API at the same time), and a person replying by number."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.adapters.telegram import TelegramAdapter
+from bot.adapters.zalo import ZaloAdapter
+from bot.app import App
+from bot.clock import FakeClock
+from bot.config import Settings
+from bot.runtime import Background, build_app
+from models import units
+from models.members import Identity, Member
+from tests.conftest import make_settings
+from tests.fake_telegram import FakeTelegram
+from tests.fake_zalo import FakeZalo, SentZaloMessage
+from tests.tg import ADMIN
+
+ZADMIN = "9000"  # a config admin on Zalo
+PUBLIC_URL = "https://congdoan.test"
+
+
+@dataclass
+class ZBot:
+    app: App
+    zalo: ZaloAdapter
+    telegram: TelegramAdapter | None
+    background: Background
+    settings: Settings
+
+
+def zalo_settings(tmp_path: Path, fake: FakeZalo, telegram: FakeTelegram | None = None) -> Settings:
+    sections: dict[str, Any] = {
+        "zalo": {"token": fake.token, "base_url": fake.base_url, "poll_timeout": 1},
+        "web": {"public_url": PUBLIC_URL},
+        "bot": {"admins": ["console:1", f"zalo:{ZADMIN}", f"telegram:{ADMIN}"]},
+        "delivery": {
+            "zalo": {"progress_interval_seconds": 0.2},
+            "telegram": {"progress_interval_seconds": 0.2},
+        },
+    }
+    if telegram is not None:
+        sections["telegram"] = {
+            "token": telegram.token,
+            "base_url": telegram.base_url,
+            "base_file_url": telegram.base_file_url,
+            "request_timeout": 1.0,
+        }
+    return make_settings(tmp_path, **sections)
+
+
+async def start_zbot(settings: Settings, clock: FakeClock) -> ZBot:
+    app = await build_app(settings, clock)
+    zalo = ZaloAdapter(app, settings, settings.delivery.zalo.limits())
+    app.add_adapter(zalo)
+    await zalo.start(polling=True)
+    telegram = None
+    if settings.telegram.enabled:
+        telegram = TelegramAdapter(app, settings.telegram, settings.delivery.telegram.limits())
+        app.add_adapter(telegram)
+        await telegram.start(polling=True, poll_timeout=1)
+    background = Background(app)
+    background.start()
+    return ZBot(app, zalo, telegram, background, settings)
+
+
+async def stop_zbot(bot: ZBot) -> None:
+    await bot.background.close()
+    await bot.zalo.stop()
+    if bot.telegram is not None:
+        await bot.telegram.stop()
+    await bot.app.db.dispose()
+
+
+@pytest.fixture
+async def zfake() -> AsyncIterator[FakeZalo]:
+    server = FakeZalo()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def zbot(zfake: FakeZalo, tmp_path: Path, clock: FakeClock) -> AsyncIterator[ZBot]:
+    running = await start_zbot(zalo_settings(tmp_path, zfake), clock)
+    yield running
+    await stop_zbot(running)
+
+
+async def zsay(fake: FakeZalo, user: str, text: str, expect: str, **kw: Any) -> SentZaloMessage:
+    mark = fake.mark()
+    fake.user_sends(user, text, **kw)
+    return await fake.wait_for(kw.get("chat_id") or user, contains=expect, since=mark)
+
+
+def number_of(message: SentZaloMessage, label: str) -> str:
+    """The number the bot gave the choice whose label contains `label`."""
+    for number, text in re.findall(r"^(\d+)\. (.+)$", message.body, flags=re.MULTILINE):
+        if label in text:
+            return number
+    raise AssertionError(f"no numbered choice {label!r} in {message.body!r}")
+
+
+async def zchoose(
+    fake: FakeZalo, user: str, message: SentZaloMessage, label: str, expect: str
+) -> SentZaloMessage:
+    return await zsay(fake, user, number_of(message, label), expect)
+
+
+async def zseed(app: App, count: int, unit_code: str = "SCT-VP", start: int = 7000) -> list[str]:
+    """Active members, each with a Zalo identity; returns their Zalo user ids."""
+    ids = []
+    async with app.db.session() as session:
+        unit = await units.by_code(session, unit_code)
+        assert unit is not None
+        for i in range(count):
+            member = Member(
+                full_name="",
+                name_key="",
+                unit_id=unit.id,  # type: ignore[arg-type]
+                status="active",
+                gender="nu" if i % 2 == 0 else "nam",
+                phone=f"+8493{start + i:07d}",
+            )
+            member.set_name(f"Zalo Viên {chr(65 + i)}{i}")
+            session.add(member)
+            await session.flush()
+            user_id = str(start + i)
+            session.add(Identity(platform="zalo", user_id=user_id, member_id=member.id))
+            ids.append(user_id)
+        await session.commit()
+    return ids
