@@ -17,6 +17,7 @@ def load_all() -> Registry:
         emulation_review,
         groups,
         help,
+        linking,
         meeting_manage,
         meeting_rsvp,
         meetings,

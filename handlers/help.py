@@ -115,6 +115,7 @@ HELP_ORDER = [
     "trogiup",
     "huy",
     "ngonngu",
+    "lienket",
     "toi",
     "choduyet",
     "doanvien",

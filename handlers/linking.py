@@ -1,0 +1,70 @@
+"""/lienket: one member, two apps. On the app they registered with, a member asks for a
+one-time code; on the other app they send `/lienket <code>` and that account joins the same
+member record. Bulk messages then go once, to the app they used last."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from bot.context import Context
+from handlers import registry
+from models import chat_extras, members
+from models.members import ACTIVE, Identity
+
+CODE_MINUTES = 15
+APP_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "console"}
+
+
+@registry.command("lienket", access="anyone", where="private", help_key="help.cmd.lienket")
+async def link(ctx: Context) -> None:
+    code = ctx.event.args.strip().replace(" ", "")
+    if code:
+        await _redeem(ctx, code)
+        return
+    if ctx.member is None or ctx.member.status != ACTIVE:
+        ctx.reply(ctx.t("link.register_first"))
+        return
+    new_code = await chat_extras.new_link_code(
+        ctx.session,
+        ctx.member.id,  # type: ignore[arg-type]
+        ctx.now,
+        CODE_MINUTES,
+    )
+    linked = await members.identities_of(ctx.session, [ctx.member.id])  # type: ignore[list-item]
+    apps = ", ".join(sorted({APP_NAMES.get(i.platform, i.platform) for i in linked}))
+    ctx.audit("link_code_issued", target=f"member:{ctx.member.id}")
+    ctx.reply(ctx.t("link.code", code=new_code, minutes=CODE_MINUTES, apps=apps))
+
+
+async def _redeem(ctx: Context, code: str) -> None:
+    if not code.isdigit() or len(code) != 6:
+        ctx.reply(ctx.t("link.bad_format"))
+        return
+    member_id = await chat_extras.use_link_code(ctx.session, code, ctx.now)
+    if member_id is None:
+        ctx.audit("link_failed", target="", reason="unknown or expired code")
+        ctx.reply(ctx.t("link.bad_code", minutes=CODE_MINUTES))
+        return
+    identity = ctx.identity
+    if identity.member_id == member_id:
+        ctx.reply(ctx.t("link.already"))
+        return
+    if identity.member_id is not None:
+        ctx.audit("link_failed", target=f"member:{member_id}", reason="account has a member")
+        ctx.reply(ctx.t("link.other_member"))
+        return
+    member = await members.get(ctx.session, member_id)
+    if member is None or member.status != ACTIVE:
+        ctx.reply(ctx.t("link.bad_code", minutes=CODE_MINUTES))
+        return
+    identity.member_id = member_id
+    identity.last_seen_at = ctx.now  # the app they just used is where messages go
+    ctx.session.add(identity)
+    ctx.audit("account_linked", target=f"member:{member_id}", platform=identity.platform)
+    others = (
+        await ctx.session.exec(
+            select(Identity).where(Identity.member_id == member_id, Identity.id != identity.id)
+        )
+    ).all()
+    apps = ", ".join(sorted({APP_NAMES.get(i.platform, i.platform) for i in others}))
+    ctx.reply(ctx.t("link.done", name=member.full_name, apps=apps or "—"))
