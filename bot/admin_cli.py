@@ -55,8 +55,37 @@ async def check(settings: Settings) -> int:
             )
             problems += 1
     else:
-        print("• Chưa có token Telegram: `congdoan run` sẽ mở chat console.")
+        print("• Chưa có token Telegram.")
+    if settings.zalo.enabled:
+        problems += await _check_zalo(settings)
+    else:
+        print("• Chưa có token Zalo.")
+    if not settings.telegram.enabled and not settings.zalo.enabled:
+        print("• `congdoan run` sẽ mở chat console.")
     return 1 if problems else 0
+
+
+async def _check_zalo(settings: Settings) -> int:
+    from bot.adapters.zalo_api import ZaloApi, ZaloApiError
+
+    api = ZaloApi(settings.zalo.token.get_secret_value(), base_url=settings.zalo.base_url)
+    try:
+        me = await api.get_me()
+        print(f"✔ Token Zalo hợp lệ: {me.get('account_name') or me.get('display_name') or '?'}")
+        return 0
+    except ZaloApiError as exc:
+        print(
+            f"✖ Token Zalo bị từ chối ({exc.error_code}: {exc.description}). "
+            "Kiểm tra zalo.token hoặc CONGDOAN_ZALO_TOKEN."
+        )
+        return 1
+    except httpx.HTTPError as exc:
+        print(
+            f"✖ Không kết nối được Zalo ({type(exc).__name__}). Kiểm tra mạng hoặc zalo.base_url."
+        )
+        return 1
+    finally:
+        await api.aclose()
 
 
 async def db(settings: Settings, action: str) -> int:

@@ -3,8 +3,16 @@ signed links, polls as numbered text polls, and the faults Zalo brings."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from bot.adapters.zalo import ZaloAdapter, ZaloStartupError
+from bot.clock import FakeClock
+from bot.runtime import build_app
 from tests.fake_zalo import FakeZalo
-from tests.zl import ZADMIN, ZBot, number_of, zchoose, zsay
+from tests.zl import ZADMIN, ZBot, number_of, zalo_settings, zchoose, zsay, zseed
 
 
 async def test_registration_by_numbers_and_approval(zfake: FakeZalo, zbot: ZBot) -> None:
@@ -26,3 +34,35 @@ async def test_registration_by_numbers_and_approval(zfake: FakeZalo, zbot: ZBot)
     await zfake.wait_for(lan, contains="đã được Ban Chấp hành duyệt")
     profile = await zsay(zfake, lan, "/hoso", "Hồ sơ đoàn viên")
     assert "Kế toán viên" in profile.body
+
+
+async def test_bad_token_stops_the_start_with_a_clear_message(
+    zfake: FakeZalo, tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = zalo_settings(tmp_path, zfake)
+    settings.zalo.token = SecretStr("wrong-token")
+    app = await build_app(settings, clock)
+    adapter = ZaloAdapter(app, settings)
+    with pytest.raises(ZaloStartupError, match="Token Zalo bị từ chối"):
+        await adapter.start()
+    await adapter.stop()
+    await app.db.dispose()
+
+
+async def test_polling_survives_server_errors_and_blocked_users(
+    zfake: FakeZalo, zbot: ZBot
+) -> None:
+    people = await zseed(zbot.app, 2)
+    zfake.fail_next("getUpdates", 502, "Bad Gateway", times=2)
+    await zsay(zfake, people[0], "/hoso", "Hồ sơ đoàn viên")  # after the backoff
+    zfake.blocked_users.add(people[1])
+    await zsay(zfake, ZADMIN, "/thongbao", "nội dung thông báo")
+    where = await zsay(zfake, ZADMIN, "Lịch trực Tết.", "đơn vị nào")
+    whom = await zchoose(
+        zfake, ZADMIN, where, "Toàn bộ Công đoàn cơ sở Sở Công Thương", "Gửi cho ai"
+    )
+    when = await zchoose(zfake, ZADMIN, whom, "Tất cả đoàn viên", "Gửi ngay hay hẹn giờ")
+    preview = await zchoose(zfake, ZADMIN, when, "Gửi ngay", "Xem trước")
+    await zchoose(zfake, ZADMIN, preview, "Xác nhận gửi", "")
+    report = await zfake.wait_for(ZADMIN, contains="đã gửi xong")
+    assert "1/2 đã nhận; 1 không liên lạc được" in report.body
