@@ -190,6 +190,9 @@ async def text_vote(ctx: Context) -> bool:
         ctx.reply(ctx.t("poll.only_one"))
         return True
     if await record_vote(ctx, poll, copy, [n - 1 for n in numbers]):
+        if not ctx.event.is_private:  # the group sees the receipt: it never repeats the choice
+            ctx.reply(ctx.t("poll.vote_saved_group", question=poll.question))
+            return True
         chosen = ", ".join(f"{n}. {poll.options[n - 1]}" for n in sorted(set(numbers)))
         ctx.reply(ctx.t("poll.vote_saved", question=poll.question, chosen=chosen))
     return True

@@ -3,15 +3,19 @@ signed links, polls as numbered text polls, and the faults Zalo brings."""
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from pathlib import Path
 
 import pytest
+import uvicorn
 from pydantic import SecretStr
 
 from bot.adapters.zalo import ZaloAdapter, ZaloStartupError
 from bot.clock import FakeClock
-from bot.runtime import build_app
-from tests.fake_zalo import FakeZalo
+from bot.runtime import Background, build_app
+from bot.web import build_web_app
+from tests.fake_zalo import FakeZalo, _InLoopServer
 from tests.zl import ZADMIN, ZBot, number_of, zalo_settings, zchoose, zsay, zseed
 
 
@@ -66,3 +70,73 @@ async def test_polling_survives_server_errors_and_blocked_users(
     await zchoose(zfake, ZADMIN, preview, "Xác nhận gửi", "")
     report = await zfake.wait_for(ZADMIN, contains="đã gửi xong")
     assert "1/2 đã nhận; 1 không liên lạc được" in report.body
+
+
+async def test_webhook_mode_group_poll_and_bad_pushes(
+    zfake: FakeZalo, tmp_path: Path, clock: FakeClock
+) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    settings = zalo_settings(tmp_path, zfake)
+    settings.zalo.mode = "webhook"
+    settings.zalo.webhook_url = f"http://127.0.0.1:{port}/zalo/webhook"
+    settings.zalo.webhook_secret = SecretStr("s3cret-zalo-hook")
+    app = await build_app(settings, clock)
+    adapter = ZaloAdapter(app, settings)
+    app.add_adapter(adapter)
+    await adapter.start(polling=False)
+    assert zfake.calls_of("setWebhook")[-1]["secret_token"] == "s3cret-zalo-hook"
+    server = _InLoopServer(
+        uvicorn.Config(
+            build_web_app(None, "", zalo=adapter, app=app), lifespan="off", log_level="warning"
+        )
+    )
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    background = Background(app)
+    background.start()
+    try:
+        people = await zseed(app, 2)
+        # pushed wrapped, then bare; the same push twice is handled once
+        await zsay(zfake, "5003", "/start", "Bước 1/8")
+        zfake.push_wrapped = False
+        await zsay(zfake, people[0], "/hoso", "Hồ sơ đoàn viên")
+        zfake.duplicate_last()
+        await zfake.wait_idle()
+        assert len([m for m in zfake.messages_to(people[0]) if "Hồ sơ" in m.body]) == 1
+        bad = await zfake.push_raw({"event_name": "x"}, secret="wrong-secret")
+        assert bad.status == 403
+        malformed = await zfake.push_raw({"nothing": "useful"}, secret="s3cret-zalo-hook")
+        assert malformed.status == 400
+        # a poll in a group (the bot sees messages that mention it)
+        group, mention = "g-100", "@" + adapter.username + " "
+        card = await zsay(
+            zfake,
+            people[0],
+            mention + "/binhchon Ăn trưa ở đâu? | Căng tin | Quán cơm",
+            "📊 Bình chọn",
+            chat_id=group,
+            group=True,
+        )
+        await zsay(
+            zfake,
+            people[0],
+            mention + number_of(card, "Gửi bình chọn"),
+            "BÌNH CHỌN: Ăn trưa",
+            chat_id=group,
+            group=True,
+        )
+        receipt = await zsay(
+            zfake, people[1], mention + "2", "Đã ghi nhận một lựa chọn", chat_id=group, group=True
+        )
+        assert "Quán cơm" not in receipt.body  # the group never sees who chose what
+        result = await zsay(
+            zfake, people[0], mention + "/ketqua", "Kết quả tạm thời", chat_id=group, group=True
+        )
+        assert "2. Quán cơm — 1 (100%)" in result.body
+    finally:
+        await background.close()
+        server.should_exit = True
+        await serving
+        await adapter.stop()
+        await app.db.dispose()

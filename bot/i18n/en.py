@@ -599,6 +599,7 @@ MESSAGES: dict[str, str] = {
     "link.already": "This account is already linked to your record.",
     "link.other_member": "This account already belongs to another member record and cannot be linked. Please contact the executive board.",
     "link.done": "✅ This account is now linked to the member record of {name} (together with: {apps}). Announcements, reminders and polls come once, on the app you used last.",
+    "poll.vote_saved_group": "✅ An answer to «{question}» is recorded.",
     "emu.xlsx.total": "Total",
     # --- year-end review ---
     "help.cmd.thidua_tudanhgia": "year-end self-assessment of the titles you registered",

@@ -597,6 +597,7 @@ MESSAGES: dict[str, str] = {
     "link.already": "Tài khoản này đã liên kết với hồ sơ của anh/chị rồi.",
     "link.other_member": "Tài khoản này đã gắn với một hồ sơ đoàn viên khác nên không liên kết được. Anh/chị liên hệ Ban Chấp hành để được hỗ trợ.",
     "link.done": "✅ Đã liên kết tài khoản này với hồ sơ đoàn viên {name} (cùng với: {apps}). Thông báo, nhắc lịch và bình chọn sẽ gửi một lần, tới ứng dụng anh/chị dùng gần nhất.",
+    "poll.vote_saved_group": "✅ Đã ghi nhận một lựa chọn cho «{question}».",
     "emu.xlsx.total": "Tổng cộng",
     "help.cmd.thidua_tudanhgia": "tự đánh giá cuối năm các danh hiệu đã đăng ký",
     "help.cmd.thidua_xet": "bình xét cuối năm: ghi kết quả từng đoàn viên, từng danh hiệu",
