@@ -195,3 +195,78 @@ def test_cli_opens_a_campaign_from_a_file(tmp_path: Path) -> None:
         titles = db.execute("SELECT titles_json FROM emulation_campaigns").fetchone()[0]
         timers = db.execute("SELECT count(*) FROM reminders WHERE kind='emulation_deadline'")
         assert "Có sáng kiến được công nhận" in titles and timers.fetchone()[0] == 2
+
+
+async def test_cli_run_serves_zalo_and_stops_cleanly(tmp_path: Path) -> None:
+    """`congdoan run` with only Zalo configured: answers on Zalo, serves /healthz, and a wrong
+    token stops it with a plain message."""
+    import asyncio
+    import signal
+    import socket
+
+    import httpx
+
+    from tests.fake_zalo import FakeZalo
+
+    fake = FakeZalo()
+    await fake.start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    config = config.replace("[zalo]\n# Bot token", f'[zalo]\nbase_url = "{fake.base_url}"\n# Bot')
+    config = config.replace('base_url = "https://bot-api.zaloplatforms.com"\n', "")
+    config = config.replace('public_url = ""', 'public_url = "https://congdoan.test"')
+    config = config.replace(
+        'listen = "0.0.0.0"\nport = 8080', f'listen = "127.0.0.1"\nport = {port}'
+    )
+    (tmp_path / "config.toml").write_text(config, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CONGDOAN_ZALO_TOKEN": fake.token}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--config",
+        str(tmp_path / "config.toml"),
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        fake.user_sends("4242", "/start")
+        try:
+            reply = await fake.wait_for("4242", contains="Bước 1/8", timeout=30)
+        except AssertionError:
+            if process.returncode is not None:
+                raise AssertionError((await process.communicate())[1].decode()) from None
+            raise
+        assert "Trả lời 1" in reply.body
+        async with httpx.AsyncClient() as client:
+            health = await client.get(f"http://127.0.0.1:{port}/healthz")
+        assert health.json() == {"ok": True}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+        await fake.stop()
+    assert process.returncode == 0, err.decode()
+    assert fake.token not in err.decode()  # the token never reaches the log
+    env["CONGDOAN_ZALO_TOKEN"] = "wrong-token"
+    fake2 = FakeZalo()
+    await fake2.start()
+    try:
+        config2 = config.replace(fake.base_url, fake2.base_url)
+        (tmp_path / "config.toml").write_text(config2, encoding="utf-8")
+        result = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "bot", "--config", str(tmp_path / "config.toml"), "run"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        await fake2.stop()
+    assert result.returncode == 2 and "Token Zalo bị từ chối" in result.stderr
