@@ -148,7 +148,7 @@ class App:
             caps=caps,
             now=now,
         )
-        if expired and event.is_private:
+        if expired and event.is_private and event.poll_answer is None:
             ctx.reply(ctx.t("dialog.expired"))
         return ctx
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +97,8 @@ class Context:
     def reply(self, message: Message | str) -> None:
         if isinstance(message, str):
             message = Message(message)
+        if not self.event.is_private and message.buttons:
+            message = replace(message, for_user=self.event.user_id)
         self.outgoing.append(Outgoing(Address(self.event.platform, self.event.chat_id), message))
 
     def send_to(self, identity: Identity, build: Callable[[Translator], Message]) -> None:

@@ -294,7 +294,8 @@ async def plan_deadline_reminders(
                 kind="emulation_deadline",
                 ref_id=campaign.id,  # type: ignore[arg-type]
                 arg=str(days),
-                key=f"ed:{campaign.id}:{days}:{day}",
+                # the planning time in the key: moving the deadline back and forth replans
+                key=f"ed:{campaign.id}:{days}:{day}:{int(now.timestamp())}",
                 due_at=due,
                 now=now,
             )

@@ -14,6 +14,7 @@ from models.roles import TO_TRUONG
 from models.units import Unit
 
 MAX_UNITS_SHOWN = 30
+PAGE = 10  # collective pledges per review page
 RESULTS = {"d": "dat", "c": "chua_dat"}
 
 
@@ -106,6 +107,17 @@ async def on_button(ctx: Context) -> None:
             await _show_unit(ctx, unit)
         elif len(args) == 3:
             await _toggle(ctx, unit, args[2])
+    elif len(args) == 2 and args[0] == "p" and args[1].isdigit():
+        if not ctx.is_board:
+            ctx.reply(ctx.t("access.board_only"))
+            return
+        roots = await ctx.board_roots()
+        campaign = await emulation.latest_for(ctx.session, roots[0]) if roots else None
+        root = await units.get(ctx.session, campaign.unit_id) if campaign else None
+        if campaign is None or root is None:
+            ctx.reply(ctx.t("button.outdated"))
+            return
+        await review_list(ctx, campaign, root, int(args[1]))
     elif len(args) == 3 and args[0] == "r" and args[1].isdigit() and args[2] in RESULTS:
         await _decide(ctx, int(args[1]), RESULTS[args[2]])
     else:
@@ -147,8 +159,9 @@ async def _toggle(ctx: Context, unit: Unit, code: str) -> None:
 
 
 # --- year-end review (board) -------------------------------------------------------------------
-async def review_list(ctx: Context, campaign: Campaign, root: Unit) -> None:
-    """The units that registered a collective title, each with its decision buttons."""
+async def review_list(ctx: Context, campaign: Campaign, root: Unit, page: int = 0) -> None:
+    """The units that registered a collective title, each with its decision buttons, a page
+    at a time."""
     tree = {u.id: u for u in await units.subtree(ctx.session, root)}
     rows = [
         p
@@ -158,9 +171,13 @@ async def review_list(ctx: Context, campaign: Campaign, root: Unit) -> None:
     if not rows:
         ctx.reply(ctx.t("emu.coll.review_none", year=campaign.year))
         return
+    pages = (len(rows) + PAGE - 1) // PAGE
+    page = max(0, min(page, pages - 1))
     lines = [ctx.t("emu.coll.review_title", year=campaign.year)]
+    if pages > 1:
+        lines.append(ctx.t("emu.coll.page", page=page + 1, pages=pages))
     buttons = []
-    for pledge in rows:
+    for pledge in rows[page * PAGE : (page + 1) * PAGE]:
         title = campaign.title(pledge.title_code)
         name = title["name"] if title else pledge.title_code
         decided = (
@@ -174,7 +191,14 @@ async def review_list(ctx: Context, campaign: Campaign, root: Unit) -> None:
                 Button(f"❌ {unit_name}", payload("etp", "r", pledge.id, "c")),
             ]
         )
-    ctx.reply(Message("\n".join(lines), buttons=buttons[:MAX_UNITS_SHOWN]))
+    nav = []
+    if page > 0:
+        nav.append(Button(ctx.t("btn.prev"), payload("etp", "p", page - 1)))
+    if page + 1 < pages:
+        nav.append(Button(ctx.t("btn.next"), payload("etp", "p", page + 1)))
+    if nav:
+        buttons.append(nav)
+    ctx.reply(Message("\n".join(lines), buttons=buttons))
 
 
 async def _decide(ctx: Context, pledge_id: int, result: str) -> None:

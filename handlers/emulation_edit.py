@@ -115,7 +115,7 @@ async def on_deadline(ctx: Context) -> None:
         ctx.app,
         ctx.session,
         campaign,
-        f"emu-deadline:{campaign.id}:{day.isoformat()}",
+        f"emu-deadline:{campaign.id}:{day.isoformat()}:{int(ctx.now.timestamp())}",
         ctx.t("emu.edit.deadline_notice", year=campaign.year, deadline=shown),
         missing,
         ctx.now,

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Document, Message
 from bot.context import Context
+from bot.spreadsheet import text_cell
 from handlers import registry
 from handlers.emulation import target_text
 from handlers.members import XLSX
@@ -309,7 +310,7 @@ def workbook(
         people.append(
             [
                 number,
-                row.name,
+                text_cell(people, row.name),
                 codes.get(row.unit_id, ""),
                 ", ".join(sorted(row.codes, key=lambda c: order.get(c, 99))) or None,
                 "; ".join(decided) or None,
@@ -334,7 +335,7 @@ def workbook(
                 unit.code,
                 unit.name,
                 names.get(pledge.title_code, pledge.title_code),
-                pledge.commitment,
+                text_cell(collective, pledge.commitment),
                 results.get(pledge.result or "", ""),
             ]
         )

@@ -4,14 +4,18 @@ member record. Bulk messages then go once, to the app they used last."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import select
 
 from bot.context import Context
 from handlers import registry
-from models import chat_extras, members
+from models import audit, chat_extras, members
 from models.members import ACTIVE, Identity
 
 CODE_MINUTES = 15
+# Wrong codes allowed per account and hour: a million codes cannot be tried by hand or script.
+MAX_FAILURES_PER_HOUR = 5
 APP_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "console"}
 
 
@@ -39,6 +43,13 @@ async def link(ctx: Context) -> None:
 async def _redeem(ctx: Context, code: str) -> None:
     if not code.isdigit() or len(code) != 6:
         ctx.reply(ctx.t("link.bad_format"))
+        return
+    failures = await audit.count_since(
+        ctx.session, actor=ctx.actor, action="link_failed", since=ctx.now - timedelta(hours=1)
+    )
+    if failures >= MAX_FAILURES_PER_HOUR:
+        ctx.audit("link_blocked", target="", reason="too many wrong codes")
+        ctx.reply(ctx.t("link.too_many"))
         return
     member_id = await chat_extras.use_link_code(ctx.session, code, ctx.now)
     if member_id is None:

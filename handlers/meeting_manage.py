@@ -13,6 +13,7 @@ from bot import textutil, timeparse
 from bot.chat import Button, Document, Message
 from bot.context import Context
 from bot.registry import payload
+from bot.spreadsheet import keep_text
 from handlers import registry
 from handlers.meeting_plan import describe, plan_reminders, send_to_invitees, when_text
 from handlers.meetings import can_organise, organiser_roots
@@ -365,6 +366,7 @@ async def attendance_report(ctx: Context) -> None:
                 round(100 * attended / invited) if invited else 0,
             ]
         )
+    keep_text(*wb.worksheets)  # names and notes typed by people stay text
     buffer = io.BytesIO()
     wb.save(buffer)
     ctx.audit("attendance_exported", target=str(year), members=len(rows))

@@ -14,6 +14,7 @@ from openpyxl.styles import Font
 from bot.chat import Button, Document, Message
 from bot.context import Context
 from bot.registry import payload
+from bot.spreadsheet import keep_text
 from handlers import registry
 from handlers.meeting_plan import recipients_of
 from handlers.members import XLSX
@@ -227,6 +228,7 @@ async def workbook(ctx: Context, poll: Poll) -> bytes:
         sheet.append([ctx.t("xlsx.col.full_name")])
         for member in await _missing(ctx, poll):
             sheet.append([member.full_name])
+    keep_text(*wb.worksheets)  # questions, options and names are typed by people
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

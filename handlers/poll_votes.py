@@ -120,7 +120,9 @@ async def on_poll_answer(ctx: Context) -> None:
     copy = await polls.copy_by_native_id(ctx.session, answer.native_id)
     poll = await ctx.session.get(Poll, copy.poll_id) if copy else None
     if copy is None or poll is None:
-        return  # not one of ours
+        # not one of ours, or a copy whose sendPoll answer never arrived (then uncertain)
+        log.warning("answer to an unknown poll %s ignored", answer.native_id)
+        return
     await record_vote(ctx, poll, copy, list(answer.option_ids))
 
 
@@ -135,6 +137,8 @@ async def record_vote(ctx: Context, poll: Poll, copy: PollCopy, choices: list[in
         ctx.reply(ctx.t("poll.not_invited", question=poll.question))
         return False
     existing = await polls.vote_of(ctx.session, poll.id, event.platform, event.user_id)  # type: ignore[arg-type]
+    if existing is None and ctx.member is not None:  # the same member on their other app
+        existing = await polls.vote_of_member(ctx.session, poll.id, ctx.member.id)  # type: ignore[arg-type]
     if not choices:
         if existing is not None:
             await ctx.session.delete(existing)
@@ -146,6 +150,7 @@ async def record_vote(ctx: Context, poll: Poll, copy: PollCopy, choices: list[in
         choices_json="[]",
         updated_at=ctx.now,
     )
+    vote.platform, vote.user_id = event.platform, event.user_id
     vote.member_id = ctx.member.id if ctx.member else None
     vote.name = ctx.member.full_name if ctx.member else event.user_name
     vote.choices_json = json.dumps(sorted(set(choices)))

@@ -207,6 +207,9 @@ async def on_button(ctx: Context) -> None:
     if press is None:
         return
     step, data, act, arg = press
+    if data.get("chat") != ctx.event.chat_id:  # a card of another chat (or someone else's)
+        ctx.reply(ctx.t("poll.session_over"))
+        return
     if act == "rsvp" and step == "options":
         data["opts"] = list(RSVP_OPTIONS)
         await _show_card(ctx, data)

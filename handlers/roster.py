@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import textutil
 from bot.i18n import Translator
+from bot.spreadsheet import keep_text
 from models import emulation, members, units
 from models.members import ACTIVE, PENDING, ROSTER, Member
 from models.units import Unit
@@ -61,6 +62,7 @@ async def export_members(
         own = [(u, m) for u, m in rows if u.id == unit.id]
         if own:
             _fill(wb.create_sheet(_sheet_name(unit.code, wb.sheetnames)), own, t, unit.name)
+    keep_text(*wb.worksheets)  # names and notes typed by people stay text
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

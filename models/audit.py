@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -54,3 +55,13 @@ async def recent(
     if action:
         query = query.where(AuditEntry.action == action)
     return (await session.exec(query)).all()
+
+
+async def count_since(session: AsyncSession, *, actor: str, action: str, since: datetime) -> int:
+    """How often `actor` did `action` since then (e.g. failed link codes: a brake on guessing)."""
+    query = (
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.actor == actor, AuditEntry.action == action, col(AuditEntry.at) >= since)
+    )
+    return int((await session.exec(query)).one())

@@ -170,6 +170,11 @@ async def vote_of(
     return (await session.exec(query)).first()
 
 
+async def vote_of_member(session: AsyncSession, poll_id: int, member_id: int) -> PollVote | None:
+    query = select(PollVote).where(PollVote.poll_id == poll_id, PollVote.member_id == member_id)
+    return (await session.exec(query)).first()
+
+
 async def latest_in_chat(session: AsyncSession, platform: str, chat_id: str) -> Poll | None:
     """The newest poll created in, or sent to, this chat."""
     made_here = select(Poll.id).where(

@@ -102,6 +102,17 @@ async def test_campaign_edited_after_registrations(
     pending = sorted(r.due_at.date().isoformat() for r in timers if r.state == "pending")
     assert pending == ["2027-02-08", "2027-02-14"]  # 7 and 1 days before 15/02
     assert all(r.state == "skipped" for r in timers if r.state != "pending")
+    # and back again to the first date: reminders are planned anew, not lost
+    clock.advance(minutes=1)
+    menu = await say(fake, ADMIN, "/thidua_sua", "Sửa phong trào")
+    await press(fake, ADMIN, menu, "Đổi hạn chót", "Hạn chót đăng ký mới")
+    await say(fake, ADMIN, "31/01/2027", "Đã đổi hạn chót thành")
+    async with bot.app.db.session() as session:
+        timers = (
+            await session.exec(select(Reminder).where(Reminder.kind == "emulation_deadline"))
+        ).all()
+    pending = sorted(r.due_at.date().isoformat() for r in timers if r.state == "pending")
+    assert pending == ["2027-01-24", "2027-01-30"]
     # a title others depend on cannot go; a title with pledges goes, its pledges stay flagged
     menu = await say(fake, ADMIN, "/thidua_sua", "Sửa phong trào")
     titles = await press(fake, ADMIN, menu, "Thêm/bỏ danh hiệu", "bấm để thêm/bỏ")

@@ -12,8 +12,10 @@ import uvicorn
 from pydantic import SecretStr
 
 from bot.adapters.zalo import ZaloAdapter, ZaloStartupError
+from bot.chat import Document, Message
 from bot.clock import FakeClock
 from bot.runtime import Background, build_app
+from bot.sending import Transient
 from bot.web import build_web_app
 from tests.fake_zalo import FakeZalo, _InLoopServer
 from tests.zl import ZADMIN, ZBot, number_of, zalo_settings, zchoose, zsay, zseed
@@ -126,6 +128,24 @@ async def test_webhook_mode_group_poll_and_bad_pushes(
             chat_id=group,
             group=True,
         )
+        # another member opens a poll card and cancels it: their menu is theirs only
+        draft = await zsay(
+            zfake,
+            people[0],
+            mention + "/binhchon Nháp? | A | B",
+            "📊 Bình chọn",
+            chat_id=group,
+            group=True,
+        )
+        assert f"@{adapter.username} 1" in draft.body  # how to answer in a group
+        await zsay(
+            zfake,
+            people[0],
+            mention + number_of(draft, "Hủy"),
+            "Đã hủy",
+            chat_id=group,
+            group=True,
+        )
         receipt = await zsay(
             zfake, people[1], mention + "2", "Đã ghi nhận một lựa chọn", chat_id=group, group=True
         )
@@ -140,3 +160,22 @@ async def test_webhook_mode_group_poll_and_bad_pushes(
         await serving
         await adapter.stop()
         await app.db.dispose()
+
+
+async def test_a_message_in_parts_is_never_sent_twice(zfake: FakeZalo, zbot: ZBot) -> None:
+    """A chart then its text: a 429 on the text waits and goes on; any other failure after
+    the first part is "maybe delivered" (never re-sent whole by the delivery engine)."""
+    chart = Document("kq.png", b"\x89PNG\r\n\x1a\n" + b"0" * 64, "image/png")
+    zfake.fail_next("sendMessage", 429, retry_after=0.2, chat_id="6001")
+    await zbot.zalo.send("6001", Message("Kết quả bình chọn", image=chart), bulk=False)
+    sent = zfake.messages_to("6001")
+    assert [m.method for m in sent] == ["sendPhoto", "sendMessage"]
+    zfake.fail_next("sendMessage", 502, chat_id="6001")
+    with pytest.raises(Transient) as failure:
+        await zbot.zalo.send("6001", Message("Lần hai", image=chart), bulk=False)
+    assert failure.value.maybe_delivered
+    # the first part failing is an ordinary, retryable failure
+    zfake.fail_next("sendMessage", 502, chat_id="6001")
+    with pytest.raises(Transient) as failure:
+        await zbot.zalo.send("6001", Message("Chỉ một phần"), bulk=False)
+    assert not failure.value.maybe_delivered

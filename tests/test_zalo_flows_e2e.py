@@ -144,6 +144,14 @@ async def test_one_member_on_both_apps_gets_each_message_once(
         done = await zsay(zfake, "8800", f"/lienket {code}", "Đã liên kết")
         assert "Đoàn Viên Số A0" in done.body and "Telegram" in done.body
         await zsay(zfake, "8801", f"/lienket {code}", "không đúng hoặc đã hết hạn")  # spent
+        # guessing is cut short: five wrong codes an hour, then even a right one is refused
+        for guess in ("111111", "222222", "333333", "444444"):
+            await zsay(zfake, "8802", f"/lienket {guess}", "không đúng hoặc đã hết hạn")
+        fresh = await say(fake, chats[1], "/lienket", "Mã liên kết")
+        await zsay(zfake, "8802", "/lienket 555555", "không đúng")
+        await zsay(
+            zfake, "8802", "/lienket " + fresh.body.split(": ", 1)[1][:6], "sai mã quá nhiều"
+        )
         # the linked member uses Zalo now: a broadcast reaches them there, once
         clock.advance(minutes=5)
         await zsay(zfake, "8800", "/hoso", "Hồ sơ đoàn viên")

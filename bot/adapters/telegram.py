@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -55,6 +56,7 @@ CAPS = Capabilities(
 )
 # Telegram counts UTF-16 units; leave room for emoji counted twice.
 SAFE_TEXT_LENGTH = 4000
+CAPTION_LENGTH = 1000
 ATTACHMENTS = (
     "sticker",
     "photo",
@@ -413,12 +415,16 @@ class TelegramAdapter:
             return f"{chat_id}:{sent.message_id}:{sent.poll.id}"
         if message.image is not None:
             img = message.image
-            sent = await call(
-                lambda: bot.send_photo(
-                    cid, photo=img.content, caption=message.text[:1024] or None, reply_markup=markup
+            if len(message.text) <= CAPTION_LENGTH:
+                sent = await call(
+                    lambda: bot.send_photo(
+                        cid, photo=img.content, caption=message.text or None, reply_markup=markup
+                    )
                 )
-            )
-            return f"{chat_id}:{sent.message_id}"
+                return f"{chat_id}:{sent.message_id}"
+            # A caption holds 1,024 characters: the picture first, then the whole text.
+            await call(lambda: bot.send_photo(cid, photo=img.content))
+            message = replace(message, image=None)
         if message.document is not None:
             doc = message.document
             sent = await call(

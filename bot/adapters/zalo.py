@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.links import file_url
 from bot.ratelimit import Limits, RateLimiter
 from bot.sending import RateLimited, Rejected, SendError, Transient, Unreachable
-from models import chat_extras, members
+from models import chat_extras, groups, members
 
 from .zalo_api import MAX_TEXT, ZaloApi, ZaloApiError, ZaloUpdate, split_for_zalo
 
@@ -168,7 +168,12 @@ class ZaloAdapter:
             return [Event(**base, command=name.lower(), args=args.strip())]
         if CHOICE_REPLY.match(text):
             async with self.app.db.session() as session:
-                choices = await chat_extras.load_choices(session, self.platform, update.chat_id)
+                choices = []
+                if update.chat_type == "group":  # this person's own menu first
+                    own = _choice_key(update.chat_id, update.user_id)
+                    choices = await chat_extras.load_choices(session, self.platform, own)
+                if not choices:
+                    choices = await chat_extras.load_choices(session, self.platform, update.chat_id)
             numbers = [int(n) for n in re.findall(r"\d+", text)]
             if choices and all(1 <= n <= len(choices) for n in numbers):
                 # "1,3" on a multi-select is two presses, in order.
@@ -193,30 +198,49 @@ class ZaloAdapter:
         text = self._render(t, message, payloads)
         links = []
         async with self.app.db.session() as session:
+            in_group = chat_id in self._groups or (
+                await groups.find(session, self.platform, chat_id) is not None
+            )
+            if in_group and (payloads or message.poll is not None) and self.username:
+                # The bot only sees group messages that mention it: say how to answer.
+                text += "\n" + t("zalo.group_hint", bot=self.username)
+            key = _choice_key(chat_id, message.for_user) if message.for_user else chat_id
             for doc in (message.document,):
                 if doc is not None:
                     links.append(f"📎 {doc.filename}: {await self._share(session, doc)}")
             photo_url = await self._share(session, message.image) if message.image else None
             if payloads:
                 await chat_extras.save_choices(
-                    session, self.platform, chat_id, payloads, self.app.clock.now()
+                    session, self.platform, key, payloads, self.app.clock.now()
                 )
             elif message.poll is not None:  # the next "1" answers the poll, not old choices
                 await chat_extras.clear_choices(session, self.platform, chat_id)
             await session.commit()
         if links:
             text = (text + "\n\n" if text else "") + "\n".join(links)
-        paced = bulk
-        ref = None
+        calls = []
         if photo_url is not None:
-            ref = await self._call(chat_id, lambda: self.api.send_photo(chat_id, photo_url), paced)
-            paced = False
-        for chunk in split_for_zalo(text):
-            ref = await self._call(
-                chat_id, lambda c=chunk: self.api.send_message(chat_id, c), paced
-            )
-            paced = False
+            calls.append(lambda: self.api.send_photo(chat_id, photo_url))
+        calls += [lambda c=c: self.api.send_message(chat_id, c) for c in split_for_zalo(text)]
+        ref = None
+        for index, call in enumerate(calls):
+            if index == 0:
+                ref = await self._call(chat_id, call, paced=bulk)
+            else:
+                ref = await self._later_part(chat_id, call)
         return ref
+
+    async def _later_part(self, chat_id: str, call: Any) -> str:
+        """Parts after the first: a retry of the whole message would repeat what already went
+        out, so wait out a 429 here, and report any other failure as maybe delivered."""
+        for _ in range(3):
+            try:
+                return await self._call(chat_id, call, paced=False)
+            except RateLimited as limited:
+                await asyncio.sleep(limited.retry_after)
+            except SendError as exc:
+                raise Transient(f"partly sent: {exc}", maybe_delivered=True) from exc
+        raise Transient("partly sent: rate limited", maybe_delivered=True)
 
     def _render(self, t: Any, message: Message, payloads: list[str]) -> str:
         lines = [message.text] if message.text else []
@@ -263,6 +287,10 @@ class ZaloAdapter:
             raise Transient(type(exc).__name__, maybe_delivered=True) from exc
         message_id = result.get("message_id") if isinstance(result, dict) else None
         return f"{chat_id}:{message_id or ''}"
+
+
+def _choice_key(chat_id: str, user_id: str) -> str:
+    return f"{chat_id}/{user_id}"
 
 
 def _neutral(exc: ZaloApiError) -> SendError:

@@ -600,6 +600,9 @@ MESSAGES: dict[str, str] = {
     "link.other_member": "This account already belongs to another member record and cannot be linked. Please contact the executive board.",
     "link.done": "✅ This account is now linked to the member record of {name} (together with: {apps}). Announcements, reminders and polls come once, on the app you used last.",
     "poll.vote_saved_group": "✅ An answer to «{question}» is recorded.",
+    "link.too_many": "Too many wrong codes. Please try again in an hour, with a new code from /lienket on the app you registered with.",
+    "zalo.group_hint": "(In a group: mention @{bot}, then the number, e.g. @{bot} 1)",
+    "emu.coll.page": "(page {page} of {pages})",
     "emu.xlsx.total": "Total",
     # --- year-end review ---
     "help.cmd.thidua_tudanhgia": "year-end self-assessment of the titles you registered",
