@@ -168,6 +168,8 @@ async def _prompt(ctx: Context, step: str, data: dict[str, Any], reprompt: bool 
         return
     number = STEPS.index(step) + 1
     text = t("reg.step", number=number, total=len(STEPS)) + "\n" + t(f"reg.ask.{step}")
+    if step == "phone" and ctx.caps.request_contact:  # only where the button exists
+        text += " " + t("reg.ask.phone_button")
     buttons: list[list[Button]] = []
     if step == "gender":
         buttons.append([Button(t(f"gender.{g}"), payload("reg", "g", g)) for g in ("nam", "nu")])
