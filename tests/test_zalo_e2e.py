@@ -18,7 +18,7 @@ from bot.runtime import Background, build_app
 from bot.sending import Transient
 from bot.web import build_web_app
 from tests.fake_zalo import FakeZalo, _InLoopServer
-from tests.zl import ZADMIN, ZBot, number_of, zalo_settings, zchoose, zsay, zseed
+from tests.zl import ZADMIN, ZBot, number_of, zalo_settings, zbroadcast, zchoose, zsay, zseed
 
 
 async def test_registration_by_numbers_and_approval(zfake: FakeZalo, zbot: ZBot) -> None:
@@ -63,14 +63,7 @@ async def test_polling_survives_server_errors_and_blocked_users(
     zfake.fail_next("getUpdates", 502, "Bad Gateway", times=2)
     await zsay(zfake, people[0], "/hoso", "Hồ sơ đoàn viên")  # after the backoff
     zfake.blocked_users.add(people[1])
-    await zsay(zfake, ZADMIN, "/thongbao", "nội dung thông báo")
-    where = await zsay(zfake, ZADMIN, "Lịch trực Tết.", "đơn vị nào")
-    whom = await zchoose(
-        zfake, ZADMIN, where, "Toàn bộ Công đoàn cơ sở Sở Công Thương", "Gửi cho ai"
-    )
-    when = await zchoose(zfake, ZADMIN, whom, "Tất cả đoàn viên", "Gửi ngay hay hẹn giờ")
-    preview = await zchoose(zfake, ZADMIN, when, "Gửi ngay", "Xem trước")
-    await zchoose(zfake, ZADMIN, preview, "Xác nhận gửi", "")
+    await zbroadcast(zfake, "Lịch trực Tết.")
     report = await zfake.wait_for(ZADMIN, contains="đã gửi xong")
     assert "1/2 đã nhận; 1 không liên lạc được" in report.body
 

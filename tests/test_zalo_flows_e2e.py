@@ -26,6 +26,7 @@ from tests.zl import (
     start_zbot,
     stop_zbot,
     zalo_settings,
+    zbroadcast,
     zchoose,
     zsay,
     zseed,
@@ -34,14 +35,7 @@ from tests.zl import (
 
 async def test_broadcast_composed_and_delivered_on_zalo(zfake: FakeZalo, zbot: ZBot) -> None:
     people = await zseed(zbot.app, 3)
-    await zsay(zfake, ZADMIN, "/thongbao", "nội dung thông báo")
-    where = await zsay(zfake, ZADMIN, "Họp toàn thể đoàn viên chiều thứ Sáu.", "đơn vị nào")
-    whom = await zchoose(
-        zfake, ZADMIN, where, "Toàn bộ Công đoàn cơ sở Sở Công Thương", "Gửi cho ai"
-    )
-    when = await zchoose(zfake, ZADMIN, whom, "Tất cả đoàn viên", "Gửi ngay hay hẹn giờ")
-    preview = await zchoose(zfake, ZADMIN, when, "Gửi ngay", "Xem trước")
-    await zchoose(zfake, ZADMIN, preview, "Xác nhận gửi", "")
+    await zbroadcast(zfake, "Họp toàn thể đoàn viên chiều thứ Sáu.")
     for person in people:
         await zfake.wait_for(person, contains="Họp toàn thể đoàn viên chiều thứ Sáu.")
     await zfake.wait_for(ZADMIN, contains="đã gửi xong")

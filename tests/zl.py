@@ -115,6 +115,18 @@ async def zchoose(
     return await zsay(fake, user, number_of(message, label), expect)
 
 
+async def zbroadcast(fake: FakeZalo, text: str) -> None:
+    """The Zalo admin sends `text` to every member of the CĐCS, now, by numbered choices."""
+    await zsay(fake, ZADMIN, "/thongbao", "nội dung thông báo")
+    where = await zsay(fake, ZADMIN, text, "đơn vị nào")
+    whom = await zchoose(
+        fake, ZADMIN, where, "Toàn bộ Công đoàn cơ sở Sở Công Thương", "Gửi cho ai"
+    )
+    when = await zchoose(fake, ZADMIN, whom, "Tất cả đoàn viên", "Gửi ngay hay hẹn giờ")
+    preview = await zchoose(fake, ZADMIN, when, "Gửi ngay", "Xem trước")
+    await zchoose(fake, ZADMIN, preview, "Xác nhận gửi", "")
+
+
 async def zseed(app: App, count: int, unit_code: str = "SCT-VP", start: int = 7000) -> list[str]:
     """Active members, each with a Zalo identity; returns their Zalo user ids."""
     ids = []
