@@ -28,14 +28,7 @@ async def main(members: int, unit_count: int, pledge_count: int) -> None:
     from bot.config import DEFAULT_TARGETS, DEFAULT_TITLES, parse_settings
     from bot.i18n import Translator
     from bot.runtime import build_app
-    from handlers.emulation_report import (
-        build_report,
-        chart_png,
-        report_text,
-        stats_from_rows,
-        summarise,
-        workbook,
-    )
+    from handlers.emulation_report import build_report, summarise, workbook
     from models import emulation, units
     from models.emulation import Campaign, Pledge
     from models.members import Member
@@ -120,27 +113,24 @@ async def main(members: int, unit_count: int, pledge_count: int) -> None:
         for _ in range(3):
             began = time.perf_counter()
             done = await build_report(session, t, campaign, root, now)
+            first = time.perf_counter() - began
+            xlsx = await done.make_xlsx(session)
             total = time.perf_counter() - began
             print(
-                f"  full board report: {total:.2f} s ({len(done.text):,} characters, "
-                f"{len(done.chart) // 1024} KiB PNG, {len(done.xlsx) // 1024} KiB xlsx)"
+                f"  board report: text + chart in {first:.2f} s, with the .xlsx {total:.2f} s "
+                f"({len(done.text):,} characters, {len(done.chart) // 1024} KiB PNG, "
+                f"{len(xlsx) // 1024} KiB xlsx)"
             )
-        # Where the time goes, step by step.
+        # Where the spreadsheet's time goes.
         began = time.perf_counter()
         rows = await emulation.report_rows(session, campaign, root)
         t_rows = time.perf_counter() - began
         tree = list(await units.subtree(session, root))
-        summary = summarise(campaign, root, tree, stats_from_rows(rows))
-        text = report_text(t, campaign, root, summary)
-        t_text = time.perf_counter() - began - t_rows
-        chart_png(t, campaign, summary)
-        t_chart = time.perf_counter() - began - t_rows - t_text
+        stats = await emulation.unit_stats(session, campaign, root)
+        summary = summarise(campaign, root, tree, stats)
+        began = time.perf_counter()
         workbook(t, campaign, root, summary, rows, tree, [])
-        t_xlsx = time.perf_counter() - began - t_rows - t_text - t_chart
-        print(
-            f"  steps: read {t_rows:.2f} s, text {t_text:.2f} s ({len(text):,} chars), "
-            f"chart {t_chart:.2f} s, xlsx {t_xlsx:.2f} s"
-        )
+        print(f"  .xlsx steps: read {t_rows:.2f} s, write {time.perf_counter() - began:.2f} s")
     await app.db.dispose()
 
 

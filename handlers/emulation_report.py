@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,8 +16,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.chat import Document, Message
-from bot.context import Context
+from bot.chat import Address, Document, Message
+from bot.context import Context, Outgoing
 from bot.spreadsheet import text_cell
 from handlers import registry
 from handlers.emulation import target_text
@@ -24,6 +26,7 @@ from models import emulation, units
 from models.emulation import Campaign, ReportRow, UnitPledge
 from models.units import Unit
 
+log = logging.getLogger(__name__)
 MAX_UNITS_IN_TEXT = 30
 
 
@@ -33,28 +36,6 @@ def pct(part: int, whole: int) -> float:
 
 def _entry() -> dict[str, Any]:
     return {"members": 0, "women": 0, "titles": {}, "women_titles": {}, "reached": {}}
-
-
-def stats_from_rows(rows: list[ReportRow]) -> dict[int, dict[str, Any]]:
-    """Per unit, like `emulation.unit_stats`, from rows already fetched for the spreadsheet:
-    the whole report reads the database once. Members who left are not counted."""
-    stats: dict[int, dict[str, Any]] = {}
-    for row in rows:
-        if not row.active:
-            continue
-        entry = stats.get(row.unit_id)
-        if entry is None:
-            entry = stats[row.unit_id] = _entry()
-        entry["members"] += 1
-        woman = row.gender == "nu"
-        entry["women"] += woman
-        titles, women_titles = entry["titles"], entry["women_titles"]
-        for code in row.codes:
-            titles[code] = titles.get(code, 0) + 1
-            women_titles[code] = women_titles.get(code, 0) + woman
-        for code, decided in row.decided.items():
-            entry["reached"][code] = entry["reached"].get(code, 0) + (decided == "dat")
-    return stats
 
 
 def summarise(
@@ -225,32 +206,40 @@ class Report:
     root: Unit
     text: str
     chart: bytes
-    xlsx: bytes
+    # The spreadsheet, built on demand with a database session: it is the slow part (seconds
+    # for 100,000 members), so the text and chart need not wait for it.
+    make_xlsx: Callable[[AsyncSession], Awaitable[bytes]]
 
 
 async def build_report(
     session: AsyncSession, t: Any, campaign: Campaign, root: Unit, now: datetime
 ) -> Report:
-    """Text, chart and spreadsheet from one read of the database."""
-    rows = await emulation.report_rows(session, campaign, root)
+    """Text and chart from the per-unit statistics (two GROUP BY queries); the spreadsheet's
+    hundred thousand rows are read and written later, by `make_xlsx`."""
     tree = list(await units.subtree(session, root))
     by_id = {u.id: u for u in tree}
-    summary = summarise(campaign, root, tree, stats_from_rows(rows))
+    summary = summarise(campaign, root, tree, await emulation.unit_stats(session, campaign, root))
     pledged_units = [
         (p, by_id[p.unit_id])
         for p in await emulation.unit_pledges(session, campaign.id)  # type: ignore[arg-type]
         if p.unit_id in by_id
     ]
     extra = {
-        "left": sum(1 for r in rows if not r.active),
+        "left": await emulation.left_with_pledges(session, campaign, root),
         "unit_pledges": [(p.title_code, u.name) for p, u in pledged_units],
-        "reviewing": now >= campaign.deadline or any(r.decided for r in rows),
+        # the review has begun once a result is recorded (or the deadline has passed)
+        "reviewing": now >= campaign.deadline or any(summary["totals"]["reached"].values()),
     }
+
+    async def make_xlsx(reader: AsyncSession) -> bytes:
+        rows = await emulation.report_rows(reader, campaign, root)
+        # Built off the event loop, so the bot keeps answering meanwhile.
+        return await asyncio.to_thread(
+            workbook, t, campaign, root, summary, rows, tree, pledged_units
+        )
+
     text = report_text(t, campaign, root, summary, extra)
-    chart = chart_png(t, campaign, summary)
-    # The spreadsheet is the slow part: build it off the event loop so the bot keeps answering.
-    xlsx = await asyncio.to_thread(workbook, t, campaign, root, summary, rows, tree, pledged_units)
-    return Report(campaign, root, text, chart, xlsx)
+    return Report(campaign, root, text, chart_png(t, campaign, summary), make_xlsx)
 
 
 def workbook(
@@ -399,7 +388,11 @@ async def report(ctx: Context) -> None:
         return
     campaign, root = found
     ctx.audit("emulation_report", target=f"campaign:{campaign.id}")
-    await send_report(ctx, await build_report(ctx.session, ctx.t, campaign, root, ctx.now))
+    done = await build_report(ctx.session, ctx.t, campaign, root, ctx.now)
+    send_report(ctx, done)
+    # The spreadsheet follows a few seconds later, built off the event loop.
+    address = Address(ctx.event.platform, ctx.event.chat_id)
+    ctx.app.spawn(_send_spreadsheet(ctx.app, address, ctx.t, done))
 
 
 async def campaign_of_board(ctx: Context) -> tuple[Campaign, Unit] | None:
@@ -413,18 +406,25 @@ async def campaign_of_board(ctx: Context) -> tuple[Campaign, Unit] | None:
     return None
 
 
-async def send_report(ctx: Context, done: Report) -> None:
-    year = done.campaign.year
+def send_report(ctx: Context, done: Report) -> None:
     ctx.reply(done.text)
     ctx.reply(
         Message(
             ctx.t("emu.chart.caption"),
-            image=Document(f"thi-dua-{year}.png", done.chart, "image/png"),
+            image=Document(f"thi-dua-{done.campaign.year}.png", done.chart, "image/png"),
         )
     )
-    ctx.reply(
-        Message(
-            ctx.t("emu.xlsx.caption", year=year),
-            document=Document(f"dang-ky-thi-dua-{year}-{done.root.code}.xlsx", done.xlsx, XLSX),
-        )
-    )
+
+
+async def _send_spreadsheet(app: Any, address: Address, t: Any, done: Report) -> None:
+    year = done.campaign.year
+    try:
+        async with app.db.session() as session:
+            content = await done.make_xlsx(session)
+    except Exception:
+        log.exception("emulation spreadsheet failed")
+        await app.deliver([Outgoing(address, Message(t("emu.xlsx.failed")))])
+        return
+    name = f"dang-ky-thi-dua-{year}-{done.root.code}.xlsx"
+    message = Message(t("emu.xlsx.caption", year=year), document=Document(name, content, XLSX))
+    await app.deliver([Outgoing(address, message)])

@@ -243,6 +243,16 @@ async def member_rows(
     ]
 
 
+async def left_with_pledges(session: AsyncSession, campaign: Campaign, root: Unit) -> int:
+    """Members of this CĐCS who left the union after pledging (listed, not counted)."""
+    in_tree = select(Unit.id).where(col(Unit.path).startswith(root.path))
+    pledged = select(Pledge.member_id).where(Pledge.campaign_id == campaign.id)
+    query = select(func.count()).where(
+        col(Member.unit_id).in_(in_tree), Member.status == LEFT, col(Member.id).in_(pledged)
+    )
+    return int((await session.exec(query)).one())
+
+
 class ReportRow(NamedTuple):
     """One person in the campaign's report: every active member, plus those who left after
     pledging (shown, flagged, not counted). A tuple: 100,000 of them are built per report."""

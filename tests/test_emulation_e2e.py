@@ -8,6 +8,7 @@ import io
 from datetime import date, datetime
 from pathlib import Path
 
+import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
@@ -151,3 +152,20 @@ async def test_year_end_review(fake: FakeTelegram, bot: Bot, clock: FakeClock) -
     async with bot.app.db.session() as session:
         pledge = (await session.exec(select(Pledge))).one()
     assert (pledge.self_result, pledge.result) == ("dat", "dat")
+
+
+async def test_report_text_first_and_a_failed_spreadsheet_is_told(
+    fake: FakeTelegram, bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed(bot.app, 2)
+    await launch(fake)
+
+    def broken(*_args: object) -> bytes:
+        raise OSError("disk full")
+
+    monkeypatch.setattr("handlers.emulation_report.workbook", broken)
+    mark = fake.mark()
+    fake.user_sends(ADMIN, "/thidua_baocao", first_name="Admin")
+    await fake.wait_for(ADMIN, contains="ĐĂNG KÝ THI ĐUA NĂM 2027", since=mark)
+    await fake.wait_for(ADMIN, contains="chưa tạo được tệp Excel", since=mark)
+    assert not [m for m in fake.sent[mark:] if m.document]

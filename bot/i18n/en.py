@@ -604,6 +604,7 @@ MESSAGES: dict[str, str] = {
     "link.too_many": "Too many wrong codes. Please try again in an hour, with a new code from /lienket on the app you registered with.",
     "zalo.group_hint": "(In a group: mention @{bot}, then the number, e.g. @{bot} 1)",
     "emu.coll.page": "(page {page} of {pages})",
+    "emu.xlsx.failed": "Sorry, the report's Excel file could not be made. Please type /thidua_baocao again in a few minutes; if it still fails, tell the administrator.",
     "emu.xlsx.total": "Total",
     # --- year-end review ---
     "help.cmd.thidua_tudanhgia": "year-end self-assessment of the titles you registered",
