@@ -66,8 +66,9 @@ class App:
             log.error("background task failed", exc_info=task.exception())
 
     async def wait_background(self) -> None:
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
+        """Until no follow-up work is left (work may start more work)."""
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     def add_adapter(self, adapter: Adapter) -> None:
         self.adapters[adapter.platform] = adapter
@@ -92,27 +93,29 @@ class App:
                 ):
                     log.info("duplicate event %s:%s ignored", event.platform, event.event_id)
                     return
-            outgoing, replan = await self._process(event)
+            outgoing, replan, followups = await self._process(event)
         for worker in self.workers:
             worker.wake()
         if replan and self.scheduler is not None:
             await self.scheduler.rearm()
         await self.deliver(outgoing)
+        for work in followups:
+            self.spawn(work())
 
-    async def _process(self, event: Event) -> tuple[list[Outgoing], bool]:
+    async def _process(self, event: Event) -> tuple[list[Outgoing], bool, list[Any]]:
         if event.poll_state is not None:  # the platform's count: nobody to answer
             if self.registry.poll_state is not None:
                 async with self.db.session() as session:
                     await self.registry.poll_state(self, session, event)
                     await session.commit()
-            return [], False
+            return [], False, []
         async with self.db.session() as session:
             ctx: Context | None = None
             try:
                 ctx = await self._context(session, event)
                 await self._dispatch(ctx)
                 await session.commit()
-                return ctx.outgoing, ctx.replan
+                return ctx.outgoing, ctx.replan, ctx.followups
             except Exception as exc:
                 await session.rollback()
                 log.exception("error handling %s event %s", event.platform, event.event_id)
@@ -121,7 +124,7 @@ class App:
                     Address(event.platform, event.chat_id),
                     Message(t("error.unexpected", ref=event.event_id)),
                 )
-                return [apology, *self._error_report(event, exc)], False
+                return [apology, *self._error_report(event, exc)], False, []
 
     async def _context(self, session, event: Event) -> Context:
         identity = await members.ensure_identity(

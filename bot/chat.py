@@ -127,8 +127,9 @@ class Message:
     standalone: bool = False
     # A poll, where the platform has native ones; `text` is then only for the others.
     poll: PollContent | None = None
-    # In a group: whose buttons these are (apps without buttons keep numbered choices per
-    # person there, so one member's menu does not take another's "2").
+    # In a group: the person this answers (apps without buttons keep numbered choices per
+    # person there, so one member's menu does not take another's "2", and an answer without
+    # buttons ends that person's menu).
     for_user: str | None = None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -47,6 +47,9 @@ class Context:
     notice: tuple[str, dict[str, Any]] | None = None
     # Set when the handler planned timed actions: the scheduler re-arms after the commit.
     replan: bool = False
+    # Slow follow-up work (e.g. a big spreadsheet), started only after the commit and after
+    # the replies went out: it never runs for a step that was rolled back.
+    followups: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
     # --- who is asking -------------------------------------------------------------
     @property
@@ -97,7 +100,7 @@ class Context:
     def reply(self, message: Message | str) -> None:
         if isinstance(message, str):
             message = Message(message)
-        if not self.event.is_private and message.buttons:
+        if not self.event.is_private:  # an answer to one person in a group
             message = replace(message, for_user=self.event.user_id)
         self.outgoing.append(Outgoing(Address(self.event.platform, self.event.chat_id), message))
 

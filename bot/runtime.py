@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Any
 
 import uvicorn
 
@@ -109,37 +110,42 @@ async def run_bots(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    if telegram is not None:
-        await telegram.start(polling=settings.telegram.mode != "webhook")
-    if zalo is not None:
-        await zalo.start(polling=settings.zalo.mode != "webhook")
+    started: list[Any] = []
     server = serving = None
-    needs_web = zalo is not None or (settings.telegram.mode == "webhook" and telegram is not None)
-    if needs_web:
-        web = build_web_app(
-            telegram, settings.telegram.webhook_secret.get_secret_value(), zalo=zalo, app=app
-        )
-        config = uvicorn.Config(
-            web,
-            host=settings.web.listen,
-            port=settings.web.port,
-            log_level="warning",
-            lifespan="off",
-        )
-        server = uvicorn.Server(config)
-        serving = asyncio.create_task(server.serve())
     background = Background(app)
-    background.start()
-    log.info("bot running: %s", ", ".join(app.adapters))
     try:
+        if telegram is not None:
+            await telegram.start(polling=settings.telegram.mode != "webhook")
+            started.append(telegram)
+        if zalo is not None:
+            await zalo.start(polling=settings.zalo.mode != "webhook")
+            started.append(zalo)
+        needs_web = zalo is not None or (settings.telegram.mode == "webhook" and telegram)
+        if needs_web:
+            web = build_web_app(
+                telegram, settings.telegram.webhook_secret.get_secret_value(), zalo=zalo, app=app
+            )
+            config = uvicorn.Config(
+                web,
+                host=settings.web.listen,
+                port=settings.web.port,
+                log_level="warning",
+                lifespan="off",
+            )
+            server = uvicorn.Server(config)
+            serving = asyncio.create_task(server.serve())
+        background.start()
+        log.info("bot running: %s", ", ".join(app.adapters))
         await stop.wait()
     finally:
         log.info("stopping")
-        await background.close()
+        # Intake first (webhooks), then follow-up work still running (a spreadsheet, stopping
+        # polls), then the workers and scheduler, then the apps themselves.
         if server is not None and serving is not None:
             server.should_exit = True
             await serving
-        for adapter in (telegram, zalo):
-            if adapter is not None:
-                await adapter.stop()
+        await app.wait_background()
+        await background.close()
+        for adapter in reversed(started):
+            await adapter.stop()
         await app.db.dispose()

@@ -28,6 +28,8 @@ from models.units import Unit
 
 log = logging.getLogger(__name__)
 MAX_UNITS_IN_TEXT = 30
+# Spreadsheets being built now: (app, chat, campaign).
+_BUILDING: set[tuple[Any, ...]] = set()
 
 
 def pct(part: int, whole: int) -> float:
@@ -35,7 +37,14 @@ def pct(part: int, whole: int) -> float:
 
 
 def _entry() -> dict[str, Any]:
-    return {"members": 0, "women": 0, "titles": {}, "women_titles": {}, "reached": {}}
+    return {
+        "members": 0,
+        "women": 0,
+        "titles": {},
+        "women_titles": {},
+        "reached": {},
+        "decided": {},
+    }
 
 
 def summarise(
@@ -56,8 +65,8 @@ def summarise(
         for target in (group, totals):
             target["members"] += entry["members"]
             target["women"] += entry["women"]
-            for key in ("titles", "women_titles", "reached"):
-                for code, n in entry[key].items():
+            for key in ("titles", "women_titles", "reached", "decided"):
+                for code, n in entry.get(key, {}).items():
                     target[key][code] = target[key].get(code, 0) + n
     return {"totals": totals, "groups": {by_id[k].name: v for k, v in groups.items() if k in by_id}}
 
@@ -228,7 +237,7 @@ async def build_report(
         "left": await emulation.left_with_pledges(session, campaign, root),
         "unit_pledges": [(p.title_code, u.name) for p, u in pledged_units],
         # the review has begun once a result is recorded (or the deadline has passed)
-        "reviewing": now >= campaign.deadline or any(summary["totals"]["reached"].values()),
+        "reviewing": now >= campaign.deadline or any(summary["totals"]["decided"].values()),
     }
 
     async def make_xlsx(reader: AsyncSession) -> bytes:
@@ -390,9 +399,15 @@ async def report(ctx: Context) -> None:
     ctx.audit("emulation_report", target=f"campaign:{campaign.id}")
     done = await build_report(ctx.session, ctx.t, campaign, root, ctx.now)
     send_report(ctx, done)
-    # The spreadsheet follows a few seconds later, built off the event loop.
+    # The spreadsheet follows a few seconds later, built off the event loop, one at a time
+    # per chat and campaign (typing the command five times builds it once).
     address = Address(ctx.event.platform, ctx.event.chat_id)
-    ctx.app.spawn(_send_spreadsheet(ctx.app, address, ctx.t, done))
+    busy = (id(ctx.app), address, campaign.id)
+    if busy in _BUILDING:
+        ctx.reply(ctx.t("emu.xlsx.building"))
+        return
+    _BUILDING.add(busy)
+    ctx.followups.append(lambda: _send_spreadsheet(ctx.app, address, ctx.t, done, busy))
 
 
 async def campaign_of_board(ctx: Context) -> tuple[Campaign, Unit] | None:
@@ -416,7 +431,9 @@ def send_report(ctx: Context, done: Report) -> None:
     )
 
 
-async def _send_spreadsheet(app: Any, address: Address, t: Any, done: Report) -> None:
+async def _send_spreadsheet(
+    app: Any, address: Address, t: Any, done: Report, busy: tuple[Any, ...]
+) -> None:
     year = done.campaign.year
     try:
         async with app.db.session() as session:
@@ -425,6 +442,8 @@ async def _send_spreadsheet(app: Any, address: Address, t: Any, done: Report) ->
         log.exception("emulation spreadsheet failed")
         await app.deliver([Outgoing(address, Message(t("emu.xlsx.failed")))])
         return
+    finally:
+        _BUILDING.discard(busy)
     name = f"dang-ky-thi-dua-{year}-{done.root.code}.xlsx"
     message = Message(t("emu.xlsx.caption", year=year), document=Document(name, content, XLSX))
     await app.deliver([Outgoing(address, message)])

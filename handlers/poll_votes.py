@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.chat import Document, Event
 from bot.context import Context
 from handlers import registry
-from models import outbox, polls, reminders
+from models import members, outbox, polls, reminders
 from models.outbox import DeliveryJob, OutboxMessage, Recipient
 from models.polls import CLOSED, MEMBERS, Poll, PollCopy, PollVote
 from models.reminders import Reminder
@@ -136,9 +136,20 @@ async def record_vote(ctx: Context, poll: Poll, copy: PollCopy, choices: list[in
         ctx.audit("poll_vote_refused", target=f"poll:{poll.id}", reason="not invited")
         ctx.reply(ctx.t("poll.not_invited", question=poll.question))
         return False
-    existing = await polls.vote_of(ctx.session, poll.id, event.platform, event.user_id)  # type: ignore[arg-type]
-    if existing is None and ctx.member is not None:  # the same member on their other app
-        existing = await polls.vote_of_member(ctx.session, poll.id, ctx.member.id)  # type: ignore[arg-type]
+    if ctx.member is not None:  # the same person may have voted from their other app
+        accounts = [
+            (i.platform, i.user_id)
+            for i in await members.identities_of(ctx.session, [ctx.member.id])  # type: ignore[list-item]
+        ]
+        mine = await polls.votes_of_member(ctx.session, poll.id, ctx.member.id, accounts)  # type: ignore[arg-type]
+    else:
+        found = await polls.vote_of(ctx.session, poll.id, event.platform, event.user_id)  # type: ignore[arg-type]
+        mine = [found] if found else []
+    for extra in mine[1:]:  # one person, one vote: the latest answer replaces the others
+        await ctx.session.delete(extra)
+    if mine[1:]:
+        await ctx.session.flush()
+    existing = mine[0] if mine else None
     if not choices:
         if existing is not None:
             await ctx.session.delete(existing)

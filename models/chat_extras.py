@@ -44,7 +44,18 @@ async def load_choices(session: AsyncSession, platform: str, chat_id: str) -> li
 
 
 async def clear_choices(session: AsyncSession, platform: str, chat_id: str) -> None:
-    row = await session.get(ChatChoices, (platform, chat_id))
+    """Forget the chat's menu and, in a group, every person's own menu there ("chat/user")."""
+    await session.exec(  # type: ignore[call-overload]
+        delete(ChatChoices).where(
+            col(ChatChoices.platform) == platform,
+            (col(ChatChoices.chat_id) == chat_id)
+            | col(ChatChoices.chat_id).startswith(chat_id + "/"),
+        )
+    )
+
+
+async def clear_one(session: AsyncSession, platform: str, key: str) -> None:
+    row = await session.get(ChatChoices, (platform, key))
     if row is not None:
         await session.delete(row)
 

@@ -194,6 +194,7 @@ async def unit_stats(
             func.count(),
             func.sum(case((col(Member.gender) == "nu", 1), else_=0)),
             func.sum(case((col(Pledge.result) == "dat", 1), else_=0)),
+            func.sum(case((col(Pledge.result).is_not(None), 1), else_=0)),
         )
         .join(Member, col(Member.id) == Pledge.member_id)
         .where(
@@ -205,7 +206,7 @@ async def unit_stats(
         )
         .group_by(Member.unit_id, Pledge.title_code)
     )
-    for unit_id, code, count, women, reached in (await session.exec(query2)).all():
+    for unit_id, code, count, women, reached, decided in (await session.exec(query2)).all():
         entry = stats.setdefault(
             int(unit_id),
             {"members": 0, "women": 0, "titles": {}, "women_titles": {}, "reached": {}},
@@ -213,6 +214,7 @@ async def unit_stats(
         entry["titles"][code] = int(count)
         entry["women_titles"][code] = int(women or 0)
         entry["reached"][code] = int(reached or 0)
+        entry.setdefault("decided", {})[code] = int(decided or 0)
     return stats
 
 

@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint, update
+from sqlalchemy import Index, UniqueConstraint, text, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -75,7 +75,18 @@ class PollCopy(SQLModel, table=True):
 
 class PollVote(SQLModel, table=True):
     __tablename__ = "poll_votes"
-    __table_args__ = (UniqueConstraint("poll_id", "platform", "user_id", name="uq_poll_vote"),)
+    __table_args__ = (
+        UniqueConstraint("poll_id", "platform", "user_id", name="uq_poll_vote"),
+        # One vote per member whichever app they use (partial: non-members have none).
+        Index(
+            "uq_poll_vote_member",
+            "poll_id",
+            "member_id",
+            unique=True,
+            sqlite_where=text("member_id IS NOT NULL"),
+            postgresql_where=text("member_id IS NOT NULL"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     poll_id: int = Field(foreign_key="polls.id", index=True)
@@ -170,9 +181,24 @@ async def vote_of(
     return (await session.exec(query)).first()
 
 
-async def vote_of_member(session: AsyncSession, poll_id: int, member_id: int) -> PollVote | None:
-    query = select(PollVote).where(PollVote.poll_id == poll_id, PollVote.member_id == member_id)
-    return (await session.exec(query)).first()
+async def votes_of_member(
+    session: AsyncSession, poll_id: int, member_id: int, accounts: Sequence[tuple[str, str]]
+) -> list[PollVote]:
+    """This member's votes on the poll from any of their apps, including one cast before the
+    account was linked to them (then stored without a member)."""
+    found = {
+        v.id: v
+        for v in (
+            await session.exec(
+                select(PollVote).where(PollVote.poll_id == poll_id, PollVote.member_id == member_id)
+            )
+        ).all()
+    }
+    for platform, user_id in accounts:
+        vote = await vote_of(session, poll_id, platform, user_id)
+        if vote is not None:
+            found[vote.id] = vote
+    return sorted(found.values(), key=lambda v: v.id or 0)
 
 
 async def latest_in_chat(session: AsyncSession, platform: str, chat_id: str) -> Poll | None:

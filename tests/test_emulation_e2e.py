@@ -84,6 +84,7 @@ async def test_launch_register_remind_and_report(
     chart = await fake.wait_for(ADMIN, contains="Biểu đồ", since=mark)
     assert chart.photo is not None and chart.photo[:8] == b"\x89PNG\r\n\x1a\n"
     sheet = await fake.wait_for(ADMIN, contains="Danh sách đăng ký thi đua", since=mark)
+    assert fake.sent.index(chart) < fake.sent.index(sheet)  # the table first, the file after
     wb = load_workbook(io.BytesIO(sheet.document[1]))  # type: ignore[index]
     people = list(wb["Đoàn viên"].iter_rows(min_row=2, values_only=True))
     assert len(people) == 6 and [r[3] for r in people if r[3]] == ["LDTT, GVNDVN"]
@@ -166,6 +167,7 @@ async def test_report_text_first_and_a_failed_spreadsheet_is_told(
     monkeypatch.setattr("handlers.emulation_report.workbook", broken)
     mark = fake.mark()
     fake.user_sends(ADMIN, "/thidua_baocao", first_name="Admin")
-    await fake.wait_for(ADMIN, contains="ĐĂNG KÝ THI ĐUA NĂM 2027", since=mark)
-    await fake.wait_for(ADMIN, contains="chưa tạo được tệp Excel", since=mark)
+    report = await fake.wait_for(ADMIN, contains="ĐĂNG KÝ THI ĐUA NĂM 2027", since=mark)
+    failed = await fake.wait_for(ADMIN, contains="chưa tạo được tệp Excel", since=mark)
+    assert fake.sent.index(report) < fake.sent.index(failed)
     assert not [m for m in fake.sent[mark:] if m.document]

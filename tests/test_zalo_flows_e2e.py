@@ -14,10 +14,12 @@ from sqlmodel import select
 from bot.clock import FakeClock
 from bot.web import build_web_app
 from models.members import Member
+from models.polls import PollVote
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
 from tests.test_broadcast_e2e import seed
-from tests.tg import ADMIN, press, say
+from tests.test_polls_e2e import copies_recorded
+from tests.tg import ADMIN, GROUP, press, say
 from tests.zl import (
     PUBLIC_URL,
     ZADMIN,
@@ -164,6 +166,42 @@ async def test_one_member_on_both_apps_gets_each_message_once(
         await fake.wait_for(ADMIN, contains="đã gửi xong", since=mark)
         assert not [m for m in fake.sent[mark:] if m.chat_id == chats[0] and "Tất niên" in m.body]
         assert len([m for m in zfake.messages_to("8800") if "Tất niên" in m.body]) == 1
+        # a poll in the unit's Telegram group and Zalo group: the linked member votes in both,
+        # and counts once (the later answer wins)
+        fake.bot_added_to_group(GROUP, by_user_id=ADMIN, title="Tổ Văn phòng")
+        await say(
+            fake,
+            ADMIN,
+            "/lienketnhom SCT-VP",
+            "đã được liên kết",
+            chat_id=GROUP,
+            chat_type="group",
+            chat_title="Tổ Văn phòng",
+        )
+        mention = "@" + bot.zalo.username + " "
+        await zsay(
+            zfake,
+            ZADMIN,
+            mention + "/lienketnhom SCT-VP",
+            "đã được liên kết",
+            chat_id="zg-1",
+            group=True,
+        )
+        await say(fake, ADMIN, "/binhchon Liên hoan ở đâu? | Nhà hàng | Hội trường", "📊")
+        card = fake.messages_to(ADMIN)[-1]
+        where = await press(fake, ADMIN, card, "Gửi tới", "đơn vị nào")
+        whom = await press(fake, ADMIN, where, "Tổ công đoàn Văn phòng", "Gửi bình chọn của")
+        card = await press(fake, ADMIN, whom, "Các nhóm chat", "Gửi tới các nhóm chat")
+        await press(fake, ADMIN, card, "Gửi bình chọn", "gửi tới 2 nơi")
+        await fake.wait_until(lambda: bool(fake.polls_in(GROUP)), what="the Telegram copy")
+        await zfake.wait_for("zg-1", contains="BÌNH CHỌN: Liên hoan")
+        await copies_recorded(bot, 2)  # type: ignore[arg-type]
+        fake.user_votes(chats[0], fake.polls_in(GROUP)[0], [0])
+        await fake.wait_idle()
+        await zsay(zfake, "8800", mention + "2", "Đã ghi nhận", chat_id="zg-1", group=True)
+        async with bot.app.db.session() as session:
+            votes = (await session.exec(select(PollVote))).all()
+        assert [(v.platform, v.choices) for v in votes] == [("zalo", [1])]
     finally:
         await stop_zbot(bot)
 

@@ -209,12 +209,16 @@ class ZaloAdapter:
                 if doc is not None:
                     links.append(f"📎 {doc.filename}: {await self._share(session, doc)}")
             photo_url = await self._share(session, message.image) if message.image else None
+            if message.poll is not None or (payloads and in_group and not message.for_user):
+                # A poll or a menu for the whole group: older menus there, everyone's own
+                # included, must not take the next "1".
+                await chat_extras.clear_choices(session, self.platform, chat_id)
             if payloads:
                 await chat_extras.save_choices(
                     session, self.platform, key, payloads, self.app.clock.now()
                 )
-            elif message.poll is not None:  # the next "1" answers the poll, not old choices
-                await chat_extras.clear_choices(session, self.platform, chat_id)
+            elif message.for_user:  # their menu is over (sent, cancelled, answered)
+                await chat_extras.clear_one(session, self.platform, key)
             await session.commit()
         if links:
             text = (text + "\n\n" if text else "") + "\n".join(links)
@@ -238,6 +242,8 @@ class ZaloAdapter:
                 return await self._call(chat_id, call, paced=False)
             except RateLimited as limited:
                 await asyncio.sleep(limited.retry_after)
+            except Unreachable:
+                raise  # blocked meanwhile: final either way, and the person is marked
             except SendError as exc:
                 raise Transient(f"partly sent: {exc}", maybe_delivered=True) from exc
         raise Transient("partly sent: rate limited", maybe_delivered=True)

@@ -605,6 +605,7 @@ MESSAGES: dict[str, str] = {
     "zalo.group_hint": "(In a group: mention @{bot}, then the number, e.g. @{bot} 1)",
     "emu.coll.page": "(page {page} of {pages})",
     "emu.xlsx.failed": "Sorry, the report's Excel file could not be made. Please type /thidua_baocao again in a few minutes; if it still fails, tell the administrator.",
+    "emu.xlsx.building": "The report's Excel file is being made and will come as soon as it is ready.",
     "emu.xlsx.total": "Total",
     # --- year-end review ---
     "help.cmd.thidua_tudanhgia": "year-end self-assessment of the titles you registered",

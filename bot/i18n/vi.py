@@ -603,6 +603,7 @@ MESSAGES: dict[str, str] = {
     "zalo.group_hint": "(Trong nhóm: nhắc @{bot} rồi gõ số, ví dụ: @{bot} 1)",
     "emu.coll.page": "(trang {page}/{pages})",
     "emu.xlsx.failed": "Xin lỗi, chưa tạo được tệp Excel của báo cáo. Anh/chị gõ lại /thidua_baocao sau ít phút; nếu vẫn lỗi, báo cho người quản trị.",
+    "emu.xlsx.building": "Tệp Excel của báo cáo đang được tạo và sẽ gửi ngay khi xong.",
     "emu.xlsx.total": "Tổng cộng",
     "help.cmd.thidua_tudanhgia": "tự đánh giá cuối năm các danh hiệu đã đăng ký",
     "help.cmd.thidua_xet": "bình xét cuối năm: ghi kết quả từng đoàn viên, từng danh hiệu",
