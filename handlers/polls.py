@@ -9,6 +9,7 @@ chats). Every copy goes out through the delivery engine.
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -17,7 +18,6 @@ from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
 from handlers import audiences, registry
-from handlers.dialogs import dialog_press
 from handlers.meetings import organiser_roots
 from handlers.poll_votes import plan_close
 from models import groups, outbox, units
@@ -86,6 +86,7 @@ async def create(ctx: Context) -> None:
         "target": HERE if group else None,
         "unit_id": None,
         "chat": ctx.event.chat_id,
+        "card": secrets.token_hex(3),
     }
     args = ctx.event.args.strip()
     if not args:
@@ -93,7 +94,7 @@ async def create(ctx: Context) -> None:
             ctx.reply(ctx.t("poll.group_usage"))
             return
         await ctx.set_dialog(FLOW, "question", data)
-        ctx.reply(Message(ctx.t("poll.ask_question"), buttons=[[_cancel(ctx)]]))
+        ctx.reply(Message(ctx.t("poll.ask_question"), buttons=[[_cancel(ctx, data)]]))
         return
     parts = args.split("|")
     try:
@@ -108,22 +109,28 @@ async def create(ctx: Context) -> None:
             ctx.reply(ctx.t("poll.group_usage"))
             return
         await ctx.set_dialog(FLOW, "options", data)
-        _ask_options(ctx)
+        _ask_options(ctx, data)
         return
     await _show_card(ctx, data)
 
 
-def _cancel(ctx: Context) -> Button:
-    return Button(ctx.t("btn.cancel"), payload("pl", "cancel"))
+def _pl(data: dict[str, Any], *parts: object) -> str:
+    """A button of this draft: the draft's own token makes a card pressed by someone else,
+    or an older card of the same person, harmless."""
+    return payload("pl", data["card"], *parts)
 
 
-def _ask_options(ctx: Context) -> None:
+def _cancel(ctx: Context, data: dict[str, Any]) -> Button:
+    return Button(ctx.t("btn.cancel"), _pl(data, "cancel"))
+
+
+def _ask_options(ctx: Context, data: dict[str, Any]) -> None:
     ctx.reply(
         Message(
             ctx.t("poll.ask_options", maximum=MAX_OPTIONS),
             buttons=[
-                [Button(" / ".join(RSVP_OPTIONS), payload("pl", "rsvp"))],
-                [_cancel(ctx)],
+                [Button(" / ".join(RSVP_OPTIONS), _pl(data, "rsvp"))],
+                [_cancel(ctx, data)],
             ],
         )
     )
@@ -142,7 +149,7 @@ async def on_input(ctx: Context) -> None:
                 await _show_card(ctx, data)
             else:
                 await ctx.set_dialog(FLOW, "options", data)
-                _ask_options(ctx)
+                _ask_options(ctx, data)
         elif step == "options":
             data["opts"] = check_options(split_options(text))
             await _show_card(ctx, data)
@@ -188,14 +195,14 @@ async def _show_card(ctx: Context, data: dict[str, Any], edit: bool = False) -> 
     ]
     rows = [
         [
-            Button(ctx.t("poll.btn_anon"), payload("pl", "anon")),
-            Button(ctx.t("poll.btn_multi"), payload("pl", "multi")),
+            Button(ctx.t("poll.btn_anon"), _pl(data, "anon")),
+            Button(ctx.t("poll.btn_multi"), _pl(data, "multi")),
         ],
-        [Button(ctx.t("poll.btn_deadline"), payload("pl", "dl"))],
+        [Button(ctx.t("poll.btn_deadline"), _pl(data, "dl"))],
     ]
     if ctx.event.is_private:
-        rows.append([Button(ctx.t("poll.btn_target"), payload("pl", "to"))])
-    rows.append([Button(ctx.t("poll.btn_send"), payload("pl", "go")), _cancel(ctx)])
+        rows.append([Button(ctx.t("poll.btn_target"), _pl(data, "to"))])
+    rows.append([Button(ctx.t("poll.btn_send"), _pl(data, "go")), _cancel(ctx, data)])
     ctx.reply(
         Message("\n".join(lines), buttons=rows, edit_ref=ctx.event.message_ref if edit else None)
     )
@@ -203,13 +210,22 @@ async def _show_card(ctx: Context, data: dict[str, Any], edit: bool = False) -> 
 
 @registry.button("pl", access="member")
 async def on_button(ctx: Context) -> None:
-    press = await dialog_press(ctx, FLOW, "poll.session_over")
-    if press is None:
-        return
-    step, data, act, arg = press
-    if data.get("chat") != ctx.event.chat_id:  # a card of another chat (or someone else's)
+    token, act, arg = [*ctx.press_args, "", "", ""][:3]
+    dialog = ctx.dialog
+    mine = (
+        dialog is not None
+        and dialog.flow == FLOW
+        and dialog.data.get("card") == token
+        and dialog.data.get("chat") == ctx.event.chat_id
+    )
+    if not mine or dialog is None:  # someone else's card, or a draft that is over
         ctx.reply(ctx.t("poll.session_over"))
         return
+    if act == "cancel":
+        await ctx.end_dialog()
+        ctx.reply(ctx.t("dialog.cancelled"))
+        return
+    step, data = dialog.step, dialog.data
     if act == "rsvp" and step == "options":
         data["opts"] = list(RSVP_OPTIONS)
         await _show_card(ctx, data)
@@ -219,10 +235,10 @@ async def on_button(ctx: Context) -> None:
         data[act] = not data[act]
         await _show_card(ctx, data, edit=True)
     elif act == "dl" and not arg:
-        choices = [Button(ctx.t(f"poll.dl.{key}"), payload("pl", "dl", key)) for key in DEADLINES]
+        choices = [Button(ctx.t(f"poll.dl.{key}"), _pl(data, "dl", key)) for key in DEADLINES]
         rows = [choices[:3], choices[3:]]
         if ctx.event.is_private:  # typed input only works in private chats
-            rows.append([Button(ctx.t("poll.dl.type"), payload("pl", "dl", "type"))])
+            rows.append([Button(ctx.t("poll.dl.type"), _pl(data, "dl", "type"))])
         ctx.reply(Message(ctx.t("poll.ask_deadline"), buttons=rows))
     elif act == "dl" and arg == "type":
         await ctx.set_dialog(FLOW, "deadline", data)
@@ -231,7 +247,7 @@ async def on_button(ctx: Context) -> None:
         data["closes"] = _preset_deadline(ctx, arg)
         await _show_card(ctx, data)
     elif act == "to" and ctx.event.is_private:
-        await _ask_unit(ctx)
+        await _ask_unit(ctx, data)
     elif act == "u" and arg.isdigit() and ctx.event.is_private:
         unit = await units.get(ctx.session, int(arg))
         if unit is None or not any(r.contains(unit) for r in await organiser_roots(ctx)):
@@ -242,8 +258,8 @@ async def on_button(ctx: Context) -> None:
             Message(
                 ctx.t("poll.ask_audience", unit=unit.name),
                 buttons=[
-                    [Button(ctx.t("poll.aud_members"), payload("pl", "aud", MEMBERS))],
-                    [Button(ctx.t("poll.aud_groups"), payload("pl", "aud", GROUPS))],
+                    [Button(ctx.t("poll.aud_members"), _pl(data, "aud", MEMBERS))],
+                    [Button(ctx.t("poll.aud_groups"), _pl(data, "aud", GROUPS))],
                 ],
             )
         )
@@ -269,14 +285,14 @@ def _preset_deadline(ctx: Context, key: str) -> str | None:
     return None
 
 
-async def _ask_unit(ctx: Context) -> None:
+async def _ask_unit(ctx: Context, data: dict[str, Any]) -> None:
     choices = []
     for root in await organiser_roots(ctx):
         choices += [u for u in await units.subtree(ctx.session, root) if u not in choices]
     ctx.reply(
         Message(
             ctx.t("poll.ask_unit"),
-            buttons=[[Button(u.name, payload("pl", "u", u.id))] for u in choices[:20]],
+            buttons=[[Button(u.name, _pl(data, "u", u.id))] for u in choices[:20]],
         )
     )
 

@@ -264,3 +264,23 @@ async def test_long_results_come_whole_after_the_chart(fake: FakeTelegram, bot: 
     assert len(final.body) > 1024 and "Số người tham gia: 0" in final.body  # nothing cut
     photos = [m for m in fake.sent[mark:] if m.chat_id == GROUP and m.photo]
     assert len(photos) == 1 and not photos[0].caption
+
+
+async def test_someone_elses_card_cannot_be_pressed(fake: FakeTelegram, bot: Bot) -> None:
+    chats = await seed(bot.app, 2)
+    await link_group(fake)
+    card = await in_group(fake, chats[0], "/binhchon Đồng phục màu gì? | Xanh | Trắng", "📊")
+    await in_group(fake, chats[1], "/binhchon Của tôi? | A | B", "📊")  # a draft of their own
+    mark = fake.mark()
+    fake.user_presses(chats[1], card, card.button("Gửi bình chọn"), chat_id=GROUP)
+    await fake.wait_for(GROUP, contains="Phiên tạo bình chọn này đã kết thúc", since=mark)
+    await fake.wait_idle()
+    assert fake.polls_in(GROUP) == []
+    # the owner still can
+    await group_poll_press(fake, chats[0], card)
+
+
+async def group_poll_press(fake: FakeTelegram, user: int, card: SentMessage) -> None:
+    mark = fake.mark()
+    fake.user_presses(user, card, card.button("Gửi bình chọn"), chat_id=GROUP)
+    await fake.wait_for(GROUP, contains="Đã tạo bình chọn", since=mark)
