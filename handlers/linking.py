@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import select
-
 from bot.context import Context
 from handlers import registry
 from models import audit, chat_extras, members
-from models.members import ACTIVE, Identity
+from models.members import ACTIVE
 
 CODE_MINUTES = 15
 # Wrong codes allowed per account and hour: a million codes cannot be tried by hand or script.
@@ -72,10 +70,8 @@ async def _redeem(ctx: Context, code: str) -> None:
     identity.last_seen_at = ctx.now  # the app they just used is where messages go
     ctx.session.add(identity)
     ctx.audit("account_linked", target=f"member:{member_id}", platform=identity.platform)
-    others = (
-        await ctx.session.exec(
-            select(Identity).where(Identity.member_id == member_id, Identity.id != identity.id)
-        )
-    ).all()
+    others = [
+        i for i in await members.identities_of(ctx.session, [member_id]) if i.id != identity.id
+    ]
     apps = ", ".join(sorted({APP_NAMES.get(i.platform, i.platform) for i in others}))
     ctx.reply(ctx.t("link.done", name=member.full_name, apps=apps or "—"))
