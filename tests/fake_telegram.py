@@ -30,7 +30,7 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from tests.fake_common import ChangeWaiter, InLoopServer
 
 JSONDict = dict[str, Any]
 
@@ -553,17 +555,10 @@ def _decode_value(key: str, value: Any) -> Any:
     return value
 
 
-class _InLoopServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # The test runner owns SIGINT/SIGTERM; uvicorn must not swallow Ctrl-C.
-        yield
-
-
 # --------------------------------------------------------------------------- the fake
 
 
-class FakeTelegram:
+class FakeTelegram(ChangeWaiter):
     """Fake Bot API server plus helpers to act as Telegram users."""
 
     def __init__(
@@ -628,7 +623,7 @@ class FakeTelegram:
         self._last_activity = time.monotonic()
         self._changed = asyncio.Event()
         self._closing = False
-        self._server: _InLoopServer | None = None
+        self._server: InLoopServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._port: int | None = None
         self._handlers: dict[str, Callable[[str, JSONDict], Any]] = {
@@ -700,7 +695,7 @@ class FakeTelegram:
             timeout_graceful_shutdown=2,
         )
         self._closing = False
-        self._server = _InLoopServer(config)
+        self._server = InLoopServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="fake-telegram")
         while not self._server.started:
             if self._task.done():
@@ -1252,13 +1247,6 @@ class FakeTelegram:
         recent = [name for name, _ in self.calls[since:] if name.lower() != "getupdates"][-20:]
         raise AssertionError(f"timed out waiting for {method}; calls since {since}: {recent}")
 
-    async def wait_until(
-        self, predicate: Callable[[], bool], *, timeout: float = 5.0, what: str = "condition"
-    ) -> None:
-        """Generic wait, re-checked whenever the fake's state changes."""
-        if not await self._wait(predicate, timeout):
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
     async def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until every queued update was fetched and confirmed, no API call is running
         and none (nor a confirmation) happened for 0.2 s. A handler that works silently for
@@ -1304,28 +1292,6 @@ class FakeTelegram:
         )
 
     # ------------------------------------------------------------------ internals: state
-
-    def _notify(self) -> None:
-        # Wake everyone waiting for "something changed" and arm a fresh event.
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    def _touch(self) -> None:
-        self._last_activity = time.monotonic()
-        self._notify()
-
-    async def _wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            event = self._changed  # grab before checking so no change is missed
-            if predicate():
-                return True
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), remaining)
 
     def _describe_chat(self, chat_id: int) -> str:
         lines = [f"last messages to {chat_id}:"]

@@ -45,7 +45,7 @@ import json
 import logging
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -56,6 +56,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+
+from tests.fake_common import ChangeWaiter, InLoopServer
 
 JSONDict = dict[str, Any]
 
@@ -176,17 +178,10 @@ class _ApiError(Exception):
         return JSONResponse(self.body(), status_code=self.http_status)
 
 
-class _InLoopServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        # The test runner owns SIGINT/SIGTERM; uvicorn must not swallow Ctrl-C.
-        yield
-
-
 # --------------------------------------------------------------------------- the fake
 
 
-class FakeZalo:
+class FakeZalo(ChangeWaiter):
     """Fake Zalo Bot API server plus helpers to act as Zalo users."""
 
     def __init__(self, token: str = "zalo-test-token", *, bot_name: str = "Công Đoàn Bot") -> None:
@@ -230,7 +225,7 @@ class FakeZalo:
         self._push_lock = asyncio.Lock()
         self._push_client: httpx.AsyncClient | None = None
         self._push_task: asyncio.Task[None] | None = None
-        self._server: _InLoopServer | None = None
+        self._server: InLoopServer | None = None
         self._task: asyncio.Task[None] | None = None
         self._port: int | None = None
         self._handlers: dict[str, Callable[[JSONDict], Any]] = {
@@ -268,7 +263,7 @@ class FakeZalo:
             timeout_graceful_shutdown=2,
         )
         self._closing = False
-        self._server = _InLoopServer(config)
+        self._server = InLoopServer(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="fake-zalo")
         self._push_client = httpx.AsyncClient(timeout=self.push_timeout)
         self._push_task = asyncio.create_task(self._push_worker(), name="fake-zalo-push")
@@ -530,13 +525,6 @@ class FakeZalo:
         recent = [name for name, _ in self.calls[since:] if name.lower() != "getupdates"][-20:]
         raise AssertionError(f"timed out waiting for {method}; calls since {since}: {recent}")
 
-    async def wait_until(
-        self, predicate: Callable[[], bool], *, timeout: float = 5.0, what: str = "condition"
-    ) -> None:
-        """Generic wait, re-checked whenever the fake's state changes."""
-        if not await self._wait(predicate, timeout):
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
     async def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until every queued update was fetched or pushed, no API call or push is
         running and none happened for 0.2 s. A handler that works silently for longer than
@@ -598,28 +586,6 @@ class FakeZalo:
         self._stall_rules.append(_StallRule(method.lower(), seconds, times, after_processing))
 
     # ------------------------------------------------------------------ internals: state
-
-    def _notify(self) -> None:
-        # Wake everyone waiting for "something changed" and arm a fresh event.
-        self._changed.set()
-        self._changed = asyncio.Event()
-
-    def _touch(self) -> None:
-        self._last_activity = time.monotonic()
-        self._notify()
-
-    async def _wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            event = self._changed  # grab before checking so no change is missed
-            if predicate():
-                return True
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return False
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), remaining)
 
     async def _sleep(self, seconds: float) -> None:
         # A sleep that stop() cuts short, so shutdown never waits for a stall.

@@ -27,7 +27,8 @@ from bot.adapters.zalo_api import (
     parse_update,
     split_for_zalo,
 )
-from tests.fake_zalo import SECRET_HEADER, FakeZalo, _InLoopServer
+from tests.fake_common import InLoopServer
+from tests.fake_zalo import SECRET_HEADER, FakeZalo
 
 # Unclosed sockets, un-awaited coroutines and the like fail the test.
 pytestmark = pytest.mark.filterwarnings("error")
@@ -70,7 +71,7 @@ class WebhookReceiver:
     def __init__(self, status: int = 200) -> None:
         self.status = status
         self.received: list[tuple[str | None, Any]] = []
-        self._server: _InLoopServer | None = None
+        self._server: InLoopServer | None = None
         self._task: asyncio.Task[None] | None = None
         self.url = ""
 
@@ -81,7 +82,7 @@ class WebhookReceiver:
     async def start(self) -> None:
         app = Starlette(routes=[Route("/zalo/webhook", self._endpoint, methods=["POST"])])
         config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False, ws="none")
-        self._server = _InLoopServer(config)
+        self._server = InLoopServer(config)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{sock.getsockname()[1]}/zalo/webhook"

@@ -17,7 +17,8 @@ from bot.clock import FakeClock
 from bot.runtime import Background, build_app
 from bot.sending import Transient
 from bot.web import build_web_app
-from tests.fake_zalo import FakeZalo, _InLoopServer
+from tests.fake_common import InLoopServer
+from tests.fake_zalo import FakeZalo
 from tests.zl import ZADMIN, ZBot, number_of, zalo_settings, zbroadcast, zchoose, zsay, zseed
 
 
@@ -83,7 +84,7 @@ async def test_webhook_mode_group_poll_and_bad_pushes(
     app.add_adapter(adapter)
     await adapter.start(polling=False)
     assert zfake.calls_of("setWebhook")[-1]["secret_token"] == "s3cret-zalo-hook"
-    server = _InLoopServer(
+    server = InLoopServer(
         uvicorn.Config(
             build_web_app(None, "", zalo=adapter, app=app), lifespan="off", log_level="warning"
         )
