@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.chat import Document, Event
+from bot.chat import Event
 from bot.context import Context
 from handlers import registry
 from models import members, outbox, polls, reminders
@@ -289,7 +289,3 @@ async def plan_close(session: AsyncSession, poll: Poll, now: datetime) -> None:
             due_at=poll.closes_at,
             now=now,
         )
-
-
-def result_document(t: Any, poll: Poll, result: Tally) -> Document:
-    return Document(f"binh-chon-{poll.id}.png", chart_png(t, poll, result), "image/png")
