@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import uvicorn
 
@@ -24,6 +25,7 @@ class ChangeWaiter:
 
     _changed: asyncio.Event
     _last_activity: float
+    calls: list[tuple[str, dict[str, Any]]]  # (API method, its parameters), in order
 
     def _notify(self) -> None:
         # Wake everyone waiting for "something changed" and arm a fresh event.
@@ -53,3 +55,21 @@ class ChangeWaiter:
         """Generic wait, re-checked whenever the fake's state changes."""
         if not await self._wait(predicate, timeout):
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+    async def wait_for_call(
+        self, method: str, *, since: int = 0, timeout: float = 5.0
+    ) -> dict[str, Any]:
+        """Wait for a call of `method` at index >= since in `calls`; returns its parameters."""
+
+        def found() -> dict[str, Any] | None:
+            for name, params in self.calls[since:]:
+                if name.lower() == method.lower():
+                    return params
+            return None
+
+        if await self._wait(lambda: found() is not None, timeout):
+            result = found()
+            assert result is not None
+            return result
+        recent = [name for name, _ in self.calls[since:] if name.lower() != "getupdates"][-20:]
+        raise AssertionError(f"timed out waiting for {method}; calls since {since}: {recent}")

@@ -1231,22 +1231,6 @@ class FakeTelegram(ChangeWaiter):
             f"{contains!r}; edits there: {edits!r}.\n{self._describe_chat(chat_id)}"
         )
 
-    async def wait_for_call(self, method: str, *, since: int = 0, timeout: float = 5.0) -> JSONDict:
-        """Wait for a call of `method` at index >= since in `calls`; returns its params."""
-
-        def found() -> JSONDict | None:
-            for name, params in self.calls[since:]:
-                if name.lower() == method.lower():
-                    return params
-            return None
-
-        if await self._wait(lambda: found() is not None, timeout):
-            result = found()
-            assert result is not None
-            return result
-        recent = [name for name, _ in self.calls[since:] if name.lower() != "getupdates"][-20:]
-        raise AssertionError(f"timed out waiting for {method}; calls since {since}: {recent}")
-
     async def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until every queued update was fetched and confirmed, no API call is running
         and none (nor a confirmation) happened for 0.2 s. A handler that works silently for

@@ -509,22 +509,6 @@ class FakeZalo(ChangeWaiter):
             f"(since index {since}); got {len(matching())}.\n{self._describe_chat(target)}"
         )
 
-    async def wait_for_call(self, method: str, *, since: int = 0, timeout: float = 5.0) -> JSONDict:
-        """Wait for a call of ``method`` at index >= since in ``calls``; returns its body."""
-
-        def found() -> JSONDict | None:
-            for name, body in self.calls[since:]:
-                if name.lower() == method.lower():
-                    return body
-            return None
-
-        if await self._wait(lambda: found() is not None, timeout):
-            result = found()
-            assert result is not None
-            return result
-        recent = [name for name, _ in self.calls[since:] if name.lower() != "getupdates"][-20:]
-        raise AssertionError(f"timed out waiting for {method}; calls since {since}: {recent}")
-
     async def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until every queued update was fetched or pushed, no API call or push is
         running and none happened for 0.2 s. A handler that works silently for longer than
