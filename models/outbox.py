@@ -53,6 +53,13 @@ class DeliveryJob(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # A fan-out still to expand into rows, in the background and in short chunks (see
+    # bot/fanout.py): the audience as JSON, the content, and how far the expansion got.
+    audience_json: str | None = None
+    message_id: int | None = Field(default=None, foreign_key="outbox_messages.id")
+    priority: int = 5
+    expand_cursor: int | None = None
+    expanded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class OutboxMessage(SQLModel, table=True):
