@@ -103,6 +103,21 @@ _POLL_OPTION_MAX = 100
 _POLL_MIN_OPTIONS = 2
 _POLL_MAX_OPTIONS = 12
 _POLL_OPEN_PERIOD = (5, 2_628_000)
+# Keyboard limits. The Bot API documents only callback_data: "1-64 bytes"
+# (https://core.telegram.org/bots/api#inlinekeyboardbutton). The button counts are not in the
+# docs; they are what Telegram is observed to enforce, and what bots run into:
+# "Bad Request: reply markup is too long" (REPLY_MARKUP_TOO_LONG) beyond 100 inline buttons
+# (tginfo/Telegram-Limits, "Keyboard buttons number: up to 100" and issue #228: 100 inline
+# buttons, 8 per row, 300 reply-keyboard buttons, 12 per row; pyTelegramBotAPI issue #511;
+# node-telegram-bot-api issue #200; TelegramBots issue #218) and beyond about 10 KB of markup
+# (Telegram-Limits: "Message markup data, e.g. inline buttons: up to 10 KB"). Wider rows are
+# not shown whole by the apps. The fake refuses all of these with the same error, so a bot
+# that passes here stays inside every one of them.
+_CALLBACK_DATA_BYTES = (1, 64)
+_INLINE_MAX_BUTTONS, _INLINE_MAX_PER_ROW = 100, 8
+_REPLY_MAX_BUTTONS, _REPLY_MAX_PER_ROW = 300, 12
+_MARKUP_MAX_BYTES = 10 * 1024
+_MARKUP_TOO_LONG = "Bad Request: reply markup is too long"
 
 
 def _now() -> int:
@@ -1158,6 +1173,12 @@ class FakeTelegram(ChangeWaiter):
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         return [m for m in self.sent if m.chat_id == chat_id]
 
+    def keyboard_refusals(self) -> list[tuple[str, JSONDict, JSONDict]]:
+        """Calls refused for their keyboard (too many buttons, too wide, callback_data too
+        long): a test that ends with none shows the bot stayed inside Telegram's limits."""
+        markup_errors = (_MARKUP_TOO_LONG, "Bad Request: BUTTON_DATA_INVALID")
+        return [e for e in self.errors if e[2].get("description") in markup_errors]
+
     def polls_in(self, chat_id: int) -> list[SentMessage]:
         """The polls the bot sent to chat_id, in order (their .poll is the live state)."""
         return [m for m in self.sent if m.chat_id == chat_id and m.poll is not None]
@@ -1714,8 +1735,7 @@ class FakeTelegram(ChangeWaiter):
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
                 raise _ApiError(400, "Bad Request: can't parse inline keyboard markup")
-            if sum(len(r) for r in rows) > 100:
-                raise _ApiError(400, "Bad Request: reply markup is too long")
+            self._check_size(rows, _INLINE_MAX_BUTTONS, _INLINE_MAX_PER_ROW)
             for button in (b for row in rows for b in row):
                 self._check_inline_button(button)
             return markup
@@ -1723,7 +1743,21 @@ class FakeTelegram(ChangeWaiter):
             raise _ApiError(400, "Bad Request: inline keyboard expected")
         if not {"keyboard", "remove_keyboard", "force_reply"} & markup.keys():
             raise _ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+        rows = markup.get("keyboard")
+        if rows is not None:
+            if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+                raise _ApiError(400, "Bad Request: can't parse keyboard markup")
+            self._check_size(rows, _REPLY_MAX_BUTTONS, _REPLY_MAX_PER_ROW)
         return markup
+
+    @staticmethod
+    def _check_size(rows: list[list[Any]], max_buttons: int, max_per_row: int) -> None:
+        """Telegram's observed keyboard limits (see _INLINE_MAX_BUTTONS)."""
+        count = sum(len(row) for row in rows)
+        widest = max((len(row) for row in rows), default=0)
+        size = len(json.dumps(rows, ensure_ascii=False).encode("utf-8"))
+        if count > max_buttons or widest > max_per_row or size > _MARKUP_MAX_BYTES:
+            raise _ApiError(400, _MARKUP_TOO_LONG)
 
     @staticmethod
     def _check_inline_button(button: Any) -> None:
@@ -1738,7 +1772,8 @@ class FakeTelegram(ChangeWaiter):
             )
         if "callback_data" in button:
             data = button["callback_data"]
-            if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= 64:
+            low, high = _CALLBACK_DATA_BYTES
+            if not isinstance(data, str) or not low <= len(data.encode("utf-8")) <= high:
                 raise _ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
         if "url" in button and not button["url"]:
             raise _ApiError(400, "Bad Request: BUTTON_URL_INVALID")
@@ -2014,6 +2049,7 @@ class FakeTelegram(ChangeWaiter):
     def _edit_message(self, method: str, params: JSONDict) -> JSONDict | bool:
         kind = method.lower()
         if params.get("inline_message_id"):
+            self._checked_markup(params.get("reply_markup"), inline_only=True)
             self.edits.append({"method": method, **params})
             self._notify()
             return True
