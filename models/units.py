@@ -70,36 +70,65 @@ async def upsert(
         await session.flush()
         unit.path = f"{parent.path if parent else '/'}{unit.id}/"
         return unit
+    await _update(session, unit, name, kind, parent)
+    return unit
+
+
+async def _update(
+    session: AsyncSession, unit: Unit, name: str, kind: str, parent: Unit | None
+) -> None:
     unit.name, unit.kind = name, kind
     new_parent_id = parent.id if parent else None
     if unit.parent_id != new_parent_id:
         if parent is not None and unit.contains(parent):
-            raise ValueError(f"unit {code} cannot be moved under its own subtree")
+            raise ValueError(f"unit {unit.code} cannot be moved under its own subtree")
         old_path = unit.path
         new_path = f"{parent.path if parent else '/'}{unit.id}/"
         for node in await subtree(session, unit):
             node.path = new_path + node.path[len(old_path) :]
         unit.parent_id = new_parent_id
-    return unit
 
 
 async def sync_from_config(session: AsyncSession, declared: Iterable[object]) -> int:
-    """Create/update the units declared in config.toml, parents first. Returns how many."""
+    """Create/update the units declared in config.toml, parents first. Returns how many.
+
+    The tree is read once and new units are inserted a level at a time, so a CĐCS with a
+    thousand tổ starts in a moment rather than one query (and one flush) per unit."""
+    known = {u.code: u for u in await all_units(session)}
     pending = list(declared)
     done = 0
+
+    def parent_code(spec: object) -> str:
+        return str(getattr(spec, "parent", "") or "").strip().upper()
+
     while pending:
-        progressed = False
-        for spec in list(pending):
-            parent_code = getattr(spec, "parent", "")
-            parent = await by_code(session, parent_code) if parent_code else None
-            if parent_code and parent is None:
-                continue
-            await upsert(session, spec.code, spec.name, spec.kind, parent)  # type: ignore[attr-defined]
-            pending.remove(spec)
-            done += 1
-            progressed = True
-        if not progressed:
+        ready = [s for s in pending if not parent_code(s) or parent_code(s) in known]
+        if not ready:
             raise ValueError("units with unknown parents: " + ", ".join(s.code for s in pending))  # type: ignore[attr-defined]
+        created: list[tuple[Unit, Unit | None]] = []
+        for spec in ready:
+            parent = known[parent_code(spec)] if parent_code(spec) else None
+            code = spec.code.strip().upper()  # type: ignore[attr-defined]
+            unit = known.get(code)
+            if unit is None:
+                unit = Unit(
+                    code=code,
+                    name=spec.name,  # type: ignore[attr-defined]
+                    kind=spec.kind,  # type: ignore[attr-defined]
+                    parent_id=parent.id if parent else None,
+                )
+                session.add(unit)
+                created.append((unit, parent))
+            else:
+                await _update(session, unit, spec.name, spec.kind, parent)  # type: ignore[attr-defined]
+        if created:
+            await session.flush()
+            for unit, parent in created:
+                unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+                known[unit.code] = unit
+        taken = {id(s) for s in ready}
+        pending = [s for s in pending if id(s) not in taken]
+        done += len(ready)
     return done
 
 
