@@ -16,7 +16,7 @@ from bot.chat import Button, FileRef, Message
 from bot.context import Context
 from bot.registry import payload
 from bot.timeparse import parse_local_datetime
-from handlers import registry
+from handlers import pickers, registry
 from handlers.audiences import AUDIENCES, resolve
 from handlers.dialogs import dialog_press
 from models import broadcasts, outbox, reminders, units
@@ -75,7 +75,11 @@ async def on_input(ctx: Context) -> None:
         await _caption(ctx, data, event.text)
     elif step == "unit" and event.text:
         unit = await units.by_code(ctx.session, event.text)
-        await _unit_chosen(ctx, data, unit)
+        if unit is not None:
+            await _unit_chosen(ctx, data, unit)
+        else:  # not a code: words of a unit's name
+            pickers.query_from(data, event.text)
+            await _ask_unit(ctx, data)
     elif step == "at" and event.text is not None:
         await _at(ctx, data, event.text)
     else:
@@ -144,28 +148,33 @@ async def _caption(ctx: Context, data: dict[str, Any], text: str) -> None:
     await _ask_unit(ctx, data)
 
 
-async def _ask_unit(ctx: Context, data: dict[str, Any]) -> None:
-    options = []
-    for root in await ctx.board_roots():
-        options.append(root)
-        options += [u for u in await units.children(ctx.session, root)]
-    if len(options) == 1:
-        await _unit_chosen(ctx, data, options[0])
+async def _ask_unit(
+    ctx: Context, data: dict[str, Any], number: int = 0, *, edit: bool = False
+) -> None:
+    """Every unit the board manages, a page at a time; typed words search them."""
+    roots = await ctx.board_roots()
+    tree = await pickers.unit_tree(ctx.session, roots)
+    if len(tree) == 1:
+        await _unit_chosen(ctx, data, tree[0][0])
         return
     await ctx.set_dialog(FLOW, "unit", data)
-    buttons = [
-        [
-            Button(
-                ctx.t("bc.unit_whole", name=u.name)
-                if u.parent_id is None or u in await ctx.board_roots()
-                else u.name,
-                payload("bc", "unit", u.id),
-            )
-        ]
-        for u in options
-    ]
-    buttons.append([Button(ctx.t("btn.cancel"), payload("bc", "cancel"))])
-    ctx.reply(Message(ctx.t("bc.ask.unit"), buttons=buttons))
+    root_ids = {r.id for r in roots}
+    choices = pickers.unit_choices(
+        tree,
+        lambda u: payload("bc", "unit", u.id),
+        label_of=lambda u: ctx.t("bc.unit_whole", name=u.name) if u.id in root_ids else u.name,
+    )
+    shown = pickers.page(
+        ctx.t,
+        choices,
+        number,
+        turn=lambda n: payload("bc", "upg", n),
+        query=pickers.current_query(data),
+        clear=payload("bc", "uall"),
+    )
+    buttons = [*shown.rows, [Button(ctx.t("btn.cancel"), payload("bc", "cancel"))]]
+    ref = ctx.event.message_ref if edit else None
+    ctx.reply(Message(shown.text(ctx.t("bc.ask.unit")), buttons=buttons, edit_ref=ref))
 
 
 async def _unit_chosen(ctx: Context, data: dict[str, Any], unit: units.Unit | None) -> None:
@@ -175,6 +184,7 @@ async def _unit_chosen(ctx: Context, data: dict[str, Any], unit: units.Unit | No
     if not await ctx.manages(unit, f"unit:{unit.code}"):
         return
     data["unit_id"] = unit.id
+    data.pop(pickers.QUERY, None)
     await ctx.set_dialog(FLOW, "audience", data)
     keys = list(AUDIENCES)
     buttons = [[Button(ctx.t(AUDIENCES[k].label_key), payload("bc", "aud", k))] for k in keys]
@@ -287,6 +297,11 @@ async def on_button(ctx: Context) -> None:
         await _caption(ctx, data, "")
     elif action == "unit" and step == "unit" and arg.isdigit():
         await _unit_chosen(ctx, data, await units.get(ctx.session, int(arg)))
+    elif action == "upg" and step == "unit" and arg.isdigit():
+        await _ask_unit(ctx, data, int(arg), edit=True)
+    elif action == "uall" and step == "unit":
+        data.pop(pickers.QUERY, None)
+        await _ask_unit(ctx, data, edit=True)
     elif action == "aud" and step == "audience" and arg in AUDIENCES:
         data["audience"] = arg
         await _ask_when(ctx, data)

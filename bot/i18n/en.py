@@ -624,4 +624,11 @@ MESSAGES: dict[str, str] = {
     "emu.card": "👤 {name} — {unit}",
     "emu.card_line": "• {title}: self-assessed {own} ({note}); review result: {decided}",
     "emu.report.more_units": "(showing {shown} of {total} units; all of them are in the Excel file)",
+    # --- choosing from a long list (handlers/pickers.py) ---
+    "pick.page": "Page {page}/{pages}",
+    "pick.found": "Found {count} results for «{query}».",
+    "pick.none": "Nothing found for «{query}». Please try fewer letters or another word.",
+    "pick.btn.all": "↩ Back to the whole list ({count})",
+    "pick.hint.unit": "🔎 Type a few letters of the unit's name to search (accents optional, e.g. to 5).",
+    "pick.hint.member": "🔎 Type a few letters of the member's name to search (accents optional).",
 }

@@ -621,4 +621,11 @@ MESSAGES: dict[str, str] = {
     "emu.card": "👤 {name} — {unit}",
     "emu.card_line": "• {title}: tự đánh giá {own} ({note}); kết quả bình xét: {decided}",
     "emu.report.more_units": "(hiện {shown}/{total} đơn vị; đầy đủ trong tệp Excel)",
+    # --- chọn trong danh sách dài (handlers/pickers.py) ---
+    "pick.page": "Trang {page}/{pages}",
+    "pick.found": "Tìm thấy {count} kết quả cho «{query}».",
+    "pick.none": "Không tìm thấy kết quả nào cho «{query}». Anh/chị thử gõ ít chữ hơn hoặc một từ khác nhé.",
+    "pick.btn.all": "↩ Xem lại cả danh sách ({count})",
+    "pick.hint.unit": "🔎 Gõ vài chữ trong tên đơn vị để tìm (không dấu cũng được, ví dụ: to 5).",
+    "pick.hint.member": "🔎 Gõ vài chữ trong họ tên đoàn viên để tìm (không dấu cũng được).",
 }

@@ -1,0 +1,138 @@
+"""Long lists on Telegram: a CĐCS with 1,000 tổ. Every picker pages and searches, and no
+keyboard the bot sends goes past Telegram's limits (the fake server refuses what Telegram
+refuses: more than 100 buttons, rows wider than 8, callback_data over 64 bytes)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.config import Settings, UnitSection
+from handlers.pickers import PAGE_SIZE
+from models import members, roles, units
+from models.members import Identity, Member
+from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.tg import Bot, press, say, start_bot, stop_bot, tg_settings
+
+BOARD = 777  # Chủ tịch of the big CĐCS (a board member, not a config admin)
+TO_COUNT = 1000
+ROOT = "Công đoàn cơ sở Công ty Dệt may Hòa Bình"
+DEEP = "Tổ Hóa chất"  # two levels down: CĐCS → Phân xưởng Nhuộm → Tổ Hóa chất
+WORKERS = [30_001, 30_002, 30_003]  # members of the deep tổ
+# a picker message: PAGE_SIZE choices, ← / →, "whole list again", cancel
+MAX_PICKER_BUTTONS = PAGE_SIZE + 4
+
+
+def big_units() -> list[UnitSection]:
+    specs = [UnitSection(code="DM", name=ROOT, kind="cdcs")]
+    specs += [
+        UnitSection(code=f"DM-T{i}", name=f"Tổ công đoàn số {i}", kind="to", parent="DM")
+        for i in range(1, TO_COUNT + 1)
+    ]
+    specs.append(UnitSection(code="DM-PXN", name="Phân xưởng Nhuộm", kind="cdbp", parent="DM"))
+    specs.append(UnitSection(code="DM-PXN-HC", name=DEEP, kind="to", parent="DM-PXN"))
+    return specs
+
+
+def big_settings(tmp_path: Path, fake: FakeTelegram) -> Settings:
+    settings = tg_settings(tmp_path, fake)
+    settings = settings.model_copy(update={"units": big_units()})
+    settings.check_units()
+    return settings
+
+
+async def add_member(
+    bot: Bot, chat: int, name: str, unit_code: str, role: str | None = None
+) -> None:
+    async with bot.app.db.session() as session:
+        unit = await units.by_code(session, unit_code)
+        assert unit is not None
+        member = Member(
+            full_name="",
+            name_key="",
+            unit_id=unit.id,  # type: ignore[arg-type]
+            status="active",
+            phone=f"+8491{chat:07d}",
+        )
+        member.set_name(name)
+        session.add(member)
+        await session.flush()
+        session.add(Identity(platform="telegram", user_id=str(chat), member_id=member.id))
+        if role:
+            await roles.grant(session, member.id, role, unit, "test")  # type: ignore[arg-type]
+        await session.commit()
+
+
+@pytest.fixture
+async def big(fake: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Bot]:
+    running = await start_bot(big_settings(tmp_path, fake), clock)
+    await add_member(running, BOARD, "Trần Thị Bích", "DM", roles.BCH)
+    for i, chat in enumerate(WORKERS):
+        await add_member(running, chat, f"Công Nhân Số {i + 1}", "DM-PXN-HC")
+    yield running
+    await stop_bot(running)
+
+
+def labels(message: SentMessage) -> list[str]:
+    return [text for text, _ in message.buttons()]
+
+
+def assert_small(fake: FakeTelegram) -> None:
+    """Nothing was refused for its keyboard, and every picker stayed one page long."""
+    assert fake.keyboard_refusals() == []
+    for message in fake.sent:
+        assert len(message.buttons()) <= MAX_PICKER_BUTTONS, message.describe()
+
+
+async def turn(fake: FakeTelegram, message: SentMessage, label: str, expect: str) -> None:
+    """Press ← / → (or "whole list") on a picker: the same message is redrawn."""
+    since = len(fake.edits)
+    fake.user_presses(BOARD, message, message.button(label))
+    await fake.wait_for_edit(BOARD, contains=expect, since=since)
+
+
+async def test_broadcast_to_a_deep_unit_of_1000_to(fake: FakeTelegram, big: Bot) -> None:
+    await say(fake, BOARD, "/thongbao", "nội dung thông báo")
+    picker = await say(fake, BOARD, "Họp tổ trưởng chiều thứ Sáu.", "Gửi cho đơn vị nào")
+    pages = -(-(TO_COUNT + 3) // PAGE_SIZE)
+    assert f"Trang 1/{pages}" in picker.body and "Gõ vài chữ trong tên đơn vị" in picker.body
+    first = labels(picker)
+    assert first[0] == f"Toàn bộ {ROOT}" and "Phân xưởng Nhuộm" in first
+    assert "Tổ công đoàn số 2" in first and "Tổ công đoàn số 10" not in first  # natural order
+    assert len(first) == PAGE_SIZE + 2  # a page, "Trang sau →", "Hủy"
+
+    await turn(fake, picker, "Trang sau", f"Trang 2/{pages}")
+    assert "← Trang trước" in labels(picker) and f"Toàn bộ {ROOT}" not in labels(picker)
+    await turn(fake, picker, "Trang trước", f"Trang 1/{pages}")
+
+    # search, accents optional: "so 98" is "số 98" and "số 980" … "số 989"
+    found = await say(fake, BOARD, "so 98", "Tìm thấy 11 kết quả cho «so 98»")
+    assert "Trang 1/2" in found.body and labels(found)[0] == "Tổ công đoàn số 98"
+    await turn(fake, found, "Trang sau", "Trang 2/2")
+    assert labels(found)[:3] == [f"Tổ công đoàn số {n}" for n in (987, 988, 989)]
+    await say(fake, BOARD, "xyz", "Không tìm thấy kết quả nào cho «xyz»")
+    await turn(fake, found, "Xem lại cả danh sách", f"Trang 1/{pages}")
+
+    # a unit two levels down, found by a word of its own name and labelled with its parent
+    found = await say(fake, BOARD, "hoa chat", "Tìm thấy 1 kết quả")
+    assert labels(found)[0] == f"{DEEP} (Phân xưởng Nhuộm)"
+    audience = await press(fake, BOARD, found, DEEP, f"Gửi cho ai trong {DEEP}")
+    when = await press(fake, BOARD, audience, "Tất cả đoàn viên", "Gửi ngay hay hẹn giờ")
+    preview = await press(fake, BOARD, when, "Gửi ngay", "Xem trước")
+    assert "Số người/nhóm sẽ nhận: 3" in preview.body
+    await press(fake, BOARD, preview, "Xác nhận gửi", "Đã xếp thông báo #1")
+    for chat in WORKERS:
+        await fake.wait_for(chat, contains="Họp tổ trưởng chiều thứ Sáu.")
+    assert_small(fake)
+
+
+async def test_typed_code_still_picks_a_unit(fake: FakeTelegram, big: Bot) -> None:
+    await say(fake, BOARD, "/thongbao", "nội dung thông báo")
+    await say(fake, BOARD, "Kiểm tra mã", "Gửi cho đơn vị nào")
+    await say(fake, BOARD, "dm-t777", "Gửi cho ai trong Tổ công đoàn số 777")
+    async with big.app.db.session() as session:
+        assert await members.identity(session, "telegram", str(BOARD)) is not None
+    assert_small(fake)
