@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import traceback
+from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Address, Button, Capabilities, Event, Message
 from bot.clock import Clock
@@ -22,11 +27,41 @@ from bot.i18n import Translator
 from bot.ordering import KeyedLocks
 from bot.registry import Registry, parse_payload
 from models import events as processed
-from models import members, roles
+from models import members, roles, transactions
 from models.db import Database
 from models.dialogs import load as load_dialog
 
 log = logging.getLogger(__name__)
+
+# A busy database is tried this many times, pausing about BUSY_PAUSE × try seconds between.
+BUSY_ATTEMPTS = 4
+BUSY_PAUSE = 0.05
+
+
+@dataclass
+class Handled:
+    """What one update produced, acted on after its commit."""
+
+    outgoing: list[Outgoing]
+    queued: bool = False  # deliveries were queued: wake the workers
+    replan: bool = False  # timed actions were planned: re-arm the scheduler
+    followups: list[Any] = field(default_factory=list)
+
+
+class RecentEvents:
+    """The last few thousand event ids handled in this process (bounded)."""
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._ids: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._size = size
+
+    def seen(self, platform: str, event_id: str) -> bool:
+        return (platform, event_id) in self._ids
+
+    def add(self, platform: str, event_id: str) -> None:
+        self._ids[(platform, event_id)] = None
+        if len(self._ids) > self._size:
+            self._ids.popitem(last=False)
 
 
 class Adapter(Protocol):
@@ -46,12 +81,16 @@ class App:
         self.registry = registry
         self.adapters: dict[str, Adapter] = {}
         self._locks = KeyedLocks()
-        # Delivery workers to wake when a handler has just queued something, and the
-        # scheduler to re-arm when it has planned something.
+        # Delivery workers (and the fan-out) to wake when a handler has just queued
+        # something, and the scheduler to re-arm when it has planned something.
         self.workers: list[Any] = []
+        # The background fan-out (bot/fanout.py) that turns big jobs into outbox rows.
+        self.fanout: Any = None
         self.scheduler: Any = None
         self._config_admins = set(settings.bot.admins)
         self._background: set[asyncio.Task[Any]] = set()
+        # Read-only updates leave no row; their ids are remembered here for redeliveries.
+        self._recent = RecentEvents()
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run follow-up work (e.g. stopping native polls) without holding up the reply; the
@@ -87,44 +126,108 @@ class App:
     async def handle(self, event: Event) -> None:
         key = (event.platform, event.user_id or f"chat:{event.chat_id}")
         async with self._locks.hold(key):
-            async with self.db.session() as session:
-                if not await processed.claim(
-                    session, event.platform, event.event_id, self.clock.now()
-                ):
-                    log.info("duplicate event %s:%s ignored", event.platform, event.event_id)
-                    return
-            outgoing, replan, followups = await self._process(event)
-        for worker in self.workers:
-            worker.wake()
-        if replan and self.scheduler is not None:
+            if self._recent.seen(event.platform, event.event_id):
+                log.info("duplicate event %s:%s ignored", event.platform, event.event_id)
+                return
+            result = await self._process_retrying(event)
+        if result is None:
+            log.info("duplicate event %s:%s ignored", event.platform, event.event_id)
+            return
+        if result.queued:
+            for worker in self.workers:
+                worker.wake()
+        if result.replan and self.scheduler is not None:
             await self.scheduler.rearm()
-        await self.deliver(outgoing)
-        for work in followups:
+        await self.deliver(result.outgoing)
+        for work in result.followups:
             self.spawn(work())
 
-    async def _process(self, event: Event) -> tuple[list[Outgoing], bool, list[Any]]:
-        if event.poll_state is not None:  # the platform's count: nobody to answer
-            if self.registry.poll_state is not None:
-                async with self.db.session() as session:
-                    await self.registry.poll_state(self, session, event)
-                    await session.commit()
-            return [], False, []
+    async def _process_retrying(self, event: Event) -> Handled | None:
+        """Handle the event; a busy database (lock timeout, serialization failure) is retried
+        a few times with jittered pauses, then the person gets an apology and the event is
+        left unrecorded, so a redelivery is handled rather than dropped."""
+        for attempt in range(1, BUSY_ATTEMPTS + 1):
+            try:
+                return await self._process(event)
+            except Exception as exc:
+                if not transactions.is_busy(exc):
+                    raise
+                if attempt == BUSY_ATTEMPTS:
+                    log.error(
+                        "database busy: %s event %s not handled after %d tries (%s)",
+                        event.platform,
+                        event.event_id,
+                        attempt,
+                        type(exc).__name__,
+                    )
+                    apology = Message(self.translator()("error.busy"))
+                    return Handled([Outgoing(Address(event.platform, event.chat_id), apology)])
+                log.warning(
+                    "database busy: retrying %s event %s (try %d)",
+                    event.platform,
+                    event.event_id,
+                    attempt,
+                )
+                await asyncio.sleep(random.uniform(0.5, 1.5) * BUSY_PAUSE * attempt)
+        raise AssertionError("unreachable")
+
+    async def _process(self, event: Event) -> Handled | None:
+        """One transaction: the handler's writes and the "already handled" record commit
+        together. None when the event was handled before."""
         async with self.db.session() as session:
+            if await processed.seen(session, event.platform, event.event_id):
+                return None
+            if event.poll_state is not None:  # the platform's count: nobody to answer
+                if self.registry.poll_state is not None:
+                    await self.registry.poll_state(self, session, event)
+                    if not await self._commit(session, event):
+                        return None
+                return Handled([])
             ctx: Context | None = None
             try:
                 ctx = await self._context(session, event)
                 await self._dispatch(ctx)
-                await session.commit()
-                return ctx.outgoing, ctx.replan, ctx.followups
+                await session.flush()
             except Exception as exc:
                 await session.rollback()
+                if transactions.is_busy(exc):
+                    raise
                 log.exception("error handling %s event %s", event.platform, event.event_id)
+                await self._record_failed(event)
                 t = ctx.t if ctx else self.translator()
                 apology = Outgoing(
                     Address(event.platform, event.chat_id),
                     Message(t("error.unexpected", ref=event.event_id)),
                 )
-                return [apology, *self._error_report(event, exc)], False, []
+                return Handled([apology, *self._error_report(event, exc)])
+            queued = transactions.queued(session)
+            if not await self._commit(session, event):
+                return None
+            return Handled(ctx.outgoing, queued, ctx.replan, ctx.followups)
+
+    async def _commit(self, session: AsyncSession, event: Event) -> bool:
+        """Commit the handler's work with the event's "handled" record; a read-only update
+        leaves no row (it is remembered in memory instead). False when another process
+        committed the same event first: nothing of ours is kept, nothing is sent."""
+        if transactions.wrote(session):
+            try:
+                await processed.record(session, event.platform, event.event_id, self.clock.now())
+            except IntegrityError:
+                await session.rollback()
+                return False
+        await session.commit()
+        self._recent.add(event.platform, event.event_id)
+        return True
+
+    async def _record_failed(self, event: Event) -> None:
+        """A handler crashed (already apologised for): a redelivery must not crash again and
+        apologise twice, so the event is recorded on its own."""
+        try:
+            async with self.db.session() as session:
+                await processed.record(session, event.platform, event.event_id, self.clock.now())
+                await session.commit()
+        except Exception:
+            log.warning("could not record failed event %s:%s", event.platform, event.event_id)
 
     async def _context(self, session, event: Event) -> Context:
         identity = await members.ensure_identity(

@@ -81,6 +81,8 @@ def _check_address(value: str) -> None:
 
 class DatabaseSection(_Strict):
     url: str = "sqlite+aiosqlite:///data/congdoan.db"
+    # How long a write waits for another writer before the update is retried.
+    lock_timeout_ms: int = Field(default=5000, ge=10, le=60_000)
 
 
 class TelegramSection(_Strict):
@@ -244,6 +246,11 @@ DEFAULT_TARGETS = [
 ]
 
 
+# Each title is a button of its own in /thidua, /thidua_mo and /thidua_sua (Telegram refuses a
+# keyboard of more than 100 buttons, and the edit menu lists a campaign's and the config's).
+MAX_TITLES = 20
+
+
 class EmulationSection(_Strict):
     titles: list[TitleSpec] = Field(default_factory=lambda: list(DEFAULT_TITLES))
     targets: list[TargetSpec] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
@@ -251,6 +258,10 @@ class EmulationSection(_Strict):
     reminder_days: list[int] = Field(default_factory=lambda: [7, 1])
 
     def check(self) -> None:
+        if len(self.titles) > MAX_TITLES:
+            raise ConfigError(
+                f"emulation.titles: tối đa {MAX_TITLES} danh hiệu, đang có {len(self.titles)}"
+            )
         codes = [t.code for t in self.titles]
         for index, title in enumerate(self.titles):
             if codes.count(title.code) > 1:

@@ -45,6 +45,13 @@ class Registry:
         # Plain text outside any dialog, tried before the fallback (e.g. "1,3" answering a
         # numbered text poll); returns True when it took the text.
         self.text_hooks: list[Callable[[Any], Awaitable[bool]]] = []
+        # Pages a fan-out job's audience into recipients: (session, spec, cursor, limit) →
+        # (recipients, next cursor or None when done). See bot/fanout.py.
+        self.expand_audience: Callable[..., Awaitable[Any]] | None = None
+
+    def expander(self, func: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        self.expand_audience = func
+        return func
 
     def command(
         self,

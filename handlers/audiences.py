@@ -1,21 +1,27 @@
-"""Who a bulk message goes to: named audiences inside a unit subtree.
+"""Who a bulk message goes to: named audiences inside a unit subtree, or a list of members.
 
-Each audience turns (unit, session) into recipients. Later features add their own (members who
-have not registered for emulation, who have not answered an invitation…) with `@audience`.
+A fan-out is recorded as a job carrying its audience (`queue`), answered at once, and expanded
+into outbox rows in the background page by page (`expand`, run by bot/fanout.py), so a person's
+transaction never holds 100,000 inserts. The preview counts an audience with one query.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models import groups, members, roles
-from models.outbox import Recipient
+from handlers import registry
+from models import groups, members, outbox, roles, units
+from models.outbox import DeliveryJob, OutboxMessage, Recipient
 from models.units import Unit
 
-MemberQuery = Callable[[AsyncSession, Unit], Awaitable[list[int]]]
+# An audience of people is a query of member ids inside a unit subtree, so it can be counted
+# in one statement and expanded in pages, whatever its size.
+MemberQuery = Callable[[Unit], Any]
 
 
 @dataclass(frozen=True)
@@ -37,49 +43,105 @@ def audience(key: str, label_key: str) -> Callable[[MemberQuery], MemberQuery]:
 
 
 @audience("all", "aud.all")
-async def everyone(session: AsyncSession, unit: Unit) -> list[int]:
-    return await members.ids_in_subtree(session, unit)
+def everyone(unit: Unit) -> Any:
+    return members.subtree_ids_query(unit)
 
 
 @audience("women", "aud.women")
-async def women(session: AsyncSession, unit: Unit) -> list[int]:
-    return await members.ids_in_subtree(session, unit, gender="nu")
+def women(unit: Unit) -> Any:
+    return members.subtree_ids_query(unit, gender="nu")
 
 
 @audience("to_truong", "aud.to_truong")
-async def group_leaders(session: AsyncSession, unit: Unit) -> list[int]:
-    return await roles.member_ids_with_role_in(session, unit, roles.TO_TRUONG)
+def group_leaders(unit: Unit) -> Any:
+    return roles.role_holder_ids_query(unit, roles.TO_TRUONG)
 
 
 @audience("bch", "aud.bch")
-async def board(session: AsyncSession, unit: Unit) -> list[int]:
-    return await roles.member_ids_with_role_in(session, unit, roles.BCH)
+def board(unit: Unit) -> Any:
+    return roles.role_holder_ids_query(unit, roles.BCH)
 
 
 @audience("no_card", "aud.no_card")
-async def missing_card(session: AsyncSession, unit: Unit) -> list[int]:
-    return await members.ids_in_subtree(session, unit, missing_card=True)
+def missing_card(unit: Unit) -> Any:
+    return members.subtree_ids_query(unit, missing_card=True)
 
 
 AUDIENCES["groups"] = Audience("groups", "aud.groups", None)
 
 
 @dataclass
-class Resolved:
-    recipients: list[Recipient]
-    people: int  # members in the audience
-    unreachable: int  # of those, how many have no chat the bot can reach
+class Counted:
+    people: int  # members (or group chats) in the audience
+    reachable: int  # of those, how many the bot can write to
 
 
-async def resolve(session: AsyncSession, key: str, unit: Unit) -> Resolved:
+async def count(session: AsyncSession, key: str, unit: Unit) -> Counted:
+    """The preview's figures: one COUNT query, however large the audience."""
     chosen = AUDIENCES[key]
     if chosen.members is None:
-        linked = await groups.linked_in_subtree(session, unit)
-        found = [Recipient(g.platform, g.chat_id, is_group=True) for g in linked]
-        return Resolved(found, len(found), 0)
-    member_ids = await chosen.members(session, unit)
-    reachable = await members.reachable_identities(session, member_ids)
-    found = [
-        Recipient(i.platform, i.user_id, member_id=mid) for mid, i in sorted(reachable.items())
-    ]
-    return Resolved(found, len(member_ids), len(member_ids) - len(found))
+        linked = await groups.count_linked_in_subtree(session, unit)
+        return Counted(linked, linked)
+    people, reachable = await members.count_reachable(session, chosen.members(unit))
+    return Counted(people, reachable)
+
+
+def of_unit(key: str, unit: Unit) -> dict[str, Any]:
+    """A named audience, as a delivery job stores it."""
+    return {"audience": key, "unit_id": unit.id}
+
+
+def of_members(member_ids: Sequence[int]) -> dict[str, Any]:
+    """A given list of members (the invitees of a meeting, who has not answered…)."""
+    return {"members": sorted(set(member_ids))}
+
+
+async def queue(
+    session: AsyncSession,
+    job: DeliveryJob,
+    content: OutboxMessage,
+    spec: dict[str, Any],
+    *,
+    now: datetime,
+) -> int | None:
+    """Record a fan-out to `spec`; its rows are added in the background (bot/fanout.py).
+    Returns how many will receive it, or None when a job with the same key exists."""
+    reachable = await _count_spec(session, spec)
+    if not await outbox.queue_fanout(session, job, content, spec, now=now):
+        return None
+    return reachable
+
+
+async def _count_spec(session: AsyncSession, spec: dict[str, Any]) -> int:
+    if "members" in spec:
+        return await members.count_reachable_of(session, spec["members"])
+    unit = await units.get(session, spec["unit_id"])
+    return 0 if unit is None else (await count(session, spec["audience"], unit)).reachable
+
+
+@registry.expander
+async def expand(
+    session: AsyncSession, spec: dict[str, Any], cursor: int, limit: int
+) -> tuple[list[Recipient], int | None]:
+    """The next page of a fan-out's recipients, and the cursor after it (None: done)."""
+    if "members" in spec:
+        chunk = spec["members"][cursor : cursor + limit]
+        following: int | None = cursor + limit if cursor + limit < len(spec["members"]) else None
+        return await recipients_of(session, chunk), following
+    unit = await units.get(session, spec["unit_id"])
+    if unit is None:
+        return [], None
+    chosen = AUDIENCES[spec["audience"]]
+    if chosen.members is None:
+        found = await groups.linked_page(session, unit, after=cursor, limit=limit)
+        recipients = [Recipient(g.platform, g.chat_id, is_group=True) for g in found]
+        last = found[-1].id if len(found) == limit else None
+        return recipients, last
+    ids = await members.ids_page(session, chosen.members(unit), after=cursor, limit=limit)
+    return await recipients_of(session, ids), (ids[-1] if len(ids) == limit else None)
+
+
+async def recipients_of(session: AsyncSession, member_ids: Sequence[int]) -> list[Recipient]:
+    """Each member once, on the app they used last; members the bot cannot reach are left out."""
+    reachable = await members.reachable_identities(session, list(member_ids))
+    return [Recipient(i.platform, i.user_id, member_id=mid) for mid, i in sorted(reachable.items())]

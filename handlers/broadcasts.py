@@ -16,8 +16,8 @@ from bot.chat import Button, FileRef, Message
 from bot.context import Context
 from bot.registry import payload
 from bot.timeparse import parse_local_datetime
-from handlers import pickers, registry
-from handlers.audiences import AUDIENCES, resolve
+from handlers import audiences, pickers, registry
+from handlers.audiences import AUDIENCES
 from handlers.dialogs import dialog_press
 from models import broadcasts, outbox, reminders, units
 from models.broadcasts import Broadcast
@@ -249,8 +249,8 @@ async def _after_when(ctx: Context, data: dict[str, Any]) -> None:
 async def _preview(ctx: Context, data: dict[str, Any]) -> None:
     unit = await units.get(ctx.session, data["unit_id"])
     assert unit is not None
-    found = await resolve(ctx.session, data["audience"], unit)
-    if not found.recipients:
+    found = await audiences.count(ctx.session, data["audience"], unit)
+    if not found.reachable:
         ctx.reply(ctx.t("bc.nobody"))
         await _unit_chosen(ctx, data, unit)
         return
@@ -269,13 +269,14 @@ async def _preview(ctx: Context, data: dict[str, Any]) -> None:
         data["text"] or t("bc.preview.file_only"),
         "",
         t("bc.preview.audience", audience=t(AUDIENCES[data["audience"]].label_key), unit=unit.name),
-        t("bc.preview.count", count=t.number(len(found.recipients))),
+        t("bc.preview.count", count=t.number(found.reachable)),
         when,
     ]
     if data.get("file"):
         lines.insert(3, t("bc.preview.file", name=data["file"]["name"] or data["file"]["kind"]))
-    if found.unreachable:
-        lines.append(t("bc.preview.unreachable", count=t.number(found.unreachable)))
+    if found.people > found.reachable:
+        unreachable = found.people - found.reachable
+        lines.append(t("bc.preview.unreachable", count=t.number(unreachable)))
     ctx.reply(
         Message(
             "\n".join(lines),
@@ -405,7 +406,6 @@ async def queue_occurrence(
     assert unit is not None and item.id is not None
     key = f"bc:{item.id}:{send_at.isoformat()}"  # one job per occurrence, whatever fires twice
     t = app.translator(language)
-    found = await resolve(session, item.audience, unit)
     job = DeliveryJob(
         kind="broadcast",
         key=key,
@@ -428,7 +428,9 @@ async def queue_occurrence(
         file_name=item.file_name,
         pin_in_groups=item.pin,
     )
-    queued = await outbox.queue_job(session, job, content, found.recipients, now=now)
+    queued = await audiences.queue(
+        session, job, content, audiences.of_unit(item.audience, unit), now=now
+    )
     if queued is not None and item.job_id is None:
         item.job_id = job.id  # the first sending: what /tinmoi and /huythongbao look at
     return queued or 0
@@ -467,20 +469,31 @@ async def repeat_broadcast(
 
 @registry.command("huythongbao", access="board", where="private", help_key="help.cmd.huythongbao")
 async def list_cancellable(ctx: Context) -> None:
+    await _cancellable_page(ctx)
+
+
+@registry.button("bcl", access="board")
+async def on_cancellable_page(ctx: Context) -> None:
+    args = ctx.press_args
+    await _cancellable_page(ctx, int(args[0]) if args and args[0].isdigit() else 0, edit=True)
+
+
+async def _cancellable_page(ctx: Context, number: int = 0, *, edit: bool = False) -> None:
+    """Scheduled or still-sending announcements, a page at a time."""
     running = await broadcasts.active_in(ctx.session, await ctx.board_roots(), ctx.now)
     if not running:
         ctx.reply(ctx.t("bc.none_running"))
         return
-    buttons = [
-        [
-            Button(
-                ctx.t("bc.btn.stop_one", id=b.id, when=ctx.t.datetime(b.send_at)),
-                payload("job", "stop", j.id),
-            )
-        ]
-        for b, j in running[:20]
+    choices = [
+        pickers.Choice(
+            ctx.t("bc.btn.stop_one", id=b.id, when=ctx.t.datetime(b.send_at)),
+            payload("job", "stop", j.id),
+        )
+        for b, j in running
     ]
-    ctx.reply(Message(ctx.t("bc.pick_to_cancel"), buttons=buttons))
+    shown = pickers.page(ctx.t, choices, number, turn=lambda n: payload("bcl", n), hint=None)
+    ref = ctx.event.message_ref if edit else None
+    ctx.reply(Message(shown.text(ctx.t("bc.pick_to_cancel")), buttons=shown.rows, edit_ref=ref))
 
 
 @registry.command("tinmoi", access="member", where="private", help_key="help.cmd.tinmoi", menu=True)

@@ -17,10 +17,9 @@ from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
-from handlers import registry
+from handlers import audiences, registry
 from handlers.dialogs import dialog_press
-from handlers.meeting_plan import recipients_of
-from models import emulation, outbox, reminders, units
+from models import emulation, reminders, units
 from models.emulation import Campaign, Pledge
 from models.members import Member
 from models.outbox import DeliveryJob, OutboxMessage
@@ -324,8 +323,8 @@ async def send_to_members(
     )
     if status is not None:
         job.status_platform, job.status_chat_id = status
-    queued = await outbox.queue_job(
-        session, job, OutboxMessage(text=text), await recipients_of(session, member_ids), now=now
+    queued = await audiences.queue(
+        session, job, OutboxMessage(text=text), audiences.of_members(member_ids), now=now
     )
     return queued or 0
 

@@ -18,10 +18,11 @@ from bot.chat import Button
 from bot.i18n import Translator
 from bot.ics import ics_filename, meeting_ics
 from bot.registry import payload
+from handlers import audiences
 from handlers.audiences import AUDIENCES
-from models import meetings, members, outbox, reminders, units
+from models import meetings, members, reminders, units
 from models.meetings import Invite, Meeting
-from models.outbox import DeliveryJob, OutboxMessage, Recipient, buttons_to_json
+from models.outbox import DeliveryJob, OutboxMessage, buttons_to_json
 
 CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY3479"  # no look-alikes (0/O, 1/I/L, 5/S, 8/B)
 CAPTION_LIMIT = 1000
@@ -82,11 +83,6 @@ def calendar_file(
     return ics_filename(meeting.title, meeting.starts_at, tz=tz), data
 
 
-async def recipients_of(session: AsyncSession, member_ids: list[int]) -> list[Recipient]:
-    reachable = await members.reachable_identities(session, member_ids)
-    return [Recipient(i.platform, i.user_id, member_id=mid) for mid, i in sorted(reachable.items())]
-
-
 async def send_to_invitees(
     app: Any,
     session: AsyncSession,
@@ -128,9 +124,7 @@ async def send_to_invitees(
             meeting, now, t.tz, cancelled=cancelled
         )
         content.file_kind = "document"
-    queued = await outbox.queue_job(
-        session, job, content, await recipients_of(session, member_ids), now=now
-    )
+    queued = await audiences.queue(session, job, content, audiences.of_members(member_ids), now=now)
     return queued or 0
 
 
@@ -232,7 +226,7 @@ async def create(
 
 async def invitee_ids_for(session: AsyncSession, audience: str, unit: units.Unit) -> list[int]:
     query = AUDIENCES[audience].members
-    return await query(session, unit) if query else []
+    return await members.ids_from(session, query(unit)) if query else []
 
 
 def next_start(meeting: Meeting, tz: Any) -> datetime:

@@ -15,15 +15,15 @@ from bot.chat import Button, Document, Message
 from bot.context import Context
 from bot.registry import payload
 from bot.spreadsheet import keep_text
-from handlers import registry
-from handlers.meeting_plan import recipients_of
+from handlers import audiences, pickers, registry
 from handlers.members import XLSX
 from handlers.poll_votes import chart_png, close_poll, results_text, tally
-from models import members, outbox, polls, units
+from models import members, polls, units
 from models.outbox import DeliveryJob, OutboxMessage
 from models.polls import MEMBERS, Poll
 
 MAX_NAMES = 40
+MAX_LISTED = 100  # a person's latest polls in /ketqua, a page at a time
 
 
 async def can_manage(ctx: Context, poll: Poll) -> bool:
@@ -59,21 +59,32 @@ async def results(ctx: Context) -> None:
             return
         await show(ctx, latest)
         return
-    mine = list(await polls.made_by(ctx.session, ctx.member.id)) if ctx.member else []  # type: ignore[arg-type]
+    await _poll_list(ctx)
+
+
+@registry.button("prl", access="member")
+async def on_list_page(ctx: Context) -> None:
+    args = ctx.press_args
+    await _poll_list(ctx, int(args[0]) if args and args[0].isdigit() else 0, edit=True)
+
+
+async def _poll_list(ctx: Context, number: int = 0, *, edit: bool = False) -> None:
+    """The polls this person made (and the latest one they received), a page at a time."""
+    mine = (
+        list(await polls.made_by(ctx.session, ctx.member.id, limit=MAX_LISTED))  # type: ignore[arg-type]
+        if ctx.member
+        else []
+    )
     received = await polls.latest_in_chat(ctx.session, ctx.event.platform, ctx.event.chat_id)
     if received is not None and received.id not in {p.id for p in mine}:
         mine.insert(0, received)
     if not mine:
         ctx.reply(ctx.t("poll.none_yours"))
         return
-    ctx.reply(
-        Message(
-            ctx.t("poll.pick"),
-            buttons=[
-                [Button(f"#{p.id} {p.question[:50]}", payload("pr", "v", p.id))] for p in mine[:10]
-            ],
-        )
-    )
+    choices = [pickers.Choice(f"#{p.id} {p.question[:50]}", payload("pr", "v", p.id)) for p in mine]
+    shown = pickers.page(ctx.t, choices, number, turn=lambda n: payload("prl", n), hint=None)
+    ref = ctx.event.message_ref if edit else None
+    ctx.reply(Message(shown.text(ctx.t("poll.pick")), buttons=shown.rows, edit_ref=ref))
 
 
 async def show(ctx: Context, poll: Poll) -> None:
@@ -193,10 +204,8 @@ async def _nudge(ctx: Context, poll: Poll) -> None:
         created_at=ctx.now,
     )
     text = ctx.t("poll.nudge_text", question=poll.question)
-    recipients = await recipients_of(ctx.session, [m.id for m in missing])
-    queued = await outbox.queue_job(
-        ctx.session, job, OutboxMessage(text=text), recipients, now=ctx.now
-    )
+    spec = audiences.of_members([m.id for m in missing if m.id is not None])
+    queued = await audiences.queue(ctx.session, job, OutboxMessage(text=text), spec, now=ctx.now)
     ctx.audit("poll_nudged", target=f"poll:{poll.id}", count=queued or 0)
     ctx.reply(ctx.t("poll.nudged", count=queued or 0) if queued else ctx.t("poll.nudged_already"))
 

@@ -17,12 +17,13 @@ from bot import textutil, timeparse
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
-from handlers import audiences, registry
+from handlers import audiences, pickers, registry
 from handlers.meetings import organiser_roots
 from handlers.poll_votes import plan_close
 from models import groups, outbox, units
 from models.outbox import DeliveryJob, OutboxMessage, Recipient
 from models.polls import GROUPS, HERE, MEMBERS, Poll
+from models.units import Unit
 
 FLOW = "poll"
 MAX_QUESTION, MAX_OPTION, MIN_OPTIONS, MAX_OPTIONS = 300, 100, 2, 12
@@ -160,6 +161,13 @@ async def on_input(ctx: Context) -> None:
                 return
             data["closes"] = when.isoformat()
             await _show_card(ctx, data)
+        elif step == "unit" and text.strip():
+            unit = await units.by_code(ctx.session, text)
+            if unit is not None:
+                await _unit_chosen(ctx, data, unit)
+            else:  # not a code: words of a unit's name
+                pickers.query_from(data, text)
+                await _ask_unit(ctx, data)
         else:
             ctx.reply(ctx.t("bc.use_buttons"))
     except PollInputError as bad:
@@ -229,7 +237,7 @@ async def on_button(ctx: Context) -> None:
     if act == "rsvp" and step == "options":
         data["opts"] = list(RSVP_OPTIONS)
         await _show_card(ctx, data)
-    elif step not in ("settings", "deadline") or "opts" not in data:
+    elif step not in ("settings", "deadline", "unit") or "opts" not in data:
         ctx.reply(ctx.t("button.outdated"))
     elif act in ("anon", "multi"):
         data[act] = not data[act]
@@ -247,23 +255,15 @@ async def on_button(ctx: Context) -> None:
         data["closes"] = _preset_deadline(ctx, arg)
         await _show_card(ctx, data)
     elif act == "to" and ctx.event.is_private:
+        data.pop(pickers.QUERY, None)
         await _ask_unit(ctx, data)
+    elif act == "upg" and step == "unit" and arg.isdigit():
+        await _ask_unit(ctx, data, int(arg), edit=True)
+    elif act == "uall" and step == "unit":
+        data.pop(pickers.QUERY, None)
+        await _ask_unit(ctx, data, edit=True)
     elif act == "u" and arg.isdigit() and ctx.event.is_private:
-        unit = await units.get(ctx.session, int(arg))
-        if unit is None or not any(r.contains(unit) for r in await organiser_roots(ctx)):
-            ctx.refuse(f"unit:{arg}", "organiser")
-            return
-        data["unit_id"] = unit.id
-        ctx.reply(
-            Message(
-                ctx.t("poll.ask_audience", unit=unit.name),
-                buttons=[
-                    [Button(ctx.t("poll.aud_members"), _pl(data, "aud", MEMBERS))],
-                    [Button(ctx.t("poll.aud_groups"), _pl(data, "aud", GROUPS))],
-                ],
-            )
-        )
-        await ctx.set_dialog(FLOW, "settings", data)
+        await _unit_chosen(ctx, data, await units.get(ctx.session, int(arg)))
     elif act == "aud" and arg in (MEMBERS, GROUPS) and data.get("unit_id"):
         data["target"] = arg
         await _show_card(ctx, data)
@@ -285,16 +285,45 @@ def _preset_deadline(ctx: Context, key: str) -> str | None:
     return None
 
 
-async def _ask_unit(ctx: Context, data: dict[str, Any]) -> None:
-    choices = []
-    for root in await organiser_roots(ctx):
-        choices += [u for u in await units.subtree(ctx.session, root) if u not in choices]
+async def _ask_unit(
+    ctx: Context, data: dict[str, Any], number: int = 0, *, edit: bool = False
+) -> None:
+    """Every unit the organiser may poll, a page at a time; typed words search them."""
+    await ctx.set_dialog(FLOW, "unit", data)
+    tree = await pickers.unit_tree(ctx.session, await organiser_roots(ctx))
+    shown = pickers.page(
+        ctx.t,
+        pickers.unit_choices(tree, lambda u: _pl(data, "u", u.id)),
+        number,
+        turn=lambda n: _pl(data, "upg", n),
+        query=pickers.current_query(data),
+        clear=_pl(data, "uall"),
+    )
     ctx.reply(
         Message(
-            ctx.t("poll.ask_unit"),
-            buttons=[[Button(u.name, _pl(data, "u", u.id))] for u in choices[:20]],
+            shown.text(ctx.t("poll.ask_unit")),
+            buttons=shown.rows,
+            edit_ref=ctx.event.message_ref if edit else None,
         )
     )
+
+
+async def _unit_chosen(ctx: Context, data: dict[str, Any], unit: Unit | None) -> None:
+    if unit is None or not any(r.contains(unit) for r in await organiser_roots(ctx)):
+        ctx.refuse(f"unit:{unit.code if unit else '?'}", "organiser")
+        return
+    data["unit_id"] = unit.id
+    data.pop(pickers.QUERY, None)
+    ctx.reply(
+        Message(
+            ctx.t("poll.ask_audience", unit=unit.name),
+            buttons=[
+                [Button(ctx.t("poll.aud_members"), _pl(data, "aud", MEMBERS))],
+                [Button(ctx.t("poll.aud_groups"), _pl(data, "aud", GROUPS))],
+            ],
+        )
+    )
+    await ctx.set_dialog(FLOW, "settings", data)
 
 
 def text_version(t: Any, poll: Poll) -> str:
@@ -319,6 +348,7 @@ async def _send(ctx: Context, data: dict[str, Any]) -> None:
     if closes is not None and closes <= ctx.now:
         ctx.reply(ctx.t("poll.deadline_passed_meanwhile"))
         return
+    audience: dict[str, Any] | None = None
     if target == HERE:
         group = await groups.find(ctx.session, ctx.event.platform, ctx.event.chat_id)
         unit_id = group.unit_id if group else None
@@ -326,13 +356,11 @@ async def _send(ctx: Context, data: dict[str, Any]) -> None:
     else:
         assert unit is not None
         unit_id = unit.id
-        resolved = await audiences.resolve(
-            ctx.session, "all" if target == MEMBERS else "groups", unit
-        )
-        recipients = resolved.recipients
-    if not recipients:
-        ctx.reply(ctx.t("poll.nobody"))
-        return
+        key = "all" if target == MEMBERS else "groups"
+        if not (await audiences.count(ctx.session, key, unit)).reachable:
+            ctx.reply(ctx.t("poll.nobody"))
+            return
+        audience, recipients = audiences.of_unit(key, unit), []
     poll = Poll(
         question=data["q"],
         options_json=json.dumps(data["opts"], ensure_ascii=False),
@@ -372,7 +400,10 @@ async def _send(ctx: Context, data: dict[str, Any]) -> None:
     content = OutboxMessage(
         text=text_version(ctx.t, poll), poll_json=json.dumps(spec, ensure_ascii=False)
     )
-    queued = await outbox.queue_job(ctx.session, job, content, recipients, now=ctx.now)
+    if audience is None:
+        queued = await outbox.queue_job(ctx.session, job, content, recipients, now=ctx.now)
+    else:
+        queued = await audiences.queue(ctx.session, job, content, audience, now=ctx.now)
     await plan_close(ctx.session, poll, ctx.now)
     ctx.replan = True
     await ctx.end_dialog()

@@ -1,12 +1,15 @@
-"""Event ids already handled: platforms redeliver, and we must not act twice."""
+"""Event ids already handled: platforms redeliver, and we must not act twice.
+
+The "handled" record is written in the handler's own transaction (`record`), so an event whose
+handling never committed is handled when it comes again, and one that committed is not.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.types import UTCDateTime
@@ -20,15 +23,19 @@ class ProcessedEvent(SQLModel, table=True):
     seen_at: datetime = Field(sa_type=UTCDateTime, index=True)
 
 
-async def claim(session: AsyncSession, platform: str, event_id: str, now: datetime) -> bool:
-    """True the first time an event id is seen; commits so a crash cannot replay it twice."""
+async def seen(session: AsyncSession, platform: str, event_id: str) -> bool:
+    """Whether an event's handling has committed already (a read: no lock taken)."""
+    query = select(ProcessedEvent.event_id).where(
+        ProcessedEvent.platform == platform, ProcessedEvent.event_id == event_id
+    )
+    return (await session.exec(query)).first() is not None
+
+
+async def record(session: AsyncSession, platform: str, event_id: str, now: datetime) -> None:
+    """Mark the event handled inside the handler's transaction; flushing it raises
+    IntegrityError when another process committed the same event first."""
     session.add(ProcessedEvent(platform=platform, event_id=event_id, seen_at=now))
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        return False
-    return True
+    await session.flush()
 
 
 async def prune(session: AsyncSession, older_than: datetime) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -56,6 +57,27 @@ async def migrate(session: AsyncSession, platform: str, old_id: str, new_id: str
         return
     group.chat_id = new_id
     group.updated_at = utcnow()
+
+
+def _linked_in(root: Unit) -> Any:
+    return (
+        select(ChatGroup)
+        .join(Unit, col(Unit.id) == ChatGroup.unit_id)
+        .where(col(Unit.path).startswith(root.path), col(ChatGroup.active).is_(True))
+    )
+
+
+async def count_linked_in_subtree(session: AsyncSession, root: Unit) -> int:
+    query = select(func.count()).select_from(_linked_in(root).subquery())
+    return int((await session.exec(query)).one())
+
+
+async def linked_page(
+    session: AsyncSession, root: Unit, *, after: int, limit: int
+) -> Sequence[ChatGroup]:
+    """The next `limit` linked groups under `root`, in id order, after id `after`."""
+    query = _linked_in(root).where(col(ChatGroup.id) > after).order_by(col(ChatGroup.id))
+    return (await session.exec(query.limit(limit))).all()
 
 
 async def linked_in_subtree(session: AsyncSession, root: Unit) -> Sequence[ChatGroup]:

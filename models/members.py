@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import UniqueConstraint, func, or_
 from sqlmodel import Field, SQLModel, col, select
@@ -79,7 +80,10 @@ async def ensure_identity(
     display_name: str,
     now: datetime | None = None,
 ) -> Identity:
-    """The person behind an incoming event; writing to the bot makes them reachable again."""
+    """The person behind an incoming event; writing to the bot makes them reachable again.
+
+    Writes only what changed, and `last_seen_at` at most once per `SEEN_PRECISION`: a
+    read-only command then writes nothing at all."""
     found = await identity(session, platform, user_id)
     if found is None:
         found = Identity(platform=platform, user_id=user_id, display_name=display_name[:128])
@@ -88,8 +92,26 @@ async def ensure_identity(
     elif display_name and found.display_name != display_name[:128]:
         found.display_name = display_name[:128]
     if now is not None:
-        found.last_seen_at, found.unreachable_at = now, None
+        if found.unreachable_at is not None:
+            found.unreachable_at = None
+        if found.last_seen_at is None or now - found.last_seen_at >= SEEN_PRECISION:
+            found.last_seen_at = now
+        elif found.member_id is not None and await _another_app_seen_since(session, found):
+            found.last_seen_at = now  # they switched apps: bulk messages follow them
     return found
+
+
+async def _another_app_seen_since(session: AsyncSession, found: Identity) -> bool:
+    query = select(Identity.id).where(
+        Identity.member_id == found.member_id,
+        Identity.id != found.id,
+        col(Identity.last_seen_at) >= found.last_seen_at,
+    )
+    return (await session.exec(query.limit(1))).first() is not None
+
+
+# Which app a member used last decides where bulk messages go; an hour is precise enough.
+SEEN_PRECISION = timedelta(hours=1)
 
 
 async def mark_unreachable(
@@ -207,6 +229,65 @@ async def search(
         .limit(limit)
     )
     return (await session.exec(query)).all()
+
+
+def subtree_ids_query(root: Unit, *, gender: str | None = None, missing_card: bool = False) -> Any:
+    """The ids of active members under `root` (optionally filtered), as a query: an audience
+    is counted and paged in SQL rather than loaded into memory."""
+    query = select(Member.id).where(_in_subtree(root), Member.status == ACTIVE)
+    if gender:
+        query = query.where(Member.gender == gender)
+    if missing_card:
+        query = query.where(col(Member.card_number).is_(None))
+    return query
+
+
+def _reachable_members() -> Any:
+    return (
+        select(Identity.member_id)
+        .where(col(Identity.member_id).is_not(None), col(Identity.unreachable_at).is_(None))
+        .distinct()
+        .subquery()
+    )
+
+
+async def count_reachable(session: AsyncSession, ids_query: Any) -> tuple[int, int]:
+    """(people, how many of them the bot can reach) of a query of member ids: one query."""
+    people = ids_query.subquery()
+    reach = _reachable_members()
+    first = people.c[0]
+    query = select(func.count(first), func.count(reach.c.member_id)).select_from(
+        people.outerjoin(reach, reach.c.member_id == first)
+    )
+    total, reachable = (await session.exec(query)).one()
+    return int(total), int(reachable)
+
+
+async def count_reachable_of(session: AsyncSession, member_ids: Sequence[int]) -> int:
+    """How many of these members the bot can reach."""
+    found = 0
+    for start in range(0, len(member_ids), 500):
+        chunk = list(member_ids[start : start + 500])
+        query = select(func.count(func.distinct(Identity.member_id))).where(
+            col(Identity.member_id).in_(chunk), col(Identity.unreachable_at).is_(None)
+        )
+        found += int((await session.exec(query)).one())
+    return found
+
+
+async def ids_from(session: AsyncSession, ids_query: Any) -> list[int]:
+    """Every member id of a query (for small audiences: the invitees of one meeting)."""
+    people = ids_query.subquery()
+    first = people.c[0]
+    return [int(i) for i in (await session.exec(select(first).order_by(first))).all()]
+
+
+async def ids_page(session: AsyncSession, ids_query: Any, *, after: int, limit: int) -> list[int]:
+    """The next `limit` member ids of a query, in id order, after `after`."""
+    people = ids_query.subquery()
+    first = people.c[0]
+    query = select(first).where(first > after).order_by(first).limit(limit)
+    return [int(i) for i in (await session.exec(query)).all()]
 
 
 async def ids_in_subtree(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel, col, select
@@ -34,6 +35,7 @@ async def of_member(session: AsyncSession, member_id: int) -> Sequence[tuple[str
         select(RoleAssignment.role, Unit)
         .join(Unit, col(Unit.id) == RoleAssignment.unit_id)
         .where(RoleAssignment.member_id == member_id)
+        .order_by(col(Unit.path), col(RoleAssignment.role))
     )
     return [(role, unit) for role, unit in (await session.exec(query)).all()]
 
@@ -81,6 +83,16 @@ async def board_member_ids_for(session: AsyncSession, unit: Unit) -> Sequence[in
 async def all_board_member_ids(session: AsyncSession) -> Sequence[int]:
     query = select(RoleAssignment.member_id).where(col(RoleAssignment.role).in_(BOARD_ROLES))
     return sorted(set((await session.exec(query)).all()))
+
+
+def role_holder_ids_query(root: Unit, role: str) -> Any:
+    """The ids of members holding `role` on `root` or below, as a query (an audience)."""
+    return (
+        select(RoleAssignment.member_id)
+        .join(Unit, col(Unit.id) == RoleAssignment.unit_id)
+        .where(RoleAssignment.role == role, col(Unit.path).startswith(root.path))
+        .distinct()
+    )
 
 
 async def member_ids_with_role_in(session: AsyncSession, root: Unit, role: str) -> list[int]:

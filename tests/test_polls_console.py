@@ -13,6 +13,7 @@ from bot.runtime import Background
 from models import units
 from models.members import Identity, Member
 from tests.conftest import ConsoleUser
+from tests.settle import settled
 
 
 def choice(output: str, label: str) -> str:
@@ -62,6 +63,7 @@ async def test_text_poll_in_the_console(running: ConsoleUser, app: App) -> None:
     out = await console.say(choice(out, "Từng đoàn viên"))
     out = await console.say(choice(out, "Gửi bình chọn"))
     assert "gửi tới 2 nơi" in out
+    await settled(app)  # both copies sent and recorded
     printed = await wait_for_output(console, "Trả lời bằng một số", app)
     assert "📊 BÌNH CHỌN: Tổ chức tham quan vào tháng mấy?\n1. Tháng 4" in printed
     await console.as_user("2001", "Minh")

@@ -16,6 +16,7 @@ MESSAGES: dict[str, str] = {
     "dialog.nothing_to_cancel": "There is nothing in progress to cancel.",
     "dialog.expired": "Your previous action took too long and was cancelled. Please start again.",
     "input.text_expected": "At this step the bot can only read text messages. Please type your answer.",
+    "error.busy": "Sorry, the system is busy and could not save what you just did. Please send it again in a few minutes.",
     "error.unexpected": "Sorry, the bot ran into a problem and could not handle your request. Your saved data is safe. Please try again in a few minutes (error code: {ref}).",
     "error.report": "⚠️ Unexpected error: {kind} at {where} (platform {platform}, event {ref}).",
     # --- access ---
@@ -631,4 +632,6 @@ MESSAGES: dict[str, str] = {
     "pick.btn.all": "↩ Back to the whole list ({count})",
     "pick.hint.unit": "🔎 Type a few letters of the unit's name to search (accents optional, e.g. to 5).",
     "pick.hint.member": "🔎 Type a few letters of the member's name to search (accents optional).",
+    "members.search_again": "🔎 Type another name (or a phone or card number) to search again.",
+    "members.search_many": "More than {count} union members match; here are the first {count}. Type more of the name to narrow it down:",
 }

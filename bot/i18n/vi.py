@@ -16,6 +16,7 @@ MESSAGES: dict[str, str] = {
     "dialog.nothing_to_cancel": "Hiện không có thao tác nào đang dở để hủy.",
     "dialog.expired": "Thao tác trước của anh/chị đã quá lâu nên đã được hủy. Vui lòng bắt đầu lại.",
     "input.text_expected": "Bot chỉ đọc được tin nhắn chữ ở bước này. Anh/chị vui lòng gõ câu trả lời.",
+    "error.busy": "Xin lỗi anh/chị, hệ thống đang bận nên chưa lưu được thao tác vừa rồi. Anh/chị vui lòng gửi lại sau ít phút.",
     "error.unexpected": "Xin lỗi anh/chị, bot vừa gặp sự cố và chưa xử lý được yêu cầu. Dữ liệu đã lưu không bị mất. Anh/chị vui lòng thử lại sau ít phút (mã lỗi: {ref}).",
     "error.report": "⚠️ Lỗi không mong muốn: {kind} tại {where} (nền tảng {platform}, sự kiện {ref}).",
     # --- quyền ---
@@ -628,4 +629,6 @@ MESSAGES: dict[str, str] = {
     "pick.btn.all": "↩ Xem lại cả danh sách ({count})",
     "pick.hint.unit": "🔎 Gõ vài chữ trong tên đơn vị để tìm (không dấu cũng được, ví dụ: to 5).",
     "pick.hint.member": "🔎 Gõ vài chữ trong họ tên đoàn viên để tìm (không dấu cũng được).",
+    "members.search_again": "🔎 Gõ tên khác (hoặc số điện thoại, số thẻ) để tìm lại.",
+    "members.search_many": "Có hơn {count} đoàn viên phù hợp, dưới đây là {count} người đầu tiên. Anh/chị gõ cụ thể hơn để thu hẹp:",
 }

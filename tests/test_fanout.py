@@ -1,0 +1,137 @@
+"""Fan-out off the request path: confirming an announcement records the job and answers; its
+rows are added in the background page by page, resume after a restart, and stop on cancel.
+The preview counts the audience with one query, whatever its size."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import event as sa_event
+from sqlmodel import select
+
+from bot.app import App
+from bot.fanout import FanOut
+from models import outbox, units
+from models.members import Identity, Member
+from models.outbox import DeliveryJob, OutboxItem
+from tests.conftest import ConsoleUser
+
+
+def choice(output: str, label: str) -> str:
+    """The number the console shows for the button whose label contains `label`."""
+    for number, text in re.findall(r"\[(\d+)\] (.+)", output):
+        if label in text:
+            return number
+    raise AssertionError(f"no button {label!r} in:\n{output}")
+
+
+async def seed_members(app: App, count: int, first: int = 5000) -> None:
+    async with app.db.session() as session:
+        unit = await units.by_code(session, "SCT-VP")
+        assert unit is not None
+        for number in range(first, first + count):
+            member = Member(full_name="", name_key="", unit_id=unit.id, status="active")  # type: ignore[arg-type]
+            member.set_name(f"Đoàn Viên Số {number}")
+            session.add(member)
+            await session.flush()
+            session.add(Identity(platform="console", user_id=str(number), member_id=member.id))
+        await session.commit()
+
+
+async def compose(console: ConsoleUser, text: str) -> str:
+    """As the admin: write an announcement to everyone in SCT, up to the preview."""
+    await console.as_user("1", "Quản trị")
+    await console.say("/thongbao")
+    out = await console.say(text)
+    out = await console.say(choice(out, "Toàn bộ Công đoàn cơ sở Sở Công Thương"))
+    out = await console.say(choice(out, "Tất cả đoàn viên"))
+    return await console.say(choice(out, "Gửi ngay"))
+
+
+async def rows(app: App) -> list[str]:
+    async with app.db.session() as session:
+        return list((await session.exec(select(OutboxItem.chat_id))).all())
+
+
+async def the_job(app: App) -> DeliveryJob:
+    async with app.db.session() as session:
+        job = (await session.exec(select(DeliveryJob))).one()
+    return job
+
+
+async def test_confirm_records_the_job_and_rows_follow_in_pages(
+    app: App, console: ConsoleUser
+) -> None:
+    await seed_members(app, 50)
+    preview = await compose(console, "Họp toàn thể chiều thứ Sáu")
+    assert "Số người/nhóm sẽ nhận: 50" in preview
+    answer = await console.say(choice(preview, "Xác nhận gửi"))
+    assert "50" in answer
+    job = await the_job(app)
+    assert await rows(app) == []  # nothing bulk in the person's transaction
+    assert job.audience_json is not None and job.expanded_at is None
+    assert job.id is not None
+    # three pages, then the process stops
+    first = FanOut(app, page=7)
+    for _ in range(3):
+        assert await first.step(job.id) == 7
+    assert len(await rows(app)) == 21
+    # after a restart the expansion resumes at its cursor: every member once
+    restarted = FanOut(app, page=7)
+    assert await restarted.expand_all() == 29
+    chats = await rows(app)
+    assert len(chats) == len(set(chats)) == 50
+    job = await the_job(app)
+    assert job.total == 50 and job.expanded_at is not None
+    assert await restarted.expand_all() == 0  # nothing left: nothing added twice
+
+
+async def test_cancel_stops_the_expansion(app: App, console: ConsoleUser) -> None:
+    await seed_members(app, 30)
+    preview = await compose(console, "Thông báo sẽ dừng")
+    await console.say(choice(preview, "Xác nhận gửi"))
+    job = await the_job(app)
+    assert job.id is not None
+    fanout = FanOut(app, page=10)
+    assert await fanout.step(job.id) == 10
+    async with app.db.session() as session:
+        found = await outbox.job(session, job.id)
+        assert found is not None
+        assert await outbox.cancel_job(session, found, app.clock.now()) == 10
+        await session.commit()
+    assert await fanout.expand_all() == 0
+    async with app.db.session() as session:
+        states = (await session.exec(select(OutboxItem.state))).all()
+    assert states == ["cancelled"] * 10
+
+
+class Statements:
+    def __init__(self, app: App) -> None:
+        self.count = 0
+        sa_event.listen(app.db.engine.sync_engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *_args: Any) -> None:
+        self.count += 1
+
+
+async def preview_statements(app: App, console: ConsoleUser) -> int:
+    await console.as_user("1", "Quản trị")
+    await console.say("/thongbao")
+    out = await console.say("Đếm người nhận")
+    out = await console.say(choice(out, "Toàn bộ Công đoàn cơ sở Sở Công Thương"))
+    out = await console.say(choice(out, "Tất cả đoàn viên"))
+    statements = Statements(app)
+    before = statements.count
+    preview = await console.say(choice(out, "Gửi ngay"))
+    assert "Xem trước" in preview
+    await console.say("/huy")
+    return statements.count - before
+
+
+async def test_preview_cost_does_not_grow_with_the_audience(app: App, console: ConsoleUser) -> None:
+    await seed_members(app, 20)
+    small = await preview_statements(app, console)
+    await seed_members(app, 600, first=9000)
+    large = await preview_statements(app, console)
+    assert small == large  # the count is one query, not a list of everyone
