@@ -14,6 +14,7 @@ import pytest
 from bot.config import ConfigError, load_settings, parse_settings
 from bot.i18n import CATALOGS, placeholders
 from bot.logs import RedactSecrets
+from tests.conftest import database_url, on_postgresql
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,6 +82,15 @@ def test_every_message_key_used_in_code_exists() -> None:
     assert missing == []
 
 
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """The environment of a `congdoan` process: on PostgreSQL, the test's own database in place
+    of the example config's SQLite file."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    if on_postgresql():
+        env["CONGDOAN_DATABASE_URL"] = database_url(tmp_path)
+    return env
+
+
 def run_cli(
     *args: str, cwd: Path, env: dict | None = None, stdin: str = ""
 ) -> subprocess.CompletedProcess:
@@ -91,8 +101,23 @@ def run_cli(
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
+        env={**cli_env(cwd), **(env or {})},
     )
+
+
+def query_one(tmp_path: Path, sql: str) -> object:
+    """One value from the database the CLI wrote to (config.toml's in tmp_path)."""
+    from sqlalchemy import create_engine, text
+
+    from models.db import sync_url
+
+    url = database_url(tmp_path) if on_postgresql() else f"sqlite:///{tmp_path}/data/congdoan.db"
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql)).scalar_one()
+    finally:
+        engine.dispose()
 
 
 def write_config(tmp_path: Path, extra: str = "") -> Path:
@@ -108,7 +133,8 @@ def test_cli_check_db_units_and_console(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Cấu hình hợp lệ" in result.stdout
     assert re.search(r"phiên bản (\w+) \(mới nhất \1\)", result.stdout)  # migrated to head
-    assert (tmp_path / "data" / "congdoan.db").exists()  # relative to config.toml
+    # relative to config.toml; on PostgreSQL the environment's URL wins
+    assert (tmp_path / "data" / "congdoan.db").exists() is not on_postgresql()
     result = run_cli(
         "--config",
         str(config),
@@ -165,7 +191,6 @@ def test_cli_import_and_export(tmp_path: Path) -> None:
 
 
 def test_cli_opens_a_campaign_from_a_file(tmp_path: Path) -> None:
-    import sqlite3
     from datetime import date, timedelta
 
     config = write_config(tmp_path)
@@ -191,10 +216,9 @@ def test_cli_opens_a_campaign_from_a_file(tmp_path: Path) -> None:
     assert "6 danh hiệu, 3 chỉ tiêu" in result.stdout
     result = open_with(campaign)
     assert result.returncode == 2 and "đã có phong trào thi đua" in result.stdout
-    with sqlite3.connect(tmp_path / "data" / "congdoan.db") as db:
-        titles = db.execute("SELECT titles_json FROM emulation_campaigns").fetchone()[0]
-        timers = db.execute("SELECT count(*) FROM reminders WHERE kind='emulation_deadline'")
-        assert "Có sáng kiến được công nhận" in titles and timers.fetchone()[0] == 2
+    titles = query_one(tmp_path, "SELECT titles_json FROM emulation_campaigns")
+    timers = query_one(tmp_path, "SELECT count(*) FROM reminders WHERE kind='emulation_deadline'")
+    assert "Có sáng kiến được công nhận" in str(titles) and timers == 2
 
 
 async def test_cli_run_serves_zalo_and_stops_cleanly(tmp_path: Path) -> None:
@@ -221,7 +245,7 @@ async def test_cli_run_serves_zalo_and_stops_cleanly(tmp_path: Path) -> None:
         'listen = "0.0.0.0"\nport = 8080', f'listen = "127.0.0.1"\nport = {port}'
     )
     (tmp_path / "config.toml").write_text(config, encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "CONGDOAN_ZALO_TOKEN": fake.token}
+    env = {**cli_env(tmp_path), "CONGDOAN_ZALO_TOKEN": fake.token}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
