@@ -1,5 +1,14 @@
 """Tables and the named queries on them, grouped by feature. Handlers call these functions."""
 
+# ruff: noqa: E402 - the naming convention is set before the tables are imported
+
+from sqlmodel import SQLModel
+
+from models.types import NAMING_CONVENTION
+
+# Before any table is defined: names are given as constraints attach to their tables.
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
 from models.audit import AuditEntry
 from models.broadcasts import Broadcast
 from models.chat_extras import ChatChoices, LinkCode, SharedFile

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Index, UniqueConstraint, case, func
+from sqlalchemy import ForeignKey, Index, UniqueConstraint, case, func
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -58,7 +58,10 @@ class Pledge(SQLModel, table=True):
     title_code: str = Field(max_length=16)
     # The member's unit when they registered: reports per unit need no join, and a member who
     # moves mid-year stays counted where they pledged.
-    unit_id: int | None = Field(default=None, foreign_key="units.id")
+    # (named by migration 0005, before the naming convention)
+    unit_id: int | None = Field(
+        default=None, sa_column_args=[ForeignKey("units.id", name="fk_pledges_unit")]
+    )
     commitment: str = Field(default="", max_length=500)
     created_at: datetime = Field(sa_type=UTCDateTime)
     # Year-end review: the member's own assessment and the board's decision.
@@ -163,7 +166,7 @@ async def members_without_pledge(
         Member.status == ACTIVE,
         col(Member.id).not_in(pledged),
     )
-    return [int(i) for i in (await session.exec(query)).all()]
+    return [int(i) for i in (await session.exec(query.order_by(col(Member.id)))).all()]
 
 
 async def unit_stats(
@@ -234,7 +237,9 @@ async def member_rows(
     ).all()
     pledges = (
         await session.exec(
-            select(Pledge.member_id, Pledge.title_code).where(Pledge.campaign_id == campaign.id)
+            select(Pledge.member_id, Pledge.title_code)
+            .where(Pledge.campaign_id == campaign.id)
+            .order_by(col(Pledge.id))  # each member's titles in the order they chose them
         )
     ).all()
     by_member: dict[int, list[str]] = {}

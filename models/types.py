@@ -1,4 +1,4 @@
-"""Column types shared by the tables."""
+"""Column types and the constraint naming convention shared by the tables."""
 
 from __future__ import annotations
 
@@ -31,6 +31,19 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Every index and constraint gets a name derived from its table and columns, the same on SQLite
+# and PostgreSQL, so a later migration can alter or drop it by name. Alembic names what the
+# migrations create without a name by these patterns too (SQLModel.metadata is its target),
+# so they are part of every database made since: never change them (tests/test_schema.py).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
 
 
 def utcnow() -> datetime:

@@ -8,6 +8,7 @@ Create Date: 2026-12-01 20:40:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+import sqlmodel
 from alembic import op
 
 import models.types
@@ -20,7 +21,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("delivery_jobs", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("audience_json", sa.Text(), nullable=True))
+        batch_op.add_column(
+            sa.Column("audience_json", sqlmodel.sql.sqltypes.AutoString(), nullable=True)
+        )
         batch_op.add_column(sa.Column("message_id", sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column("priority", sa.Integer(), nullable=False, server_default="5"))
         batch_op.add_column(sa.Column("expand_cursor", sa.Integer(), nullable=True))
