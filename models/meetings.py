@@ -90,7 +90,7 @@ async def invitee_ids(
     query = select(Invite.member_id).where(Invite.meeting_id == meeting_id)
     if unanswered:
         query = query.where(col(Invite.answer).is_(None))
-    return [int(i) for i in (await session.exec(query)).all()]
+    return [int(i) for i in (await session.exec(query.order_by(col(Invite.id)))).all()]
 
 
 async def upcoming_for(
@@ -156,7 +156,7 @@ async def by_code(session: AsyncSession, code: str, around: datetime) -> Sequenc
     query = select(Meeting).where(
         Meeting.checkin_code == code.strip().upper(), Meeting.status == SCHEDULED
     )
-    return (await session.exec(query)).all()
+    return (await session.exec(query.order_by(col(Meeting.starts_at), col(Meeting.id)))).all()
 
 
 async def attendance_in_year(
@@ -174,5 +174,6 @@ async def attendance_in_year(
         select(Invite.member_id, func.count(), attended)
         .where(col(Invite.meeting_id).in_(held))
         .group_by(Invite.member_id)
+        .order_by(Invite.member_id)
     )
     return [(int(m), int(n), int(a or 0)) for m, n, a in (await session.exec(query)).all()]
