@@ -36,7 +36,11 @@ def file_url(settings: Settings, file_id: str, name: str, expires_at: datetime) 
 
 
 def check(settings: Settings, file_id: str, expires: str, sig: str, now: datetime) -> bool:
-    if not expires.isdigit() or int(expires) <= now.timestamp():
+    """Whether a link is ours and still valid; any odd input (non-ASCII digits like "²",
+    a huge number, a non-ASCII signature) is simply not valid."""
+    if not (expires.isascii() and expires.isdigit() and len(expires) <= 12):
+        return False
+    if int(expires) <= now.timestamp() or not sig.isascii():
         return False
     expected = _signature(signing_key(settings), file_id, int(expires))
-    return hmac.compare_digest(expected, sig)
+    return hmac.compare_digest(expected.encode(), sig.encode())

@@ -21,9 +21,40 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ZALO_SECRET_HEADER = "X-Bot-Api-Secret-Token"
 
 
+# Telegram and Zalo updates are a few kilobytes; anything much larger is not one of theirs.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
 def _secret_ok(request: Request, header: str, secret: str) -> bool:
     given = request.headers.get(header, "")
-    return bool(secret) and hmac.compare_digest(given.encode(), secret.encode())
+    return bool(secret) and hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), secret.encode()
+    )
+
+
+async def _read_json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
+    """The request's JSON body, read at most `limit` bytes far (a declared or actual larger
+    body raises BodyTooLarge); malformed or absurdly nested JSON raises ValueError."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise BodyTooLarge
+    try:
+        return json.loads(bytes(body))
+    except RecursionError as exc:  # [[[[…]]]] nested thousands deep
+        raise ValueError("JSON nested too deeply") from exc
+
+
+def _too_large() -> Response:
+    return PlainTextResponse("payload too large", status_code=413)
 
 
 def build_web_app(
@@ -43,11 +74,14 @@ def build_web_app(
             log.warning("webhook call with a wrong secret from %s", request.client)
             return PlainTextResponse("forbidden", status_code=403)
         try:
-            data = json.loads(await request.body())
-            if not isinstance(data, dict) or "update_id" not in data:
+            data = await _read_json(request)
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
             await telegram.put_update(data)
-        except ValueError:
+        except BodyTooLarge:
+            log.warning("oversized Telegram webhook body refused")
+            return _too_large()
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
             log.warning("malformed webhook payload ignored")
             return PlainTextResponse("bad request", status_code=400)
         return Response(status_code=200)
@@ -62,7 +96,10 @@ def build_web_app(
             log.warning("Zalo webhook call with a wrong secret from %s", request.client)
             return PlainTextResponse("forbidden", status_code=403)
         try:
-            update = parse_update(json.loads(await request.body()))
+            update = parse_update(await _read_json(request))
+        except BodyTooLarge:
+            log.warning("oversized Zalo webhook body refused")
+            return _too_large()
         except ValueError:
             update = None
         if update is None:
