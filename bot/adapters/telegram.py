@@ -185,8 +185,21 @@ class TelegramAdapter:
             return None
         return f"https://t.me/{self.username}" + (f"?start={start}" if start else "")
 
+    def _event_key(self, update: Update) -> str:
+        """What makes an update the same update when it comes again. Telegram's update_id
+        restarts with a new token and may jump after a quiet week, so a message is known by
+        its chat and message id and a button press by its query id; the rest (poll answers,
+        membership changes) by update_id, with the bot's id so another token's do not clash."""
+        bot = self.settings.token.get_secret_value().partition(":")[0]  # the public bot id
+        message = update.message
+        if update.callback_query is not None:
+            return f"c{update.callback_query.id}"
+        if message is not None:
+            return f"m{bot}:{message.chat.id}:{message.message_id}"
+        return f"u{bot}:{update.update_id}"
+
     def to_events(self, update: Update) -> list[Event]:
-        uid = f"u{update.update_id}"
+        uid = self._event_key(update)
         if update.callback_query is not None:
             query = update.callback_query
             msg = query.message
