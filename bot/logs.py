@@ -1,10 +1,13 @@
 """Logging that never writes a secret: tokens are masked wherever they appear (httpx logs URLs
-with the bot token in them)."""
+with the bot token in them), in messages, exception texts and tracebacks alike."""
 
 from __future__ import annotations
 
 import logging
 import re
+import sys
+import traceback
+from types import TracebackType
 
 # Telegram bot tokens look like 123456789:AA...; mask anything of that shape too.
 TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{20,}")
@@ -28,13 +31,40 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """Masks secrets in the whole formatted record: the message, and also an exception's text
+    and traceback (a rejected token appears in PTB's InvalidToken message)."""
+
+    def __init__(self, redactor: RedactSecrets, fmt: str) -> None:
+        super().__init__(fmt)
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor.redact(super().format(record))
+
+
+def install_excepthook(redactor: RedactSecrets) -> None:
+    """An uncaught exception prints its traceback with secrets masked."""
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(redactor.redact(text))
+
+    sys.excepthook = hook
+
+
 def setup(secrets: list[str], level: int = logging.INFO) -> RedactSecrets:
     redactor = RedactSecrets(secrets)
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        RedactingFormatter(redactor, "%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     handler.addFilter(redactor)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Migrations say what they do at INFO on every start; only problems are worth a line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    install_excepthook(redactor)
     return redactor

@@ -91,6 +91,9 @@ class TelegramAdapter:
         self.limiter = RateLimiter(limits or Limits())
         self._pending: set[asyncio.Task[None]] = set()
         self.username: str = ""
+        # Command menus that failed at start are retried, first after this many seconds.
+        self.menu_retry_base = 5.0
+        self._menus_retry: asyncio.Task[None] | None = None
         self.application: Application = (
             ApplicationBuilder()
             .token(settings.token.get_secret_value())
@@ -110,7 +113,11 @@ class TelegramAdapter:
     async def start(self, *, polling: bool = True, poll_timeout: int = 30) -> None:
         await self.application.initialize()
         self.username = self.application.bot.username
-        await self.set_command_menus()
+        try:
+            await self.set_command_menus()
+        except TelegramError as exc:  # a menu is a convenience: never a reason not to start
+            log.warning("could not set the command menus (%s); retrying in the background", exc)
+            self._menus_retry = asyncio.create_task(self._retry_command_menus())
         await self.application.start()
         if polling:
             await self.application.bot.delete_webhook()
@@ -125,7 +132,21 @@ class TelegramAdapter:
                 secret_token=self.settings.webhook_secret.get_secret_value(),
             )
 
+    async def _retry_command_menus(self) -> None:
+        delay = self.menu_retry_base
+        for _ in range(20):
+            await asyncio.sleep(delay)
+            try:
+                await self.set_command_menus()
+                log.info("command menus set")
+                return
+            except TelegramError as exc:
+                log.warning("command menus still not set (%s)", exc)
+                delay = min(delay * 2, 600.0)
+
     async def stop(self) -> None:
+        if self._menus_retry is not None:
+            self._menus_retry.cancel()
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
