@@ -7,13 +7,13 @@ from __future__ import annotations
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
-from handlers import registry
+from handlers import pickers, registry
 from models import emulation, units
 from models.emulation import Campaign, UnitPledge
 from models.roles import TO_TRUONG
 from models.units import Unit
 
-MAX_UNITS_SHOWN = 30
+LED_LIST = "etp_units"  # the units someone may register, searched by typed words
 PAGE = 10  # collective pledges per review page
 RESULTS = {"d": "dat", "c": "chua_dat"}
 
@@ -48,12 +48,42 @@ async def collective(ctx: Context) -> None:
     if len(led) == 1:
         await _show_unit(ctx, led[0])
         return
-    ctx.reply(
-        Message(
-            ctx.t("emu.coll.pick_unit"),
-            buttons=[[Button(u.name, payload("etp", "u", u.id))] for u in led[:MAX_UNITS_SHOWN]],
-        )
+    await _pick_unit(ctx, led)
+
+
+async def _pick_unit(
+    ctx: Context, led: list[Unit], number: int = 0, query: str = "", *, edit: bool = False
+) -> None:
+    """The units this person may register, a page at a time; typed words search them."""
+    ids = {u.id for u in led}
+    tree = [
+        p for p in await pickers.unit_tree(ctx.session, await ctx.board_roots()) if p[0].id in ids
+    ]
+    listed = {u.id for u, _ in tree}
+    tree += [(u, None) for u in led if u.id not in listed]  # a tổ trưởng's own tổ
+    choices = pickers.unit_choices(tree, lambda u: payload("etp", "u", u.id))
+    shown = pickers.page(
+        ctx.t,
+        choices,
+        number,
+        turn=lambda n: payload("etp", "lp", n),
+        query=query,
+        clear=payload("etp", "la"),
     )
+    if pickers.is_long(choices):
+        await pickers.listen(ctx, LED_LIST, [], query)
+    ref = ctx.event.message_ref if edit else None
+    ctx.reply(Message(shown.text(ctx.t("emu.coll.pick_unit")), buttons=shown.rows, edit_ref=ref))
+
+
+@pickers.searchable(LED_LIST)
+async def _search_led(ctx: Context, _args: list[str], query: str) -> None:
+    led = await units_led_by(ctx)
+    if not led:
+        await pickers.stop_listening(ctx)
+        ctx.reply(ctx.t("access.leaders_only"))
+        return
+    await _pick_unit(ctx, led, 0, query)
 
 
 async def _show_unit(ctx: Context, unit: Unit, edit: bool = False) -> None:
@@ -104,9 +134,18 @@ async def on_button(ctx: Context) -> None:
             ctx.refuse(f"unit:{unit.code}", "unit leader")
             return
         if args[0] == "u":
+            await pickers.stop_listening(ctx)
             await _show_unit(ctx, unit)
         elif len(args) == 3:
             await _toggle(ctx, unit, args[2])
+    elif len(args) in (1, 2) and args[0] in ("lp", "la"):  # the unit list: a page, or all
+        number = int(args[1]) if args[0] == "lp" and args[1:] and args[1].isdigit() else 0
+        query = pickers.listened_query(ctx, LED_LIST, []) if args[0] == "lp" else ""
+        led = await units_led_by(ctx)
+        if not led:
+            ctx.reply(ctx.t("access.leaders_only"))
+            return
+        await _pick_unit(ctx, led, number, query, edit=True)
     elif len(args) == 2 and args[0] == "p" and args[1].isdigit():
         if not ctx.is_board:
             ctx.reply(ctx.t("access.board_only"))

@@ -13,7 +13,7 @@ from bot import textutil, timeparse
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
-from handlers import registry
+from handlers import pickers, registry
 from handlers.audiences import AUDIENCES
 from handlers.dialogs import dialog_press
 from handlers.meeting_plan import create, describe, invitee_ids_for
@@ -77,6 +77,13 @@ async def on_input(ctx: Context) -> None:
             await _ask_unit(ctx, data)
         elif step == "offsets":
             await _offsets_chosen(ctx, data, timeparse.parse_offsets(text))
+        elif step == "unit" and text:
+            unit = await units.by_code(ctx.session, text)
+            if unit is not None:
+                await _unit_chosen(ctx, data, unit)
+            else:  # not a code: words of a unit's name
+                pickers.query_from(data, text)
+                await _ask_unit(ctx, data)
         else:
             ctx.reply(ctx.t("bc.use_buttons"))
     except textutil.InvalidInput as bad:
@@ -132,17 +139,30 @@ async def _ask(ctx: Context, step: str, data: dict[str, Any]) -> None:
     ctx.reply(Message(t(f"mt.ask.{step}"), buttons=buttons))
 
 
-async def _ask_unit(ctx: Context, data: dict[str, Any]) -> None:
-    options: list[Unit] = []
-    for root in await organiser_roots(ctx):
-        options.append(root)
-        options += list(await units.children(ctx.session, root))
-    if len(options) == 1:
-        await _unit_chosen(ctx, data, options[0])
+async def _ask_unit(
+    ctx: Context, data: dict[str, Any], number: int = 0, *, edit: bool = False
+) -> None:
+    """Every unit the organiser may call a meeting for, a page at a time; typed words search."""
+    tree = await pickers.unit_tree(ctx.session, await organiser_roots(ctx))
+    if len(tree) == 1:
+        await _unit_chosen(ctx, data, tree[0][0])
         return
     await ctx.set_dialog(FLOW, "unit", data)
-    buttons = [[Button(u.name, payload("mk", "unit", u.id))] for u in options[:20]]
-    ctx.reply(Message(ctx.t("mt.ask.unit"), buttons=[*buttons, _cancel_row(ctx)]))
+    shown = pickers.page(
+        ctx.t,
+        pickers.unit_choices(tree, lambda u: payload("mk", "unit", u.id)),
+        number,
+        turn=lambda n: payload("mk", "upg", n),
+        query=pickers.current_query(data),
+        clear=payload("mk", "uall"),
+    )
+    ctx.reply(
+        Message(
+            shown.text(ctx.t("mt.ask.unit")),
+            buttons=[*shown.rows, _cancel_row(ctx)],
+            edit_ref=ctx.event.message_ref if edit else None,
+        )
+    )
 
 
 async def _unit_chosen(ctx: Context, data: dict[str, Any], unit: Unit | None) -> None:
@@ -150,6 +170,7 @@ async def _unit_chosen(ctx: Context, data: dict[str, Any], unit: Unit | None) ->
         ctx.refuse(f"unit:{unit.code if unit else '?'}", "organiser of unit")
         return
     data["unit_id"] = unit.id
+    data.pop(pickers.QUERY, None)
     await ctx.set_dialog(FLOW, "audience", data)
     buttons = [
         [Button(ctx.t(AUDIENCES[k].label_key), payload("mk", "aud", k))] for k in MEETING_AUDIENCES
@@ -262,6 +283,11 @@ async def _press(ctx: Context, step: str, data: dict[str, Any], action: str, arg
         await _ask_unit(ctx, data)
     elif action == "unit" and step == "unit" and arg.isdigit():
         await _unit_chosen(ctx, data, await units.get(ctx.session, int(arg)))
+    elif action == "upg" and step == "unit" and arg.isdigit():
+        await _ask_unit(ctx, data, int(arg), edit=True)
+    elif action == "uall" and step == "unit":
+        data.pop(pickers.QUERY, None)
+        await _ask_unit(ctx, data, edit=True)
     elif action == "aud" and step == "audience" and arg in MEETING_AUDIENCES:
         data["audience"] = arg
         await _ask(ctx, "offsets", data)

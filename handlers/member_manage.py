@@ -7,11 +7,12 @@ from __future__ import annotations
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
-from handlers import registry
+from handlers import pickers, registry
 from models import emulation, members, units
 from models.members import ACTIVE, LEFT, Member
+from models.units import Unit
 
-MAX_UNITS_SHOWN = 30
+MOVE_LIST = "mbr_move"  # the units a member may move to, searched by typed words
 
 
 def card_buttons(ctx: Context, member: Member) -> list[list[Button]]:
@@ -43,25 +44,17 @@ async def on_button(ctx: Context) -> None:
         return
     action = args[0]
     if action == "move":
-        choices = [
-            u
-            for root in await ctx.board_roots()
-            for u in await units.subtree(ctx.session, root)
-            if u.id != unit.id
-        ]
-        ctx.reply(
-            Message(
-                ctx.t("mm.ask_unit", name=member.full_name, unit=unit.name),
-                buttons=[
-                    [Button(u.name, payload("mbr", "to", member.id, u.id))]
-                    for u in choices[:MAX_UNITS_SHOWN]
-                ],
-            )
-        )
+        await _move_picker(ctx, member, unit)
+    elif action == "mvp" and len(args) == 3 and args[2].isdigit():  # another page
+        query = pickers.listened_query(ctx, MOVE_LIST, [member.id])
+        await _move_picker(ctx, member, unit, int(args[2]), query, edit=True)
+    elif action == "mva":  # the whole list again, after a search
+        await _move_picker(ctx, member, unit, edit=True)
     elif action == "to" and len(args) == 3 and args[2].isdigit() and member.status == ACTIVE:
         target = await units.get(ctx.session, int(args[2]))
         if target is None or not await ctx.manages(target, f"unit:{args[2]}"):
             return
+        await pickers.stop_listening(ctx)
         member.unit_id = target.id  # type: ignore[assignment]
         ctx.session.add(member)
         moved = await emulation.follow_member(ctx.session, member.id, target.id)  # type: ignore[arg-type]
@@ -90,3 +83,48 @@ async def on_button(ctx: Context) -> None:
         ctx.reply(ctx.t("mm.back", name=member.full_name))
     else:
         ctx.reply(ctx.t("button.outdated"))
+
+
+async def _move_picker(
+    ctx: Context,
+    member: Member,
+    unit: Unit,
+    number: int = 0,
+    query: str = "",
+    *,
+    edit: bool = False,
+) -> None:
+    """The units the board manages, a page at a time; typed words search them."""
+    tree = [
+        pair
+        for pair in await pickers.unit_tree(ctx.session, await ctx.board_roots())
+        if pair[0].id != unit.id
+    ]
+    choices = pickers.unit_choices(tree, lambda u: payload("mbr", "to", member.id, u.id))
+    shown = pickers.page(
+        ctx.t,
+        choices,
+        number,
+        turn=lambda n: payload("mbr", "mvp", member.id, n),
+        query=query,
+        clear=payload("mbr", "mva", member.id),
+    )
+    if pickers.is_long(choices):
+        await pickers.listen(ctx, MOVE_LIST, [member.id], query)
+    head = ctx.t("mm.ask_unit", name=member.full_name, unit=unit.name)
+    ref = ctx.event.message_ref if edit else None
+    ctx.reply(Message(shown.text(head), buttons=shown.rows, edit_ref=ref))
+
+
+@pickers.searchable(MOVE_LIST)
+async def _move_search(ctx: Context, args: list[str], query: str) -> None:
+    member = await members.get(ctx.session, int(args[0])) if args and args[0].isdigit() else None
+    unit = await units.get(ctx.session, member.unit_id) if member else None
+    if member is None or unit is None or member.status != ACTIVE:
+        await pickers.stop_listening(ctx)
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    if not await ctx.manages(unit, f"member:{member.id}"):
+        await pickers.stop_listening(ctx)
+        return
+    await _move_picker(ctx, member, unit, 0, query)

@@ -144,7 +144,7 @@ def current_query(data: dict[str, Any]) -> str:
 
 
 # --- units ------------------------------------------------------------------------------------
-def _natural(name: str) -> list[Any]:
+def natural_key(name: str) -> list[Any]:
     """Sort key putting "Tổ 2" before "Tổ 10" (the database sorts them as text)."""
     parts = re.split(r"(\d+)", textutil.search_key(name))
     return [int(p) if i % 2 else p for i, p in enumerate(parts)]
@@ -171,7 +171,7 @@ async def unit_tree(session: AsyncSession, roots: Sequence[Unit]) -> list[tuple[
             seen.add(unit.id)  # type: ignore[arg-type]
             parent = by_id.get(unit.parent_id) if unit.id != root.id else None
             result.append((unit, parent))
-            kids = sorted(children.get(unit.id, []), key=lambda u: _natural(u.name))
+            kids = sorted(children.get(unit.id, []), key=lambda u: natural_key(u.name))
             stack.extend(reversed(kids))
     return result
 
@@ -182,13 +182,15 @@ def unit_choices(
     *,
     label_of: Callable[[Unit], str] | None = None,
 ) -> list[Choice]:
-    """Choices for the units of `unit_tree`: one two or more levels below a root is labelled
-    with its parent ("Tổ 1 (Phân xưởng A)"), since several branches often have a "Tổ 1"."""
-    root_ids = {unit.id for unit, parent in tree if parent is None}
+    """Choices for (unit, parent) pairs as `unit_tree` gives them: a unit two or more levels
+    below the top of the list (or any unit, when the list has several tops) is labelled with
+    its parent ("Tổ 1 (Phân xưởng A)"), since several branches often have a "Tổ 1"."""
+    parent_of = {unit.id: parent for unit, parent in tree}
+    several_tops = sum(1 for _, parent in tree if parent is None) > 1
     found = []
     for unit, parent in tree:
         label = label_of(unit) if label_of else unit.name
-        if parent is not None and parent.id not in root_ids:
+        if parent is not None and (several_tops or parent_of.get(parent.id) is not None):
             label = f"{label} ({parent.name})"
         key = " ".join([unit.name, parent.name if parent else "", unit.code])
         found.append(Choice(label, payload_of(unit), key))

@@ -13,7 +13,7 @@ from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
-from handlers import registry
+from handlers import pickers, registry
 from handlers.dialogs import dialog_press
 from handlers.fields import FIELDS, apply, local_today, summary_lines, to_stored
 from handlers.notify import notify_board
@@ -119,6 +119,11 @@ async def on_button(ctx: Context) -> None:
         await _advance(ctx, step, data)
     elif action == "unit" and step == "unit":
         await _picked_unit(ctx, data, arg)
+    elif action == "upg" and step == "unit" and arg.isdigit():
+        await _browse(ctx, data, int(arg))
+    elif action == "uall" and step == "unit":
+        data.pop(pickers.QUERY, None)
+        await _browse(ctx, data)
     elif action == "edit" and step == CONFIRM:
         ctx.reply(_edit_menu(ctx))
     elif action == "ef" and step == CONFIRM and (arg in FIELD_STEPS or arg == "unit"):
@@ -180,12 +185,31 @@ async def _prompt(ctx: Context, step: str, data: dict[str, Any], reprompt: bool 
     ctx.reply(Message(text, buttons=buttons, request_contact=contact))
 
 
-async def _unit_picker(ctx: Context, data: dict[str, Any]) -> Message:
-    """Browse the unit tree one level at a time, starting at a deep-linked unit if any."""
+async def _unit_picker(ctx: Context, data: dict[str, Any], number: int = 0) -> Message:
+    """Browse the unit tree one level at a time (a page at a time), starting at a deep-linked
+    unit if any; typed words search the whole tree."""
     current = await units.get(ctx.session, data["browse"]) if data.get("browse") else None
-    options = await units.children(ctx.session, current)
-    buttons = [[Button(u.name, payload("reg", "unit", u.id))] for u in options]
-    if current is not None:
+    query = pickers.current_query(data)
+    if query:
+        tops = await units.children(ctx.session, None)
+        tree = await pickers.unit_tree(ctx.session, tops)
+        choices = pickers.unit_choices(tree, lambda u: payload("reg", "unit", u.id))
+    else:
+        options = await units.children(ctx.session, current)
+        if not options and current is None:
+            return Message(ctx.t("reg.no_units"))
+        options = sorted(options, key=lambda u: pickers.natural_key(u.name))
+        choices = [pickers.Choice(u.name, payload("reg", "unit", u.id)) for u in options]
+    shown = pickers.page(
+        ctx.t,
+        choices,
+        number,
+        turn=lambda n: payload("reg", "upg", n),
+        query=query,
+        clear=payload("reg", "uall"),
+    )
+    buttons = shown.rows
+    if current is not None and not query:
         buttons.insert(
             0,
             [
@@ -198,13 +222,12 @@ async def _unit_picker(ctx: Context, data: dict[str, Any]) -> Message:
         up = current.parent_id if current.parent_id is not None else "top"
         buttons.append([Button(ctx.t("reg.unit.up"), payload("reg", "unit", f"^{up}"))])
     buttons += _nav_buttons(ctx, "unit")
-    if not options and current is None:
-        return Message(ctx.t("reg.no_units"))
     text = ctx.t("reg.step", number=1, total=len(STEPS)) + "\n" + ctx.t("reg.ask.unit")
-    return Message(text, buttons=buttons)
+    return Message(shown.text(text), buttons=buttons)
 
 
 async def _picked_unit(ctx: Context, data: dict[str, Any], arg: str) -> None:
+    data.pop(pickers.QUERY, None)  # a press moves on from any search
     if arg.startswith("^"):  # one level up
         data["browse"] = None if arg == "^top" else int(arg[1:])
         await _browse(ctx, data)
@@ -221,20 +244,25 @@ async def _picked_unit(ctx: Context, data: dict[str, Any], arg: str) -> None:
     await _choose_unit(ctx, data, unit)
 
 
-async def _browse(ctx: Context, data: dict[str, Any]) -> None:
+async def _browse(ctx: Context, data: dict[str, Any], number: int = 0) -> None:
     """Walking the tree redraws the same message instead of filling the chat."""
     await ctx.set_dialog(FLOW, "unit", data)
-    picker = await _unit_picker(ctx, data)
+    picker = await _unit_picker(ctx, data, number)
     picker.edit_ref = ctx.event.message_ref
     ctx.reply(picker)
 
 
 async def _typed_unit(ctx: Context, data: dict[str, Any], text: str) -> None:
     unit = await units.by_code(ctx.session, text) if text.strip() else None
+    if unit is None and text.strip():  # not a code: words of a unit's name
+        pickers.query_from(data, text)
+        await _go(ctx, "unit", data)
+        return
     if unit is None:
         ctx.reply(ctx.t("reg.unit.unknown"))
         await _go(ctx, "unit", data)
         return
+    data.pop(pickers.QUERY, None)
     await _choose_unit(ctx, data, unit)
 
 
