@@ -8,12 +8,13 @@ from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
-from handlers import registry
+from handlers import pickers, registry
 from handlers.emulation_collective import review_list
 from models import emulation, members, units
 from models.emulation import Campaign, Pledge
 
 RESULTS = {"d": "dat", "c": "chua_dat"}
+REVIEW_LIST = "emx_members"  # the members to review, searched by typed words
 
 
 async def _campaign_for(ctx: Context, unit_id: int) -> Campaign | None:
@@ -108,37 +109,69 @@ async def on_no_note(ctx: Context) -> None:
 
 @registry.command("thidua_xet", access="board", where="private", help_key="help.cmd.thidua_xet")
 async def review(ctx: Context) -> None:
+    await _review_list(ctx)
+
+
+async def _review_list(
+    ctx: Context, number: int = 0, query: str = "", *, edit: bool = False
+) -> None:
+    """The members who registered, a page at a time; typed words of a name search them."""
     roots = await ctx.board_roots()
     campaign = await _campaign_for(ctx, roots[0].id) if roots else None  # type: ignore[arg-type]
     if campaign is None:
+        await pickers.stop_listening(ctx)
         ctx.reply(ctx.t("emu.none_open"))
         return
     root = await units.get(ctx.session, campaign.unit_id)
     assert root is not None
     rows = await emulation.member_rows(ctx.session, campaign, root)
     pledged = [(mid, name, codes) for mid, name, _, codes in rows if codes]
-    ctx.reply(
-        Message(
-            ctx.t(
-                "emu.review_list",
-                year=campaign.year,
-                pledged=len(pledged),
-                total=len(rows),
-                excluded=len(rows) - len(pledged),
-            ),
-            buttons=[
-                [Button(f"{name} ({', '.join(codes)})", payload("emx", "m", mid))]
-                for mid, name, codes in pledged[:40]
-            ]
-            + [[Button(ctx.t("emu.coll.btn_review"), payload("emx", "units"))]],
-        )
+    choices = [
+        pickers.Choice(f"{name} ({', '.join(codes)})", payload("emx", "m", mid), key=name)
+        for mid, name, codes in pledged
+    ]
+    shown = pickers.page(
+        ctx.t,
+        choices,
+        number,
+        turn=lambda n: payload("emx", "lp", n),
+        query=query,
+        clear=payload("emx", "la"),
+        hint="pick.hint.member",
     )
+    if pickers.is_long(choices):
+        await pickers.listen(ctx, REVIEW_LIST, [], query)
+    head = ctx.t(
+        "emu.review_list",
+        year=campaign.year,
+        pledged=len(pledged),
+        total=len(rows),
+        excluded=len(rows) - len(pledged),
+    )
+    buttons = [*shown.rows, [Button(ctx.t("emu.coll.btn_review"), payload("emx", "units"))]]
+    ref = ctx.event.message_ref if edit else None
+    ctx.reply(Message(shown.text(head), buttons=buttons, edit_ref=ref))
+
+
+@pickers.searchable(REVIEW_LIST)
+async def _search_members(ctx: Context, _args: list[str], query: str) -> None:
+    if not ctx.is_board:  # roles may have changed since the list was shown
+        await pickers.stop_listening(ctx)
+        ctx.reply(ctx.t("access.board_only"))
+        return
+    await _review_list(ctx, 0, query)
 
 
 @registry.button("emx", access="board")
 async def on_review_button(ctx: Context) -> None:
     args = ctx.press_args
-    if args == ["units"]:
+    if len(args) == 2 and args[0] == "lp" and args[1].isdigit():  # another page of members
+        await _review_list(
+            ctx, int(args[1]), pickers.listened_query(ctx, REVIEW_LIST, []), edit=True
+        )
+    elif args == ["la"]:  # every member again, after a search
+        await _review_list(ctx, edit=True)
+    elif args == ["units"]:
         roots = await ctx.board_roots()
         campaign = await _campaign_for(ctx, roots[0].id) if roots else None  # type: ignore[arg-type]
         root = await units.get(ctx.session, campaign.unit_id) if campaign else None

@@ -14,7 +14,7 @@ from bot.chat import Button, Document, Message
 from bot.context import Context
 from bot.registry import payload
 from bot.spreadsheet import keep_text
-from handlers import registry
+from handlers import pickers, registry
 from handlers.meeting_plan import describe, plan_reminders, send_to_invitees, when_text
 from handlers.meetings import can_organise, organiser_roots
 from handlers.members import XLSX
@@ -22,29 +22,43 @@ from models import meetings, members, reminders, units
 from models.meetings import CANCELLED, MAYBE, NO, SCHEDULED, YES, Meeting
 
 MEETING_TIMERS = ("meeting_reminder", "meeting_next")
+MAX_LISTED = 200  # meetings in /quanlyhop, a page at a time
+ATTENDANCE_LIST = "mm_attendance"  # a meeting's invitees, searched by typed words
 
 
 @registry.command("quanlyhop", access="member", where="private", help_key="help.cmd.quanlyhop")
 async def list_meetings(ctx: Context) -> None:
+    await _meeting_list(ctx)
+
+
+@registry.button("mml", access="member")
+async def on_list_page(ctx: Context) -> None:
+    args = ctx.press_args
+    await _meeting_list(ctx, int(args[0]) if args and args[0].isdigit() else 0, edit=True)
+
+
+async def _meeting_list(ctx: Context, number: int = 0, *, edit: bool = False) -> None:
+    """The meetings this person organises (recent and coming), a page at a time."""
     roots = await organiser_roots(ctx)
     if not roots:
         ctx.audit("access_denied", target="/quanlyhop", needed="board or tổ trưởng")
         ctx.reply(ctx.t("mt.not_organiser"))
         return
-    found = await meetings.organised_in(ctx.session, roots, ctx.now - timedelta(days=30))
+    since = ctx.now - timedelta(days=30)
+    found = await meetings.organised_in(ctx.session, roots, since, limit=MAX_LISTED)
     if not found:
         ctx.reply(ctx.t("mt.none_organised"))
         return
-    buttons = [
-        [
-            Button(
-                f"{'✖ ' if m.status == CANCELLED else ''}{m.title} — {ctx.t.datetime(m.starts_at)}",
-                payload("mm", "v", m.id),
-            )
-        ]
+    choices = [
+        pickers.Choice(
+            f"{'✖ ' if m.status == CANCELLED else ''}{m.title} — {ctx.t.datetime(m.starts_at)}",
+            payload("mm", "v", m.id),
+        )
         for m in found
     ]
-    ctx.reply(Message(ctx.t("mt.pick_meeting"), buttons=buttons))
+    shown = pickers.page(ctx.t, choices, number, turn=lambda n: payload("mml", n), hint=None)
+    ref = ctx.event.message_ref if edit else None
+    ctx.reply(Message(shown.text(ctx.t("mt.pick_meeting")), buttons=shown.rows, edit_ref=ref))
 
 
 async def _meeting_for_organiser(ctx: Context, meeting_id: int) -> Meeting | None:
@@ -77,8 +91,14 @@ async def on_button(ctx: Context) -> None:
         "att": _attendance,
         "mins": _ask_minutes,
     }
-    if args[0] == "mark" and len(args) == 3 and args[2].isdigit():
-        await _toggle_attendance(ctx, meeting, int(args[2]))
+    if args[0] == "mark" and len(args) in (3, 4) and args[2].isdigit():
+        number = int(args[3]) if len(args) == 4 and args[3].isdigit() else 0
+        await _toggle_attendance(ctx, meeting, int(args[2]), number)
+    elif args[0] == "att" and len(args) == 3 and args[2].isdigit():  # another page
+        query = pickers.listened_query(ctx, ATTENDANCE_LIST, [meeting.id])
+        await _attendance(ctx, meeting, int(args[2]), query, edit=True)
+    elif args[0] == "atta":  # everyone again, after a search
+        await _attendance(ctx, meeting, edit=True)
     elif args[0] in handlers:
         await handlers[args[0]](ctx, meeting)
     else:
@@ -252,7 +272,10 @@ async def _cancel(ctx: Context, meeting: Meeting) -> None:
     ctx.reply(ctx.t("mt.cancelled", title=meeting.title, count=ctx.t.number(queued)))
 
 
-async def _attendance(ctx: Context, meeting: Meeting, edit: bool = False) -> None:
+async def _attendance(
+    ctx: Context, meeting: Meeting, number: int = 0, query: str = "", *, edit: bool = False
+) -> None:
+    """Who came, a page of invitees at a time; typed words of a name find someone."""
     assert meeting.id is not None
     if ctx.now < meeting.starts_at - timedelta(minutes=30):
         ctx.reply(ctx.t("mt.attendance_too_early"))
@@ -260,15 +283,25 @@ async def _attendance(ctx: Context, meeting: Meeting, edit: bool = False) -> Non
     invites = await meetings.invites(ctx.session, meeting.id)
     names = await members.names(ctx.session, [i.member_id for i in invites])
     present = sum(1 for i in invites if i.attended)
-    buttons = [
-        [
-            Button(
-                f"{'✅' if i.attended else '⬜'} {names.get(i.member_id, '?')}",
-                payload("mm", "mark", meeting.id, i.member_id),
-            )
-        ]
-        for i in invites[:60]
+    choices = [
+        pickers.Choice(
+            f"{'✅' if i.attended else '⬜'} {names.get(i.member_id, '?')}",
+            payload("mm", "mark", meeting.id, i.member_id, number),
+            key=names.get(i.member_id, ""),
+        )
+        for i in invites
     ]
+    shown = pickers.page(
+        ctx.t,
+        choices,
+        number,
+        turn=lambda n: payload("mm", "att", meeting.id, n),
+        query=query,
+        clear=payload("mm", "atta", meeting.id),
+        hint="pick.hint.member",
+    )
+    if pickers.is_long(choices):
+        await pickers.listen(ctx, ATTENDANCE_LIST, [meeting.id], query)
     text = ctx.t(
         "mt.attendance",
         title=meeting.title,
@@ -276,10 +309,26 @@ async def _attendance(ctx: Context, meeting: Meeting, edit: bool = False) -> Non
         total=len(invites),
         code=meeting.checkin_code,
     )
-    ctx.reply(Message(text, buttons=buttons, edit_ref=ctx.event.message_ref if edit else None))
+    ref = ctx.event.message_ref if edit else None
+    ctx.reply(Message(shown.text(text), buttons=shown.rows, edit_ref=ref))
 
 
-async def _toggle_attendance(ctx: Context, meeting: Meeting, member_id: int) -> None:
+@pickers.searchable(ATTENDANCE_LIST)
+async def _search_invitees(ctx: Context, args: list[str], query: str) -> None:
+    if not (args and args[0].isdigit()):
+        await pickers.stop_listening(ctx)
+        ctx.reply(ctx.t("button.outdated"))
+        return
+    meeting = await _meeting_for_organiser(ctx, int(args[0]))
+    if meeting is None:
+        await pickers.stop_listening(ctx)
+        return
+    await _attendance(ctx, meeting, 0, query)
+
+
+async def _toggle_attendance(
+    ctx: Context, meeting: Meeting, member_id: int, number: int = 0
+) -> None:
     assert meeting.id is not None
     invite = await meetings.invite(ctx.session, meeting.id, member_id)
     if invite is None or ctx.now < meeting.starts_at - timedelta(minutes=30):
@@ -292,7 +341,8 @@ async def _toggle_attendance(ctx: Context, meeting: Meeting, member_id: int) -> 
         member=member_id,
         present=invite.attended,
     )
-    await _attendance(ctx, meeting, edit=True)
+    query = pickers.listened_query(ctx, ATTENDANCE_LIST, [meeting.id])
+    await _attendance(ctx, meeting, number, query, edit=True)
 
 
 async def _ask_minutes(ctx: Context, meeting: Meeting) -> None:

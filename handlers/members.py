@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.chat import Button, Document, Message
 from bot.context import Context
 from bot.registry import payload
-from handlers import registry
+from handlers import pickers, registry
 from handlers.fields import member_values, summary_lines
 from handlers.member_manage import card_buttons
 from handlers.registration import FIELD_STEPS, approval_request
@@ -13,6 +13,8 @@ from handlers.roster import export_members
 from models import members, units
 
 PAGE_SIZE = 15
+MAX_FOUND = 200  # search results shown, a page at a time (more: type a longer name)
+SEARCH_LIST = "mem_search"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -47,6 +49,12 @@ async def member_button(ctx: Context) -> None:
         await _show_page(ctx, int(parts[1]), edit=True)
     elif len(parts) == 2 and parts[0] == "v" and parts[1].isdigit():
         await _view(ctx, int(parts[1]))
+    elif len(parts) == 2 and parts[0] == "sp" and parts[1].isdigit():  # a page of results
+        query = pickers.listened_query(ctx, SEARCH_LIST, [])
+        if not query:
+            ctx.reply(ctx.t("button.outdated"))
+            return
+        await _search(ctx, query, int(parts[1]), edit=True)
     else:
         ctx.reply(ctx.t("button.outdated"))
 
@@ -127,22 +135,49 @@ async def search_input(ctx: Context) -> None:
     await _search(ctx, text)
 
 
-async def _search(ctx: Context, query: str) -> None:
+@pickers.searchable(SEARCH_LIST)
+async def _search_again(ctx: Context, _args: list[str], query: str) -> None:
+    if not ctx.is_board:  # roles may have changed since the results were shown
+        await pickers.stop_listening(ctx)
+        ctx.reply(ctx.t("access.board_only"))
+        return
+    await _search(ctx, query)
+
+
+async def _search(ctx: Context, query: str, number: int = 0, *, edit: bool = False) -> None:
+    """Matching members a page at a time; typing again searches again."""
     if len(query) > 80:
         ctx.reply(ctx.t("members.search_too_long"))
         return
-    found = []
+    found: list = []
     for root in await ctx.board_roots():
-        found += await members.search(ctx.session, root, query)
-    ctx.audit("member_search", target="", results=len(found))
+        found += await members.search(ctx.session, root, query, limit=MAX_FOUND + 1)
+    if not edit:
+        ctx.audit("member_search", target="", results=len(found))
     if not found:
+        await pickers.stop_listening(ctx)
         ctx.reply(ctx.t("members.search_none"))
         return
-    buttons = [
-        [Button(f"{m.full_name} ({ctx.t('status.' + m.status)})", payload("mem", "v", m.id))]
-        for m in found[:20]
+    more = len(found) > MAX_FOUND
+    choices = [
+        pickers.Choice(f"{m.full_name} ({ctx.t('status.' + m.status)})", payload("mem", "v", m.id))
+        for m in found[:MAX_FOUND]
     ]
-    ctx.reply(Message(ctx.t("members.search_found", count=len(found)), buttons=buttons))
+    long = pickers.is_long(choices)
+    shown = pickers.page(
+        ctx.t,
+        choices,
+        number,
+        turn=lambda n: payload("mem", "sp", n),
+        hint="members.search_again" if long else None,
+    )
+    if long:
+        await pickers.listen(ctx, SEARCH_LIST, [], query)
+    head = ctx.t("members.search_found", count=ctx.t.number(len(choices)))
+    if more:
+        head = ctx.t("members.search_many", count=ctx.t.number(MAX_FOUND))
+    ref = ctx.event.message_ref if edit else None
+    ctx.reply(Message(shown.text(head), buttons=shown.rows, edit_ref=ref))
 
 
 @registry.command("xuatds", access="board", where="private", help_key="help.cmd.xuatds", menu=True)
