@@ -20,8 +20,8 @@ from bot.ics import ics_filename, meeting_ics
 from bot.registry import payload
 from handlers import audiences
 from handlers.audiences import AUDIENCES
-from models import meetings, members, reminders, units
-from models.meetings import Invite, Meeting
+from models import meetings, reminders, units
+from models.meetings import Meeting
 from models.outbox import DeliveryJob, OutboxMessage, buttons_to_json
 
 CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY3479"  # no look-alikes (0/O, 1/I/L, 5/S, 8/B)
@@ -91,7 +91,8 @@ async def send_to_invitees(
     key: str,
     kind: str,
     text: str,
-    member_ids: list[int],
+    member_ids: list[int] | None = None,
+    audience: dict[str, Any] | None = None,
     now: datetime,
     with_rsvp: bool = False,
     attach_ics: bool = False,
@@ -124,7 +125,8 @@ async def send_to_invitees(
             meeting, now, t.tz, cancelled=cancelled
         )
         content.file_kind = "document"
-    queued = await audiences.queue(session, job, content, audiences.of_members(member_ids), now=now)
+    spec = audience if audience is not None else audiences.of_members(member_ids or [])
+    queued = await audiences.queue(session, job, content, spec, now=now)
     return queued or 0
 
 
@@ -196,8 +198,10 @@ async def create(
     await session.flush()
     if meeting.series_id is None and meeting.repeat:
         meeting.series_id = meeting.id
-    member_ids = await invitee_ids_for(session, data["audience"], unit)
-    session.add_all([Invite(meeting_id=meeting.id, member_id=m) for m in member_ids])  # type: ignore[arg-type]
+    chosen = AUDIENCES[data["audience"]]
+    if chosen.members is not None:
+        assert meeting.id is not None
+        await meetings.invite_all(session, meeting.id, chosen.members(unit))
     t = app.translator()
     text = "\n".join(
         [
@@ -215,18 +219,13 @@ async def create(
         key=f"invite:{meeting.id}",
         kind="invitation",
         text=text,
-        member_ids=member_ids,
+        audience=audiences.of_unit(data["audience"], unit),
         now=now,
         with_rsvp=True,
         attach_ics=True,
     )
     await plan_reminders(session, meeting, now)
     return meeting, queued
-
-
-async def invitee_ids_for(session: AsyncSession, audience: str, unit: units.Unit) -> list[int]:
-    query = AUDIENCES[audience].members
-    return await members.ids_from(session, query(unit)) if query else []
 
 
 def next_start(meeting: Meeting, tz: Any) -> datetime:

@@ -13,10 +13,10 @@ from bot import textutil, timeparse
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
-from handlers import pickers, registry
+from handlers import audiences, pickers, registry
 from handlers.audiences import AUDIENCES
 from handlers.dialogs import dialog_press
-from handlers.meeting_plan import create, describe, invitee_ids_for
+from handlers.meeting_plan import create, describe
 from models import meetings, units
 from models.meetings import Meeting
 from models.units import Unit
@@ -212,7 +212,7 @@ def _offset_text(ctx: Context, minutes: int) -> str:
 async def _preview(ctx: Context, data: dict[str, Any]) -> None:
     unit = await units.get(ctx.session, data["unit_id"])
     assert unit is not None
-    invited = await invitee_ids_for(ctx.session, data["audience"], unit)
+    invited = (await audiences.count(ctx.session, data["audience"], unit)).people
     if not invited:
         ctx.reply(ctx.t("mt.nobody"))
         await _unit_chosen(ctx, data, unit)
@@ -241,7 +241,7 @@ async def _preview(ctx: Context, data: dict[str, Any]) -> None:
             ctx.t(
                 "mt.preview_audience",
                 audience=ctx.t(AUDIENCES[data["audience"]].label_key),
-                count=ctx.t.number(len(invited)),
+                count=ctx.t.number(invited),
             ),
             ctx.t("mt.preview_reminders", reminders=reminders),
         ]

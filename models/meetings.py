@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import UniqueConstraint, case, func
+from sqlalchemy import UniqueConstraint, case, func, insert, literal
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -82,6 +83,18 @@ async def invite(session: AsyncSession, meeting_id: int, member_id: int) -> Invi
 async def invites(session: AsyncSession, meeting_id: int) -> Sequence[Invite]:
     query = select(Invite).where(Invite.meeting_id == meeting_id).order_by(col(Invite.id))
     return (await session.exec(query)).all()
+
+
+async def invite_all(session: AsyncSession, meeting_id: int, member_ids_query: Any) -> int:
+    """Invite every member a query of member ids yields: one INSERT … SELECT, however many
+    (a general assembly of the whole union). Returns how many were invited."""
+    people = member_ids_query.subquery()
+    rows = select(literal(meeting_id), people.c[0])
+    await session.exec(  # type: ignore[call-overload]
+        insert(Invite).from_select(["meeting_id", "member_id"], rows)
+    )
+    count = select(func.count()).select_from(Invite).where(Invite.meeting_id == meeting_id)
+    return int((await session.exec(count)).one())
 
 
 async def invitee_ids(
