@@ -8,10 +8,12 @@ group. Over a limit it answers 429 with `retry_after`, as Telegram does, and cou
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 import time
 from collections import defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
 
@@ -45,6 +47,12 @@ class Window:
         return len(self.times) < self.limit
 
 
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # runs inside someone else's loop (a test, the benchmark): Ctrl-C stays theirs
+
+
 class FloodServer:
     def __init__(
         self,
@@ -53,13 +61,18 @@ class FloodServer:
         chat_limit: int = 1,
         group_limit: int = 20,
         retry_after: int = 1,
+        group_window: float = 60.0,
+        window: float = 1.0,
     ) -> None:
+        """`window`: the overall and per-chat window (Telegram's is 1 s; tests use a little
+        less, so a loaded machine's jitter on loopback does not decide their outcome)."""
         self.token = token
         self.stats = FloodStats()
         self.retry_after = retry_after
-        self._global = Window(global_limit, 1.0)
-        self._chats: dict[int, Window] = defaultdict(lambda: Window(chat_limit, 1.0))
-        self._groups: dict[int, Window] = defaultdict(lambda: Window(group_limit, 60.0))
+        self._global = Window(global_limit, window)
+        self._chats: dict[int, Window] = defaultdict(lambda: Window(chat_limit, window))
+        self._groups: dict[int, Window] = defaultdict(lambda: Window(group_limit, group_window))
+        self._changed = asyncio.Event()
         self._next_id = 0
         self.port = _free_port()
         self._server: uvicorn.Server | None = None
@@ -79,10 +92,22 @@ class FloodServer:
             lifespan="off",
             access_log=False,
         )
-        self._server = uvicorn.Server(config)
+        self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve())
         while not self._server.started:
             await asyncio.sleep(0.01)
+
+    async def wait_accepted(self, count: int, timeout: float) -> None:
+        """Until `count` messages were accepted (woken by each one, no polling)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.stats.accepted) < count:
+            changed = self._changed
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"{len(self.stats.accepted)} of {count} accepted")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
@@ -129,6 +154,8 @@ class FloodServer:
         chat.times.append(now)
         text = str(params.get("text", ""))
         self.stats.accepted.append((now, chat_id, text))
+        self._changed.set()
+        self._changed = asyncio.Event()
         self._next_id += 1
         return _ok(
             {

@@ -17,7 +17,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="congdoan", description="Chat bot công đoàn cơ sở")
     parser.add_argument("--config", help="đường dẫn config.toml (mặc định: ./config.toml)")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="chạy bot (Telegram nếu có token, không thì chat console)")
+    run = sub.add_parser("run", help="chạy bot (Telegram nếu có token, không thì chat console)")
+    run.add_argument(
+        "--no-delivery",
+        action="store_true",
+        help="chỉ nhận tin (không gửi hàng đợi): hàng đợi do `congdoan worker` gửi (PostgreSQL)",
+    )
+    sub.add_parser(
+        "worker",
+        help="chỉ gửi hàng đợi, lịch hẹn và tiến độ (không nhận tin); chạy nhiều tiến trình "
+        "trên PostgreSQL",
+    )
     console = sub.add_parser("console", help="chat với bot ngay trong terminal")
     console.add_argument("--user", default="1001", help="mã người dùng console (mặc định 1001)")
     console.add_argument("--name", default="Khách", help="tên hiển thị")
@@ -52,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logs.setup(
+    redactor = logs.setup(
         [
             settings.telegram.token.get_secret_value(),
             settings.telegram.webhook_secret.get_secret_value(),
@@ -66,6 +76,14 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_dispatch(args, settings))
     except KeyboardInterrupt:
         return 0
+    except Exception as exc:
+        from bot.startup_errors import explain
+
+        plain = explain(exc)
+        if plain is None:
+            raise  # a bug: the traceback is printed with secrets masked (logs.setup)
+        print(redactor.redact(plain), file=sys.stderr)
+        return 2
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -76,7 +94,7 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             from bot.adapters.zalo import ZaloStartupError
 
             try:
-                await runtime.run_bots(settings)
+                await runtime.run_bots(settings, delivery=not args.no_delivery)
             except ZaloStartupError as exc:
                 print(exc, file=sys.stderr)
                 return 2
@@ -84,6 +102,12 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             print("Chưa cấu hình token Telegram: mở chat console (xem README để chạy Telegram).")
             logging.getLogger().setLevel(logging.WARNING)
             await runtime.run_console(settings, "1001", "Khách")
+        return 0
+    if args.command == "worker":
+        if not (settings.telegram.enabled or settings.zalo.enabled):
+            print("`congdoan worker` cần token Telegram hoặc Zalo trong cấu hình.", file=sys.stderr)
+            return 2
+        await runtime.run_worker(settings)
         return 0
     if args.command == "console":
         await runtime.run_console(settings, args.user, args.name)

@@ -15,16 +15,17 @@ models/outbox.py for the state machine and README for the guarantee.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.chat import Button, Document, FileRef, Message, PollContent
 from bot.sending import ChatMoved, RateLimited, Rejected, Transient, Unreachable
-from models import groups, members, outbox, polls
+from models import cluster, groups, members, outbox, polls
 from models.outbox import FAILED, SENT, UNCERTAIN, UNREACHABLE, OutboxItem, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,10 @@ class WorkerSettings:
     backoff_base: float = 2.0
     backoff_cap: float = 300.0
     poll_interval: float = 1.0
-    batch: int = 200
+    # Rows claimed at a time (0: twice the concurrency). Few: a worker that dies holds few.
+    batch: int = 0
+    # How long a claim holds without renewal; renewed every third of it while the worker lives.
+    lease_seconds: float = 30.0
 
 
 def to_message(stored: OutboxMessage, item: OutboxItem) -> Message:
@@ -80,69 +84,108 @@ def to_message(stored: OutboxMessage, item: OutboxItem) -> Message:
 
 
 class DeliveryWorker:
-    def __init__(self, app: Any, adapter: Any, settings: WorkerSettings | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        adapter: Any,
+        settings: WorkerSettings | None = None,
+        worker_id: str | None = None,
+    ) -> None:
         self.app = app
         self.adapter = adapter
         self.platform: str = adapter.platform
         self.settings = settings or WorkerSettings()
+        self.worker_id = worker_id or cluster.process_id()
+        self._batch = self.settings.batch or 2 * self.settings.concurrency
+        self._lease = timedelta(seconds=self.settings.lease_seconds)
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(self.settings.concurrency)
+        # Rows this worker holds (claimed, not yet finished): their leases are renewed.
         self._in_flight: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._messages: dict[int, OutboxMessage] = {}
-        # One writer at a time: concurrent SQLite writers wait in the busy handler's sleeps
+        # One writer at a time on SQLite: concurrent writers wait in the busy handler's sleeps
         # (1, 2, 5 … 100 ms), and that jitter between taking a rate slot and sending would
-        # squeeze messages together at the server.
-        self._write = asyncio.Lock()
+        # squeeze messages together at the server. PostgreSQL writers do not wait like that.
+        sqlite = app.db.engine.dialect.name == "sqlite"
+        self._write: Any = asyncio.Lock() if sqlite else contextlib.nullcontext()
         # Called after each row reaches a final state (tests and benchmarks watch it).
         self.on_outcome: Callable[[OutboxItem, str], Awaitable[None] | None] | None = None
 
     def wake(self) -> None:
         self._wake.set()
 
+    def _lease_until(self) -> datetime:
+        return self.app.clock.now() + self._lease
+
     async def recover(self) -> int:
-        """Rows a crash left `sending` may have reached people: report, never resend. And the
-        platform still counts what the previous process sent in its last minute: so do we."""
+        """Rows a dead worker left `sending` may have reached people: once its lease has run
+        out they are reported `uncertain`, never resent; a live worker's are not touched. A
+        worker that ran on this machine and whose process is gone needs no waiting for: its
+        leases end now. And on its own pace, the platform still counts what was sent in the
+        last minute: so do we (a shared pace has that in the database)."""
         now = self.app.clock.now()
-        async with self.app.db.session() as session:
+        async with self._write, self.app.db.session() as session:
+            await self._free_gone(session, now)
             count = await outbox.recover_interrupted(session, self.platform, now)
-            recent = await outbox.recent_sends(session, self.platform, now - timedelta(seconds=61))
+            recent = []
+            if not getattr(self.adapter.limiter, "shared", False):
+                since = now - timedelta(seconds=61)
+                recent = await outbox.recent_sends(session, self.platform, since)
         offset = self.adapter.limiter.clock() - now.timestamp()
         for chat_id, is_group, when in recent:
             self.adapter.limiter.seed(chat_id, is_group, when.timestamp() + offset)
         if count:
             log.warning(
-                "%d %s deliveries were interrupted by a restart: marked uncertain",
+                "%d %s deliveries were interrupted (their worker stopped): marked uncertain",
                 count,
                 self.platform,
             )
         return count
 
+    async def _free_gone(self, session: Any, now: datetime) -> int:
+        ended = 0
+        for holder in await outbox.holders(session, self.platform, now):
+            if holder != self.worker_id and cluster.is_gone(holder):
+                count = await outbox.end_leases(session, self.platform, holder, now)
+                log.warning(
+                    "worker %s is gone: its %d %s rows are free", holder, count, self.platform
+                )
+                ended += count
+        return ended
+
     async def run(self, stop: asyncio.Event) -> None:
         await self.recover()
+        keeper = asyncio.create_task(self._keep_leases(stop))
         try:
             while not stop.is_set():
-                rows = await self._due()
+                rows = await self._claim()
                 if not rows:
                     self._wake.clear()
                     await self._sleep(stop)
                     continue
-                for row in rows:
+                for index, row in enumerate(rows):
                     await self._slots.acquire()
                     if stop.is_set():
                         self._slots.release()
+                        await self._release([r.id for r in rows[index:] if r.id is not None])
                         break
                     assert row.id is not None
-                    self._in_flight.add(row.id)
                     task = asyncio.create_task(self._deliver(row))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
         finally:
             if self._tasks:  # let rows in flight record their outcome
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            if self._in_flight:
+                await self._release(sorted(self._in_flight))
 
-    async def drain(self, timeout: float = 30.0) -> None:
-        """Run until nothing is due (tests and the benchmark)."""
+    async def drain(self, timeout: float = 30.0, *, until_empty: bool = False) -> None:
+        """Run until nothing is due (tests and the benchmark); `until_empty`: until no row is
+        queued or sending at all, whoever holds it (several workers)."""
         stop = asyncio.Event()
         runner = asyncio.create_task(self.run(stop))
         loop = asyncio.get_running_loop()
@@ -150,7 +193,8 @@ class DeliveryWorker:
         try:
             while loop.time() < deadline:
                 await asyncio.sleep(0.02)
-                if not self._in_flight and not await self._due():
+                idle = not self._in_flight and not await self._due()
+                if idle and (not until_empty or not await self._unfinished()):
                     return
             raise TimeoutError("outbox did not drain")
         finally:
@@ -160,15 +204,61 @@ class DeliveryWorker:
 
     async def _due(self) -> list[OutboxItem]:
         async with self.app.db.session() as session:
-            return list(
-                await outbox.due(
-                    session,
-                    self.platform,
-                    self.app.clock.now(),
-                    limit=self.settings.batch,
-                    skip=sorted(self._in_flight),
-                )
+            return list(await outbox.due(session, self.platform, self.app.clock.now(), limit=1))
+
+    async def _unfinished(self) -> int:
+        async with self.app.db.session() as session:
+            return await outbox.unfinished(session, self.platform)
+
+    async def _claim(self) -> list[OutboxItem]:
+        now = self.app.clock.now()
+        async with self._write, self.app.db.session() as session:
+            rows = await outbox.claim(
+                session, self.platform, self.worker_id, now, now + self._lease, limit=self._batch
             )
+        # (a row of ours whose lease the clock overtook may come back: it is already here)
+        rows = [r for r in rows if r.id not in self._in_flight]
+        self._in_flight.update(r.id for r in rows if r.id is not None)
+        return rows
+
+    async def _release(self, ids: list[int]) -> None:
+        self._in_flight.difference_update(ids)
+        try:
+            async with self._write, self.app.db.session() as session:
+                await outbox.release(session, self.worker_id, ids)
+        except Exception:  # they come free when the lease runs out
+            log.exception("releasing %d claimed rows failed", len(ids))
+
+    async def _keep_leases(self, stop: asyncio.Event) -> None:
+        """While we live: renew our leases, and mark `uncertain` what dead workers left
+        `sending` once their leases have run out."""
+        every = self.settings.lease_seconds / 3
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every)
+            if stop.is_set():
+                return
+            try:
+                await self.keep_leases()
+            except Exception:
+                log.exception("renewing %s leases failed", self.platform)
+
+    async def keep_leases(self) -> None:
+        """One round of `_keep_leases` (tests call it with the clock where they want it)."""
+        async with self._write, self.app.db.session() as session:
+            if self._in_flight:
+                await outbox.renew_leases(
+                    session, self.worker_id, sorted(self._in_flight), self._lease_until()
+                )
+            now = self.app.clock.now()
+            freed = await self._free_gone(session, now)
+            count = await outbox.recover_interrupted(session, self.platform, now)
+        if count:
+            log.warning(
+                "%d %s deliveries of a stopped worker marked uncertain", count, self.platform
+            )
+        if freed or count:
+            self.wake()
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         waits = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
@@ -191,12 +281,32 @@ class DeliveryWorker:
 
     async def _deliver(self, row: OutboxItem) -> None:
         assert row.id is not None
+        row_id = row.id
         try:
             stored = await self._message(row.message_id)
-            slot = await self.adapter.limiter.acquire(row.chat_id, is_group=row.is_group)
-            async with self._write, self.app.db.session() as session:
-                if not await outbox.mark_sending(session, row.id, self.app.clock.now()):
-                    return  # cancelled while waiting
+            limiter = self.adapter.limiter
+
+            async def mark_sending(_lead: float = 0.0) -> bool:
+                async with self._write, self.app.db.session() as session:
+                    return await outbox.mark_sending(
+                        session,
+                        row_id,
+                        self.app.clock.now(),
+                        worker=self.worker_id,
+                        lease_until=self._lease_until(),
+                    )
+
+            if getattr(limiter, "shared", False):
+                # The row is marked while the booked slot comes closer: the request leaves on it.
+                slot = await limiter.acquire(
+                    row.chat_id, is_group=row.is_group, prepare=mark_sending
+                )
+                if not slot.prepared:
+                    return  # cancelled while waiting, or no longer ours
+            else:
+                slot = await limiter.acquire(row.chat_id, is_group=row.is_group)
+                if not await mark_sending():
+                    return  # cancelled while waiting, or no longer ours
             if stored is None:
                 await self._final(row, FAILED, "message content missing")
                 return
@@ -206,7 +316,7 @@ class DeliveryWorker:
             log.exception("delivery %s crashed", row.id)
             await self._final(row, FAILED, "internal error")
         finally:
-            self._in_flight.discard(row.id)
+            self._in_flight.discard(row_id)
             self._slots.release()
 
     async def _attempt(self, row: OutboxItem, stored: OutboxMessage) -> None:
@@ -223,6 +333,7 @@ class DeliveryWorker:
                     now + timedelta(seconds=exc.retry_after),
                     error=f"429 retry after {exc.retry_after}s",
                     refund=True,
+                    worker=self.worker_id,
                 )
             self.wake()
         except Unreachable as exc:
@@ -239,7 +350,14 @@ class DeliveryWorker:
             async with self._write, self.app.db.session() as session:
                 await groups.migrate(session, self.platform, row.chat_id, exc.new_chat_id)
                 await outbox.requeue(
-                    session, row.id, now, now, error=str(exc), chat_id=exc.new_chat_id, refund=True
+                    session,
+                    row.id,
+                    now,
+                    now,
+                    error=str(exc),
+                    chat_id=exc.new_chat_id,
+                    refund=True,
+                    worker=self.worker_id,
                 )
             self.wake()
         except Rejected as exc:
@@ -259,9 +377,14 @@ class DeliveryWorker:
         else:
             now = self.app.clock.now()
             delay = min(self.settings.backoff_base**attempts, self.settings.backoff_cap)
-            async with self.app.db.session() as session:
+            async with self._write, self.app.db.session() as session:
                 await outbox.requeue(
-                    session, row.id, now, now + timedelta(seconds=delay), error=str(exc)[:300]
+                    session,
+                    row.id,
+                    now,
+                    now + timedelta(seconds=delay),
+                    error=str(exc)[:300],
+                    worker=self.worker_id,
                 )
 
     async def _final(
@@ -291,6 +414,7 @@ class DeliveryWorker:
                 self.app.clock.now(),
                 error=error[:300] if error else None,
                 message_ref=ref,
+                worker=self.worker_id,
             )
         if self.on_outcome is not None:
             result = self.on_outcome(row, state)

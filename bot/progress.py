@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from bot.chat import Button, Message
@@ -55,9 +56,15 @@ def report_text(t: Any, job: DeliveryJob, counts: dict[str, int]) -> str:
 
 
 class ProgressReporter:
-    def __init__(self, app: Any, interval: float = 3.0) -> None:
+    """Runs in every delivery process but reports only while `active()` (the process leads,
+    bot/leader.py): one progress message per job, whatever the number of workers."""
+
+    def __init__(
+        self, app: Any, interval: float = 3.0, active: Callable[[], bool] | None = None
+    ) -> None:
         self.app = app
         self.interval = interval
+        self.active = active or (lambda: True)
         self._last: dict[int, str] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -70,6 +77,9 @@ class ProgressReporter:
                 await asyncio.wait_for(stop.wait(), timeout=self.interval)
 
     async def tick(self) -> None:
+        if not self.active():
+            self._last.clear()  # a later term starts afresh
+            return
         now = self.app.clock.now()
         async with self.app.db.session() as session:
             jobs = await outbox.open_jobs(session, now)

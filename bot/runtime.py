@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import signal
 from typing import Any
@@ -13,10 +14,13 @@ from bot.app import App
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery import DeliveryWorker, WorkerSettings
+from bot.fanout import FanOut
+from bot.leader import Leadership
 from bot.progress import ProgressReporter
+from bot.shared_pace import SharedPace
+from models import cluster, units
 from models import db as database
 from models import events as processed
-from models import units
 from scheduler import Scheduler
 
 log = logging.getLogger(__name__)
@@ -38,12 +42,16 @@ async def build_app(settings: Settings, clock: Clock | None = None) -> App:
 
 
 class Background:
-    """The delivery workers and the progress reporter, started and stopped together."""
+    """Delivery: the workers, and in the leading process (one per database, bot/leader.py) the
+    scheduler and the progress reporter; started and stopped together."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, *, leader_ttl: float = 15.0) -> None:
         self.app = app
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
+        self.worker_id = cluster.process_id()
+        self.leader_ttl = leader_ttl
+        self.leader: Leadership | None = None
 
     def start(self) -> None:
         intervals = []
@@ -53,25 +61,90 @@ class Background:
                 self.app,
                 adapter,
                 WorkerSettings(concurrency=conf.concurrency, max_attempts=conf.max_attempts),
+                worker_id=self.worker_id,
             )
             self.app.workers.append(worker)
             self.tasks.append(asyncio.create_task(worker.run(self.stop)))
             intervals.append(conf.progress_interval_seconds)
-        reporter = ProgressReporter(self.app, interval=min(intervals, default=3.0))
+        # Fan-out pages are claimed per job, so every delivery process may expand.
+        fanout = self.app.fanout = FanOut(self.app)
+        self.app.workers.append(fanout)  # woken with the workers whenever something is queued
+        self.tasks.append(asyncio.create_task(fanout.run(self.stop)))
+        scheduler = self.app.scheduler = Scheduler(self.app)
+        self.leader = leader = Leadership(
+            self.app,
+            self.worker_id,
+            ttl=self.leader_ttl,
+            on_gain=scheduler.start,
+            on_lose=self._stop_scheduler,
+            on_renew=scheduler.rearm,
+        )
+        reporter = ProgressReporter(
+            self.app, interval=min(intervals, default=3.0), active=lambda: leader.is_leader
+        )
         self.tasks.append(asyncio.create_task(reporter.run(self.stop)))
-        self.app.scheduler = Scheduler(self.app)
-        self.tasks.append(asyncio.create_task(self.app.scheduler.start()))
+        self.tasks.append(asyncio.create_task(leader.run(self.stop)))
+
+    async def _stop_scheduler(self) -> None:
+        if self.app.scheduler is not None:
+            self.app.scheduler.shutdown()
 
     async def close(self) -> None:
         self.stop.set()
         await self.app.wait_background()
         if self.app.scheduler is not None:
             self.app.scheduler.shutdown()
-            self.app.scheduler = None
         for worker in self.app.workers:
             worker.wake()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        self.app.scheduler = None
         self.app.workers.clear()
+        self.app.fanout = None
+
+
+def pace_key(platform: str, settings: Settings) -> str:
+    """Names a bot's send budget across processes: the platform and the token's public part
+    (Telegram's bot id), or a digest of it; never the secret itself."""
+    if platform == "telegram":
+        return f"telegram:{settings.telegram.token.get_secret_value().split(':', 1)[0]}"
+    if platform == "zalo":
+        digest = hashlib.sha256(settings.zalo.token.get_secret_value().encode()).hexdigest()
+        return f"zalo:{digest[:16]}"
+    return platform
+
+
+def share_pace(app: App) -> list[SharedPace]:
+    """On PostgreSQL every process sending as one bot takes its slots from the database, so
+    together they keep to the bot's limits (bot/shared_pace.py). SQLite deployments are one
+    process: their in-process limiter stays (no round trip per send)."""
+    if app.db.engine.dialect.name != "postgresql":
+        return []
+    shared = []
+    for platform, adapter in app.adapters.items():
+        limiter = getattr(adapter, "limiter", None)
+        if platform == "console" or limiter is None or getattr(limiter, "shared", False):
+            continue
+        adapter.limiter = SharedPace(  # type: ignore[attr-defined]
+            app.db.engine, pace_key(platform, app.settings), limiter.limits
+        )
+        shared.append(adapter.limiter)  # type: ignore[attr-defined]
+    return shared
+
+
+async def close_pace(app: App) -> None:
+    for adapter in app.adapters.values():
+        limiter = getattr(adapter, "limiter", None)
+        if isinstance(limiter, SharedPace):
+            await limiter.close()
+
+
+def _warn_if_sqlite(app: App, what: str) -> None:
+    if app.db.engine.dialect.name == "sqlite":
+        log.warning(
+            "%s on SQLite: run one `congdoan run` per database instead (SQLite has one writer, "
+            "and each process would pace the bot on its own); use PostgreSQL for several",
+            what,
+        )
 
 
 async def run_console(settings: Settings, user_id: str, user_name: str) -> None:
@@ -89,12 +162,7 @@ async def run_console(settings: Settings, user_id: str, user_name: str) -> None:
         await app.db.dispose()
 
 
-async def run_bots(settings: Settings) -> None:
-    """Serve every configured app at once (Telegram, Zalo or both), with one web server for
-    webhooks and download links when one is needed."""
-    from bot.web import build_web_app
-
-    app = await build_app(settings)
+def _add_adapters(app: App, settings: Settings) -> tuple[Any, Any]:
     telegram = zalo = None
     if settings.telegram.enabled:
         from bot.adapters.telegram import TelegramAdapter
@@ -106,10 +174,29 @@ async def run_bots(settings: Settings) -> None:
 
         zalo = ZaloAdapter(app, settings, settings.delivery.zalo.limits())
         app.add_adapter(zalo)
+    share_pace(app)
+    return telegram, zalo
+
+
+def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def run_bots(settings: Settings, *, delivery: bool = True) -> None:
+    """Serve every configured app at once (Telegram, Zalo or both), with one web server for
+    webhooks and download links when one is needed. `delivery=False` (`congdoan run
+    --no-delivery`): intake only, the outbox is sent by `congdoan worker` processes."""
+    from bot.web import build_web_app
+
+    app = await build_app(settings)
+    telegram, zalo = _add_adapters(app, settings)
+    if not delivery:
+        _warn_if_sqlite(app, "congdoan run --no-delivery")
+    stop = _stop_on_signals()
     started: list[Any] = []
     server = serving = None
     background = Background(app)
@@ -134,8 +221,9 @@ async def run_bots(settings: Settings) -> None:
             )
             server = uvicorn.Server(config)
             serving = asyncio.create_task(server.serve())
-        background.start()
-        log.info("bot running: %s", ", ".join(app.adapters))
+        if delivery:
+            background.start()
+        log.info("bot running: %s%s", ", ".join(app.adapters), "" if delivery else " (intake only)")
         await stop.wait()
     finally:
         log.info("stopping")
@@ -148,4 +236,33 @@ async def run_bots(settings: Settings) -> None:
         await background.close()
         for adapter in reversed(started):
             await adapter.stop()
+        await close_pace(app)
+        await app.db.dispose()
+
+
+async def run_worker(settings: Settings) -> None:
+    """`congdoan worker`: delivery only (the workers, and the scheduler and progress messages
+    while this process leads); no polling, no webhook. Run as many as the database allows."""
+    app = await build_app(settings)
+    telegram, zalo = _add_adapters(app, settings)
+    _warn_if_sqlite(app, "congdoan worker")
+    stop = _stop_on_signals()
+    background = Background(app)
+    started: list[Any] = []
+    try:
+        if telegram is not None:
+            await telegram.application.initialize()  # getMe: checks the token, no polling
+            telegram.username = telegram.application.bot.username
+            started.append(telegram)
+        if zalo is not None:
+            started.append(zalo)
+        background.start()
+        log.info("worker %s running: %s", background.worker_id, ", ".join(app.adapters))
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await background.close()
+        for adapter in reversed(started):
+            await adapter.stop()
+        await close_pace(app)
         await app.db.dispose()

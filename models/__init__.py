@@ -12,6 +12,7 @@ SQLModel.metadata.naming_convention = NAMING_CONVENTION
 from models.audit import AuditEntry
 from models.broadcasts import Broadcast
 from models.chat_extras import ChatChoices, LinkCode, SharedFile
+from models.cluster import Lease, SendPace
 from models.dialogs import DialogState
 from models.emulation import Campaign, Pledge
 from models.events import ProcessedEvent
@@ -34,6 +35,7 @@ __all__ = [
     "DialogState",
     "Identity",
     "Invite",
+    "Lease",
     "LinkCode",
     "Meeting",
     "Member",
@@ -46,6 +48,7 @@ __all__ = [
     "ProcessedEvent",
     "Reminder",
     "RoleAssignment",
+    "SendPace",
     "SharedFile",
     "Unit",
 ]

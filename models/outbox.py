@@ -6,9 +6,12 @@
                          └──> uncertain     (interrupted mid-request: never re-sent)
     queued ──> cancelled
 
-A row is marked `sending` (committed) right before its API call and `sent` right after, so a
-crash can leave at most the rows in flight in `sending`; those become `uncertain` at the next
-start and are reported, never sent again.
+A worker first claims queued rows (`claimed_by` + `lease_until`, renewed while it lives;
+PostgreSQL picks them `FOR UPDATE SKIP LOCKED`, so several workers share one outbox). A row is
+marked `sending` (committed) right before its API call and `sent` right after, so a crash can
+leave at most the rows in flight in `sending`; once their lease has run out they become
+`uncertain` and are reported, never sent again, while a dead worker's claimed `queued` rows
+simply go to another worker. A live worker's rows are never touched.
 """
 
 from __future__ import annotations
@@ -16,10 +19,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, func, insert, update
+from sqlalchemy import Index, func, insert, or_, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -60,6 +63,8 @@ class DeliveryJob(SQLModel, table=True):
     priority: int = 5
     expand_cursor: int | None = None
     expanded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The bot its rows go through; None: each recipient's platform's own bot.
+    bot: str | None = Field(default=None, max_length=40)
 
 
 class OutboxMessage(SQLModel, table=True):
@@ -80,6 +85,12 @@ class OutboxMessage(SQLModel, table=True):
     # A poll (bình chọn): {"id", "question", "options", "anonymous", "multiple"}. Platforms
     # with native polls send that; others send `text`, the numbered text version.
     poll_json: str | None = None
+
+
+def _default_bot(context: Any) -> str:
+    """A row's `bot` when the insert names none: its job's choice is not known here, so the
+    platform's own bot."""
+    return str(context.get_current_parameters().get("platform") or "")
 
 
 class OutboxItem(SQLModel, table=True):
@@ -104,6 +115,13 @@ class OutboxItem(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     message_ref: str | None = Field(default=None, max_length=64)
     error: str | None = Field(default=None, max_length=300)
+    # The bot it goes through ("telegram", later e.g. "telegram:cdcs-a"); the platform's own
+    # bot unless the job chose one.
+    bot: str = Field(default="", max_length=40, sa_column_kwargs={"default": _default_bot})
+    # Which worker process holds the row, and until when (it renews while alive). A `queued`
+    # row whose lease ran out is anyone's again; a `sending` one becomes `uncertain`.
+    claimed_by: str | None = Field(default=None, max_length=96)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 @dataclass(frozen=True)
@@ -183,22 +201,142 @@ async def queue_job(
     return await enqueue(session, job, content, recipients, not_before=job.start_at, now=now)
 
 
+def _claimable(platform: str, now: datetime) -> list[Any]:
+    """Queued, due, and held by nobody (or by a worker whose lease ran out)."""
+    return [
+        col(OutboxItem.platform) == platform,
+        col(OutboxItem.state) == QUEUED,
+        col(OutboxItem.not_before) <= now,
+        or_(col(OutboxItem.lease_until).is_(None), col(OutboxItem.lease_until) < now),
+    ]
+
+
 async def due(
-    session: AsyncSession, platform: str, now: datetime, *, limit: int, skip: Sequence[int]
+    session: AsyncSession, platform: str, now: datetime, *, limit: int, skip: Sequence[int] = ()
 ) -> Sequence[OutboxItem]:
+    """Rows a worker could claim now (a read: nothing is taken)."""
     query = (
         select(OutboxItem)
-        .where(
-            OutboxItem.platform == platform,
-            OutboxItem.state == QUEUED,
-            col(OutboxItem.not_before) <= now,
-        )
+        .where(*_claimable(platform, now))
         .order_by(col(OutboxItem.priority), col(OutboxItem.id))
         .limit(limit)
     )
     if skip:
         query = query.where(col(OutboxItem.id).not_in(skip))
     return (await session.exec(query)).all()
+
+
+async def claim(
+    session: AsyncSession,
+    platform: str,
+    worker: str,
+    now: datetime,
+    lease_until: datetime,
+    *,
+    limit: int,
+) -> list[OutboxItem]:
+    """Take up to `limit` due rows for `worker` until `lease_until` (committed), in priority
+    order. On PostgreSQL the rows are picked `FOR UPDATE SKIP LOCKED`, so workers claiming at
+    the same moment take different rows without waiting for each other; SQLite has one writer
+    at a time and needs no such clause."""
+    pick = (
+        select(OutboxItem.id)
+        .where(*_claimable(platform, now))
+        .order_by(col(OutboxItem.priority), col(OutboxItem.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = await session.exec(  # type: ignore[call-overload]
+        update(OutboxItem)
+        .where(col(OutboxItem.id).in_(pick.scalar_subquery()))
+        .values(claimed_by=worker, lease_until=lease_until)
+        .returning(OutboxItem)
+        .execution_options(synchronize_session=False)
+    )
+    rows = list(result.scalars().all())
+    await session.commit()
+    return sorted(rows, key=lambda r: (r.priority, r.id or 0))
+
+
+async def renew_leases(
+    session: AsyncSession, worker: str, ids: Sequence[int], lease_until: datetime
+) -> int:
+    """The worker is alive: its rows stay its own until `lease_until`."""
+    renewed = 0
+    for start in range(0, len(ids), 500):
+        result = await session.exec(  # type: ignore[call-overload]
+            update(OutboxItem)
+            .where(
+                col(OutboxItem.id).in_(ids[start : start + 500]),
+                col(OutboxItem.claimed_by) == worker,
+                col(OutboxItem.state).in_([QUEUED, SENDING]),
+            )
+            .values(lease_until=lease_until)
+            .execution_options(synchronize_session=False)
+        )
+        renewed += int(result.rowcount or 0)
+    await session.commit()
+    return renewed
+
+
+async def release(session: AsyncSession, worker: str, ids: Sequence[int]) -> int:
+    """Give back claimed rows not yet sent (a clean stop): anyone may take them at once."""
+    released = 0
+    for start in range(0, len(ids), 500):
+        result = await session.exec(  # type: ignore[call-overload]
+            update(OutboxItem)
+            .where(
+                col(OutboxItem.id).in_(ids[start : start + 500]),
+                col(OutboxItem.claimed_by) == worker,
+                col(OutboxItem.state) == QUEUED,
+            )
+            .values(claimed_by=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        released += int(result.rowcount or 0)
+    await session.commit()
+    return released
+
+
+async def holders(session: AsyncSession, platform: str, now: datetime) -> list[str]:
+    """Workers holding rows of `platform` under a lease that has not run out."""
+    query = (
+        select(OutboxItem.claimed_by)
+        .where(
+            col(OutboxItem.platform) == platform,
+            col(OutboxItem.state).in_([QUEUED, SENDING]),
+            col(OutboxItem.claimed_by).is_not(None),
+            col(OutboxItem.lease_until) >= now,
+        )
+        .distinct()
+    )
+    return [h for h in (await session.exec(query)).all() if h]
+
+
+async def end_leases(session: AsyncSession, platform: str, worker: str, now: datetime) -> int:
+    """`worker` is known to be gone (its process no longer exists): its leases end now."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(OutboxItem)
+        .where(
+            col(OutboxItem.platform) == platform,
+            col(OutboxItem.claimed_by) == worker,
+            col(OutboxItem.state).in_([QUEUED, SENDING]),
+        )
+        .values(lease_until=now - timedelta(microseconds=1))
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return int(result.rowcount or 0)
+
+
+async def unfinished(session: AsyncSession, platform: str) -> int:
+    """Rows of `platform` still queued or sending, whoever holds them."""
+    query = (
+        select(func.count())
+        .select_from(OutboxItem)
+        .where(col(OutboxItem.platform) == platform, col(OutboxItem.state).in_([QUEUED, SENDING]))
+    )
+    return int((await session.exec(query)).one())
 
 
 async def next_due_time(session: AsyncSession, platform: str) -> datetime | None:
@@ -208,12 +346,35 @@ async def next_due_time(session: AsyncSession, platform: str) -> datetime | None
     return (await session.exec(query)).one()
 
 
-async def mark_sending(session: AsyncSession, item_id: int, now: datetime) -> bool:
-    """Claim a queued row; False if it was cancelled or taken meanwhile."""
+def _held_by(item_id: int, worker: str | None) -> list[Any]:
+    where = [col(OutboxItem.id) == item_id]
+    if worker is not None:  # a worker only touches rows it holds
+        where.append(col(OutboxItem.claimed_by) == worker)
+    return where
+
+
+async def mark_sending(
+    session: AsyncSession,
+    item_id: int,
+    now: datetime,
+    *,
+    worker: str | None = None,
+    lease_until: datetime | None = None,
+) -> bool:
+    """The send is about to leave: False if the row was cancelled, or is no longer `worker`'s
+    (its lease ran out and another worker took it)."""
+    values: dict[str, Any] = {
+        "state": SENDING,
+        "updated_at": now,
+        "attempts": OutboxItem.attempts + 1,
+    }
+    if lease_until is not None:
+        values["lease_until"] = lease_until
     result = await session.exec(  # type: ignore[call-overload]
         update(OutboxItem)
-        .where(col(OutboxItem.id) == item_id, col(OutboxItem.state) == QUEUED)
-        .values(state=SENDING, updated_at=now, attempts=OutboxItem.attempts + 1)
+        .where(*_held_by(item_id, worker), col(OutboxItem.state) == QUEUED)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
     await session.commit()
     return bool(result.rowcount)
@@ -227,12 +388,18 @@ async def finish(
     *,
     error: str | None = None,
     message_ref: str | None = None,
+    worker: str | None = None,
 ) -> None:
+    """The outcome (a cancelled row stays cancelled). Also over `uncertain`: a worker that
+    stalled past its lease while its request was out knows better than the recovery's guess."""
     values: dict[str, Any] = {"state": state, "updated_at": now, "error": error}
     if state == SENT:
         values |= {"sent_at": now, "message_ref": message_ref}
     await session.exec(  # type: ignore[call-overload]
-        update(OutboxItem).where(col(OutboxItem.id) == item_id).values(**values)
+        update(OutboxItem)
+        .where(*_held_by(item_id, worker), col(OutboxItem.state).in_([QUEUED, SENDING, UNCERTAIN]))
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
     await session.commit()
 
@@ -246,30 +413,46 @@ async def requeue(
     error: str | None,
     chat_id: str | None = None,
     refund: bool = False,
+    worker: str | None = None,
 ) -> None:
-    """Back to the queue. `refund` gives the attempt back (429s and moves are not failures)."""
+    """Back to the queue, and to any worker. `refund` gives the attempt back (429s and moves
+    are not failures). Only from `sending`: a row the recovery already called `uncertain`
+    stays so."""
     values: dict[str, Any] = {
         "state": QUEUED,
         "updated_at": now,
         "not_before": not_before,
         "error": error,
+        "claimed_by": None,
+        "lease_until": None,
     }
     if chat_id is not None:
         values["chat_id"] = chat_id
     if refund:
         values["attempts"] = OutboxItem.attempts - 1
     await session.exec(  # type: ignore[call-overload]
-        update(OutboxItem).where(col(OutboxItem.id) == item_id).values(**values)
+        update(OutboxItem)
+        .where(*_held_by(item_id, worker), col(OutboxItem.state) == SENDING)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
     await session.commit()
 
 
 async def recover_interrupted(session: AsyncSession, platform: str, now: datetime) -> int:
-    """Rows left `sending` by a crash may have reached the person: never send them again."""
+    """Rows left `sending` by a worker whose lease ran out (it died, or stalled that long) may
+    have reached the person: `uncertain`, never sent again. A live worker's rows (its lease
+    still running) are left alone; a row without a lease (from before leases) counts as
+    expired."""
     result = await session.exec(  # type: ignore[call-overload]
         update(OutboxItem)
-        .where(col(OutboxItem.platform) == platform, col(OutboxItem.state) == SENDING)
-        .values(state=UNCERTAIN, updated_at=now, error="interrupted by a restart")
+        .where(
+            col(OutboxItem.platform) == platform,
+            col(OutboxItem.state) == SENDING,
+            or_(col(OutboxItem.lease_until).is_(None), col(OutboxItem.lease_until) < now),
+        )
+        .values(state=UNCERTAIN, updated_at=now, error="interrupted: worker gone")
+        .execution_options(synchronize_session=False)
     )
     await session.commit()
     return int(result.rowcount or 0)

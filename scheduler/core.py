@@ -16,6 +16,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import reminders
@@ -44,12 +45,18 @@ def action(kind: str) -> Callable[[Action], Action]:
 
 
 class Scheduler:
+    """Fires in one process only: the leader (bot/leader.py) starts it and stops it; the other
+    processes keep one that is not started, so `rearm` there does nothing."""
+
     def __init__(self, app: Any) -> None:
         self.app = app
         self.aps = AsyncIOScheduler(timezone=UTC)
         self._running = asyncio.Lock()
 
     async def start(self) -> None:
+        if self.aps.running:
+            return
+        self.aps = AsyncIOScheduler(timezone=UTC)  # a stopped one cannot be started again
         self.aps.start()
         self.aps.add_job(
             self.run_due,
@@ -67,7 +74,11 @@ class Scheduler:
             self.aps.shutdown(wait=False)
 
     async def rearm(self) -> None:
-        """Point the wake-up at the earliest pending row (cheap: one indexed MIN query)."""
+        """Point the wake-up at the earliest pending row (cheap: one indexed MIN query). The
+        leader also re-arms at every lease renewal: rows planned by another process (intake)
+        are seen within seconds."""
+        if not self.aps.running:
+            return
         async with self.app.db.session() as session:
             when = await reminders.next_due(session)
         if when is None:
@@ -106,7 +117,10 @@ class Scheduler:
 
     async def _handle(self, row_id: int, now: Any) -> int:
         async with self.app.db.session() as session:
-            row = await session.get(Reminder, row_id)
+            # PostgreSQL: a row another process is handling right now (two leaders for a
+            # moment, as one takes over from a stalled one) is skipped, not done twice.
+            query = select(Reminder).where(Reminder.id == row_id).with_for_update(skip_locked=True)
+            row = (await session.exec(query)).first()
             if row is None or row.state != reminders.PENDING:
                 return 0  # done by another run
             late = now - row.due_at > LATE_AFTER
