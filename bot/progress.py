@@ -86,7 +86,11 @@ class ProgressReporter:
             for job in jobs:
                 assert job.id is not None
                 counts = await outbox.counts(session, job.id)
-                finished = not counts.get(QUEUED) and not counts.get(SENDING)
+                finished = (
+                    not counts.get(QUEUED)
+                    and not counts.get(SENDING)
+                    and not outbox.pending_expansion(job)
+                )
                 await self._show(job, counts, finished)
                 if finished:
                     job.finished_at = now

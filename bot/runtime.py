@@ -31,7 +31,7 @@ async def build_app(settings: Settings, clock: Clock | None = None) -> App:
     import handlers
 
     await asyncio.to_thread(database.upgrade, settings.database.url)
-    db = database.Database(settings.database.url)
+    db = database.Database(settings.database.url, lock_timeout_ms=settings.database.lock_timeout_ms)
     clock = clock or SystemClock()
     async with db.session() as session:
         await units.sync_from_config(session, settings.units)

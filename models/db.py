@@ -34,13 +34,16 @@ def _ensure_sqlite_dir(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(lock_timeout_ms: int) -> Any:
+    def apply(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_ms)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return apply
 
 
 def alembic_config(url: str) -> AlembicConfig:
@@ -78,12 +81,17 @@ def head_revision(url: str) -> str | None:
 class Database:
     """One engine and a session factory for the whole process."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, lock_timeout_ms: int = 5000) -> None:
+        """`lock_timeout_ms`: how long a statement waits for another writer's lock before
+        failing (the router then retries the whole update)."""
         _ensure_sqlite_dir(url)
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url)
+        connect_args: dict[str, Any] = {}
+        if make_url(url).drivername == "postgresql+asyncpg":
+            connect_args["server_settings"] = {"lock_timeout": str(int(lock_timeout_ms))}
+        self.engine: AsyncEngine = create_async_engine(url, connect_args=connect_args)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(lock_timeout_ms))
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )

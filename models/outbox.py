@@ -22,10 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, func, insert, or_, update
+from sqlalchemy import Index, func, or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models import transactions
 from models.types import UTCDateTime
 
 QUEUED, SENDING, SENT = "queued", "sending", "sent"
@@ -154,14 +157,35 @@ async def enqueue(
         session.add(message)
         await session.flush()
     assert job.id is not None and message.id is not None
-    keys = {f"{job.id}:{r.platform}:{r.chat_id}": r for r in recipients}
-    existing = set(
-        (await session.exec(select(OutboxItem.dedupe_key).where(OutboxItem.job_id == job.id))).all()
+    added = await add_rows(
+        session,
+        job_id=job.id,
+        message_id=message.id,
+        recipients=recipients,
+        not_before=not_before,
+        now=now,
+        priority=priority,
     )
-    rows = [
-        {
-            "job_id": job.id,
-            "message_id": message.id,
+    job.total += added
+    return added
+
+
+async def add_rows(
+    session: AsyncSession,
+    *,
+    job_id: int,
+    message_id: int,
+    recipients: Sequence[Recipient],
+    not_before: datetime,
+    now: datetime,
+    priority: int = 5,
+) -> int:
+    """Insert one queued row per recipient not already in the job (its dedupe key decides,
+    in the database: a page expanded twice adds nothing). Returns how many were added."""
+    rows = {
+        key: {
+            "job_id": job_id,
+            "message_id": message_id,
             "dedupe_key": key,
             "platform": r.platform,
             "chat_id": r.chat_id,
@@ -173,13 +197,24 @@ async def enqueue(
             "not_before": not_before,
             "updated_at": now,
         }
-        for key, r in keys.items()
-        if key not in existing
-    ]
-    if rows:  # one executemany: ten thousand ORM objects would take seconds to flush
-        await session.exec(insert(OutboxItem), params=rows)  # type: ignore[call-overload]
-    job.total += len(rows)
-    return len(rows)
+        for r in recipients
+        for key in (f"{job_id}:{r.platform}:{r.chat_id}",)
+    }
+    if not rows:
+        return 0
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        upsert(OutboxItem)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxItem.id)  # type: ignore[arg-type]
+    )
+    # One executemany (batched by SQLAlchemy): ten thousand ORM objects would take seconds.
+    result = await session.exec(statement, params=list(rows.values()))  # type: ignore[call-overload]
+    added = len(result.all())
+    if added:
+        transactions.mark_queued(session)
+    return added
 
 
 async def queue_job(
@@ -191,6 +226,7 @@ async def queue_job(
     now: datetime,
 ) -> int | None:
     """Add `job` with its content and one row per recipient, sent from `job.start_at`.
+    For a handful of recipients; an audience of any size goes through `queue_fanout`.
 
     None when a job with the same key already exists: a double fire or a second press queues
     nothing."""
@@ -199,6 +235,62 @@ async def queue_job(
     session.add(job)
     await session.flush()
     return await enqueue(session, job, content, recipients, not_before=job.start_at, now=now)
+
+
+async def queue_fanout(
+    session: AsyncSession,
+    job: DeliveryJob,
+    content: OutboxMessage,
+    audience: dict[str, Any],
+    *,
+    now: datetime,
+) -> bool:
+    """Record `job` with its content and its audience, to be expanded into rows in the
+    background. False when a job with the same key already exists."""
+    if job.key and await job_by_key(session, job.key) is not None:
+        return False
+    session.add(content)
+    await session.flush()
+    job.audience_json = json.dumps(audience)
+    job.message_id = content.id
+    session.add(job)
+    await session.flush()
+    transactions.mark_queued(session)
+    return True
+
+
+async def jobs_to_expand(session: AsyncSession) -> list[int]:
+    """Fan-out jobs whose rows are not all added yet (oldest first)."""
+    query = (
+        select(DeliveryJob.id)
+        .where(
+            col(DeliveryJob.audience_json).is_not(None),
+            col(DeliveryJob.expanded_at).is_(None),
+            col(DeliveryJob.cancelled_at).is_(None),
+        )
+        .order_by(col(DeliveryJob.id))
+    )
+    return [int(i) for i in (await session.exec(query)).all()]
+
+
+async def lock_for_expansion(session: AsyncSession, job_id: int) -> DeliveryJob | None:
+    """The job, locked for this transaction (PostgreSQL: skipped when another process is
+    expanding it right now; SQLite has one writer anyway)."""
+    query = (
+        select(DeliveryJob)
+        .where(
+            col(DeliveryJob.id) == job_id,
+            col(DeliveryJob.expanded_at).is_(None),
+            col(DeliveryJob.cancelled_at).is_(None),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.exec(query)).first()
+
+
+def pending_expansion(job: DeliveryJob) -> bool:
+    """Rows are still being added: the job is not finished even if none is queued."""
+    return job.audience_json is not None and job.expanded_at is None and not job.cancelled_at
 
 
 def _claimable(platform: str, now: datetime) -> list[Any]:
@@ -475,6 +567,8 @@ async def recent_sends(
 
 
 async def cancel_job(session: AsyncSession, job: DeliveryJob, now: datetime) -> int:
+    # Lock the job first: an expansion running elsewhere then adds no row after this.
+    await session.exec(select(DeliveryJob.id).where(DeliveryJob.id == job.id).with_for_update())
     result = await session.exec(  # type: ignore[call-overload]
         update(OutboxItem)
         .where(col(OutboxItem.job_id) == job.id, col(OutboxItem.state) == QUEUED)
