@@ -8,6 +8,7 @@ kept in each campaign), never from code.
 from __future__ import annotations
 
 import json
+import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import textutil
 from bot.chat import Button, Message
+from bot.config import DEFAULT_TITLES
 from bot.context import Context
 from bot.registry import payload
 from handlers import audiences, registry
@@ -34,8 +36,35 @@ def months_between(start: date, end: date) -> int:
     return (end.year - start.year) * 12 + end.month - start.month - (end.day < start.day)
 
 
-def ineligible_reason(title: dict[str, Any], member: Member, today: date) -> tuple[str, dict]:
-    """("", {}) when `member` may register for `title`, else a catalog key and params."""
+def review_day(year: int) -> date:
+    """The day the year-end review judges a campaign's year on: conditions such as "10 months
+    since joining" are counted to it, not to the day someone registers."""
+    return date(year, 12, 31)
+
+
+def percent(t: Any, value: float, *, exact: bool = False) -> str:
+    """A percentage as the reader writes it: "15 %" / "12,5 %" in Vietnamese (a no-break
+    space, so the sign never wraps alone), "15%" in English. A measured share is rounded to a
+    whole number; a configured one (`exact`) keeps its decimal."""
+    number = round(float(value), 1) if exact else float(math.floor(float(value) + 0.5))
+    text = f"{number:g}"
+    if t.language == "vi":
+        return text.replace(".", ",") + "\u00a0%"
+    return f"{text}%"
+
+
+# Short names of the default titles, for campaigns opened before titles had one.
+_SHORT = {t.code: t.short for t in DEFAULT_TITLES if t.short}
+
+
+def short_name(title: dict[str, Any]) -> str:
+    """How tables and buttons name a title (LĐTT, GVN-ĐVN), never its bare code."""
+    return title.get("short") or _SHORT.get(title["code"]) or title["name"]
+
+
+def ineligible_reason(title: dict[str, Any], member: Member, on: date) -> tuple[str, dict]:
+    """("", {}) when `member` may register for `title`, else a catalog key and params. Time
+    conditions are counted to `on`: the campaign's review day (`review_day`)."""
     if title.get("kind") == "collective":
         return "emu.why.collective", {}
     if title.get("gender") == "nu" and member.gender != "nu":
@@ -46,9 +75,23 @@ def ineligible_reason(title: dict[str, Any], member: Member, today: date) -> tup
     if months:
         if member.joined_union_on is None:
             return "emu.why.no_join_date", {"months": months}
-        if months_between(member.joined_union_on, today) < months:
-            return "emu.why.too_new", {"months": months}
+        if months_between(member.joined_union_on, on) < months:
+            return "emu.why.too_new", {"months": months, "date": on.strftime("%d/%m/%Y")}
     return "", {}
+
+
+def cap_info(t: Any, campaign: Campaign, title: dict[str, Any]) -> str:
+    """The share cap of a title (CSTĐCS: at most 15 % of LĐTT), as information: it is applied
+    when the board awards the title at the review, not when members register."""
+    cap = title.get("max_share")
+    if not cap:
+        return ""
+    other = campaign.title(cap["of"])
+    return t(
+        "emu.cap_info",
+        percent=percent(t, cap["percent"], exact=True),
+        other=other["name"] if other else cap["of"],
+    )
 
 
 # --- opening a campaign (board) -----------------------------------------------------------------
@@ -158,15 +201,22 @@ def _offered(ctx: Context, codes: list[str]) -> tuple[list[dict], list[dict]]:
     conf = ctx.app.settings.emulation
     titles = [t.model_dump() for t in conf.titles if t.code in codes]
     chosen = {t["code"] for t in titles}
-    targets = [t.model_dump() for t in conf.targets if t.title in chosen]
+    # a target without a title (the share of awards to non-leaders) counts every title
+    targets = [t.model_dump() for t in conf.targets if not t.title or t.title in chosen]
     return titles, targets
 
 
 def target_text(t: Any, target: dict, names: dict[str, str]) -> str:
+    measure, code, value = target["measure"], target.get("title") or "", float(target["value"])
+    if measure == "min_count":
+        shown = t.number(int(value)) if value.is_integer() else f"{value:g}"
+    else:
+        shown = percent(t, value, exact=True)
+    key = f"emu.target.{measure}" + ("_title" if measure == "non_leader_share" and code else "")
     return t(
-        f"emu.target.{target['measure']}",
-        title=names.get(target["title"], target["title"]),
-        value=int(target["value"]) if float(target["value"]).is_integer() else target["value"],
+        key,
+        title=names.get(code, code),
+        value=shown,
         among=t(f"emu.among.{target.get('among', 'all')}"),
     )
 
@@ -282,12 +332,16 @@ async def launch_campaign(
 async def plan_deadline_reminders(
     app: Any, session: AsyncSession, campaign: Campaign, now: datetime
 ) -> None:
-    """Reminders N days before the deadline (config `emulation.reminder_days`); the deadline is
-    part of the key, so moving it plans a fresh set. The caller re-arms the scheduler."""
-    day = campaign.deadline.astimezone(app.settings.tz).date().isoformat()
-    for days in app.settings.emulation.reminder_days:
-        due = campaign.deadline - timedelta(days=days)
-        if due > now:
+    """Reminders N days before the deadline (config `emulation.reminder_days`), at an office
+    hour of that day (`emulation.reminder_time`, 08:00), not at the deadline's 23:59; the
+    deadline is part of the key, so moving it plans a fresh set. The caller re-arms the
+    scheduler."""
+    tz, conf = app.settings.tz, app.settings.emulation
+    last_day = campaign.deadline.astimezone(tz).date()
+    day = last_day.isoformat()
+    for days in conf.reminder_days:
+        due = datetime.combine(last_day - timedelta(days=days), conf.reminder_time, tzinfo=tz)
+        if now < due < campaign.deadline:
             await reminders.add(
                 session,
                 kind="emulation_deadline",
@@ -377,7 +431,7 @@ async def _show_choices(
 ) -> None:
     assert ctx.member is not None
     await ctx.set_dialog(PLEDGE_FLOW, "choose", data)
-    today = ctx.now.astimezone(ctx.t.tz).date()
+    on = review_day(campaign.year)
     lines = [
         ctx.t(
             "emu.choose",
@@ -388,17 +442,15 @@ async def _show_choices(
     ]
     rows = []
     for title in campaign.titles:
-        key, params = ineligible_reason(title, ctx.member, today)
+        key, params = ineligible_reason(title, ctx.member, on)
         if title["kind"] == "collective" or title.get("removed"):
             continue
         if key:
             lines.append(f"🚫 {title['name']} — {ctx.t(key, **params)}")
             continue
         mark = "✅" if title["code"] in data["chosen"] else "⬜"
-        lines.append(
-            f"{mark} {title['name']}"
-            + (f" — {title['description']}" if title.get("description") else "")
-        )
+        about = [x for x in (title.get("description"), cap_info(ctx.t, campaign, title)) if x]
+        lines.append(f"{mark} {title['name']}" + (f" — {'; '.join(about)}" if about else ""))
         rows.append([Button(f"{mark} {title['name']}", payload("emp", "t", title["code"]))])
     rows.append([Button(ctx.t("emu.btn.next"), payload("emp", "next"))])
     rows.append([Button(ctx.t("btn.cancel"), payload("emp", "cancel"))])
@@ -445,14 +497,14 @@ async def _check_choice(ctx: Context, campaign: Campaign, chosen: list[str]) -> 
     assert ctx.member is not None and campaign.id is not None
     if not chosen:
         return ctx.t("emu.pick_one")
-    today = ctx.now.astimezone(ctx.t.tz).date()
+    on = review_day(campaign.year)
     for code in chosen:
         title = campaign.title(code)
         if title is None:
             return ctx.t("button.outdated")
         if title.get("removed"):
             continue  # taken out after this member pledged it: kept as it was, not re-checked
-        key, params = ineligible_reason(title, ctx.member, today)
+        key, params = ineligible_reason(title, ctx.member, on)
         if key:
             return ctx.t("emu.not_eligible", title=title["name"], reason=ctx.t(key, **params))
         for needed in title.get("requires") or []:
@@ -461,23 +513,8 @@ async def _check_choice(ctx: Context, campaign: Campaign, chosen: list[str]) -> 
                 return ctx.t(
                     "emu.needs", title=title["name"], other=other["name"] if other else needed
                 )
-        cap = title.get("max_share")
-        if cap:
-            base = await emulation.count_title(
-                ctx.session, campaign.id, cap["of"], exclude_member=ctx.member.id
-            )
-            base += 1 if cap["of"] in chosen else 0
-            taken = await emulation.count_title(
-                ctx.session, campaign.id, code, exclude_member=ctx.member.id
-            )
-            if taken + 1 > base * cap["percent"] / 100:
-                other = campaign.title(cap["of"])
-                return ctx.t(
-                    "emu.cap_reached",
-                    title=title["name"],
-                    percent=cap["percent"],
-                    other=other["name"] if other else cap["of"],
-                )
+        # A share cap (CSTĐCS: 15 % of LĐTT) is not checked here: registering records an
+        # intention, the cap applies when the board awards the title (/thidua_xet).
     return None
 
 
@@ -504,7 +541,7 @@ async def _save_pledges(
     ctx: Context, campaign: Campaign, data: dict[str, Any], commitment: str
 ) -> None:
     assert ctx.member is not None and campaign.id is not None and ctx.member.id is not None
-    # Check again: others may have taken a capped title meanwhile.
+    # Check again: the campaign (or the member's profile) may have changed meanwhile.
     problem = await _check_choice(ctx, campaign, data["chosen"])
     if problem:
         ctx.reply(problem)

@@ -53,7 +53,7 @@ def load(
     targets = (
         spec.targets
         if spec.targets is not None
-        else [t for t in settings.emulation.targets if t.title in spec.titles]
+        else [t for t in settings.emulation.targets if not t.title or t.title in spec.titles]
     )
     try:
         EmulationSection(titles=chosen, targets=targets).check()

@@ -17,10 +17,12 @@ from openpyxl.styles import Font, PatternFill
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Address, Document, Message
+from bot.config import DEFAULT_LEADER_TITLES
 from bot.context import Context, Outgoing
 from bot.spreadsheet import text_cell
+from bot.textutil import fold_input
 from handlers import registry
-from handlers.emulation import target_text
+from handlers.emulation import percent, short_name, target_text
 from handlers.members import XLSX
 from models import emulation, units
 from models.emulation import Campaign, ReportRow, UnitPledge
@@ -71,19 +73,64 @@ def summarise(
     return {"totals": totals, "groups": {by_id[k].name: v for k, v in groups.items() if k in by_id}}
 
 
-def target_status(target: dict[str, Any], totals: dict[str, Any]) -> tuple[float, bool | None]:
-    """(current figure, met?) — met is None while a reached-share target awaits the review."""
-    code, value = target["title"], float(target["value"])
-    if target["measure"] == "min_count":
-        count = totals["titles"].get(code, 0)
-        return count, count >= value
-    base = totals["women"] if target.get("among") == "women" else totals["members"]
-    if target["measure"] == "registered_share":
-        got = totals["women_titles" if target.get("among") == "women" else "titles"].get(code, 0)
-        share = pct(got, base)
-        return share, share >= value
+def leader_keys(leader_titles: list[str]) -> list[str]:
+    return [key for key in (fold_input(x) for x in leader_titles) if key]
+
+
+def is_leader(job_title: str | None, keys: list[str]) -> bool:
+    """Whether a job title (chức vụ) is a leader's or manager's: it begins with one of the
+    configured leader titles, accents, case and punctuation aside."""
+    job = fold_input(job_title or "")
+    return bool(job) and any(job == key or job.startswith(key + " ") for key in keys)
+
+
+def target_status(
+    t: Any, target: dict[str, Any], totals: dict[str, Any], reviewing: bool
+) -> tuple[str, bool | None]:
+    """(current figure as text, met?) — met is None (⏳) while the target waits for the
+    review. Targets on reached titles count those the board found to have reached them, with
+    the registration figure beside; the non-leader share counts the awards by job title."""
+    measure, code, value = target["measure"], target.get("title") or "", float(target["value"])
+    women = target.get("among") == "women"
+    base = totals["women"] if women else totals["members"]
+    registered = totals["women_titles" if women else "titles"].get(code, 0)
+    if measure == "registered_share":
+        share = pct(registered, base)
+        return percent(t, share), share >= value
+    if measure == "non_leader_share":
+        awards = totals.get("awards", {})
+        picked = [awards.get(code, [0, 0])] if code else list(awards.values())
+        total, others = sum(a[0] for a in picked), sum(a[1] for a in picked)
+        if not total:
+            return t("emu.report.no_awards"), None
+        share = pct(others, total)
+        shown = t(
+            "emu.report.awards_now",
+            share=percent(t, share),
+            others=t.number(others),
+            awards=t.number(total),
+        )
+        return shown, share >= value
     reached = totals["reached"].get(code, 0)
-    return pct(reached, base), (pct(reached, base) >= value) if reached else None
+    if measure == "min_count":
+        shown = t(
+            "emu.report.count_now", reached=t.number(reached), registered=t.number(registered)
+        )
+        met, possible = reached >= value, registered >= value
+    else:  # reached_share
+        shown = t(
+            "emu.report.share_now",
+            reached=percent(t, pct(reached, base)),
+            registered=percent(t, pct(registered, base)),
+        )
+        met, possible = pct(reached, base) >= value, pct(registered, base) >= value
+    if met:
+        return shown, True
+    if not reviewing:
+        return shown, None  # registration still runs: nothing to judge yet
+    if possible and totals["decided"].get(code, 0) < registered:
+        return shown, None  # the review is not finished and the target can still be met
+    return shown, False
 
 
 def title_label(t: Any, title: dict[str, Any]) -> str:
@@ -113,9 +160,8 @@ def report_text(
             continue
         base = totals["women"] if title.get("gender") == "nu" else totals["members"]
         got = totals["titles"].get(title["code"], 0)
-        lines.append(
-            f"• {title_label(t, title)}: {t.number(got)}/{t.number(base)} ({pct(got, base):.0f}%)"
-        )
+        share = percent(t, pct(got, base))
+        lines.append(f"• {title_label(t, title)}: {t.number(got)}/{t.number(base)} ({share})")
     if extra.get("left"):
         lines.append(t("emu.report.left", count=t.number(extra["left"])))
     collective = [x for x in campaign.titles if x["kind"] == "collective"]
@@ -132,11 +178,14 @@ def report_text(
     if len(groups) > MAX_UNITS_IN_TEXT:  # a chat message stays readable; the file has all
         lines.append(t("emu.report.more_units", shown=MAX_UNITS_IN_TEXT, total=len(groups)))
         groups = groups[:MAX_UNITS_IN_TEXT]
+    order = {x["code"]: i for i, x in enumerate(campaign.titles)}
+    shorts = {x["code"]: short_name(x) for x in campaign.titles}
     for name, group in groups:
         head = f"• {name}: {t.number(group['members'])} ĐV · "
-        counts = sorted(group["titles"].items())
+        # short names (LĐTT, GVN-ĐVN) in the campaign's order: a line per unit stays short
+        counts = sorted(group["titles"].items(), key=lambda item: order.get(item[0], 99))
         lines.append(
-            head + ", ".join(f"{code} {n}" for code, n in counts)
+            head + ", ".join(f"{shorts.get(code, code)} {t.number(n)}" for code, n in counts)
             if counts
             else head + t("emu.report.none")
         )
@@ -153,17 +202,16 @@ def report_text(
                     title=title["name"],
                     reached=t.number(reached),
                     registered=t.number(got),
-                    share=f"{pct(reached, got):.0f}",
+                    share=percent(t, pct(reached, got)),
                 )
             )
     if campaign.targets:
         lines += ["", t("emu.targets_title")]
         for target in campaign.targets:
-            if (campaign.title(target["title"]) or {}).get("removed"):
+            if (campaign.title(target.get("title") or "") or {}).get("removed"):
                 continue  # the board took the title out: its target no longer applies
-            figure, met = target_status(target, totals)
+            shown, met = target_status(t, target, totals, bool(extra.get("reviewing")))
             mark = "✅" if met else ("⏳" if met is None else "⚠️")
-            shown = f"{figure:.0f}" if target["measure"] == "min_count" else f"{figure:.0f}%"
             lines.append(f"{mark} {target_text(t, target, names)} — {t('emu.report.now')}: {shown}")
     return "\n".join(lines)
 
@@ -181,7 +229,11 @@ def chart_png(t: Any, campaign: Campaign, summary: dict[str, Any]) -> bytes:
     for title in titles:
         base = totals["women"] if title.get("gender") == "nu" else totals["members"]
         shares.append(pct(totals["titles"].get(title["code"], 0), base))
-    goals = {g["title"]: float(g["value"]) for g in campaign.targets if g["measure"] != "min_count"}
+    goals = {  # the share targets of a title (a count, or the non-leader share, is no mark)
+        g["title"]: float(g["value"])
+        for g in campaign.targets
+        if g["measure"] in ("registered_share", "reached_share")
+    }
     fig, ax = plt.subplots(figsize=(8, 0.6 * len(titles) + 1.5), dpi=110)
     labels = [x["name"] for x in titles]
     bars = ax.barh(labels, shares, color="#2f6db5")
@@ -189,7 +241,7 @@ def chart_png(t: Any, campaign: Campaign, summary: dict[str, Any]) -> bytes:
         ax.text(
             min(share + 1, 96),
             bar.get_y() + bar.get_height() / 2,
-            f"{share:.0f}%",
+            percent(t, share),
             va="center",
             fontsize=9,
         )
@@ -221,13 +273,26 @@ class Report:
 
 
 async def build_report(
-    session: AsyncSession, t: Any, campaign: Campaign, root: Unit, now: datetime
+    session: AsyncSession,
+    t: Any,
+    campaign: Campaign,
+    root: Unit,
+    now: datetime,
+    leader_titles: list[str] | None = None,
 ) -> Report:
     """Text and chart from the per-unit statistics (two GROUP BY queries); the spreadsheet's
-    hundred thousand rows are read and written later, by `make_xlsx`."""
+    hundred thousand rows are read and written later, by `make_xlsx`. `leader_titles` (config
+    `emulation.leader_titles`) tell the awards to leaders from the others."""
     tree = list(await units.subtree(session, root))
     by_id = {u.id: u for u in tree}
     summary = summarise(campaign, root, tree, await emulation.unit_stats(session, campaign, root))
+    keys = leader_keys(DEFAULT_LEADER_TITLES if leader_titles is None else leader_titles)
+    awards: dict[str, list[int]] = {}  # title -> [awarded at the review, to non-leaders]
+    for job, code, count in await emulation.awards_by_job(session, campaign, root):
+        entry = awards.setdefault(code, [0, 0])
+        entry[0] += count
+        entry[1] += 0 if is_leader(job, keys) else count
+    summary["totals"]["awards"] = awards
     pledged_units = [
         (p, by_id[p.unit_id])
         for p in await emulation.unit_pledges(session, campaign.id)  # type: ignore[arg-type]
@@ -285,8 +350,9 @@ def workbook(
             *[totals["titles"].get(x["code"], 0) for x in titles],
         ]
     )
-    # One row per person, the layout of a "danh sách đăng ký thi đua": title codes in one
-    # column (the legend sheet names them), results once the review has begun.
+    # One row per person, the layout of a "danh sách đăng ký thi đua": the titles by their
+    # short names in one column (the legend sheet gives the full names), the member's written
+    # commitment, results once the review has begun.
     people = wb.create_sheet(t("emu.xlsx.members_sheet")[:31])
     _header(
         people,
@@ -295,6 +361,7 @@ def workbook(
             t("xlsx.col.full_name"),
             t("xlsx.col.unit_code"),
             t("emu.xlsx.titles"),
+            t("emu.xlsx.commitment"),
             t("emu.xlsx.results"),
             t("emu.xlsx.note"),
         ],
@@ -303,14 +370,24 @@ def workbook(
     results = {"dat": t("emu.result.dat"), "chua_dat": t("emu.result.chua_dat")}
     left = t("emu.xlsx.left")
     order = {x["code"]: i for i, x in enumerate(campaign.titles)}
+    shorts = {x["code"]: short_name(x) for x in campaign.titles}
+
+    def in_order(found: list[str]) -> list[str]:
+        return sorted(found, key=lambda c: order.get(c, 99))
+
     for number, row in enumerate(rows, start=1):
-        decided = [f"{c}: {results[d]}" for c, d in row.decided.items() if d in results]
+        decided = [
+            f"{shorts.get(c, c)}: {results[row.decided[c]]}"
+            for c in in_order(list(row.decided))
+            if row.decided[c] in results
+        ]
         people.append(
             [
                 number,
                 text_cell(people, row.name),
                 codes.get(row.unit_id, ""),
-                ", ".join(sorted(row.codes, key=lambda c: order.get(c, 99))) or None,
+                ", ".join(shorts.get(c, c) for c in in_order(row.codes)) or None,
+                text_cell(people, row.commitment) if row.commitment else None,
                 "; ".join(decided) or None,
                 None if row.active else left,
             ]
@@ -338,9 +415,9 @@ def workbook(
             ]
         )
     legend = wb.create_sheet(t("emu.xlsx.legend_sheet")[:31])
-    _header(legend, [t("emu.xlsx.code"), t("emu.xlsx.title")])
+    _header(legend, [t("emu.xlsx.code"), t("emu.xlsx.short"), t("emu.xlsx.title")])
     for title in campaign.titles:
-        legend.append([title["code"], title_label(t, title)])
+        legend.append([title["code"], short_name(title), title_label(t, title)])
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
@@ -362,7 +439,8 @@ def _review_sheet(
     ws = wb.create_sheet(t("emu.xlsx.review_sheet")[:31])
     header = [t("xlsx.col.unit_code"), t("xlsx.col.unit")]
     for title in titles:
-        header += [f"{title['code']} — {t('emu.xlsx.registered')}", f"{title['code']} — ✓"]
+        short = short_name(title)
+        header += [f"{short} — {t('emu.xlsx.registered')}", f"{short} — ✓"]
     _header(ws, header)
     for unit in tree:
         per_title = counts.get(unit.id)  # type: ignore[arg-type]
@@ -397,7 +475,9 @@ async def report(ctx: Context) -> None:
         return
     campaign, root = found
     ctx.audit("emulation_report", target=f"campaign:{campaign.id}")
-    done = await build_report(ctx.session, ctx.t, campaign, root, ctx.now)
+    done = await build_report(
+        ctx.session, ctx.t, campaign, root, ctx.now, ctx.app.settings.emulation.leader_titles
+    )
     send_report(ctx, done)
     # The spreadsheet follows a few seconds later, built off the event loop, one at a time
     # per chat and campaign (typing the command five times builds it once).

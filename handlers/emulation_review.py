@@ -1,17 +1,26 @@
 """Year-end review (bình xét): members assess each title they pledged (/thidua_tudanhgia),
 the board records the decision per member and title (/thidua_xet). Members who did not
-register are not considered; the report counts the decided results against the targets."""
+register are not considered; the report counts the decided results against the targets.
+
+The rules that apply when titles are awarded are checked here, on the situation at the review
+day (31/12 of the campaign's year): time since joining, the titles a title needs reached first
+(CSTĐCS needs LĐTT) and share caps (CSTĐCS: at most 15 % of those who reached LĐTT)."""
 
 from __future__ import annotations
+
+import math
+from typing import Any
 
 from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
 from handlers import pickers, registry
+from handlers.emulation import ineligible_reason, percent, review_day, short_name
 from handlers.emulation_collective import review_list
 from models import emulation, members, units
 from models.emulation import Campaign, Pledge
+from models.members import Member
 
 RESULTS = {"d": "dat", "c": "chua_dat"}
 REVIEW_LIST = "emx_members"  # the members to review, searched by typed words
@@ -126,8 +135,13 @@ async def _review_list(
     assert root is not None
     rows = await emulation.member_rows(ctx.session, campaign, root)
     pledged = [(mid, name, codes) for mid, name, _, codes in rows if codes]
+    shorts = {t["code"]: short_name(t) for t in campaign.titles}
     choices = [
-        pickers.Choice(f"{name} ({', '.join(codes)})", payload("emx", "m", mid), key=name)
+        pickers.Choice(
+            f"{name} ({', '.join(shorts.get(c, c) for c in codes)})",
+            payload("emx", "m", mid),
+            key=name,
+        )
         for mid, name, codes in pledged
     ]
     shown = pickers.page(
@@ -148,6 +162,9 @@ async def _review_list(
         total=len(rows),
         excluded=len(rows) - len(pledged),
     )
+    caps = [await cap_line(ctx, campaign, t) for t in campaign.titles if t.get("max_share")]
+    if caps:
+        head += "\n" + "\n".join(caps)
     buttons = [*shown.rows, [Button(ctx.t("emu.coll.btn_review"), payload("emx", "units"))]]
     ref = ctx.event.message_ref if edit else None
     ctx.reply(Message(shown.text(head), buttons=buttons, edit_ref=ref))
@@ -185,16 +202,97 @@ async def on_review_button(ctx: Context) -> None:
         item = await ctx.session.get(Pledge, int(args[1]))
         member = await members.get(ctx.session, item.member_id) if item else None
         unit = await units.get(ctx.session, member.unit_id) if member else None
-        if item is None or unit is None:
+        campaign = await ctx.session.get(Campaign, item.campaign_id) if item else None
+        if item is None or member is None or unit is None or campaign is None:
             ctx.reply(ctx.t("button.outdated"))
             return
         if not await ctx.manages(unit, f"pledge:{item.id}"):
+            return
+        problem = await _decision_problem(ctx, campaign, item, member, RESULTS[args[2]])
+        if problem:
+            ctx.reply(problem)
             return
         item.result = RESULTS[args[2]]
         ctx.audit("pledge_decided", target=f"pledge:{item.id}", result=item.result)
         await _member_card(ctx, item.member_id)
     else:
         ctx.reply(ctx.t("button.outdated"))
+
+
+async def cap_state(
+    ctx: Context, campaign: Campaign, title: dict[str, Any], exclude_pledge: int | None = None
+) -> tuple[int, int, int]:
+    """(awarded, places, base) of a capped title: CSTĐCS awarded so far, the places (15 % of
+    those who reached LĐTT, rounded down: "không quá 15 %") and how many reached LĐTT."""
+    cap = title["max_share"]
+    assert campaign.id is not None
+    base = await emulation.count_reached(ctx.session, campaign.id, cap["of"])
+    used = await emulation.count_reached(ctx.session, campaign.id, title["code"], exclude_pledge)
+    return used, math.floor(base * float(cap["percent"]) / 100 + 1e-9), base
+
+
+def _cap_params(ctx: Context, campaign: Campaign, title: dict[str, Any]) -> dict[str, Any]:
+    other = campaign.title(title["max_share"]["of"])
+    return {
+        "title": title["name"],
+        "percent": percent(ctx.t, title["max_share"]["percent"], exact=True),
+        "other": other["name"] if other else title["max_share"]["of"],
+    }
+
+
+async def cap_line(ctx: Context, campaign: Campaign, title: dict[str, Any]) -> str:
+    used, places, base = await cap_state(ctx, campaign, title)
+    return ctx.t(
+        "emu.review.cap",
+        used=ctx.t.number(used),
+        places=ctx.t.number(places),
+        base=ctx.t.number(base),
+        **_cap_params(ctx, campaign, title),
+    )
+
+
+async def _decision_problem(
+    ctx: Context, campaign: Campaign, item: Pledge, member: Member, result: str
+) -> str | None:
+    """Why the board cannot record `result` for this pledge, or None. The rules that apply
+    when titles are awarded: the member's situation at the review day, the titles it needs
+    reached first, and a share cap (CSTĐCS: at most 15 % of those who reached LĐTT)."""
+    title = campaign.title(item.title_code)
+    if title is None or result == item.result:
+        return None
+    mine = {
+        p.title_code: p
+        for p in await emulation.pledges_of(ctx.session, campaign.id, member.id)  # type: ignore[arg-type]
+    }
+
+    def name(code: str) -> str:
+        found = campaign.title(code)
+        return found["name"] if found else code
+
+    if result != "dat":  # taking an award back: nothing awarded may stand on it
+        for other in campaign.titles if item.result == "dat" else []:
+            leaning = mine.get(other["code"])
+            needs_it = item.title_code in (other.get("requires") or [])
+            if needs_it and leaning is not None and leaning.result == "dat":
+                return ctx.t("emu.review.required_by", title=title["name"], other=other["name"])
+        return None
+    key, params = ineligible_reason(title, member, review_day(campaign.year))
+    if key:
+        return ctx.t("emu.review.not_eligible", title=title["name"], reason=ctx.t(key, **params))
+    for needed in title.get("requires") or []:
+        if needed not in mine or mine[needed].result != "dat":
+            return ctx.t("emu.review.needs", title=title["name"], other=name(needed))
+    if title.get("max_share"):
+        used, places, base = await cap_state(ctx, campaign, title, exclude_pledge=item.id)
+        if used + 1 > places:
+            return ctx.t(
+                "emu.cap_reached",
+                used=ctx.t.number(used),
+                places=ctx.t.number(places),
+                base=ctx.t.number(base),
+                **_cap_params(ctx, campaign, title),
+            )
+    return None
 
 
 async def _member_card(ctx: Context, member_id: int) -> None:
@@ -208,8 +306,11 @@ async def _member_card(ctx: Context, member_id: int) -> None:
         return
     lines = [ctx.t("emu.card", name=member.full_name, unit=unit.name)]
     buttons = []
+    capped = []
     for item in await emulation.pledges_of(ctx.session, campaign.id, member_id):  # type: ignore[arg-type]
         title = campaign.title(item.title_code)
+        if title and title.get("max_share"):
+            capped.append(title)
         name = title["name"] if title else item.title_code
         lines.append(
             ctx.t(
@@ -226,4 +327,5 @@ async def _member_card(ctx: Context, member_id: int) -> None:
                 Button(f"❌ {name}", payload("emx", "r", item.id, "c")),
             ]
         )
+    lines += [await cap_line(ctx, campaign, title) for title in capped]
     ctx.reply(Message("\n".join(lines), buttons=buttons))

@@ -157,6 +157,47 @@ async def count_title(
     return int((await session.exec(query)).one())
 
 
+async def count_reached(
+    session: AsyncSession, campaign_id: int, code: str, exclude_pledge: int | None = None
+) -> int:
+    """How many current members the board found to have reached `code` at the review."""
+    query = (
+        select(func.count())
+        .select_from(Pledge)
+        .join(Member, col(Member.id) == Pledge.member_id)
+        .where(
+            Pledge.campaign_id == campaign_id,
+            Pledge.title_code == code,
+            Pledge.result == "dat",
+            Member.status == ACTIVE,
+        )
+    )
+    if exclude_pledge is not None:
+        query = query.where(Pledge.id != exclude_pledge)
+    return int((await session.exec(query)).one())
+
+
+async def awards_by_job(
+    session: AsyncSession, campaign: Campaign, root: Unit
+) -> list[tuple[str | None, str, int]]:
+    """(job title, title code, how many reached it at the review) for the current members
+    under `root`: the share of awards to members who are not leaders is counted from this."""
+    in_tree = select(Unit.id).where(col(Unit.path).startswith(root.path))
+    query = (
+        select(Member.job_title, Pledge.title_code, func.count())
+        .join(Member, col(Member.id) == Pledge.member_id)
+        .where(
+            Pledge.campaign_id == campaign.id,
+            Pledge.result == "dat",
+            col(Pledge.unit_id).in_(in_tree),
+            col(Member.unit_id).in_(in_tree),
+            Member.status == ACTIVE,
+        )
+        .group_by(Member.job_title, Pledge.title_code)
+    )
+    return [(job, code, int(n)) for job, code, n in (await session.exec(query)).all()]
+
+
 async def members_without_pledge(
     session: AsyncSession, campaign: Campaign, root: Unit
 ) -> list[int]:
@@ -271,6 +312,7 @@ class ReportRow(NamedTuple):
     active: bool
     codes: list[str]  # titles registered
     decided: dict[str, str]  # title code -> the board's decision, once the review began
+    commitment: str = ""  # what the member wrote when registering
 
 
 async def report_rows(session: AsyncSession, campaign: Campaign, root: Unit) -> list[ReportRow]:
@@ -279,6 +321,9 @@ async def report_rows(session: AsyncSession, campaign: Campaign, root: Unit) -> 
     codes = func.aggregate_strings(Pledge.title_code, ",")
     # aggregate_strings skips NULLs: only decided pledges appear here.
     decided = func.aggregate_strings(Pledge.title_code + ":" + Pledge.result, ",")
+    # One text for all titles saved together; a later change without a new text keeps the
+    # old one on the titles it had and leaves the new ones empty: the one non-empty text.
+    commitment = func.max(Pledge.commitment)
     query = (
         select(
             Member.id,
@@ -288,6 +333,7 @@ async def report_rows(session: AsyncSession, campaign: Campaign, root: Unit) -> 
             Member.status,
             codes,
             decided,
+            commitment,
         )
         .outerjoin(
             Pledge, (col(Pledge.member_id) == Member.id) & (Pledge.campaign_id == campaign.id)
@@ -299,7 +345,7 @@ async def report_rows(session: AsyncSession, campaign: Campaign, root: Unit) -> 
     # A Core result on the session's connection: no ORM bookkeeping for 100,000 rows.
     connection = await session.connection()
     rows = []
-    for member_id, name, unit_id, gender, status, pledged, results in (
+    for member_id, name, unit_id, gender, status, pledged, results, written in (
         await connection.execute(query)
     ).all():
         if status != ACTIVE and not pledged:
@@ -313,6 +359,7 @@ async def report_rows(session: AsyncSession, campaign: Campaign, root: Unit) -> 
                 status == ACTIVE,
                 pledged.split(",") if pledged else [],
                 dict(item.split(":") for item in results.split(",")) if results else {},
+                written or "",
             )
         )
     return rows

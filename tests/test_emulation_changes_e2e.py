@@ -123,7 +123,7 @@ async def test_campaign_edited_after_registrations(
     text, wb = await report(fake)
     assert "Đoàn viên công đoàn xuất sắc (đã bỏ khỏi phong trào): 1/3" in text
     assert "đạt «Đoàn viên công đoàn xuất sắc»" not in text  # its target no longer applies
-    legend = dict(wb["Danh hiệu"].iter_rows(min_row=2, values_only=True))
+    legend = {r[0]: r[2] for r in wb["Danh hiệu"].iter_rows(min_row=2, values_only=True)}
     assert legend["DVXS"] == "Đoàn viên công đoàn xuất sắc (đã bỏ khỏi phong trào)"
     # the member who pledged it keeps it when changing other choices
     await pledge(fake, chats[0], "Lao động giỏi, lao động sáng tạo")
@@ -151,12 +151,12 @@ async def test_members_who_move_or_leave(fake: FakeTelegram, bot: Bot) -> None:
     await press(fake, ADMIN, sure, "Xác nhận", "đã rời công đoàn")
     text, wb = await report(fake)
     assert "Tổng số đoàn viên: 2" in text
-    assert "Lao động tiên tiến: 1/2 (50%)" in text
+    assert "Lao động tiên tiến: 1/2 (50\u00a0%)" in text
     assert "Đã rời công đoàn sau khi đăng ký: 1 người" in text
-    assert "• Tổ công đoàn Kỹ thuật: 1 ĐV · LDTT 1" in text
+    assert "• Tổ công đoàn Kỹ thuật: 1 ĐV · LĐTT 1" in text
     people = {r[1]: r for r in wb["Đoàn viên"].iter_rows(min_row=2, values_only=True)}
     assert people["Đoàn Viên Số A0"][2] == "SCT-KT"
-    assert people["Đoàn Viên Số B1"][5] == "Đã rời công đoàn (không tính)"
+    assert people["Đoàn Viên Số B1"][6] == "Đã rời công đoàn (không tính)"  # after the commitment
     review = list(wb["Bình xét"].iter_rows(min_row=2, values_only=True))
     assert [r[0] for r in review] == ["SCT-KT"]  # only units with pledges by current members
     # taken back (found by search, the list shows only active members): counted again
@@ -164,4 +164,4 @@ async def test_members_who_move_or_leave(fake: FakeTelegram, bot: Bot) -> None:
     card = await press(fake, ADMIN, found, "Đoàn Viên Số B1", "Trạng thái")
     await press(fake, ADMIN, card, "Sinh hoạt trở lại", "sinh hoạt trở lại")
     text, _ = await report(fake)
-    assert "Lao động tiên tiến: 2/3 (67%)" in text
+    assert "Lao động tiên tiến: 2/3 (67\u00a0%)" in text
