@@ -19,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 
 async def main() -> None:
-    from bot.config import DEFAULT_TARGETS, DEFAULT_TITLES, parse_settings
+    from bot.config import DEFAULT_TARGETS, DEFAULT_TITLES, TargetSpec, parse_settings
     from bot.i18n import Translator
     from bot.runtime import build_app
     from handlers.emulation_report import build_report
@@ -51,16 +51,20 @@ async def main() -> None:
                 status="active",
                 gender="nu" if i % 5 < 3 else "nam",
                 joined_union_on=date(2015, 1, 1),
+                job_title="Phó Trưởng phòng" if i % 8 == 0 else "Chuyên viên",
             )
             session.add(member)
             people.append(member)
         titles = [t.model_dump() for t in DEFAULT_TITLES]
+        # the seeds' other common target: at least 70 % of awards to members who are not
+        # leaders or managers (counted by job title once the review has begun)
+        targets = [*DEFAULT_TARGETS, TargetSpec(measure="non_leader_share", value=70)]
         campaign = Campaign(
             unit_id=root.id,
             year=2027,
             deadline=now + timedelta(days=10),  # type: ignore[arg-type]
             titles_json=json.dumps(titles, ensure_ascii=False),
-            targets_json=json.dumps([t.model_dump() for t in DEFAULT_TARGETS]),
+            targets_json=json.dumps([t.model_dump() for t in targets], ensure_ascii=False),
             created_at=now,
         )
         session.add(campaign)
