@@ -22,6 +22,7 @@ console: $(STAMP)
 # on a throwaway server started from this machine's PostgreSQL, else "PostgreSQL pass SKIPPED".
 test: $(STAMP)
 	$(BIN)/ruff check .
+	@echo "SQLite pass"
 	$(BIN)/python -m pytest -q
 	$(BIN)/python tests/pgserver.py pass -q
 

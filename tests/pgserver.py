@@ -7,9 +7,9 @@
 `pass` runs `pytest --db postgresql` against $CONGDOAN_TEST_POSTGRES_URL when it is set;
 otherwise it starts a server of its own from the PostgreSQL binaries on this machine (initdb
 into a temporary directory, 127.0.0.1 on a free port, no fsync), runs the suite and removes
-the server. With neither it prints "PostgreSQL pass SKIPPED: <reason>" and exits 0, or 1 when
-$CONGDOAN_TEST_POSTGRES_REQUIRED is set (CI sets it). As root the server runs as the
-`postgres` user, since initdb refuses to run as root.
+the server. With neither, or with CONGDOAN_TEST_POSTGRES=off, it prints "PostgreSQL pass
+SKIPPED: <reason>" and exits 0, or 1 when $CONGDOAN_TEST_POSTGRES_REQUIRED is set (CI sets it).
+As root the server runs as the `postgres` user, since initdb refuses to run as root.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import tempfile
 from pathlib import Path
 
 URL_ENV = "CONGDOAN_TEST_POSTGRES_URL"
+SWITCH_ENV = "CONGDOAN_TEST_POSTGRES"  # "off": skip the PostgreSQL pass
 REQUIRED_ENV = "CONGDOAN_TEST_POSTGRES_REQUIRED"
 SERVER_USER = "postgres"
 # Durability is worthless for a server that lives as long as one test run.
@@ -120,8 +121,18 @@ def stop(base: Path) -> None:
     shutil.rmtree(base, ignore_errors=True)
 
 
+def skipped(reason: object) -> int:
+    print(f"PostgreSQL pass SKIPPED: {reason}", flush=True)
+    if os.environ.get(REQUIRED_ENV):
+        print(f"(a failure: {REQUIRED_ENV} is set)", flush=True)
+        return 1
+    return 0
+
+
 def run_pass(pytest_args: list[str]) -> int:
     command = [sys.executable, "-m", "pytest", "--db", "postgresql", *pytest_args]
+    if os.environ.get(SWITCH_ENV, "").lower() in ("off", "0", "no", "false"):
+        return skipped(f"{SWITCH_ENV}={os.environ[SWITCH_ENV]}")
     url = os.environ.get(URL_ENV)
     if url:
         print(f"PostgreSQL pass: {URL_ENV} is set", flush=True)
@@ -131,8 +142,7 @@ def run_pass(pytest_args: list[str]) -> int:
         try:
             url = start(base)
         except Unavailable as reason:
-            print(f"PostgreSQL pass SKIPPED: {reason}", flush=True)
-            return 1 if os.environ.get(REQUIRED_ENV) else 0
+            return skipped(reason)
         print(f"PostgreSQL pass: throwaway server at {url} (in {base})", flush=True)
         return subprocess.call(command, env={**os.environ, URL_ENV: url})
     finally:

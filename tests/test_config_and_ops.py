@@ -14,7 +14,7 @@ import pytest
 from bot.config import ConfigError, load_settings, parse_settings
 from bot.i18n import CATALOGS, placeholders
 from bot.logs import RedactSecrets
-from tests.conftest import database_url, on_postgresql
+from tests.databases import database_url, on_postgresql
 
 ROOT = Path(__file__).resolve().parent.parent
 
