@@ -20,6 +20,7 @@ from handlers.meetings import can_organise, organiser_roots
 from handlers.members import XLSX
 from models import meetings, members, reminders, units
 from models.meetings import CANCELLED, MAYBE, NO, SCHEDULED, YES, Meeting
+from models.types import fit_file_name
 
 MEETING_TIMERS = ("meeting_reminder", "meeting_next")
 MAX_LISTED = 200  # meetings in /quanlyhop, a page at a time
@@ -363,7 +364,7 @@ async def on_minutes(ctx: Context) -> None:
             event.file.file_id,
             event.file.platform,
         )
-        meeting.minutes_file_name = event.file.file_name or "bien-ban"
+        meeting.minutes_file_name = fit_file_name(event.file.file_name or "bien-ban", 200)
         meeting.minutes_text = event.text
     elif event.text and event.text.strip():
         meeting.minutes_text = textutil.parse_free_text(event.text, max_len=3500)

@@ -46,5 +46,17 @@ NAMING_CONVENTION = {
 }
 
 
+def fit_file_name(name: str, limit: int) -> str:
+    """A file name cut to a column's length, keeping its extension. PostgreSQL refuses a value
+    longer than a VARCHAR(n) column where SQLite stores it whole, and file names come from
+    people (a document's name may be as long as its platform allows)."""
+    if len(name) <= limit:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot or not stem or len(extension) >= limit // 2:
+        return name[:limit]
+    return stem[: limit - len(extension) - 1] + "." + extension
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)

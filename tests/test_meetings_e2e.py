@@ -195,6 +195,15 @@ async def test_attendance_minutes_and_yearly_report(
         load_workbook(io.BytesIO(report.document[1])).active.iter_rows(min_row=3, values_only=True)
     )
     assert sorted(r[3] for r in rows) == [0, 1, 1] and all(r[2] == 1 for r in rows)
+    # minutes replaced by a file whose name is longer than its column (PostgreSQL would refuse
+    # to store it whole)
+    await press(fake, ADMIN, status, "Biên bản", "gửi biên bản")
+    mark = fake.mark()
+    fake.user_sends_document(ADMIN, "bien-ban-" + "hop-to-cong-doan-" * 15 + ".pdf", b"%PDF-1.4")
+    await fake.wait_for(ADMIN, contains="Đã lưu biên bản", since=mark)
+    async with bot.app.db.session() as session:
+        saved = (await session.exec(select(Meeting))).one().minutes_file_name
+    assert saved is not None and len(saved) == 200 and saved.endswith("-doan-.pdf")
 
 
 async def test_recurring_meeting_plans_the_next_one(
