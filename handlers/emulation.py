@@ -383,6 +383,23 @@ async def send_to_members(
     return queued or 0
 
 
+# A reminder that missed its hour (the bot was down) is not sent to people after this local
+# time, nor before the configured reminder time: it waits for the next morning.
+EVENING = time(20, 0)
+
+
+def next_office_hour(app: Any, now: datetime) -> datetime | None:
+    """None when `now` is an hour to write to members (from `emulation.reminder_time` to
+    20:00, local), else the next such moment."""
+    tz, start = app.settings.tz, app.settings.emulation.reminder_time
+    local = now.astimezone(tz)
+    end = EVENING if start < EVENING else time(23, 59, 59)  # a reminder time set after 20:00
+    if start <= local.time() < end:
+        return None
+    day = local.date() if local.time() < start else local.date() + timedelta(days=1)
+    return datetime.combine(day, start, tzinfo=tz)
+
+
 @action("emulation_deadline")
 async def remind_unregistered(
     app: Any, session: AsyncSession, row: Reminder, late: bool
@@ -394,6 +411,21 @@ async def remind_unregistered(
     now = app.clock.now()
     if now >= campaign.deadline:
         return "deadline passed"
+    if late:  # the bot was down at the planned hour: still an office hour, or wait for one
+        later = next_office_hour(app, now)
+        if later is not None:
+            if later >= campaign.deadline:
+                return "missed, and no office hour is left before the deadline"
+            await reminders.add(
+                session,
+                kind="emulation_deadline",
+                ref_id=campaign.id,  # type: ignore[arg-type]
+                arg=row.arg,
+                key=f"{row.key}:p{int(later.timestamp())}"[-120:],
+                due_at=later,
+                now=now,
+            )
+            return "missed; moved to the next office hour"
     t = app.translator()
     missing = await emulation.members_without_pledge(session, campaign, unit)
     text = t(

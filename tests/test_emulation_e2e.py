@@ -66,8 +66,8 @@ async def test_launch_register_remind_and_report(
     await fake.wait_for_edit(chats[1], contains="✅ Lao động tiên tiến")
     # the cap (15 % of those who reach LĐTT) is applied at the review, not when registering
     await press(fake, chats[1], choices, "Tiếp tục", "cam kết")
-    # reminders one week before the deadline go only to those who have not registered
-    clock.set(datetime.fromisoformat("2027-01-24T17:00:00+00:00"))
+    # reminders one week before the deadline (08:00) go only to those who have not registered
+    clock.set(datetime.fromisoformat("2027-01-24T01:00:00+00:00"))
     await bot.app.scheduler.run_due()
     await fake.wait_until(
         lambda: sum(received(fake, chats, "Nhắc đăng ký thi đua").values()) == 5,

@@ -17,6 +17,7 @@ from bot.clock import FakeClock
 from bot.config import ConfigError, Settings, parse_settings
 from models.emulation import Campaign, Pledge
 from models.members import Member
+from models.outbox import DeliveryJob
 from models.reminders import Reminder
 from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram, SentMessage
@@ -200,6 +201,28 @@ async def test_deadline_reminders_go_out_at_eight_in_the_morning(
     await fake.wait_until(
         lambda: sum(received(fake, chats, "Nhắc đăng ký thi đua").values()) == 2,
         what="the reminder to both members at 08:00",
+    )
+
+
+async def test_a_reminder_that_missed_its_hour_waits_for_the_next_morning(
+    fake: FakeTelegram, bot: Bot, clock: FakeClock
+) -> None:
+    chats = await seed(bot.app, 2)
+    await launch(fake)
+    # the bot was down at 08:00 on 24/01 and comes back at 22:30: not a time to write to people
+    clock.set(datetime.fromisoformat("2027-01-24T15:30:00+00:00"))
+    assert await bot.app.scheduler.run_due() == 1
+    async with bot.app.db.session() as session:
+        jobs = (
+            await session.exec(select(DeliveryJob).where(DeliveryJob.kind == "emulation"))
+        ).all()
+    assert [j.key for j in jobs if j.key.startswith("emu-remind")] == []
+    assert await reminder_times(bot) == ["24/01/2027 08:00", "25/01/2027 08:00", "30/01/2027 08:00"]
+    clock.set(datetime.fromisoformat("2027-01-25T01:00:00+00:00"))  # 08:00 the next morning
+    assert await bot.app.scheduler.run_due() == 1
+    await fake.wait_until(
+        lambda: sum(received(fake, chats, "Nhắc đăng ký thi đua").values()) == 2,
+        what="the postponed reminder at 08:00",
     )
 
 
