@@ -161,14 +161,21 @@ async def my_meetings(ctx: Context) -> None:
 async def fetch_minutes(ctx: Context) -> None:
     arg = (ctx.event.payload or "").split(":")[-1]
     meeting = await meetings.get(ctx.session, int(arg)) if arg.isdigit() else None
-    invited = (
-        meeting is not None
-        and ctx.member is not None
-        and await meetings.invite(ctx.session, meeting.id, ctx.member.id) is not None
-    )  # type: ignore[arg-type]
-    if meeting is None or not (invited or ctx.is_board):
+    if meeting is None:
         ctx.reply(ctx.t("mt.not_invited"))
         return
+    invited = (
+        ctx.member is not None
+        and await meetings.invite(ctx.session, meeting.id, ctx.member.id) is not None  # type: ignore[arg-type]
+    )
+    if not invited:
+        # Board rights reach only the board's own subtree: another union's board, like anyone
+        # not invited, is refused, and the attempt is logged.
+        unit = await units.get(ctx.session, meeting.unit_id)
+        if unit is None or not await ctx.can_manage(unit):
+            ctx.audit("access_denied", target=f"meeting:{meeting.id}", needed="invited or board")
+            ctx.reply(ctx.t("mt.not_invited"))
+            return
     if meeting.minutes_file_id and meeting.minutes_file_platform == ctx.event.platform:
         ctx.reply(
             Message(
