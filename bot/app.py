@@ -349,13 +349,22 @@ class App:
 
     # --- sending ---------------------------------------------------------------------
     async def deliver(self, outgoing: Sequence[Outgoing]) -> None:
+        with_choices: set[tuple[Address, str | None]] = set()
         for item in coalesce(outgoing):
             adapter = self.adapters.get(item.address.platform)
             if adapter is None:
                 log.warning("no adapter for %s; message dropped", item.address.platform)
                 continue
+            message = item.message
+            choices = any(b.payload for row in message.buttons for b in row)
+            if choices and not adapter.caps.inline_buttons:
+                # Several cards with choices in one answer: number them across the cards.
+                menu = (item.address, message.for_user)
+                if menu in with_choices:
+                    message = replace(message, more_choices=True)
+                with_choices.add(menu)
             try:
-                await adapter.send(item.address.chat_id, item.message)
+                await adapter.send(item.address.chat_id, message)
             except Exception:
                 log.exception("could not send to %s chat", item.address.platform)
 

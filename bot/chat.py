@@ -131,6 +131,10 @@ class Message:
     # person there, so one member's menu does not take another's "2", and an answer without
     # buttons ends that person's menu).
     for_user: str | None = None
+    # Apps without buttons: this message's numbered choices continue those of the message
+    # just before it in the same chat (several cards on screen at once: "1. Duyệt 2. Từ chối"
+    # then "3. Duyệt 4. Từ chối"), instead of starting again at 1 and taking over "1".
+    more_choices: bool = False
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ __all__ = [
     "NAME_MIN_LEN",
     "NAME_MIN_WORDS",
     "InvalidInput",
+    "choice_by_label",
     "fold_input",
     "format_date",
     "format_phone_local",
@@ -150,6 +151,16 @@ def fold_input(text: str) -> str:
     # so "Có!" and "✅ có" both fold to "co" while "không-có" stays two words.
     kept = "".join(ch if unicodedata.category(ch)[0] in "LN" else " " for ch in key)
     return " ".join(kept.split())
+
+
+def choice_by_label(text: str, labels: list[str]) -> int | None:
+    """Which of the offered choices a typed answer names ("gửi đăng ký" for «✔ Gửi đăng ký»,
+    accents and emoji optional); None unless exactly one label matches."""
+    typed = fold_input(text)
+    if not typed:
+        return None
+    found = [i for i, label in enumerate(labels) if label and fold_input(label) == typed]
+    return found[0] if len(found) == 1 else None
 
 
 # ------------------------------------------------------------------------------- full name

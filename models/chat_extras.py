@@ -29,18 +29,41 @@ class ChatChoices(SQLModel, table=True):
 
 
 async def save_choices(
-    session: AsyncSession, platform: str, chat_id: str, payloads: list[str], now: datetime
+    session: AsyncSession,
+    platform: str,
+    chat_id: str,
+    payloads: list[str],
+    now: datetime,
+    labels: list[str] | None = None,
 ) -> None:
+    """The chat's menu: the payloads its numbers press and, to answer by typing a choice's
+    label, the labels (kept as {"payloads": [...], "labels": [...]}; a plain list of payloads
+    is the older form)."""
     row = await session.get(ChatChoices, (platform, chat_id))
     if row is None:
         row = ChatChoices(platform=platform, chat_id=chat_id, payloads_json="[]", updated_at=now)
-    row.payloads_json, row.updated_at = json.dumps(payloads), now
+    stored: object = payloads if labels is None else {"payloads": payloads, "labels": labels}
+    row.payloads_json, row.updated_at = json.dumps(stored, ensure_ascii=False), now
     session.add(row)
 
 
-async def load_choices(session: AsyncSession, platform: str, chat_id: str) -> list[str]:
+async def load_menu(
+    session: AsyncSession, platform: str, chat_id: str
+) -> tuple[list[str], list[str]]:
+    """(payloads, labels) of the chat's menu; labels are "" where none were kept."""
     row = await session.get(ChatChoices, (platform, chat_id))
-    return list(json.loads(row.payloads_json)) if row else []
+    if row is None:
+        return [], []
+    stored = json.loads(row.payloads_json)
+    if isinstance(stored, dict):
+        payloads = [str(p) for p in stored.get("payloads", [])]
+        labels = [str(label) for label in stored.get("labels", [])]
+        return payloads, (labels + [""] * len(payloads))[: len(payloads)]
+    return [str(p) for p in stored], [""] * len(stored)
+
+
+async def load_choices(session: AsyncSession, platform: str, chat_id: str) -> list[str]:
+    return (await load_menu(session, platform, chat_id))[0]
 
 
 async def clear_choices(session: AsyncSession, platform: str, chat_id: str) -> None:

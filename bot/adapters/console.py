@@ -17,7 +17,7 @@ from typing import TextIO
 from bot.app import App
 from bot.chat import Capabilities, Event, Message
 from bot.ratelimit import Limits, RateLimiter
-from bot.textutil import split_text
+from bot.textutil import choice_by_label, split_text
 
 CAPS = Capabilities(
     inline_buttons=False,
@@ -46,8 +46,10 @@ class ConsoleAdapter:
         self.user_id, self.user_name = user_id, user_name
         self.out = out or sys.stdout
         self.export_dir = export_dir
-        # The numbered choices last shown to each console user.
+        # The numbered choices last shown to each console user, and their labels (typing a
+        # label works like typing its number).
         self._choices: dict[str, list[str]] = {}
+        self._labels: dict[str, list[str]] = {}
         # A terminal has no flood limits; the delivery engine still expects a limiter.
         self.limiter = RateLimiter(
             Limits(global_count=1000, chat_count=1000, group_count=1000, margin=0.0)
@@ -69,19 +71,27 @@ class ConsoleAdapter:
         for chunk in split_text(message.text, self.caps.max_text_length):
             self._print(chunk)
         payloads: list[str] = []
+        labels: list[str] = []
+        # Several cards at once: this one's numbers follow the previous card's.
+        shown = self._choices.get(chat_id, []) if message.more_choices else []
         for row in message.buttons:
             for button in row:
                 if button.payload:
                     payloads.append(button.payload)
-                    self._print(f"  [{len(payloads)}] {button.label}")
+                    labels.append(button.label)
+                    self._print(f"  [{len(shown) + len(payloads)}] {button.label}")
                 elif button.url:
                     self._print(f"  [link] {button.label}: {button.url}")
         if payloads:
-            self._choices[chat_id] = payloads
+            if message.more_choices:
+                payloads = shown + payloads
+                labels = self._labels.get(chat_id, [""] * len(shown)) + labels
+            self._choices[chat_id], self._labels[chat_id] = payloads, labels
             self._print("  (gõ số để chọn)")
         elif message.poll is not None:
             # A numbered text poll: the next "1" answers it, not an older message's buttons.
             self._choices.pop(chat_id, None)
+            self._labels.pop(chat_id, None)
         for file in (message.document, message.image):
             if file is not None:
                 self.export_dir.mkdir(parents=True, exist_ok=True)
@@ -107,6 +117,9 @@ class ConsoleAdapter:
         if text.startswith("/") and len(text) > 1:
             command, _, args = text[1:].partition(" ")
             return Event(**base, command=command.lower(), args=args.strip())  # type: ignore[arg-type]
+        named = choice_by_label(text, self._labels.get(self.user_id, []))
+        if named is not None and named < len(choices):  # a choice's label typed out
+            return Event(**base, payload=choices[named])  # type: ignore[arg-type]
         return Event(**base, text=line.rstrip("\n"))  # type: ignore[arg-type]
 
     async def feed(self, line: str) -> bool:

@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.links import file_url
 from bot.ratelimit import Limits, RateLimiter
 from bot.sending import RateLimited, Rejected, SendError, Transient, Unreachable
+from bot.textutil import choice_by_label
 from models import chat_extras, groups, members
 
 from .zalo_api import MAX_TEXT, ZaloApi, ZaloApiError, ZaloUpdate, split_for_zalo
@@ -183,6 +184,15 @@ class ZaloAdapter:
                     )
                     for i, n in enumerate(numbers)
                 ]
+        elif update.chat_type != "group" and text:
+            # A choice's label typed out ("Gửi đăng ký", "bo qua") presses it, as its number.
+            async with self.app.db.session() as session:
+                payloads, labels = await chat_extras.load_menu(
+                    session, self.platform, update.chat_id
+                )
+            named = choice_by_label(text, labels)
+            if named is not None:
+                return [Event(**base, payload=payloads[named])]
         return [Event(**base, text=text)]
 
     def _without_mention(self, text: str) -> str:
@@ -195,7 +205,13 @@ class ZaloAdapter:
     async def send(self, chat_id: str, message: Message, *, bulk: bool = False) -> str | None:
         t = await self._translator(chat_id)
         payloads = [b.payload for row in message.buttons for b in row if b.payload]
-        text = self._render(t, message, payloads)
+        labels = [b.label for row in message.buttons for b in row if b.payload]
+        key = _choice_key(chat_id, message.for_user) if message.for_user else chat_id
+        shown: tuple[list[str], list[str]] = ([], [])
+        if payloads and message.more_choices:  # the card before it is still on screen
+            async with self.app.db.session() as session:
+                shown = await chat_extras.load_menu(session, self.platform, key)
+        text = self._render(t, message, payloads, first=len(shown[0]) + 1)
         links = []
         async with self.app.db.session() as session:
             in_group = chat_id in self._groups or (
@@ -204,18 +220,24 @@ class ZaloAdapter:
             if in_group and (payloads or message.poll is not None) and self.username:
                 # The bot only sees group messages that mention it: say how to answer.
                 text += "\n" + t("zalo.group_hint", bot=self.username)
-            key = _choice_key(chat_id, message.for_user) if message.for_user else chat_id
             for doc in (message.document,):
                 if doc is not None:
                     links.append(f"📎 {doc.filename}: {await self._share(session, doc)}")
             photo_url = await self._share(session, message.image) if message.image else None
-            if message.poll is not None or (payloads and in_group and not message.for_user):
+            if message.poll is not None or (
+                payloads and in_group and not message.for_user and not message.more_choices
+            ):
                 # A poll or a menu for the whole group: older menus there, everyone's own
                 # included, must not take the next "1".
                 await chat_extras.clear_choices(session, self.platform, chat_id)
             if payloads:
                 await chat_extras.save_choices(
-                    session, self.platform, key, payloads, self.app.clock.now()
+                    session,
+                    self.platform,
+                    key,
+                    shown[0] + payloads,
+                    self.app.clock.now(),
+                    labels=shown[1] + labels,
                 )
             elif message.for_user:  # their menu is over (sent, cancelled, answered)
                 await chat_extras.clear_one(session, self.platform, key)
@@ -248,14 +270,14 @@ class ZaloAdapter:
                 raise Transient(f"partly sent: {exc}", maybe_delivered=True) from exc
         raise Transient("partly sent: rate limited", maybe_delivered=True)
 
-    def _render(self, t: Any, message: Message, payloads: list[str]) -> str:
+    def _render(self, t: Any, message: Message, payloads: list[str], first: int = 1) -> str:
         lines = [message.text] if message.text else []
         numbered = [b for row in message.buttons for b in row if b.payload]
         links = [b for row in message.buttons for b in row if b.url and not b.payload]
         if numbered:
             lines.append("")
-            lines += [f"{i}. {b.label}" for i, b in enumerate(numbered, start=1)]
-            numbers = [str(i) for i in range(1, len(numbered) + 1)]
+            lines += [f"{i}. {b.label}" for i, b in enumerate(numbered, start=first)]
+            numbers = [str(i) for i in range(first, first + len(numbered))]
             choices = (
                 numbers[0]
                 if len(numbers) == 1

@@ -456,7 +456,7 @@ MESSAGES: dict[str, str] = {
     "emu.report.no_awards": "no review results yet",
     "emu.chart.caption": "📈 Registration rate by title (red line: target).",
     "emu.chart.title": "Emulation registration {year}",
-    "emu.chart.xlabel": "% of union members registered",
+    "emu.chart.xlabel": "Share of union members registered (%)",
     "emu.xlsx.caption": "📄 {year} emulation registrations (summary and per member).",
     "emu.xlsx.summary": "Summary",
     "emu.xlsx.members": "No. of members",

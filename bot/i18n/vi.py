@@ -454,7 +454,7 @@ MESSAGES: dict[str, str] = {
     "emu.report.no_awards": "chưa có kết quả bình xét",
     "emu.chart.caption": "📈 Biểu đồ tỷ lệ đăng ký theo danh hiệu (vạch đỏ: chỉ tiêu).",
     "emu.chart.title": "Đăng ký thi đua năm {year}",
-    "emu.chart.xlabel": "% đoàn viên đã đăng ký",
+    "emu.chart.xlabel": "Tỷ lệ đoàn viên đã đăng ký (%)",
     "emu.xlsx.caption": "📄 Danh sách đăng ký thi đua năm {year} (tổng hợp và từng đoàn viên).",
     "emu.xlsx.summary": "Tổng hợp",
     "emu.xlsx.members": "Số đoàn viên",
