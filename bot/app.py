@@ -112,8 +112,12 @@ class App:
     def add_adapter(self, adapter: Adapter) -> None:
         self.adapters[adapter.platform] = adapter
 
-    def translator(self, language: str | None = None) -> Translator:
-        return Translator(language or self.settings.bot.language, self.settings.tz)
+    def translator(self, language: str | None = None, platform: str | None = None) -> Translator:
+        """Messages in `language`; worded for `platform`'s app when given (numbered choices
+        to reply to where it has no buttons)."""
+        adapter = self.adapters.get(platform) if platform else None
+        buttons = adapter is None or adapter.caps.inline_buttons
+        return Translator(language or self.settings.bot.language, self.settings.tz, buttons=buttons)
 
     def private_link(self, platform: str, start: str) -> str | None:
         adapter = self.adapters.get(platform)
@@ -250,7 +254,7 @@ class App:
             roles=member_roles,
             is_config_admin=self.is_config_admin(event.platform, event.user_id),
             dialog=dialog,
-            t=self.translator(identity.language),
+            t=self.translator(identity.language, event.platform),
             caps=caps,
             now=now,
         )

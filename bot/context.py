@@ -106,7 +106,7 @@ class Context:
 
     def send_to(self, identity: Identity, build: Callable[[Translator], Message]) -> None:
         """Send to someone else's private chat, in their own language."""
-        t = self.app.translator(identity.language)
+        t = self.app.translator(identity.language, identity.platform)
         self.outgoing.append(Outgoing(Address(identity.platform, identity.user_id), build(t)))
 
     def private_link(self, start: str = "") -> str | None:

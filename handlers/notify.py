@@ -31,6 +31,6 @@ async def notify_board(ctx: Context, unit: Unit, build: Callable[[Translator], M
         if known is not None:
             ctx.send_to(known, build)
         else:
-            message = build(ctx.app.translator())
+            message = build(ctx.app.translator(None, platform))
             ctx.outgoing.append(Outgoing(Address(platform, user_id), message))
     return len(seen)

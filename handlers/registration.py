@@ -180,6 +180,8 @@ async def _prompt(ctx: Context, step: str, data: dict[str, Any], reprompt: bool 
         buttons.append([Button(t(f"gender.{g}"), payload("reg", "g", g)) for g in ("nam", "nu")])
     if FIELDS[step].optional:
         buttons.append([Button(t("btn.skip"), payload("reg", "skip"))])
+        if t.has(f"reg.skip.{step}"):  # "… thì bấm «Bỏ qua»", only beside that choice
+            text += " " + t(f"reg.skip.{step}")
     buttons += _nav_buttons(ctx, step)
     contact = t("btn.share_phone") if step == "phone" else ""
     ctx.reply(Message(text, buttons=buttons, request_contact=contact))

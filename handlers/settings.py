@@ -44,7 +44,7 @@ async def set_language(ctx: Context) -> None:
         ctx.reply(ctx.t("button.outdated"))
         return
     ctx.identity.language = code
-    ctx.t = ctx.app.translator(code)
+    ctx.t = ctx.app.translator(code, ctx.event.platform)
     ctx.reply(ctx.t("lang.set"))
 
 

@@ -81,7 +81,7 @@ async def test_duplicate_update_and_outdated_button(fake: FakeTelegram, bot: Bot
     msg = fake.messages_to(LAN)[-1]
     mark = fake.mark()
     fake.user_presses(LAN, msg, "v0:reg:back")  # a payload from an older bot version
-    await fake.wait_for(LAN, contains="Nút này đã cũ", since=mark)
+    await fake.wait_for(LAN, contains="Lựa chọn này đã cũ", since=mark)
 
 
 async def test_group_link_greeting_and_deep_link(fake: FakeTelegram, bot: Bot) -> None:

@@ -510,17 +510,3 @@ async def _plan(app: App, key: str) -> None:
             Reminder(kind="test_leader_probe", ref_id=1, key=key, due_at=now, created_at=now)
         )
         await session.commit()
-
-
-# --- the commands -----------------------------------------------------------------------------
-def test_worker_and_intake_only_commands(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    from bot.cli import main
-
-    config = tmp_path / "config.toml"
-    config.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "cli.db"}"\n')
-    assert main(["--config", str(config), "worker"]) == 2  # no bot to send as
-    assert "congdoan worker" in capsys.readouterr().err
-    with pytest.raises(SystemExit) as shown:
-        main(["run", "--help"])
-    assert shown.value.code == 0
-    assert "--no-delivery" in capsys.readouterr().out

@@ -21,14 +21,25 @@ def placeholders(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
 
 
-class Translator:
-    """Looks up a key in the user's language, falling back to Vietnamese."""
+# Wording for apps without buttons (Zalo, the console), where choices are numbered and people
+# reply with a number: "<key>.typed" replaces "<key>" there ("trả lời" rather than "bấm").
+TYPED = ".typed"
 
-    def __init__(self, language: str, tz: ZoneInfo) -> None:
+
+class Translator:
+    """Looks up a key in the user's language, falling back to Vietnamese.
+
+    `buttons` is False in apps without buttons: a key's ".typed" wording is used where the
+    catalog has one, so handlers never ask which app they are talking to."""
+
+    def __init__(self, language: str, tz: ZoneInfo, *, buttons: bool = True) -> None:
         self.language = language if language in CATALOGS else "vi"
         self.tz = tz
+        self.buttons = buttons
 
     def __call__(self, key: str, **params: object) -> str:
+        if not self.buttons and key + TYPED in VI:
+            key += TYPED
         template = CATALOGS[self.language].get(key) or VI.get(key)
         if template is None:
             raise KeyError(f"missing message key: {key}")
