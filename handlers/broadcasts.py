@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import textutil
 from bot.chat import Button, FileRef, Message
 from bot.context import Context
-from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
+from bot.registry import payload
 from bot.timeparse import parse_local_datetime
 from handlers import audiences, pickers, registry
 from handlers.audiences import AUDIENCES
@@ -23,7 +23,6 @@ from models import broadcasts, outbox, reminders, units
 from models.broadcasts import Broadcast
 from models.outbox import DeliveryJob, OutboxMessage
 from models.reminders import Reminder
-from models.types import fit_file_name
 from scheduler import action
 
 FLOW = "broadcast"
@@ -289,37 +288,22 @@ async def _preview(ctx: Context, data: dict[str, Any]) -> None:
     )
 
 
-# What each of the dialog's buttons carries after its action (see dialog_press).
-ACTIONS = {
-    "nocap": None,
-    "unit": ID,
-    "upg": PAGE,
-    "uall": None,
-    "aud": AUDIENCES,
-    "now": None,
-    "later": None,
-    "rep": [r or "once" for r in REPEATS],
-    "pin": ("0", "1"),
-    "go": None,
-}
-
-
 @registry.button("bc", access="board")
 async def on_button(ctx: Context) -> None:
-    press = await dialog_press(ctx, FLOW, "bc.session_over", ACTIONS)
+    press = await dialog_press(ctx, FLOW, "bc.session_over")
     if press is None:
         return
     step, data, action, arg = press
     if action == "nocap" and step == "caption":
         await _caption(ctx, data, "")
-    elif action == "unit" and step == "unit":
-        await _unit_chosen(ctx, data, await units.get(ctx.session, arg))
-    elif action == "upg" and step == "unit":
-        await _ask_unit(ctx, data, arg, edit=True)
+    elif action == "unit" and step == "unit" and arg.isdigit():
+        await _unit_chosen(ctx, data, await units.get(ctx.session, int(arg)))
+    elif action == "upg" and step == "unit" and arg.isdigit():
+        await _ask_unit(ctx, data, int(arg), edit=True)
     elif action == "uall" and step == "unit":
         data.pop(pickers.QUERY, None)
         await _ask_unit(ctx, data, edit=True)
-    elif action == "aud" and step == "audience":
+    elif action == "aud" and step == "audience" and arg in AUDIENCES:
         data["audience"] = arg
         await _ask_when(ctx, data)
     elif action == "now" and step == "when":
@@ -328,7 +312,7 @@ async def on_button(ctx: Context) -> None:
     elif action == "later" and step == "when":
         await ctx.set_dialog(FLOW, "at", data)
         ctx.reply(ctx.t("bc.ask.at"))
-    elif action == "rep" and step == "repeat":
+    elif action == "rep" and step == "repeat" and (arg in REPEATS or arg == "once"):
         data["repeat"] = "" if arg == "once" else arg
         await _after_when(ctx, data)
     elif action == "pin" and step == "pin":
@@ -337,7 +321,7 @@ async def on_button(ctx: Context) -> None:
     elif action == "go" and step == "confirm":
         await _confirm(ctx, data)
     else:
-        raise OutdatedPress(action)
+        ctx.reply(ctx.t("button.outdated"))
 
 
 async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
@@ -354,13 +338,13 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
     item = Broadcast(
         unit_id=unit.id,
         author_member_id=ctx.member.id if ctx.member else None,  # type: ignore[arg-type]
-        author_name=(ctx.member.full_name if ctx.member else ctx.event.user_name)[:128],
+        author_name=ctx.member.full_name if ctx.member else ctx.event.user_name,
         audience=data["audience"],
         text=data["text"],
         file_kind=file.get("kind"),
         file_id=file.get("id"),
         file_platform=file.get("platform"),
-        file_name=fit_file_name(file["name"], 200) if file.get("name") else None,
+        file_name=file.get("name"),
         pin=bool(data.get("pin")),
         send_at=send_at,
         repeat=data.get("repeat", ""),
@@ -490,8 +474,8 @@ async def list_cancellable(ctx: Context) -> None:
 
 @registry.button("bcl", access="board")
 async def on_cancellable_page(ctx: Context) -> None:
-    (number,) = press_parts(ctx.press_args, PAGE)
-    await _cancellable_page(ctx, number, edit=True)
+    args = ctx.press_args
+    await _cancellable_page(ctx, int(args[0]) if args and args[0].isdigit() else 0, edit=True)
 
 
 async def _cancellable_page(ctx: Context, number: int = 0, *, edit: bool = False) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.i18n import LANGUAGES
@@ -54,19 +55,40 @@ async def whoami(ctx: Context) -> None:
     ctx.reply(ctx.t("whoami", address=ctx.actor))
 
 
+# The last word that removes a role, as people type it (accents optional): bỏ, bo, xóa, xoa.
+REMOVE_WORDS = ("bo", "xoa")
+
+
 @registry.command("phanquyen", access="admin", where="private", help_key="help.cmd.phanquyen")
 async def grant_role(ctx: Context) -> None:
-    """/phanquyen <member id> <bch|to_truong|admin|bo> <unit code>  ("bo" removes the role)."""
+    """/phanquyen <member id> <bch|to_truong|admin> <unit code> [bỏ]  ("bỏ" removes the role)."""
     parts = ctx.event.args.split()
-    if len(parts) != 4 and len(parts) != 3:
+    revoke = len(parts) == 4 and textutil.fold_input(parts[3]) in REMOVE_WORDS
+    number = int(parts[0]) if parts and parts[0].isdigit() else None
+    if len(parts) not in (3, 4) or (len(parts) == 4 and not revoke) or number is None:
         ctx.reply(ctx.t("roles.usage"))
         return
-    member_id, role, code = parts[0], parts[1].lower(), parts[2]
-    revoke = len(parts) == 4 and parts[3].lower() == "bo"
-    member = await members.get(ctx.session, int(member_id)) if member_id.isdigit() else None
+    role, code = parts[1].lower(), parts[2]
+    member = await members.get(ctx.session, number)
     unit = await units.by_code(ctx.session, code)
-    if member is None or member.status != "active" or role not in roles.ROLES or unit is None:
+    if role not in roles.ROLES:
         ctx.reply(ctx.t("roles.usage"))
+        return
+    if member is None:
+        ctx.reply(ctx.t("roles.no_member", id=number))
+        return
+    if unit is None:
+        ctx.reply(ctx.t("roles.no_unit", code=code))
+        return
+    if member.status != "active" and not revoke:  # a role can still be taken from anyone
+        ctx.reply(
+            ctx.t(
+                "roles.not_active",
+                name=member.full_name,
+                id=member.id,
+                status=ctx.t(f"status.{member.status}"),
+            )
+        )
         return
     if not await ctx.manages(unit, f"unit:{unit.code}"):
         return

@@ -135,11 +135,7 @@ async def reachable_identities(
         for ident in (await session.exec(query)).all():
             assert ident.member_id is not None
             current = best.get(ident.member_id)
-            # the same moment on two apps: the older account wins, on every database alike
-            if current is None or (_seen(ident), -(ident.id or 0)) > (
-                _seen(current),
-                -(current.id or 0),
-            ):
+            if current is None or _seen(ident) > _seen(current):
                 best[ident.member_id] = ident
     return best
 
@@ -217,7 +213,7 @@ async def search(
 ) -> Sequence[Member]:
     """Members under `root` whose name, phone or card matches, diacritics ignored."""
     key = search_key(text)
-    digits = "".join(ch for ch in text if ch in "0123456789")  # not "²", "٣"
+    digits = "".join(ch for ch in text if ch.isdigit())
     conditions = [col(Member.name_key).contains(key)]
     if len(digits) >= 4:
         conditions.append(col(Member.phone).contains(digits.lstrip("0")))
