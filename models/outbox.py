@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Index, func, or_, update
+from sqlalchemy import BigInteger, Index, Integer, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel, col, select
@@ -101,7 +101,11 @@ class OutboxItem(SQLModel, table=True):
     # The worker's query: queued rows of one platform, due first, in priority order.
     __table_args__ = (Index("ix_outbox_due", "platform", "state", "not_before"),)
 
-    id: int | None = Field(default=None, primary_key=True)
+    # 64-bit: a province's announcements to millions of members outgrow 2^31 rows in months
+    # (SQLite's INTEGER primary key is 64-bit already).
+    id: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite")
+    )
     job_id: int = Field(foreign_key="delivery_jobs.id", index=True)
     message_id: int = Field(foreign_key="outbox_messages.id")
     # Unique per job and chat: enqueueing twice (double confirm, double fire) adds nothing.
