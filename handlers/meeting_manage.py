@@ -16,7 +16,7 @@ from bot.registry import payload
 from bot.spreadsheet import keep_text
 from handlers import pickers, registry
 from handlers.meeting_plan import describe, plan_reminders, send_to_invitees, when_text
-from handlers.meetings import can_organise, organiser_roots
+from handlers.meetings import _offset_text, can_organise, organiser_roots
 from handlers.members import XLSX
 from models import meetings, members, reminders, units
 from models.meetings import CANCELLED, MAYBE, NO, SCHEDULED, YES, Meeting
@@ -91,6 +91,8 @@ async def on_button(ctx: Context) -> None:
         "cancelok": _cancel,
         "att": _attendance,
         "mins": _ask_minutes,
+        "reschok": _reschedule,
+        "reschno": _keep_time,
     }
     if args[0] == "mark" and len(args) in (3, 4) and args[2].isdigit():
         number = int(args[3]) if len(args) == 4 and args[3].isdigit() else 0
@@ -157,7 +159,8 @@ async def _nudge(ctx: Context, meeting: Meeting) -> None:
         ctx.reply(ctx.t("mt.all_answered"))
         return
     stamp = ctx.now.strftime("%Y%m%d%H%M")  # one nudge per minute at most
-    text = "\n".join([ctx.t("mt.nudge_text"), describe(ctx.t, meeting, "")])
+    unit = await units.get(ctx.session, meeting.unit_id)
+    text = "\n".join([ctx.t("mt.nudge_text"), describe(ctx.t, meeting, unit.name if unit else "")])
     queued = await send_to_invitees(
         ctx.app,
         ctx.session,
@@ -183,6 +186,7 @@ async def _ask_new_time(ctx: Context, meeting: Meeting) -> None:
 
 @registry.flow("mresched")
 async def on_new_time(ctx: Context) -> None:
+    """The new time typed: the organiser sees what will change before anyone is told."""
     assert ctx.dialog is not None
     meeting = await _meeting_for_organiser(ctx, int(ctx.dialog.data["meeting_id"]))
     if meeting is None:
@@ -195,9 +199,94 @@ async def on_new_time(ctx: Context) -> None:
             ctx.t(bad.key, **bad.params) + "\n" + ctx.t("mt.ask.new_time", title=meeting.title)
         )
         return
+    if meeting.status != SCHEDULED or ctx.now >= meeting.starts_at:
+        await ctx.end_dialog()
+        ctx.reply(ctx.t("mt.cannot_change_past"))
+        return
+    assert meeting.id is not None
+    moved = _moved(meeting, start)
+    await ctx.set_dialog(
+        "mresched", "confirm", {"meeting_id": meeting.id, "starts": start.isoformat()}
+    )
+    invited = await meetings.invitee_ids(ctx.session, meeting.id)
+    lines = [
+        ctx.t(
+            "mt.resched_confirm",
+            title=meeting.title,
+            when=when_text(ctx.t, moved),
+            count=ctx.t.number(len(invited)),
+        ),
+        _reminders_note(ctx, meeting, start, planned=False),
+    ]
+    buttons = [
+        [Button(ctx.t("mt.btn.resched_go"), payload("mm", "reschok", meeting.id))],
+        [Button(ctx.t("mt.btn.resched_keep"), payload("mm", "reschno", meeting.id))],
+    ]
+    ctx.reply(Message("\n".join(line for line in lines if line), buttons=buttons))
+
+
+def _moved(meeting: Meeting, start: datetime) -> Meeting:
+    """The meeting as it would be at the new time (for the confirmation)."""
+    duration = meeting.ends_at - meeting.starts_at
+    return Meeting(
+        unit_id=meeting.unit_id,
+        title=meeting.title,
+        starts_at=start,
+        ends_at=start + duration,
+        created_at=meeting.created_at,
+        updated_at=meeting.updated_at,
+    )
+
+
+def _reminders_note(ctx: Context, meeting: Meeting, start: datetime, *, planned: bool) -> str:
+    """What becomes of the reminders at the new time: which are sent, which cannot be."""
+    if not meeting.offsets:
+        return ""
+    kept = [m for m in meeting.offsets if start - timedelta(minutes=m) > ctx.now]
+    dropped = [m for m in meeting.offsets if m not in kept]
+
+    def listed(offsets: list[int]) -> str:
+        return ", ".join(_offset_text(ctx, m) for m in sorted(offsets, reverse=True))
+
+    if not kept:
+        return ctx.t("mt.resched_no_reminders", dropped=listed(dropped))
+    note = ctx.t("mt.resched_reminders" if planned else "mt.resched_will_remind", kept=listed(kept))
+    if dropped:
+        note += " " + ctx.t("mt.resched_some_dropped", dropped=listed(dropped))
+    return note
+
+
+async def _pending_new_time(ctx: Context, meeting: Meeting) -> datetime | None:
+    """The new time this organiser typed for this meeting and has yet to confirm."""
+    dialog = ctx.dialog
+    if (
+        dialog is None
+        or dialog.flow != "mresched"
+        or dialog.step != "confirm"
+        or dialog.data.get("meeting_id") != meeting.id
+    ):
+        ctx.reply(ctx.t("button.outdated"))
+        return None
+    return datetime.fromisoformat(dialog.data["starts"])
+
+
+async def _keep_time(ctx: Context, meeting: Meeting) -> None:
+    if await _pending_new_time(ctx, meeting) is None:
+        return
+    await ctx.end_dialog()
+    ctx.reply(ctx.t("mt.resched_kept", title=meeting.title, when=when_text(ctx.t, meeting)))
+
+
+async def _reschedule(ctx: Context, meeting: Meeting) -> None:
+    start = await _pending_new_time(ctx, meeting)
+    if start is None:
+        return
     await ctx.end_dialog()
     if meeting.status != SCHEDULED or ctx.now >= meeting.starts_at:
         ctx.reply(ctx.t("mt.cannot_change_past"))
+        return
+    if start <= ctx.now:
+        ctx.reply(ctx.t("invalid.datetime.past"))
         return
     assert meeting.id is not None
     duration = meeting.ends_at - meeting.starts_at
@@ -207,10 +296,11 @@ async def on_new_time(ctx: Context) -> None:
     await reminders.skip_for(ctx.session, MEETING_TIMERS, meeting.id, ctx.now, "rescheduled")
     await plan_reminders(ctx.session, meeting, ctx.now)
     ctx.replan = True
+    unit = await units.get(ctx.session, meeting.unit_id)
     text = "\n".join(
         [
             ctx.t("mt.rescheduled_text", when=when_text(ctx.t, meeting)),
-            describe(ctx.t, meeting, ""),
+            describe(ctx.t, meeting, unit.name if unit else ""),
             ctx.t("mt.rescheduled_ask"),
         ]
     )
@@ -228,7 +318,11 @@ async def on_new_time(ctx: Context) -> None:
         attach_ics=True,
     )
     ctx.audit("meeting_rescheduled", target=f"meeting:{meeting.id}", starts=start.isoformat())
-    ctx.reply(ctx.t("mt.rescheduled", when=when_text(ctx.t, meeting), count=ctx.t.number(queued)))
+    lines = [
+        ctx.t("mt.rescheduled", when=when_text(ctx.t, meeting), count=ctx.t.number(queued)),
+        _reminders_note(ctx, meeting, start, planned=True),
+    ]
+    ctx.reply("\n".join(line for line in lines if line))
 
 
 async def _ask_cancel(ctx: Context, meeting: Meeting) -> None:

@@ -52,7 +52,7 @@ def where_text(meeting: Meeting) -> str:
 def describe(t: Translator, meeting: Meeting, unit_name: str) -> str:
     lines = [
         f"📌 {meeting.title}",
-        f"🏢 {unit_name}",
+        *([f"🏢 {unit_name}"] if unit_name else []),
         f"🕑 {when_text(t, meeting)}",
         f"📍 {where_text(meeting)}",
     ]

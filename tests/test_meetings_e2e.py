@@ -126,7 +126,8 @@ async def test_reschedule_cancel_and_refusals(
     status = await press(fake, ADMIN, listing, "Sinh hoạt tổ", "Mã điểm danh")
     await press(fake, ADMIN, status, "Đổi giờ", "Giờ mới")
     await say(fake, ADMIN, "31/02 9h", "Ngày giờ này không có thật")
-    done = await say(fake, ADMIN, "26/11 9h", "Đã đổi sang")
+    confirm = await say(fake, ADMIN, "26/11 9h", "Đổi «Sinh hoạt tổ công đoàn» sang")
+    done = await press(fake, ADMIN, confirm, "Đổi giờ và báo", "Đã đổi sang")
     assert "Thứ Năm, 26/11/2026 09:00–11:00" in done.body
     moved = await fake.wait_for(chats[0], contains="THAY ĐỔI THỜI GIAN HỌP")
     assert moved.document is not None and b"SEQUENCE:1" in moved.document[1]
