@@ -137,7 +137,10 @@ async def on_button(ctx: Context) -> None:
     elif args[0] == "miss" and poll.target == MEMBERS:
         names = [m.full_name for m in await _missing(ctx, poll)]
         ctx.audit("poll_missing_viewed", target=f"poll:{poll.id}")
-        ctx.reply(_names(ctx, "poll.missing", names))
+        if names:
+            ctx.reply(_names(ctx, "poll.missing", names))
+        else:
+            ctx.reply(ctx.t("poll.all_answered"))
     elif args[0] == "n" and poll.target == MEMBERS and poll.is_open:
         await _nudge(ctx, poll)
     elif args[0] == "x":

@@ -89,3 +89,26 @@ async def test_text_poll_in_the_console(running: ConsoleUser, app: App) -> None:
     assert "đã kết thúc" in await console.say("2")
     await console.as_user("1", "Quản trị")
     assert "2. Tháng 5 — 0 (0%)" in await console.say("/ketqua 1")
+
+
+async def test_missing_list_when_everyone_answered(running: ConsoleUser, app: App) -> None:
+    console = running
+    await console.as_user("1", "Quản trị")
+    await console.say("/binhchon")
+    await console.say("Đi dã ngoại thứ Bảy?")
+    out = await console.say("Có | Không")
+    out = await console.say(choice(out, "Gửi tới"))
+    out = await console.say(choice(out, "Tổ công đoàn Văn phòng"))
+    out = await console.say(choice(out, "Từng đoàn viên"))
+    await console.say(choice(out, "Gửi bình chọn"))
+    await settled(app)
+    await wait_for_output(console, "Trả lời bằng một số", app)
+    for user in ("2001", "2002"):
+        await console.as_user(user, "Người")
+        assert "Đã ghi nhận lựa chọn" in await console.say("1")
+    await console.as_user("1", "Quản trị")
+    await console.say("/ketqua 1")
+    out = console.out.getvalue()
+    out = await console.say(choice(out[out.rindex("Quản lý bình chọn") :], "Chưa trả lời"))
+    assert "Tất cả đã trả lời" in out, out
+    assert "0 đoàn viên chưa trả lời" not in out

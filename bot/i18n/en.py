@@ -615,7 +615,7 @@ MESSAGES: dict[str, str] = {
     "poll.who_title": "👥 Who chose what — {question}",
     "poll.missing": "⏳ {count} members have not answered:",
     "poll.and_more": "… and {count} more (all in the Excel file)",
-    "poll.all_answered": "Everyone has answered. 👍",
+    "poll.all_answered": "✅ Everyone has answered.",
     "poll.nudge_text": "🔔 Poll reminder: «{question}». You have not answered yet; see the poll message above.",
     "poll.nudged": "Reminding {count} members who have not answered.",
     "poll.nudged_already": "A reminder just went out; please try again in a minute.",

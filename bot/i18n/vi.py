@@ -613,7 +613,7 @@ MESSAGES: dict[str, str] = {
     "poll.who_title": "👥 Ai chọn gì — {question}",
     "poll.missing": "⏳ {count} đoàn viên chưa trả lời:",
     "poll.and_more": "… và {count} người khác (đầy đủ trong tệp Excel)",
-    "poll.all_answered": "Mọi người đã trả lời. 👍",
+    "poll.all_answered": "✅ Tất cả đã trả lời.",
     "poll.nudge_text": "🔔 Nhắc bình chọn: «{question}». Anh/chị chưa trả lời; xem tin bình chọn ở phía trên.",
     "poll.nudged": "Đang nhắc {count} đoàn viên chưa trả lời.",
     "poll.nudged_already": "Vừa nhắc rồi; anh/chị thử lại sau một phút.",
