@@ -1,14 +1,22 @@
 """Broadcast benchmark: our delivery engine vs. python-telegram-bot's AIORateLimiter.
 
     make bench                      # or: .venv/bin/python -m bench.broadcast [--recipients N]
+    .venv/bin/python -m bench.broadcast --database postgresql --workers 3 [--postgres-url URL]
 
 A strict flood-limit server runs on loopback (30 msg/s overall, 1/s per chat, 20/min per group,
 sliding windows, 429 + retry_after when exceeded). Then:
-1. our engine sends one broadcast to N recipients from a separate process, which is killed with
-   SIGKILL halfway and restarted; we count what the server accepted: rate as a share of the
-   limit, 429s caused, duplicates and losses;
+1. our engine sends one broadcast to N recipients from `--workers` separate processes
+   (`congdoan worker` each, sharing the outbox and, on PostgreSQL, the bot's pace). One worker
+   is killed with SIGKILL once a share `--kill-at` of the messages is out: with one worker it is
+   restarted (as systemd would), with several the others carry on and take its rows over. We
+   count what the server accepted: combined rate as a share of the limit, 429s caused,
+   duplicates and losses;
 2. the same N messages go out through a plain `for` loop on a PTB Bot with AIORateLimiter.
 Both results are printed side by side.
+
+PostgreSQL: `--postgres-url` (or $CONGDOAN_BENCH_POSTGRES_URL, $CONGDOAN_TEST_POSTGRES_URL)
+names a server, on which a throwaway database is made; without one, a throwaway server is
+started from this machine's PostgreSQL binaries (tests/pgserver.py: fsync off).
 """
 
 from __future__ import annotations
@@ -16,11 +24,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -92,21 +103,24 @@ async def prepare(db_url: str, base_url: str, token: str, count: int) -> list[in
 
 
 async def worker(db_url: str, base_url: str, token: str) -> None:
-    """The process under test: drains the outbox through the real adapter and engine."""
+    """The process under test, as `congdoan worker`: drains the outbox through the real adapter
+    and engine (on PostgreSQL with the bot's pace shared through the database)."""
     from bot.adapters.telegram import TelegramAdapter
     from bot.delivery import DeliveryWorker, WorkerSettings
-    from bot.runtime import build_app
+    from bot.runtime import build_app, close_pace, share_pace
 
     settings = settings_for(db_url, base_url, token)
     app = await build_app(settings)
     adapter = TelegramAdapter(app, settings.telegram, settings.delivery.telegram.limits())
     app.add_adapter(adapter)
+    share_pace(app)
     await adapter.application.bot.initialize()
     engine = DeliveryWorker(
         app, adapter, WorkerSettings(concurrency=settings.delivery.telegram.concurrency)
     )
-    await engine.drain(timeout=24 * 3600)
+    await engine.drain(timeout=24 * 3600, until_empty=True)
     await adapter.application.bot.shutdown()
+    await close_pace(app)
     await app.db.dispose()
 
 
@@ -123,9 +137,9 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
     return best
 
 
-async def run_engine(server: FloodServer, count: int, kill_at: float) -> tuple[Result, dict]:
-    workdir = tempfile.mkdtemp(prefix="congdoan-bench-")
-    db_url = f"sqlite+aiosqlite:///{workdir}/bench.db"
+async def run_engine(
+    server: FloodServer, count: int, kill_at: float, db_url: str, workers: int, database: str
+) -> tuple[Result, dict]:
     chats = await prepare(db_url, server.base_url, server.token, count)
     server.stats.reset()
     cmd = [
@@ -138,29 +152,45 @@ async def run_engine(server: FloodServer, count: int, kill_at: float) -> tuple[R
         server.token,
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    first = await asyncio.create_subprocess_exec(*cmd, cwd=ROOT, env=env)
-    while len(server.stats.accepted) < int(count * kill_at) and first.returncode is None:
+
+    async def spawn() -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(*cmd, cwd=ROOT, env=env)
+
+    procs = [await spawn() for _ in range(workers)]
+    victim = procs[0]
+    while len(server.stats.accepted) < int(count * kill_at) and victim.returncode is None:
         await asyncio.sleep(0.01)
-    os.kill(first.pid, signal.SIGKILL)  # no goodbye: as a crash or a power cut
-    await first.wait()
+    if victim.returncode is None:
+        os.kill(victim.pid, signal.SIGKILL)  # no goodbye: as a crash or a power cut
+    await victim.wait()
     killed_after = len(server.stats.accepted)
-    second = await asyncio.create_subprocess_exec(*cmd, cwd=ROOT, env=env)
-    await second.wait()
+    # one worker: restarted (as systemd would); several: the others take its rows over
+    rest = [await spawn()] if workers == 1 else procs[1:]
+    for proc in rest:
+        await proc.wait()
     accepted = server.stats.accepted
-    before = [t for t, _, _ in accepted[:killed_after]]
-    after = [t for t, _, _ in accepted[killed_after:]]
-    (n1, s1), (n2, s2) = spans(before), spans(after)
+    times = [t for t, _, _ in accepted]
+    if workers == 1:  # the restart's own gap (process start, migrations) is not the engine's
+        (n1, s1), (n2, s2) = spans(times[:killed_after]), spans(times[killed_after:])
+        sent, seconds = n1 + n2, s1 + s2
+    else:
+        sent, seconds = spans(times)
     received = Counter(chat for _, chat, text in accepted if text == TEXT)
+    if os.environ.get("BENCH_TIMELINE"):  # messages accepted per 2 s, to see a dip
+        per = Counter(int((t - times[0]) // 2) for t in times)
+        print("accepted per 2 s:", [per[i] for i in range(max(per) + 1)])
     states = await final_states(db_url, server)
+    how = "kill -9 + restart" if workers == 1 else "one kill -9'd"
     result = Result(
-        "delivery engine (kill -9 + restart)",
-        s1 + s2 + 0.0,
-        (n1 + n2) / (s1 + s2),
+        f"{database}, {workers} worker{'s' if workers > 1 else ''} ({how})",
+        seconds,
+        sent / seconds if seconds else 0.0,
         server.stats.rejected_429,
         sum(c - 1 for c in received.values()),
         sum(1 for c in chats if received[c] == 0),
         f"killed after {killed_after:,} sends; outbox: {dict(states)}; "
-        f"max in any 1 s window: {max_in_window([t for t, _, _ in accepted])}",
+        f"max in any 1 s window: {max_in_window(times)}; "
+        f"end to end {times[-1] - times[0]:.1f} s",
     )
     return result, dict(states)
 
@@ -235,19 +265,129 @@ def show(results: list[Result], count: int) -> None:
         )
 
 
-async def main(count: int, kill_at: float, skip_ptb: bool) -> None:
+class Postgres:
+    """A throwaway database on the given server, or on a throwaway server of our own."""
+
+    def __init__(self, url: str | None) -> None:
+        self.url = (
+            url
+            or os.environ.get("CONGDOAN_BENCH_POSTGRES_URL")
+            or os.environ.get("CONGDOAN_TEST_POSTGRES_URL")
+        )
+        self.note = "server: " + (
+            "given" if self.url else "throwaway (tests/pgserver.py, fsync off)"
+        )
+        self._server_dir: str | None = None
+        self._drop: Callable[[], None] | None = None
+
+    def database(self) -> str:
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        if not self.url:
+            self._server_dir = tempfile.mkdtemp(prefix="congdoan-bench-pg-")
+            shutil.rmtree(self._server_dir)
+            started = subprocess.run(
+                [sys.executable, str(ROOT / "tests" / "pgserver.py"), "start", self._server_dir],
+                capture_output=True,
+                text=True,
+            )
+            if started.returncode != 0:
+                raise SystemExit(f"no PostgreSQL for the benchmark: {started.stderr.strip()}")
+            self.url = started.stdout.strip().splitlines()[-1]
+        base = make_url(self.url)
+        name = f"congdoan_bench_{os.getpid()}"
+        admin = psycopg.connect(
+            host=base.query.get("host") or base.host or None,
+            port=base.port,
+            user=base.username,
+            password=base.password,
+            dbname=base.database or "postgres",
+            autocommit=True,
+        )
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+        settings = admin.execute("SHOW synchronous_commit").fetchone()
+        self.note += f", PostgreSQL {admin.info.server_version}, synchronous_commit={settings[0]}"
+
+        def drop() -> None:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            admin.close()
+
+        self._drop = drop
+        url = base.set(drivername="postgresql+asyncpg", database=name)
+        return url.render_as_string(hide_password=False)
+
+    def close(self) -> None:
+        if self._drop is not None:
+            self._drop()
+        if self._server_dir is not None:
+            subprocess.run(
+                [sys.executable, str(ROOT / "tests" / "pgserver.py"), "stop", self._server_dir],
+                check=False,
+            )
+
+
+def _cpu_times() -> tuple[float, float]:
+    fields = [float(x) for x in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    return fields[3] + fields[4], sum(fields)  # idle + iowait, total
+
+
+async def wait_quiet(limit: float, idle_share: float = 0.85, window: float = 5.0) -> None:
+    """On a shared machine: wait (at most `limit` s) until the CPUs were mostly idle for
+    `window` s, so other people's work does not decide the jitter the strict server sees."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        idle0, total0 = _cpu_times()
+        await asyncio.sleep(window)
+        idle1, total1 = _cpu_times()
+        share = (idle1 - idle0) / max(total1 - total0, 1.0)
+        if share >= idle_share:
+            print(f"  CPUs {share:.0%} idle over {window:.0f} s: starting")
+            return
+    print(f"  machine still busy after {limit:.0f} s: starting anyway")
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+async def main(args: argparse.Namespace) -> None:
+    if args.wait_quiet:
+        await wait_quiet(args.wait_quiet)
+    load_before = _loadavg()
     server = FloodServer()
     await server.start()
+    postgres = Postgres(args.postgres_url) if args.database == "postgresql" else None
     try:
         started = time.monotonic()
-        engine, _ = await run_engine(server, count, kill_at)
+        if postgres is not None:
+            db_url = postgres.database()
+        else:
+            if args.workers != 1:
+                raise SystemExit("SQLite runs one process: --workers 1 (use --database postgresql)")
+            workdir = tempfile.mkdtemp(prefix="congdoan-bench-")
+            db_url = f"sqlite+aiosqlite:///{workdir}/bench.db"
+        engine, _ = await run_engine(
+            server, args.recipients, args.kill_at, db_url, args.workers, args.database
+        )
         results = [engine]
-        if not skip_ptb:
-            results.append(await run_ptb(server, count))
-        show(results, count)
-        print(f"  total wall time {time.monotonic() - started:.0f} s")
+        if not args.skip_ptb:
+            results.append(await run_ptb(server, args.recipients))
+        show(results, args.recipients)
+        if postgres is not None:
+            print(f"  {postgres.note}")
+        print(
+            f"  total wall time {time.monotonic() - started:.0f} s; load average before "
+            f"{load_before}, after {_loadavg()}"
+        )
     finally:
         await server.stop()
+        if postgres is not None:
+            postgres.close()
 
 
 if __name__ == "__main__":
@@ -265,6 +405,17 @@ if __name__ == "__main__":
         default=0.5,
         help="share of messages accepted before the kill -9 (0..1)",
     )
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes (several: PostgreSQL)"
+    )
+    parser.add_argument("--postgres-url", help="a PostgreSQL server to make a database on")
     parser.add_argument("--skip-ptb", action="store_true", help="only run our engine")
-    args = parser.parse_args()
-    asyncio.run(main(args.recipients, args.kill_at, args.skip_ptb))
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait (at most this long) for the CPUs to be mostly idle (shared machines)",
+    )
+    asyncio.run(main(parser.parse_args()))
