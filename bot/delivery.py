@@ -311,7 +311,7 @@ class DeliveryWorker:
                 await self._final(row, FAILED, "message content missing")
                 return
             slot.sent()  # the claim took a moment: count the send from now
-            await self._attempt(row, stored)
+            await self._attempt(row, stored, getattr(slot, "done", None))
         except Exception:
             log.exception("delivery %s crashed", row.id)
             await self._final(row, FAILED, "internal error")
@@ -319,11 +319,17 @@ class DeliveryWorker:
             self._in_flight.discard(row_id)
             self._slots.release()
 
-    async def _attempt(self, row: OutboxItem, stored: OutboxMessage) -> None:
+    async def _attempt(
+        self, row: OutboxItem, stored: OutboxMessage, answered: Callable[[], None] | None = None
+    ) -> None:
         assert row.id is not None
         now = self.app.clock.now()
         try:
-            ref = await self.adapter.send(row.chat_id, to_message(stored, row), bulk=True)
+            try:
+                ref = await self.adapter.send(row.chat_id, to_message(stored, row), bulk=True)
+            finally:
+                if answered is not None:
+                    answered()  # the pace learns when the message had arrived at the latest
         except RateLimited as exc:
             async with self._write, self.app.db.session() as session:
                 await outbox.requeue(

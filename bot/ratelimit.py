@@ -44,13 +44,21 @@ class Stamp:
 
 class Slot:
     """A taken slot. Call `sent()` right before the request leaves: time spent in between
-    (a database write) then counts from the real moment, not the planned one."""
+    (a database write) then counts from the real moment, not the planned one. And `done()`
+    when the answer came: a message held up on its way (a busy CPU) then counts from when it
+    had arrived at the latest (the answer's time less the quickest round trip lately)."""
 
-    def __init__(self, stamp: Stamp, clock: Callable[[], float]) -> None:
-        self._stamp, self._clock = stamp, clock
+    def __init__(self, stamp: Stamp, limiter: RateLimiter) -> None:
+        self._stamp, self._limiter = stamp, limiter
+        self._left: float | None = None
 
     def sent(self) -> None:
-        self._stamp.t = max(self._stamp.t, self._clock())
+        self._left = self._limiter.clock()
+        self._stamp.t = max(self._stamp.t, self._left)
+
+    def done(self) -> None:
+        if self._left is not None:
+            self._limiter.arrived(self._stamp, self._left)
 
 
 class SlidingWindow:
@@ -85,6 +93,7 @@ class RateLimiter:
         self._chats: dict[str, SlidingWindow] = {}
         self._paused_until = 0.0
         self._urgent_waiting = 0
+        self._rtts: deque[float] = deque(maxlen=200)  # the latest round trips (`Slot.done`)
         self._spacing = (limits.global_window + margin) / limits.global_count
         # The ideal time of the next send; it advances by `_spacing` per send, so timer
         # lateness does not add up into a slower pace.
@@ -117,6 +126,11 @@ class RateLimiter:
             self._chat_window(chat_id, is_group).times.append(stamp)
             self._global.times = deque(sorted(self._global.times, key=lambda s: s.t))
 
+    def arrived(self, stamp: Stamp, left: float) -> None:
+        now = self.clock()
+        self._rtts.append(now - left)
+        stamp.t = max(stamp.t, now - min(self._rtts))
+
     def pause(self, seconds: float) -> None:
         """The platform said "retry after N seconds": nobody sends until then."""
         self._paused_until = max(self._paused_until, self.clock() + seconds)
@@ -147,7 +161,7 @@ class RateLimiter:
                 chat.record(stamp)
                 # (half a step of slack absorbs a late timer without letting two sends pair up)
                 self._next_slot = max(self._next_slot, now - self._spacing / 2) + self._spacing
-                return Slot(stamp, self.clock)
+                return Slot(stamp, self)
             # Bulk senders step aside (briefly) while a reply waits for the next global slot.
             if urgent:
                 self._urgent_waiting += 1

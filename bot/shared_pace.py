@@ -17,7 +17,11 @@ first), so the slots booked ahead are at most one per process: a reply from the 
 waits for those few, not for a backlog. The reservation comes back with its time; the engine
 marks its row `sending` while it waits for that time (`prepare`), so the request leaves on the
 slot. A send that still leaves late pushes the bot's next slot on by its lateness beyond half
-the margin. A 429 pauses the bot for everyone (`paused_until`).
+the margin. And a process can still be held up after that (a busy CPU), or the server: so
+the bot's row also keeps its last 30 slots in booking order, and when a send's answer comes
+later than its round trip needs (its quickest lately), its slot there moves to when it had
+arrived at the latest; the send 30 slots later then waits for a full window after that. In
+steady pace this costs nothing. A 429 pauses the bot for everyone (`paused_until`).
 
 Times are the hosts' wall clocks (seconds since the epoch): processes on one host share it;
 hosts need NTP (the 20 ms margin covers ordinary skew).
@@ -31,6 +35,7 @@ import heapq
 import itertools
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -41,7 +46,15 @@ from bot.ratelimit import Limits
 
 log = logging.getLogger(__name__)
 
-TAKE = text("SELECT congdoan_pace_take(:bot, :chat, :now, :spacing, :count, :window)")
+TAKE = text(
+    "SELECT congdoan_pace_take(:bot, :chat, :now, :spacing, :count, :window, :global_count, "
+    ":global_window)"
+)
+# A send's slot in the bot's log moves to when its message had arrived at the latest.
+ARRIVED = text(
+    "UPDATE send_pace SET times = array_replace(times, CAST(:slot AS double precision), "
+    "CAST(:arrived AS double precision)) WHERE bot = :bot AND key = '*'"
+)
 ENSURE = text(
     "INSERT INTO send_pace (bot, key, next_at, paused_until, times) "
     "VALUES (:bot, '*', 0, 0, '{}') ON CONFLICT (bot, key) DO NOTHING"
@@ -99,11 +112,18 @@ class SharedSlot:
     def __init__(self, pace: SharedPace, at: float) -> None:
         self.pace, self.at = pace, at
         self.prepared: Any = None  # what `prepare` returned
+        self.left: float | None = None  # when the request left (`sent`)
 
     def sent(self) -> None:
-        late = self.pace.clock() - self.at
+        self.left = self.pace.clock()
+        late = self.left - self.at
         if late > self.pace.limits.margin / 2:
             self.pace.push(late - self.pace.limits.margin / 2)
+
+    def done(self) -> None:
+        """The answer came (or the request failed): see `SharedPace.arrived`."""
+        if self.left is not None:
+            self.pace.arrived(self.at, self.left, self.pace.clock())
 
 
 class SharedPace:
@@ -131,6 +151,7 @@ class SharedPace:
         self._last_prune = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
         self.taken = 0  # slots taken by this process (tests, logs)
+        self._rtts: deque[float] = deque(maxlen=200)  # the latest round trips
 
     # --- the connection: one per process, autocommit, one statement at a time ------------
     async def _execute(self, statement: Any, params: dict[str, Any]) -> Any:
@@ -156,6 +177,11 @@ class SharedPace:
         if conn is not None:
             with contextlib.suppress(Exception):
                 await conn.close()
+
+    async def settle(self) -> None:
+        """Until the updates sent in the background (pause, push, arrival) are done."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def close(self) -> None:
         if self._tasks:
@@ -193,6 +219,8 @@ class SharedPace:
                     "spacing": self.spacing,
                     "count": count,
                     "window": window,
+                    "global_count": lim.global_count,
+                    "global_window": lim.global_window + lim.margin,
                 }
                 at = float((await self._execute(TAKE, params)).scalar_one())
                 if at >= 0:
@@ -217,6 +245,17 @@ class SharedPace:
     def push(self, late: float) -> None:
         """A send left `late` seconds after its slot: later slots move on by as much."""
         self._spawn(self._execute(PUSH, {"bot": self.bot, "late": late}))
+
+    def arrived(self, slot: float, left: float, answered: float) -> None:
+        """A request that left at `left` was answered at `answered`: its message reached the
+        server by `answered` less the quickest round trip seen lately. Later than its slot by
+        more than a millisecond or two means the process (or the server) was held up: the
+        send a window's worth of slots later then waits a full window after that."""
+        rtt = answered - left
+        self._rtts.append(rtt)
+        arrived = answered - min(self._rtts)
+        if arrived - slot > 0.002:
+            self._spawn(self._execute(ARRIVED, {"bot": self.bot, "slot": slot, "arrived": arrived}))
 
     def seed(self, chat_id: str, is_group: bool, when: float) -> None:
         """Nothing to do: what other processes sent is in the database already."""

@@ -98,3 +98,24 @@ async def test_a_send_that_leaves_late_counts_from_when_it_left() -> None:
         slot.sent()
         actual.append(sim.now)
     assert most_in_window(actual, 1.0) <= 30
+
+
+async def test_a_send_answered_late_holds_back_the_one_a_window_later() -> None:
+    """A process held up after the request's slot (a busy CPU): its answer comes late, and the
+    send 30 slots later waits for a full window after the moment it had arrived at the latest."""
+    sim = SimTime()
+    rl = limiter(sim)
+    first = await rl.acquire("0")
+    first.sent()
+    first_left = sim.now
+    for i in range(1, 30):
+        slot = await rl.acquire(str(i))
+        slot.sent()
+        sim.now += 0.001  # the others: answered within a millisecond
+        slot.done()
+        if i == 3:  # the first one's answer comes only now, ~90 ms after it left
+            late = sim.now - first_left
+            first.done()
+    assert late > 0.08
+    await rl.acquire("30")
+    assert sim.now >= first_left + late - 0.001 + 1.02  # not at first_left + 30 × 34 ms

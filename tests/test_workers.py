@@ -288,6 +288,59 @@ async def test_replies_from_another_process_count_in_the_shared_pace(
         await stop_process(worker)
 
 
+class SimTime:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0) + 0.0007  # timers wake a little late
+        await asyncio.sleep(0)
+
+
+async def test_the_shared_pace_on_a_simulated_clock(pg_url: str, tmp_path: Path) -> None:
+    """Two processes' pacers on one database, taking turns, on a simulated clock: together
+    never 31 slots in a second, at ~98 % of the limit; and a send whose answer came late holds
+    back the one 30 slots later until a full window after it had arrived at the latest."""
+    sim = SimTime()
+    settings = make_settings(tmp_path, database={"url": pg_url})
+    apps = [await build_app(settings, FakeClock()) for _ in range(2)]
+    paces = [
+        SharedPace(app.db.engine, "telegram:1", Limits(), clock=sim, sleep=sim.sleep)
+        for app in apps
+    ]
+    try:
+        slots = []
+        for i in range(300):
+            slot = await paces[i % 2].acquire(str(10_000 + i))
+            slot.sent()
+            slots.append(slot.at)
+        assert slots == sorted(slots)
+        assert most_in_window(slots, 1.0) <= 30
+        assert 29.0 <= (len(slots) - 1) / (slots[-1] - slots[0]) <= 30.0
+
+        first = await paces[0].acquire("20000")
+        first.sent()
+        for i in range(1, 30):
+            slot = await paces[i % 2].acquire(str(20_000 + i))
+            slot.sent()
+            sim.now += 0.001  # answered within a millisecond
+            slot.done()
+            if i == 4:  # the first one's answer comes only now
+                late = sim.now - first.left
+                first.done()
+                await paces[0].settle()
+        last = await paces[1].acquire("20030")
+        assert last.at >= first.left + late - 0.002 + 1.02  # not first.at + 30 × 34 ms
+    finally:
+        for pace in paces:
+            await pace.close()
+        for app in apps:
+            await app.db.dispose()
+
+
 def _message(text: str) -> Any:
     from bot.chat import Message
 
@@ -510,3 +563,17 @@ async def _plan(app: App, key: str) -> None:
             Reminder(kind="test_leader_probe", ref_id=1, key=key, due_at=now, created_at=now)
         )
         await session.commit()
+
+
+# --- the commands -----------------------------------------------------------------------------
+def test_worker_and_intake_only_commands(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from bot.cli import main
+
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "cli.db"}"\n')
+    assert main(["--config", str(config), "worker"]) == 2  # no bot to send as
+    assert "congdoan worker" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as shown:
+        main(["run", "--help"])
+    assert shown.value.code == 0
+    assert "--no-delivery" in capsys.readouterr().out
