@@ -93,5 +93,14 @@ def apply(member: Member, name: str, value: Any) -> None:
         setattr(member, name, value)
 
 
+def field_error(t: Translator, bad: textutil.InvalidInput, field_key: str | None) -> str:
+    """The answer to a refused text, naming the field when it is free text ("Tên cuộc họp
+    dài quá (250 ký tự, tối đa 200)" rather than "Nội dung dài quá")."""
+    kind = bad.key.removeprefix("invalid.text.")
+    if field_key and kind != bad.key and t.has(f"invalid.field.{kind}"):
+        return t(f"invalid.field.{kind}", field=t(field_key), **bad.params)
+    return t(bad.key, **bad.params)
+
+
 def local_today(t: Translator, now: Any) -> date:
     return now.astimezone(t.tz).date()

@@ -16,6 +16,7 @@ from bot.registry import payload
 from handlers import audiences, pickers, registry
 from handlers.audiences import AUDIENCES
 from handlers.dialogs import dialog_press
+from handlers.fields import field_error
 from handlers.meeting_plan import create, describe
 from models import meetings, units
 from models.meetings import Meeting
@@ -24,6 +25,8 @@ from models.units import Unit
 FLOW = "meeting"
 MEETING_AUDIENCES = ("all", "bch", "to_truong", "women")
 REPEATS = ("", "weekly", "monthly_nth", "monthly_day")
+# The typed steps whose errors name their field.
+TEXT_FIELDS = {"title": "mt.field.title", "place": "mt.field.place", "agenda": "mt.field.agenda"}
 
 
 async def organiser_roots(ctx: Context) -> list[Unit]:
@@ -87,7 +90,7 @@ async def on_input(ctx: Context) -> None:
         else:
             ctx.reply(ctx.t("bc.use_buttons"))
     except textutil.InvalidInput as bad:
-        ctx.reply(ctx.t(bad.key, **bad.params))
+        ctx.reply(field_error(ctx.t, bad, TEXT_FIELDS.get(step)))
         await _ask(ctx, step, data)
 
 

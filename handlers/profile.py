@@ -7,7 +7,15 @@ from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import payload
 from handlers import registry
-from handlers.fields import FIELDS, apply, local_today, member_values, summary_lines, to_stored
+from handlers.fields import (
+    FIELDS,
+    apply,
+    field_error,
+    local_today,
+    member_values,
+    summary_lines,
+    to_stored,
+)
 from models import members, units
 
 FLOW = "profile"
@@ -106,7 +114,7 @@ async def on_input(ctx: Context) -> None:
     try:
         value = FIELDS[name].parse(raw, local_today(ctx.t, ctx.now))
     except textutil.InvalidInput as bad:
-        ctx.reply(ctx.t(bad.key, **bad.params))
+        ctx.reply(field_error(ctx.t, bad, f"field.{name}"))
         ctx.reply(_ask(ctx, name))
         return
     await _save(ctx, name, to_stored(name, value))

@@ -15,7 +15,7 @@ from bot.context import Context
 from bot.registry import payload
 from handlers import pickers, registry
 from handlers.dialogs import dialog_press
-from handlers.fields import FIELDS, apply, local_today, summary_lines, to_stored
+from handlers.fields import FIELDS, apply, field_error, local_today, summary_lines, to_stored
 from handlers.notify import notify_board
 from models import members, units
 from models.members import ACTIVE, PENDING, ROSTER, Member
@@ -93,7 +93,7 @@ async def on_input(ctx: Context) -> None:
     try:
         value = FIELDS[step].parse(raw, local_today(ctx.t, ctx.now))
     except textutil.InvalidInput as bad:
-        ctx.reply(ctx.t(bad.key, **bad.params))
+        ctx.reply(field_error(ctx.t, bad, f"field.{step}"))
         await _prompt(ctx, step, data, reprompt=True)
         return
     data[step] = to_stored(step, value)
