@@ -42,17 +42,19 @@ def progress_text(t: Any, job: DeliveryJob, counts: dict[str, int]) -> str:
 
 
 def report_text(t: Any, job: DeliveryJob, counts: dict[str, int]) -> str:
-    key = "job.report_cancelled" if job.cancelled_at else "job.report"
-    return t(
-        key,
-        title=job.title,
-        total=t.number(job.total),
-        sent=t.number(counts.get(SENT, 0)),
-        unreachable=t.number(counts.get(UNREACHABLE, 0)),
-        failed=t.number(counts.get(FAILED, 0)),
-        uncertain=t.number(counts.get(UNCERTAIN, 0)),
-        cancelled=t.number(counts.get(CANCELLED, 0)),
-    )
+    """The headline says how it went (✔ everyone got it, ⚠️ some did not, ⏹ stopped); only
+    the problems that happened are listed."""
+    sent = counts.get(SENT, 0)
+    states = [CANCELLED] if job.cancelled_at else []
+    states += [UNREACHABLE, FAILED, UNCERTAIN]
+    parts = [t(f"job.part.{s}", count=t.number(counts[s])) for s in states if counts.get(s)]
+    if job.cancelled_at:
+        key = "job.report_cancelled"
+    else:
+        key = "job.report" if sent >= job.total and not parts else "job.report_problems"
+    problems = t("job.problems", parts=", ".join(parts)) if parts else ""
+    total = t.number(job.total)
+    return t(key, title=job.title, total=total, sent=t.number(sent), problems=problems)
 
 
 class ProgressReporter:

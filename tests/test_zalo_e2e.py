@@ -66,7 +66,7 @@ async def test_polling_survives_server_errors_and_blocked_users(
     zfake.blocked_users.add(people[1])
     await zbroadcast(zfake, "Lịch trực Tết.")
     report = await zfake.wait_for(ZADMIN, contains="đã gửi xong")
-    assert "1/2 đã nhận; 1 không liên lạc được" in report.body
+    assert "1/2 đã nhận — 1 không liên lạc được" in report.body
 
 
 async def test_webhook_mode_group_poll_and_bad_pushes(
