@@ -75,9 +75,16 @@ async def menu_button(ctx: Context) -> None:
     await ctx.app.run_command(ctx, name)
 
 
+# Open to members, but useful only to those who organise (the board, a tổ trưởng for their tổ):
+# the others would only be refused.
+ORGANISER_COMMANDS = frozenset({"hop", "quanlyhop", "thidua_tapthe"})
+
+
 def _visible(ctx: Context, spec: CommandSpec) -> bool:
     if spec.help_key is None:
         return False
+    if spec.name in ORGANISER_COMMANDS:
+        return ctx.is_board or any(role == "to_truong" for role, _ in ctx.roles)
     if spec.access == "board":
         return ctx.is_board
     if spec.access == "admin":
