@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.context import Context, Outgoing
 from bot.i18n import Translator
 from bot.ordering import KeyedLocks
-from bot.registry import Registry, parse_payload
+from bot.registry import OutdatedPress, Registry, parse_payload
 from models import events as processed
 from models import members, roles, transactions
 from models.db import Database
@@ -327,7 +327,16 @@ class App:
         handler, access = self.registry.buttons[prefix]
         if not await self._allowed(ctx, access, f"button:{prefix}"):
             return
-        await handler(ctx)
+        try:
+            await handler(ctx)
+        except OutdatedPress:
+            # A payload the bot never offered: keep nothing of the press, say it is outdated.
+            log.info("outdated press %r from %s", payload[:80], ctx.actor)
+            await ctx.session.rollback()
+            ctx.outgoing.clear()
+            ctx.followups.clear()
+            ctx.replan = False
+            ctx.reply(ctx.t("button.outdated"))
 
     async def _allowed(self, ctx: Context, access: str, what: str) -> bool:
         if access == "anyone":

@@ -6,9 +6,11 @@ so a feature cannot forget a permission check.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+
+from bot import textutil
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -127,3 +129,69 @@ def parse_payload(text: str) -> tuple[str, list[str]] | None:
         return None
     prefix, *args = rest.split(":")
     return prefix, args
+
+
+# --- reading a press ----------------------------------------------------------------------------
+class OutdatedPress(Exception):
+    """A press of a payload the bot never offered: forged, garbled, or left over from an older
+    version of the bot. A handler raises it before acting on any part of the payload; the
+    router then keeps nothing of the press and answers "button.outdated"."""
+
+
+@dataclass(frozen=True)
+class Number:
+    """A payload part that is a number (an id, a page) between `low` and `high`."""
+
+    low: int = 0
+    high: int = textutil.MAX_ID
+
+
+ID = Number(low=1)
+PAGE = Number(high=100_000)
+# What a payload part may be: None (no part there), the values offered, a Number, or a function
+# reading the part (raising OutdatedPress).
+PartSpec = None | Collection[str] | Number | Callable[[str], Any]
+
+
+def code_part(part: str) -> str:
+    """A code part (a title's code) the handler then looks up in its own list."""
+    if not part or part != part.strip() or len(part) > 32:
+        raise OutdatedPress(part)
+    return part
+
+
+def press_number(part: str, spec: Number = ID) -> int:
+    """A number part of a payload; the bot writes them as plain ASCII digits, nothing else."""
+    if part != part.strip():
+        raise OutdatedPress(part)
+    try:
+        return textutil.parse_number(part, low=spec.low, high=spec.high)
+    except textutil.InvalidInput:
+        raise OutdatedPress(part) from None
+
+
+def press_part(part: str | None, spec: PartSpec) -> Any:
+    """One part of a payload read against what the bot offers there: "" when no part is
+    expected, an int for a Number, the value itself when it is one of those offered."""
+    if spec is None:
+        if part is not None:
+            raise OutdatedPress(part)
+        return ""
+    if part is None:
+        raise OutdatedPress("missing part")
+    if isinstance(spec, Number):
+        return press_number(part, spec)
+    if callable(spec):
+        return spec(part)
+    if part not in spec:
+        raise OutdatedPress(part)
+    return part
+
+
+def press_parts(args: Sequence[str], *specs: PartSpec) -> list[Any]:
+    """The parts of a payload after its prefix, each read with its spec; a payload with more
+    parts than specs is one the bot never made."""
+    if len(args) > len(specs):
+        raise OutdatedPress("extra parts")
+    padded: list[str | None] = [*args, *[None] * (len(specs) - len(args))]
+    return [press_part(part, spec) for part, spec in zip(padded, specs, strict=True)]

@@ -50,6 +50,10 @@ E-mail (``parse_email``)
 - ``invalid.email.too_long`` (max_len, length) -- more than ``max_len`` characters.
 - ``invalid.email.format`` -- not of the form ``local@domain.tld``.
 
+Whole numbers (``parse_number``): a number typed or carried by a button
+- ``invalid.number`` -- not a run of ASCII digits 0-9 ("²", "٣", "１", "-1", "1.0", "" ...).
+- ``invalid.number.range`` (low, high) -- digits, but outside ``low``..``high``.
+
 Free text (``parse_free_text``)
 - ``invalid.text.empty`` -- nothing, or only whitespace, was entered.
 - ``invalid.text.control_chars`` -- control characters (other than ordinary whitespace) or
@@ -70,6 +74,7 @@ __all__ = [
     "CARD_MAX_LEN",
     "CARD_MIN_LEN",
     "EMAIL_MAX_LEN",
+    "MAX_ID",
     "NAME_MAX_LEN",
     "NAME_MAX_WORDS",
     "NAME_MIN_LEN",
@@ -80,16 +85,19 @@ __all__ = [
     "format_date",
     "format_phone_local",
     "nfc",
+    "number_or_none",
     "parse_birth_date",
     "parse_card_number",
     "parse_date",
     "parse_email",
     "parse_free_text",
     "parse_full_name",
+    "parse_number",
     "parse_past_date",
     "parse_phone",
     "search_key",
     "split_text",
+    "utf16_len",
 ]
 
 NAME_MIN_LEN = 4
@@ -441,6 +449,37 @@ def parse_free_text(text: str, *, max_len: int, min_len: int = 1) -> str:
     return value
 
 
+# --------------------------------------------------------------------------------- numbers
+
+# Ids are INTEGER columns: 32 bits on PostgreSQL, 64 on SQLite; none gets anywhere near 2^31.
+MAX_ID = 2**31 - 1
+_MAX_DIGITS = 18  # past this no number is in any range (and int() refuses 4,300+ digits)
+
+
+def parse_number(text: str, *, low: int = 0, high: int = MAX_ID) -> int:
+    """A whole number that a person typed or a button payload carries: ASCII digits only,
+    between ``low`` and ``high``; surrounding whitespace is ignored.
+
+    Every number from outside goes through here. ``str.isdigit()`` is not enough: it accepts
+    "²" (which ``int()`` then refuses) and "٣" or "１" (which ``int()`` reads as 3 and 1), and
+    an id past 2^63 overflows SQLite.
+    """
+    raw = text.strip()
+    if not raw or not raw.isascii() or not raw.isdigit():
+        raise InvalidInput("invalid.number")
+    if len(raw.lstrip("0")) > _MAX_DIGITS or not low <= int(raw) <= high:
+        raise InvalidInput("invalid.number.range", low=low, high=high)
+    return int(raw)
+
+
+def number_or_none(text: str, *, low: int = 0, high: int = MAX_ID) -> int | None:
+    """``parse_number``, or None for anything else (where a wrong number is just no number)."""
+    try:
+        return parse_number(text, low=low, high=high)
+    except InvalidInput:
+        return None
+
+
 # ------------------------------------------------------------------------------ split_text
 
 _ZWJ = "\u200d"
@@ -457,29 +496,49 @@ def _hard_split_point(rest: str, limit: int) -> int:
     return k
 
 
-def split_text(text: str, limit: int) -> list[str]:
-    """Split ``text`` into non-empty chunks of at most ``limit`` characters.
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, as Telegram counts a message, a caption or a poll: a
+    character outside the Basic Multilingual Plane (most emoji) counts two."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def _fitting(text: str, limit: int) -> int:
+    """How many leading code points of ``text`` fit in ``limit`` UTF-16 units."""
+    used = 0
+    for index, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > limit:
+            return index
+    return len(text)
+
+
+def split_text(text: str, limit: int, *, utf16: bool = False) -> list[str]:
+    """Split ``text`` into non-empty chunks of at most ``limit`` characters, or with
+    ``utf16=True`` of at most ``limit`` UTF-16 code units (Telegram's count: 4,096 for a
+    message).
 
     Prefers the last newline that fits (the newline itself is dropped), then the last space
-    (kept at the end of the chunk), then a hard cut. Apart from newlines dropped at split
-    points (including a trailing newline right after a full chunk) nothing is lost or
-    reordered. Empty text gives ``[]``. Chunks may be whitespace-only if the text has long
-    whitespace runs. ``limit`` counts code points; callers facing a UTF-16 limit (Telegram:
-    4096) should leave room for astral characters such as emoji.
+    (kept at the end of the chunk), then a hard cut, never inside a character and, where it
+    can, not inside an emoji sequence. Apart from newlines dropped at split points (including
+    a trailing newline right after a full chunk) nothing is lost or reordered. Empty text
+    gives ``[]``. Chunks may be whitespace-only if the text has long whitespace runs.
     """
     if limit < 1:
         raise ValueError("limit must be >= 1")
+    size = utf16_len if utf16 else len
     chunks: list[str] = []
     rest = text
-    while len(rest) > limit:
+    while size(rest) > limit:
+        # The code points that fit (an emoji alone may not fit a limit of 1: cut it anyway).
+        fit = max(_fitting(rest, limit), 1) if utf16 else limit
         # Start searching at 1 so every chunk is non-empty and the loop always progresses.
-        cut = rest.rfind("\n", 1, limit + 1)
+        cut = rest.rfind("\n", 1, fit + 1)
         if cut != -1:
             chunks.append(rest[:cut])
             rest = rest[cut + 1 :]
             continue
-        space = rest.rfind(" ", 1, limit)
-        cut = space + 1 if space != -1 else _hard_split_point(rest, limit)
+        space = rest.rfind(" ", 1, fit)
+        cut = space + 1 if space != -1 else _hard_split_point(rest, fit)
         chunks.append(rest[:cut])
         rest = rest[cut:]
     if rest:

@@ -1,8 +1,9 @@
 """Reading dates, times, durations and reminder offsets the way Vietnamese users type them.
 
 Matching is case- and accent-insensitive ("thứ Sáu" = "thu sau"), and numbers must be typed as
-digits. Every function returns a value or raises :class:`bot.textutil.InvalidInput` with a
-stable message-catalog key plus params (``int`` values only).
+ASCII digits 0-9 ("٣" or "１" are not read as 3 or 1). Every function returns a value or raises
+:class:`bot.textutil.InvalidInput` with a stable message-catalog key plus params (``int``
+values only).
 
 ``parse_local_datetime(text, now=, tz=)`` -> aware UTC datetime
   Day and time may come in either order, optionally joined by "lúc", "vào", "ngày", "hôm",
@@ -62,6 +63,8 @@ Reason keys (params in parentheses):
   a duration.
 - ``invalid.datetime.end_before_start`` -- ``parse_duration_or_end``: the end is not strictly
   after the start.
+- ``invalid.datetime.too_long`` (max_days) -- ``parse_duration_or_end``: a duration of more
+  than ``max_days`` days (also one of absurdly many digits).
 - ``invalid.offsets.format`` -- ``parse_offsets``: empty, or an item is not number + unit.
 - ``invalid.offsets.too_many`` (max) -- more than ``max`` different offsets.
 - ``invalid.offsets.range`` (min_minutes, max_days) -- an offset is shorter than
@@ -79,6 +82,7 @@ from zoneinfo import ZoneInfo
 from bot.textutil import InvalidInput, search_key
 
 __all__ = [
+    "DURATION_MAX_DAYS",
     "HALF_DAY_MINUTES",
     "OFFSETS_MAX_ITEMS",
     "OFFSET_MAX_MINUTES",
@@ -89,6 +93,8 @@ __all__ = [
 ]
 
 OFFSETS_MAX_ITEMS = 5
+DURATION_MAX_DAYS = 7  # a meeting (a congress included) lasts at most a week
+DURATION_MAX_MINUTES = DURATION_MAX_DAYS * 24 * 60
 OFFSET_MIN_MINUTES = 5
 OFFSET_MAX_DAYS = 30
 OFFSET_MAX_MINUTES = OFFSET_MAX_DAYS * 24 * 60
@@ -138,9 +144,12 @@ def _skip(pattern: re.Pattern[str], s: str, pos: int) -> int:
 # ------------------------------------------------------------------------------ components
 
 _DATE_NUMERIC = re.compile(
-    r"(?<![\w:/.\-])(\d{1,2})\s*[/.\-]\s*(\d{1,2})(?:\s*[/.\-]\s*(\d{4}))?(?![\w/\-]|\.\d)"
+    r"(?<![\w:/.\-])([0-9]{1,2})\s*[/.\-]\s*([0-9]{1,2})(?:\s*[/.\-]\s*([0-9]{4}))?"
+    r"(?![\w/\-]|\.[0-9])"
 )
-_DATE_WORDS = re.compile(r"(?<!\w)(\d{1,2})\s+thang\s+(\d{1,2})(?:\s+nam\s+(\d{4}))?(?!\w)")
+_DATE_WORDS = re.compile(
+    r"(?<!\w)([0-9]{1,2})\s+thang\s+([0-9]{1,2})(?:\s+nam\s+([0-9]{4}))?(?!\w)"
+)
 _WEEKDAY_WORDS = {"hai": 0, "ba": 1, "tu": 2, "nam": 3, "sau": 4, "bay": 5}
 _WEEKDAY = re.compile(
     r"(?<!\w)(?:thu\s*(?P<word>hai|ba|tu|nam|sau|bay|[2-7])|t(?P<short>[2-7])"
@@ -161,13 +170,13 @@ _RELATIVE = re.compile(r"(?<!\w)(hom\s+nay|ngay\s+mai|ngay\s+kia|ngay\s+mot|nay|
 _PERIOD = re.compile(r"(?<!\w)(sang|trua|chieu|toi)(?!\w)")
 _TIME = re.compile(
     r"""
-    (?<![\w:/.\-])(?P<hour>\d{1,2})\s*
+    (?<![\w:/.\-])(?P<hour>[0-9]{1,2})\s*
     (?:
-        :\s*(?P<colon>\d{2})
+        :\s*(?P<colon>[0-9]{2})
       | (?:gio|h|g)
         (?:
             # minutes, unless they are really the day of a date ("14h 20/12")
-            \s*(?P<minute>\d{1,2})(?!\s*[/.\-]\s*\d)(?P<unit>\s*(?:phut|ph|p)(?![a-z]))?
+            \s*(?P<minute>[0-9]{1,2})(?!\s*[/.\-]\s*[0-9])(?P<unit>\s*(?:phut|ph|p)(?![a-z]))?
           | \s*(?P<half>ruoi)
         )?
     )
@@ -297,13 +306,14 @@ def parse_local_datetime(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
 # ---------------------------------------------------------------------- parse_duration_or_end
 
 _HOUR_UNITS = ("tieng", "gio", "h", "g")
+_DURATION_MAX_DIGITS = 9
 _DURATION_ITEM = re.compile(
-    r"(?P<value>\d+(?:[.,]\d+)?)\s*(?P<unit>tieng|gio|phut|ph|h|g|p|m)(?![a-z])"
+    r"(?P<value>[0-9]+(?:[.,][0-9]+)?)\s*(?P<unit>tieng|gio|phut|ph|h|g|p|m)(?![a-z])"
     r"(?:\s*(?P<half>ruoi)(?!\w))?"
 )
 # "1 tiếng 30": minutes without a unit, only after "tiếng" (never a clock time) and only when
 # no unit follows ("1 tiếng 30 phút" is two items).
-_TIENG_MINUTES = re.compile(r"\s*(\d{1,2})(?!\w)(?!\s*(?:tieng|gio|phut|ph|h|g|p|m)(?![a-z]))")
+_TIENG_MINUTES = re.compile(r"\s*([0-9]{1,2})(?!\w)(?!\s*(?:tieng|gio|phut|ph|h|g|p|m)(?![a-z]))")
 _HALF_OF = re.compile(r"nua\s+(ngay|tieng|gio)(?!\w)")
 _HALF_MINUTES = {"ngay": HALF_DAY_MINUTES, "tieng": 30, "gio": 30}
 _CLOCK_MARKERS = re.compile(r"(?<!\w)(?:ket\s+thuc|den|luc)(?!\w)")
@@ -322,6 +332,8 @@ def _read_duration(s: str) -> int | None:
             total += _HALF_MINUTES[half.group(1)]
             pos = half.end()
         elif m := _DURATION_ITEM.match(s, pos):
+            if len(m.group("value")) > _DURATION_MAX_DIGITS:
+                return DURATION_MAX_MINUTES + 1  # float() of 400 digits is infinite
             value = float(m.group("value").replace(",", "."))
             pos = m.end()
             if m.group("unit") in _HOUR_UNITS:
@@ -352,7 +364,7 @@ def parse_duration_or_end(text: str, *, start: datetime, tz: ZoneInfo) -> dateti
     """Read an end time or a duration after ``start``; return the end as an aware UTC datetime.
 
     Raises InvalidInput with "invalid.datetime.duration_format" | ".bad_time" |
-    ".end_before_start".
+    ".end_before_start" | ".too_long" (max_days).
     """
     fmt = "invalid.datetime.duration_format"
     s = _normalize(text)
@@ -379,6 +391,8 @@ def parse_duration_or_end(text: str, *, start: datetime, tz: ZoneInfo) -> dateti
     if end is None:
         if duration is None:
             raise InvalidInput(fmt)
+        if duration > DURATION_MAX_MINUTES:
+            raise InvalidInput("invalid.datetime.too_long", max_days=DURATION_MAX_DAYS)
         end = start + timedelta(minutes=duration)
     if end <= start:
         raise InvalidInput("invalid.datetime.end_before_start")
@@ -388,7 +402,7 @@ def parse_duration_or_end(text: str, *, start: datetime, tz: ZoneInfo) -> dateti
 # ----------------------------------------------------------------------------- parse_offsets
 
 _OFFSET_ITEM = re.compile(
-    r"(?P<value>\d+)\s*(?P<unit>tuan|ngay|tieng|gio|phut|ph|w|d|h|p|m)(?![a-z])"
+    r"(?P<value>[0-9]+)\s*(?P<unit>tuan|ngay|tieng|gio|phut|ph|w|d|h|p|m)(?![a-z])"
     r"(?:\s*(?P<half>ruoi)(?!\w))?"
 )
 _OFFSET_UNITS = {

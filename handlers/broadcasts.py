@@ -14,20 +14,24 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import textutil
 from bot.chat import Button, FileRef, Message
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
 from bot.timeparse import parse_local_datetime
 from handlers import audiences, pickers, registry
 from handlers.audiences import AUDIENCES
 from handlers.dialogs import dialog_press
+from handlers.fields import length_note
 from models import broadcasts, outbox, reminders, units
 from models.broadcasts import Broadcast
 from models.outbox import DeliveryJob, OutboxMessage
 from models.reminders import Reminder
+from models.types import fit_file_name
 from scheduler import action
 
 FLOW = "broadcast"
-MAX_TEXT = 4000  # Telegram caps a message at 4,096 characters; keep room for the header
-MAX_CAPTION = 1000  # … and a caption at 1,024
+# Counted in UTF-16 code units, as Telegram counts (an emoji is two): a message holds 4,096
+# (keep room for the header; longer ones are split when sent), a caption 1,024.
+MAX_TEXT = 4000
+MAX_CAPTION = 1000
 DOCUMENT_TYPES = (
     ".pdf",
     ".doc",
@@ -120,8 +124,12 @@ async def _content(ctx: Context, data: dict[str, Any]) -> None:
     if not text:
         ctx.reply(ctx.t("bc.empty"))
         return
-    if len(text) > MAX_TEXT:
-        ctx.reply(ctx.t("bc.too_long", length=ctx.t.number(len(text)), max=ctx.t.number(MAX_TEXT)))
+    length = textutil.utf16_len(text)
+    if length > MAX_TEXT:
+        ctx.reply(
+            ctx.t("bc.too_long", length=ctx.t.number(length), max=ctx.t.number(MAX_TEXT))
+            + length_note(ctx.t, text)
+        )
         return
     data["text"] = text
     await _ask_unit(ctx, data)
@@ -137,11 +145,11 @@ def _file_problem(file: FileRef) -> str | None:
 
 async def _caption(ctx: Context, data: dict[str, Any], text: str) -> None:
     text = text.strip()
-    if len(text) > MAX_CAPTION:
+    length = textutil.utf16_len(text)
+    if length > MAX_CAPTION:
         ctx.reply(
-            ctx.t(
-                "bc.caption_too_long", length=ctx.t.number(len(text)), max=ctx.t.number(MAX_CAPTION)
-            )
+            ctx.t("bc.caption_too_long", length=ctx.t.number(length), max=ctx.t.number(MAX_CAPTION))
+            + length_note(ctx.t, text)
         )
         return
     data["text"] = text
@@ -288,22 +296,37 @@ async def _preview(ctx: Context, data: dict[str, Any]) -> None:
     )
 
 
+# What each of the dialog's buttons carries after its action (see dialog_press).
+ACTIONS = {
+    "nocap": None,
+    "unit": ID,
+    "upg": PAGE,
+    "uall": None,
+    "aud": AUDIENCES,
+    "now": None,
+    "later": None,
+    "rep": [r or "once" for r in REPEATS],
+    "pin": ("0", "1"),
+    "go": None,
+}
+
+
 @registry.button("bc", access="board")
 async def on_button(ctx: Context) -> None:
-    press = await dialog_press(ctx, FLOW, "bc.session_over")
+    press = await dialog_press(ctx, FLOW, "bc.session_over", ACTIONS)
     if press is None:
         return
     step, data, action, arg = press
     if action == "nocap" and step == "caption":
         await _caption(ctx, data, "")
-    elif action == "unit" and step == "unit" and arg.isdigit():
-        await _unit_chosen(ctx, data, await units.get(ctx.session, int(arg)))
-    elif action == "upg" and step == "unit" and arg.isdigit():
-        await _ask_unit(ctx, data, int(arg), edit=True)
+    elif action == "unit" and step == "unit":
+        await _unit_chosen(ctx, data, await units.get(ctx.session, arg))
+    elif action == "upg" and step == "unit":
+        await _ask_unit(ctx, data, arg, edit=True)
     elif action == "uall" and step == "unit":
         data.pop(pickers.QUERY, None)
         await _ask_unit(ctx, data, edit=True)
-    elif action == "aud" and step == "audience" and arg in AUDIENCES:
+    elif action == "aud" and step == "audience":
         data["audience"] = arg
         await _ask_when(ctx, data)
     elif action == "now" and step == "when":
@@ -312,7 +335,7 @@ async def on_button(ctx: Context) -> None:
     elif action == "later" and step == "when":
         await ctx.set_dialog(FLOW, "at", data)
         ctx.reply(ctx.t("bc.ask.at"))
-    elif action == "rep" and step == "repeat" and (arg in REPEATS or arg == "once"):
+    elif action == "rep" and step == "repeat":
         data["repeat"] = "" if arg == "once" else arg
         await _after_when(ctx, data)
     elif action == "pin" and step == "pin":
@@ -321,7 +344,7 @@ async def on_button(ctx: Context) -> None:
     elif action == "go" and step == "confirm":
         await _confirm(ctx, data)
     else:
-        ctx.reply(ctx.t("button.outdated"))
+        raise OutdatedPress(action)
 
 
 async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
@@ -338,13 +361,13 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
     item = Broadcast(
         unit_id=unit.id,
         author_member_id=ctx.member.id if ctx.member else None,  # type: ignore[arg-type]
-        author_name=ctx.member.full_name if ctx.member else ctx.event.user_name,
+        author_name=(ctx.member.full_name if ctx.member else ctx.event.user_name)[:128],
         audience=data["audience"],
         text=data["text"],
         file_kind=file.get("kind"),
         file_id=file.get("id"),
         file_platform=file.get("platform"),
-        file_name=file.get("name"),
+        file_name=fit_file_name(file["name"], 200) if file.get("name") else None,
         pin=bool(data.get("pin")),
         send_at=send_at,
         repeat=data.get("repeat", ""),
@@ -474,8 +497,8 @@ async def list_cancellable(ctx: Context) -> None:
 
 @registry.button("bcl", access="board")
 async def on_cancellable_page(ctx: Context) -> None:
-    args = ctx.press_args
-    await _cancellable_page(ctx, int(args[0]) if args and args[0].isdigit() else 0, edit=True)
+    (number,) = press_parts(ctx.press_args, PAGE)
+    await _cancellable_page(ctx, number, edit=True)
 
 
 async def _cancellable_page(ctx: Context, number: int = 0, *, edit: bool = False) -> None:

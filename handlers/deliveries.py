@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.chat import Message
 from bot.context import Context
+from bot.registry import ID, press_parts
 from handlers import registry
 from models import broadcasts, groups, members, outbox, reminders, units
 from models.outbox import FAILED, UNCERTAIN, UNREACHABLE
@@ -11,18 +12,15 @@ from models.outbox import FAILED, UNCERTAIN, UNREACHABLE
 
 @registry.button("job", access="board")
 async def on_job_button(ctx: Context) -> None:
-    args = ctx.press_args
-    if len(args) != 2 or not args[1].isdigit():
-        ctx.reply(ctx.t("button.outdated"))
-        return
-    job = await outbox.job(ctx.session, int(args[1]))
+    action, job_id = press_parts(ctx.press_args, ("stop", "who"), ID)
+    job = await outbox.job(ctx.session, job_id)
     unit = await units.get(ctx.session, job.unit_id) if job and job.unit_id else None
     if job is None or unit is None:
         ctx.reply(ctx.t("button.outdated"))
         return
     if not await ctx.manages(unit, f"job:{job.id}"):
         return
-    if args[0] == "stop":
+    if action == "stop":
         if job.finished_at is not None or job.cancelled_at is not None:
             ctx.reply(ctx.t("job.already_over", title=job.title))
             return
@@ -40,10 +38,8 @@ async def on_job_button(ctx: Context) -> None:
                 )
         ctx.audit("job_cancelled", target=f"job:{job.id}", cancelled=stopped)
         ctx.reply(ctx.t("job.cancelled", title=job.title, count=ctx.t.number(stopped)))
-    elif args[0] == "who":
-        await _who(ctx, job.id, job.title)  # type: ignore[arg-type]
     else:
-        ctx.reply(ctx.t("button.outdated"))
+        await _who(ctx, job.id, job.title)  # type: ignore[arg-type]
 
 
 async def _who(ctx: Context, job_id: int, title: str) -> None:

@@ -18,7 +18,7 @@ from bot import textutil
 from bot.chat import Button, Message
 from bot.config import DEFAULT_TITLES
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import Number, OutdatedPress, code_part, payload
 from handlers import audiences, registry
 from handlers.dialogs import dialog_press
 from models import emulation, reminders, units
@@ -168,20 +168,29 @@ async def _show_titles(ctx: Context, data: dict[str, Any], edit: bool = False) -
     )
 
 
+# What each button of the opening dialog carries after its action (see dialog_press).
+OPEN_ACTIONS = {"year": Number(2000, 2100), "t": code_part, "preview": None, "go": None}
+
+
 @registry.button("emo", access="board")
 async def on_open_button(ctx: Context) -> None:
-    press = await dialog_press(ctx, OPEN_FLOW, "emu.session_over")
+    press = await dialog_press(ctx, OPEN_FLOW, "emu.session_over", OPEN_ACTIONS)
     if press is None:
         return
     step, data, act, arg = press
-    if act == "year" and step == "year" and arg.isdigit():
+    this_year = ctx.now.astimezone(ctx.t.tz).year
+    if act == "year" and arg not in (this_year, this_year + 1):  # the years offered
+        raise OutdatedPress(arg)
+    if act == "t" and arg not in {t.code for t in ctx.app.settings.emulation.titles}:
+        raise OutdatedPress(arg)
+    if act == "year" and step == "year":
         unit = await units.get(ctx.session, data["unit_id"])
         assert unit is not None
-        if await emulation.for_unit_year(ctx.session, unit.id, int(arg)) is not None:  # type: ignore[arg-type]
+        if await emulation.for_unit_year(ctx.session, unit.id, arg) is not None:  # type: ignore[arg-type]
             await ctx.end_dialog()
             ctx.reply(ctx.t("emu.exists", year=arg, unit=unit.name))
             return
-        data["year"] = int(arg)
+        data["year"] = arg
         await ctx.set_dialog(OPEN_FLOW, "deadline", data)
         ctx.reply(ctx.t("emu.ask.deadline", year=arg))
     elif act == "t" and step == "titles":
@@ -194,7 +203,7 @@ async def on_open_button(ctx: Context) -> None:
     elif act == "go" and step == "confirm":
         await _open_confirm(ctx, data)
     else:
-        ctx.reply(ctx.t("button.outdated"))
+        raise OutdatedPress(act)
 
 
 def _offered(ctx: Context, codes: list[str]) -> tuple[list[dict], list[dict]]:
@@ -491,9 +500,13 @@ async def _show_choices(
     )
 
 
+# What each button of the registration carries after its action (see dialog_press).
+PLEDGE_ACTIONS = {"t": code_part, "next": None, "nocommit": None}
+
+
 @registry.button("emp", access="member")
 async def on_pledge_button(ctx: Context) -> None:
-    press = await dialog_press(ctx, PLEDGE_FLOW, "emu.session_over")
+    press = await dialog_press(ctx, PLEDGE_FLOW, "emu.session_over", PLEDGE_ACTIONS)
     if press is None:
         return
     step, data, act, arg = press
@@ -502,8 +515,10 @@ async def on_pledge_button(ctx: Context) -> None:
         await ctx.end_dialog()
         ctx.reply(ctx.t("emu.deadline_passed"))
         return
-    title = campaign.title(arg)
-    if act == "t" and step == "choose" and title and not title.get("removed"):
+    title = campaign.title(arg) if act == "t" else None
+    if act == "t" and (title is None or title.get("removed") or title["kind"] == "collective"):
+        raise OutdatedPress(arg)  # not a title offered to members
+    if act == "t" and step == "choose":
         chosen = set(data["chosen"]) ^ {arg}
         data["chosen"] = [t["code"] for t in campaign.titles if t["code"] in chosen]
         await _show_choices(ctx, campaign, data, edit=True)
@@ -522,7 +537,7 @@ async def on_pledge_button(ctx: Context) -> None:
     elif act == "nocommit" and step == "commitment":
         await _save_pledges(ctx, campaign, data, "")
     else:
-        ctx.reply(ctx.t("button.outdated"))
+        raise OutdatedPress(act)
 
 
 async def _check_choice(ctx: Context, campaign: Campaign, chosen: list[str]) -> str | None:

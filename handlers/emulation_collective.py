@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from bot.chat import Button, Message
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import ID, OutdatedPress, code_part, payload, press_parts
+from bot.registry import PAGE as PAGE_NUMBER
 from handlers import pickers, registry
 from models import emulation, units
 from models.emulation import Campaign, UnitPledge
@@ -125,42 +126,52 @@ async def _show_unit(ctx: Context, unit: Unit, edit: bool = False) -> None:
 @registry.button("etp", access="member")
 async def on_button(ctx: Context) -> None:
     args = ctx.press_args
-    if len(args) >= 2 and args[0] in ("u", "t") and args[1].isdigit():
-        unit = await units.get(ctx.session, int(args[1]))
+    # a unit picked, a title toggled for it, a page of the unit list or all of it again, a
+    # page of the board's review, a decision
+    specs = {
+        "u": [ID],
+        "t": [ID, code_part],
+        "lp": [PAGE_NUMBER],
+        "la": [],
+        "p": [PAGE_NUMBER],
+        "r": [ID, RESULTS],
+    }
+    act, *parts = press_parts(args, specs, *specs.get(args[0] if args else "", []))
+    if act in ("u", "t"):
+        unit = await units.get(ctx.session, parts[0])
         if unit is None:
             ctx.reply(ctx.t("button.outdated"))
             return
         if unit.id not in {u.id for u in await units_led_by(ctx)}:
             ctx.refuse(f"unit:{unit.code}", "unit leader")
             return
-        if args[0] == "u":
+        if act == "u":
             await pickers.stop_listening(ctx)
             await _show_unit(ctx, unit)
-        elif len(args) == 3:
-            await _toggle(ctx, unit, args[2])
-    elif len(args) in (1, 2) and args[0] in ("lp", "la"):  # the unit list: a page, or all
-        number = int(args[1]) if args[0] == "lp" and args[1:] and args[1].isdigit() else 0
-        query = pickers.listened_query(ctx, LED_LIST, []) if args[0] == "lp" else ""
+        else:
+            await _toggle(ctx, unit, parts[1])
+    elif act in ("lp", "la"):  # the unit list: a page, or all
+        number = parts[0] if act == "lp" else 0
+        query = pickers.listened_query(ctx, LED_LIST, []) if act == "lp" else ""
         led = await units_led_by(ctx)
         if not led:
             ctx.reply(ctx.t("access.leaders_only"))
             return
         await _pick_unit(ctx, led, number, query, edit=True)
-    elif len(args) == 2 and args[0] == "p" and args[1].isdigit():
-        if not ctx.is_board:
+    elif act == "p":
+        roots = await ctx.board_roots()  # the review of the board's own CĐCS only
+        if not roots:
+            ctx.audit("access_denied", target="emulation:collective_review", needed="board")
             ctx.reply(ctx.t("access.board_only"))
             return
-        roots = await ctx.board_roots()
-        campaign = await emulation.latest_for(ctx.session, roots[0]) if roots else None
+        campaign = await emulation.latest_for(ctx.session, roots[0])
         root = await units.get(ctx.session, campaign.unit_id) if campaign else None
         if campaign is None or root is None:
             ctx.reply(ctx.t("button.outdated"))
             return
-        await review_list(ctx, campaign, root, int(args[1]))
-    elif len(args) == 3 and args[0] == "r" and args[1].isdigit() and args[2] in RESULTS:
-        await _decide(ctx, int(args[1]), RESULTS[args[2]])
+        await review_list(ctx, campaign, root, parts[0])
     else:
-        ctx.reply(ctx.t("button.outdated"))
+        await _decide(ctx, parts[0], RESULTS[parts[1]])
 
 
 async def _toggle(ctx: Context, unit: Unit, code: str) -> None:
@@ -169,8 +180,7 @@ async def _toggle(ctx: Context, unit: Unit, code: str) -> None:
         ctx.reply(ctx.t("emu.deadline_passed"))
         return
     if code not in {t["code"] for t in collective_titles(campaign)}:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress(code)
     existing = [
         p
         for p in await emulation.unit_pledges(ctx.session, campaign.id, [unit.id])  # type: ignore[arg-type,list-item]

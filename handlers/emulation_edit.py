@@ -11,7 +11,7 @@ import json
 
 from bot.chat import Button, Message
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import OutdatedPress, code_part, payload
 from handlers import registry
 from handlers.dialogs import dialog_press
 from handlers.emulation import plan_deadline_reminders, read_deadline, send_to_members
@@ -58,9 +58,13 @@ async def _campaign(ctx: Context, data: dict) -> Campaign | None:
     return campaign
 
 
+# What each button of the dialog carries after its action (see dialog_press).
+ACTIONS = {"deadline": None, "titles": None, "t": code_part, "done": None}
+
+
 @registry.button("eme", access="board")
 async def on_button(ctx: Context) -> None:
-    press = await dialog_press(ctx, FLOW, "emu.session_over")
+    press = await dialog_press(ctx, FLOW, "emu.session_over", ACTIONS)
     if press is None:
         return
     _, data, act, arg = press
@@ -72,13 +76,11 @@ async def on_button(ctx: Context) -> None:
         ctx.reply(ctx.t("emu.edit.ask_deadline", year=campaign.year))
     elif act == "titles":
         await _show_titles(ctx, campaign)
-    elif act == "t" and arg:
+    elif act == "t":
         await _toggle_title(ctx, campaign, arg)
-    elif act == "done":
+    else:
         await ctx.end_dialog()
         ctx.reply(ctx.t("emu.edit.closed"))
-    else:
-        ctx.reply(ctx.t("button.outdated"))
 
 
 @registry.flow(FLOW)
@@ -164,8 +166,7 @@ async def _toggle_title(ctx: Context, campaign: Campaign, code: str) -> None:
     current = next((t for t in titles if t["code"] == code), None)
     names = {t["code"]: t["name"] for t in _catalogue(ctx, campaign)}
     if code not in names:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress(code)
     live = {t["code"] for t in titles if not t.get("removed")}
     if current is not None and code in live:
         needed_by = [

@@ -14,7 +14,7 @@ from typing import Any
 from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import ID, PAGE, payload, press_parts
 from handlers import pickers, registry
 from handlers.emulation import ineligible_reason, percent, review_day, short_name
 from handlers.emulation_collective import review_list
@@ -74,18 +74,12 @@ def _result(ctx: Context, value: str | None) -> str:
 
 @registry.button("emr", access="member")
 async def on_self_result(ctx: Context) -> None:
-    args = ctx.press_args
-    item = await ctx.session.get(Pledge, int(args[0])) if args and args[0].isdigit() else None
-    if (
-        item is None
-        or ctx.member is None
-        or item.member_id != ctx.member.id
-        or len(args) < 2
-        or args[1] not in RESULTS
-    ):
+    pledge_id, result = press_parts(ctx.press_args, ID, RESULTS)
+    item = await ctx.session.get(Pledge, pledge_id)
+    if item is None or ctx.member is None or item.member_id != ctx.member.id:
         ctx.reply(ctx.t("button.outdated"))
         return
-    item.self_result = RESULTS[args[1]]
+    item.self_result = RESULTS[result]
     await ctx.set_dialog("emu_note", "note", {"pledge_id": item.id})
     ctx.reply(
         Message(
@@ -112,7 +106,9 @@ async def on_note(ctx: Context) -> None:
 
 @registry.button("emrn", access="member")
 async def on_no_note(ctx: Context) -> None:
-    await ctx.end_dialog()
+    press_parts(ctx.press_args)
+    if ctx.dialog is not None and ctx.dialog.flow == "emu_note":
+        await ctx.end_dialog()
     ctx.reply(ctx.t("emu.self_saved"))
 
 
@@ -182,13 +178,14 @@ async def _search_members(ctx: Context, _args: list[str], query: str) -> None:
 @registry.button("emx", access="board")
 async def on_review_button(ctx: Context) -> None:
     args = ctx.press_args
-    if len(args) == 2 and args[0] == "lp" and args[1].isdigit():  # another page of members
-        await _review_list(
-            ctx, int(args[1]), pickers.listened_query(ctx, REVIEW_LIST, []), edit=True
-        )
-    elif args == ["la"]:  # every member again, after a search
+    # a page of members, all of them again, the collective titles, a member's card, a decision
+    specs = {"lp": [PAGE], "la": [], "units": [], "m": [ID], "r": [ID, RESULTS]}
+    act, *parts = press_parts(args, specs, *specs.get(args[0] if args else "", []))
+    if act == "lp":
+        await _review_list(ctx, parts[0], pickers.listened_query(ctx, REVIEW_LIST, []), edit=True)
+    elif act == "la":  # every member again, after a search
         await _review_list(ctx, edit=True)
-    elif args == ["units"]:
+    elif act == "units":
         roots = await ctx.board_roots()
         campaign = await _campaign_for(ctx, roots[0].id) if roots else None  # type: ignore[arg-type]
         root = await units.get(ctx.session, campaign.unit_id) if campaign else None
@@ -196,10 +193,11 @@ async def on_review_button(ctx: Context) -> None:
             ctx.reply(ctx.t("button.outdated"))
             return
         await review_list(ctx, campaign, root)
-    elif len(args) >= 2 and args[0] == "m" and args[1].isdigit():
-        await _member_card(ctx, int(args[1]))
-    elif len(args) == 3 and args[0] == "r" and args[1].isdigit() and args[2] in RESULTS:
-        item = await ctx.session.get(Pledge, int(args[1]))
+    elif act == "m":
+        await _member_card(ctx, parts[0])
+    else:
+        pledge_id, result = parts
+        item = await ctx.session.get(Pledge, pledge_id)
         member = await members.get(ctx.session, item.member_id) if item else None
         unit = await units.get(ctx.session, member.unit_id) if member else None
         campaign = await ctx.session.get(Campaign, item.campaign_id) if item else None
@@ -208,15 +206,13 @@ async def on_review_button(ctx: Context) -> None:
             return
         if not await ctx.manages(unit, f"pledge:{item.id}"):
             return
-        problem = await _decision_problem(ctx, campaign, item, member, RESULTS[args[2]])
+        problem = await _decision_problem(ctx, campaign, item, member, RESULTS[result])
         if problem:
             ctx.reply(problem)
             return
-        item.result = RESULTS[args[2]]
+        item.result = RESULTS[result]
         ctx.audit("pledge_decided", target=f"pledge:{item.id}", result=item.result)
         await _member_card(ctx, item.member_id)
-    else:
-        ctx.reply(ctx.t("button.outdated"))
 
 
 async def cap_state(

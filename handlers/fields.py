@@ -93,6 +93,14 @@ def apply(member: Member, name: str, value: Any) -> None:
         setattr(member, name, value)
 
 
+def length_note(t: Translator, text: str) -> str:
+    """A note for a length refused in UTF-16 units when the text has emoji (they count two):
+    the count then differs from what the person typed."""
+    if textutil.utf16_len(text) == len(text):
+        return ""
+    return " " + t("length.emoji_counts_two")
+
+
 def field_error(t: Translator, bad: textutil.InvalidInput, field_key: str | None) -> str:
     """The answer to a refused text, naming the field when it is free text ("Tên cuộc họp
     dài quá (250 ký tự, tối đa 200)" rather than "Nội dung dài quá")."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.chat import Button, Message
 from bot.context import Context
-from bot.registry import CommandSpec, payload
+from bot.registry import CommandSpec, payload, press_parts
 from handlers import registry
 from handlers.registration import begin
 
@@ -65,13 +65,14 @@ def member_menu(ctx: Context, greeting: bool = False) -> Message:
     return Message(text, buttons=buttons)
 
 
+# Every command a menu button may carry.
+MENU_COMMANDS = frozenset([*MEMBER_MENU, *BOARD_MENU, "hop"])
+
+
 @registry.button("cmd")
 async def menu_button(ctx: Context) -> None:
     """A menu button runs its command exactly as if it had been typed."""
-    name = (ctx.event.payload or "").split(":")[2] if ctx.event.payload else ""
-    if name not in registry.commands:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+    (name,) = press_parts(ctx.press_args, MENU_COMMANDS)
     await ctx.app.run_command(ctx, name)
 
 

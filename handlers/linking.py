@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot import textutil
 from bot.context import Context
 from handlers import registry
 from models import audit, chat_extras, members
@@ -39,7 +40,7 @@ async def link(ctx: Context) -> None:
 
 
 async def _redeem(ctx: Context, code: str) -> None:
-    if not code.isdigit() or len(code) != 6:
+    if len(code) != 6 or textutil.number_or_none(code) is None:  # six ASCII digits
         ctx.reply(ctx.t("link.bad_format"))
         return
     failures = await audit.count_since(

@@ -12,7 +12,7 @@ from openpyxl.styles import Font
 from bot import textutil, timeparse
 from bot.chat import Button, Document, Message
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import ID, PAGE, payload, press_parts
 from bot.spreadsheet import keep_text
 from handlers import pickers, registry
 from handlers.meeting_plan import describe, plan_reminders, send_to_invitees, when_text
@@ -34,8 +34,8 @@ async def list_meetings(ctx: Context) -> None:
 
 @registry.button("mml", access="member")
 async def on_list_page(ctx: Context) -> None:
-    args = ctx.press_args
-    await _meeting_list(ctx, int(args[0]) if args and args[0].isdigit() else 0, edit=True)
+    (number,) = press_parts(ctx.press_args, PAGE)
+    await _meeting_list(ctx, number, edit=True)
 
 
 async def _meeting_list(ctx: Context, number: int = 0, *, edit: bool = False) -> None:
@@ -77,12 +77,6 @@ async def _meeting_for_organiser(ctx: Context, meeting_id: int) -> Meeting | Non
 @registry.button("mm", access="member")
 async def on_button(ctx: Context) -> None:
     args = ctx.press_args
-    if len(args) < 2 or not args[1].isdigit():
-        ctx.reply(ctx.t("button.outdated"))
-        return
-    meeting = await _meeting_for_organiser(ctx, int(args[1]))
-    if meeting is None:
-        return
     handlers = {
         "v": _status,
         "nudge": _nudge,
@@ -93,19 +87,31 @@ async def on_button(ctx: Context) -> None:
         "mins": _ask_minutes,
         "reschok": _reschedule,
         "reschno": _keep_time,
+        "atta": _attendance,  # everyone again, after a search
     }
-    if args[0] == "mark" and len(args) in (3, 4) and args[2].isdigit():
-        number = int(args[3]) if len(args) == 4 and args[3].isdigit() else 0
-        await _toggle_attendance(ctx, meeting, int(args[2]), number)
-    elif args[0] == "att" and len(args) == 3 and args[2].isdigit():  # another page
+    # "mm:<action>:<meeting>", a page of the attendance sheet "mm:att:<meeting>:<page>", a
+    # tick on it "mm:mark:<meeting>:<member>[:<page>]"
+    if args[:1] == ["mark"] and len(args) == 3:  # sent before ticks kept the page
+        _, meeting_id, member_id = press_parts(args, ("mark",), ID, ID)
+        number = 0
+    elif args[:1] == ["mark"]:
+        _, meeting_id, member_id, number = press_parts(args, ("mark",), ID, ID, PAGE)
+    elif args[:1] == ["att"] and len(args) == 3:
+        _, meeting_id, number = press_parts(args, ("att",), ID, PAGE)
+    else:
+        _, meeting_id = press_parts(args, handlers, ID)
+    meeting = await _meeting_for_organiser(ctx, meeting_id)
+    if meeting is None:
+        return
+    if args[0] == "mark":
+        await _toggle_attendance(ctx, meeting, member_id, number)
+    elif args[0] == "att" and len(args) == 3:  # another page
         query = pickers.listened_query(ctx, ATTENDANCE_LIST, [meeting.id])
-        await _attendance(ctx, meeting, int(args[2]), query, edit=True)
+        await _attendance(ctx, meeting, number, query, edit=True)
     elif args[0] == "atta":  # everyone again, after a search
         await _attendance(ctx, meeting, edit=True)
-    elif args[0] in handlers:
-        await handlers[args[0]](ctx, meeting)
     else:
-        ctx.reply(ctx.t("button.outdated"))
+        await handlers[args[0]](ctx, meeting)
 
 
 async def _status(ctx: Context, meeting: Meeting) -> None:
@@ -410,11 +416,12 @@ async def _attendance(
 
 @pickers.searchable(ATTENDANCE_LIST)
 async def _search_invitees(ctx: Context, args: list[str], query: str) -> None:
-    if not (args and args[0].isdigit()):
+    meeting_id = textutil.number_or_none(args[0]) if len(args) == 1 else None
+    if meeting_id is None:
         await pickers.stop_listening(ctx)
         ctx.reply(ctx.t("button.outdated"))
         return
-    meeting = await _meeting_for_organiser(ctx, int(args[0]))
+    meeting = await _meeting_for_organiser(ctx, meeting_id)
     if meeting is None:
         await pickers.stop_listening(ctx)
         return
@@ -473,8 +480,13 @@ async def on_minutes(ctx: Context) -> None:
 @registry.command("baocaohop", access="board", where="private", help_key="help.cmd.baocaohop")
 async def attendance_report(ctx: Context) -> None:
     local_now = ctx.now.astimezone(ctx.t.tz)
-    year = int(ctx.event.args) if ctx.event.args.strip().isdigit() else local_now.year
-    if not 2000 <= year <= local_now.year + 1:
+    typed = ctx.event.args.strip()
+    year = (
+        textutil.number_or_none(typed, low=2000, high=local_now.year + 1)
+        if typed
+        else local_now.year
+    )
+    if year is None:  # not a year, or one without meetings to report
         ctx.reply(ctx.t("mt.report_usage"))
         return
     start = datetime(year, 1, 1, tzinfo=ctx.t.tz).astimezone(UTC)

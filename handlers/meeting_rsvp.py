@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import textutil
 from bot.chat import Button, FileRef, Message
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import ID, payload, press_parts
 from handlers import registry
 from handlers.meeting_plan import (
     create,
@@ -31,13 +31,10 @@ ANSWERS = {"y": YES, "n": NO, "m": MAYBE}
 
 @registry.button("rsvp", access="member")
 async def on_rsvp(ctx: Context) -> None:
-    args = ctx.press_args
-    if len(args) != 2 or not args[0].isdigit() or args[1] not in ANSWERS:
-        ctx.reply(ctx.t("button.outdated"))
-        return
-    meeting = await meetings.get(ctx.session, int(args[0]))
+    meeting_id, answer_code = press_parts(ctx.press_args, ID, ANSWERS)
+    meeting = await meetings.get(ctx.session, meeting_id)
     invite = (
-        await meetings.invite(ctx.session, int(args[0]), ctx.member.id)
+        await meetings.invite(ctx.session, meeting_id, ctx.member.id)
         if (ctx.member and meeting)
         else None
     )
@@ -50,7 +47,7 @@ async def on_rsvp(ctx: Context) -> None:
     if ctx.now >= meeting.starts_at:
         ctx.reply(ctx.t("mt.already_started", title=meeting.title))
         return
-    answer = ANSWERS[args[1]]
+    answer = ANSWERS[answer_code]
     if answer == NO:
         await ctx.set_dialog("rsvp_reason", "reason", {"meeting_id": meeting.id})
         ctx.reply(
@@ -94,8 +91,8 @@ async def on_reason(ctx: Context) -> None:
 
 @registry.button("rsvpr", access="member")
 async def on_no_reason(ctx: Context) -> None:
-    arg = (ctx.event.payload or "").split(":")[-1]
-    await _finish_no(ctx, int(arg) if arg.isdigit() else 0, None)
+    (meeting_id,) = press_parts(ctx.press_args, ID)
+    await _finish_no(ctx, meeting_id, None)
 
 
 async def _finish_no(ctx: Context, meeting_id: int, reason: str | None) -> None:
@@ -159,8 +156,8 @@ async def my_meetings(ctx: Context) -> None:
 
 @registry.button("mins", access="member")
 async def fetch_minutes(ctx: Context) -> None:
-    arg = (ctx.event.payload or "").split(":")[-1]
-    meeting = await meetings.get(ctx.session, int(arg)) if arg.isdigit() else None
+    (meeting_id,) = press_parts(ctx.press_args, ID)
+    meeting = await meetings.get(ctx.session, meeting_id)
     if meeting is None:
         ctx.reply(ctx.t("mt.not_invited"))
         return

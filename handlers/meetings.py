@@ -12,7 +12,7 @@ from typing import Any
 from bot import textutil, timeparse
 from bot.chat import Button, Message
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import ID, PAGE, OutdatedPress, payload
 from handlers import audiences, pickers, registry
 from handlers.audiences import AUDIENCES
 from handlers.dialogs import dialog_press
@@ -27,6 +27,9 @@ MEETING_AUDIENCES = ("all", "bch", "to_truong", "women")
 REPEATS = ("", "weekly", "monthly_nth", "monthly_day")
 # The typed steps whose errors name their field.
 TEXT_FIELDS = {"title": "mt.field.title", "place": "mt.field.place", "agenda": "mt.field.agenda"}
+DURATIONS = (60, 120, 240)  # minutes, the buttons of the end step
+# The reminder buttons: what each carries, and the offsets it means.
+OFFSET_CHOICES = {"1440,60": [1440, 60], "60": [60], "-": []}
 
 
 async def organiser_roots(ctx: Context) -> list[Unit]:
@@ -118,7 +121,7 @@ async def _ask(ctx: Context, step: str, data: dict[str, Any]) -> None:
         )
     elif step == "end":
         buttons.append(
-            [Button(t("mt.btn.hours", n=n), payload("mk", "dur", n * 60)) for n in (1, 2, 4)]
+            [Button(t("mt.btn.hours", n=m // 60), payload("mk", "dur", m)) for m in DURATIONS]
         )
     elif step == "agenda":
         buttons.append([Button(t("btn.skip"), payload("mk", "noagenda"))])
@@ -256,9 +259,25 @@ async def _preview(ctx: Context, data: dict[str, Any]) -> None:
     )
 
 
+# What each of the dialog's buttons carries after its action (see dialog_press).
+ACTIONS = {
+    "kind": meetings.KINDS,
+    "title": None,
+    "dur": [str(m) for m in DURATIONS],
+    "noagenda": None,
+    "unit": ID,
+    "upg": PAGE,
+    "uall": None,
+    "aud": MEETING_AUDIENCES,
+    "off": OFFSET_CHOICES,
+    "rep": [r or "-" for r in REPEATS],
+    "go": None,
+}
+
+
 @registry.button("mk", access="member")
 async def on_button(ctx: Context) -> None:
-    press = await dialog_press(ctx, FLOW, "mt.session_over")
+    press = await dialog_press(ctx, FLOW, "mt.session_over", ACTIONS)
     if press is None:
         return
     step, data, action, arg = press
@@ -270,39 +289,39 @@ async def on_button(ctx: Context) -> None:
 
 
 async def _press(ctx: Context, step: str, data: dict[str, Any], action: str, arg: str) -> None:
-    if action == "kind" and step == "kind" and arg in meetings.KINDS:
+    if action == "kind" and step == "kind":
         data["kind"] = arg
         data["title_hint"] = ctx.t(f"mt.kind.{arg}")
         await _ask(ctx, "title", data)
     elif action == "title" and step == "title":
         data["title"] = data["title_hint"]
         await _ask(ctx, "start", data)
-    elif action == "dur" and step == "end" and arg.isdigit():
+    elif action == "dur" and step == "end":
         await _end_chosen(
             ctx, data, datetime.fromisoformat(data["starts"]) + timedelta(minutes=int(arg))
         )
     elif action == "noagenda" and step == "agenda":
         data["agenda"] = ""
         await _ask_unit(ctx, data)
-    elif action == "unit" and step == "unit" and arg.isdigit():
-        await _unit_chosen(ctx, data, await units.get(ctx.session, int(arg)))
-    elif action == "upg" and step == "unit" and arg.isdigit():
-        await _ask_unit(ctx, data, int(arg), edit=True)
+    elif action == "unit" and step == "unit":
+        await _unit_chosen(ctx, data, await units.get(ctx.session, arg))
+    elif action == "upg" and step == "unit":
+        await _ask_unit(ctx, data, arg, edit=True)
     elif action == "uall" and step == "unit":
         data.pop(pickers.QUERY, None)
         await _ask_unit(ctx, data, edit=True)
-    elif action == "aud" and step == "audience" and arg in MEETING_AUDIENCES:
+    elif action == "aud" and step == "audience":
         data["audience"] = arg
         await _ask(ctx, "offsets", data)
     elif action == "off" and step == "offsets":
-        await _offsets_chosen(ctx, data, [] if arg == "-" else [int(x) for x in arg.split(",")])
+        await _offsets_chosen(ctx, data, OFFSET_CHOICES[arg])
     elif action == "rep" and step == "repeat":
         data["repeat"] = "" if arg == "-" else arg
         await _preview(ctx, data)
     elif action == "go" and step == "confirm":
         await _confirm(ctx, data)
     else:
-        ctx.reply(ctx.t("button.outdated"))
+        raise OutdatedPress(action)
 
 
 async def _confirm(ctx: Context, data: dict[str, Any]) -> None:

@@ -4,9 +4,10 @@ year-end counts them; someone who left is listed in reports but no longer counte
 
 from __future__ import annotations
 
+from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import ID, PAGE, payload, press_parts
 from handlers import pickers, registry
 from models import emulation, members, units
 from models.members import ACTIVE, LEFT, Member
@@ -31,28 +32,27 @@ def card_buttons(ctx: Context, member: Member) -> list[list[Button]]:
 @registry.button("mbr", access="board")
 async def on_button(ctx: Context) -> None:
     args = ctx.press_args
-    member = (
-        await members.get(ctx.session, int(args[1]))
-        if len(args) >= 2 and args[1].isdigit()
-        else None
-    )
+    # "mbr:<action>:<member>", and a page of the unit picker or the unit picked after it
+    third = {"mvp": PAGE, "to": ID}.get(args[0]) if args else None
+    actions = ("move", "mva", "left", "leftok", "back") if third is None else (args[0],)
+    action, member_id, other = press_parts(args, actions, ID, third)
+    member = await members.get(ctx.session, member_id)
     unit = await units.get(ctx.session, member.unit_id) if member else None
     if member is None or unit is None:
         ctx.reply(ctx.t("button.outdated"))
         return
     if not await ctx.manages(unit, f"member:{member.id}"):
         return
-    action = args[0]
     if action == "move":
         await _move_picker(ctx, member, unit)
-    elif action == "mvp" and len(args) == 3 and args[2].isdigit():  # another page
+    elif action == "mvp":  # another page
         query = pickers.listened_query(ctx, MOVE_LIST, [member.id])
-        await _move_picker(ctx, member, unit, int(args[2]), query, edit=True)
+        await _move_picker(ctx, member, unit, other, query, edit=True)
     elif action == "mva":  # the whole list again, after a search
         await _move_picker(ctx, member, unit, edit=True)
-    elif action == "to" and len(args) == 3 and args[2].isdigit() and member.status == ACTIVE:
-        target = await units.get(ctx.session, int(args[2]))
-        if target is None or not await ctx.manages(target, f"unit:{args[2]}"):
+    elif action == "to" and member.status == ACTIVE:
+        target = await units.get(ctx.session, other)
+        if target is None or not await ctx.manages(target, f"unit:{other}"):
             return
         await pickers.stop_listening(ctx)
         member.unit_id = target.id  # type: ignore[assignment]
@@ -118,7 +118,8 @@ async def _move_picker(
 
 @pickers.searchable(MOVE_LIST)
 async def _move_search(ctx: Context, args: list[str], query: str) -> None:
-    member = await members.get(ctx.session, int(args[0])) if args and args[0].isdigit() else None
+    member_id = textutil.number_or_none(args[0]) if len(args) == 1 else None
+    member = await members.get(ctx.session, member_id) if member_id is not None else None
     unit = await units.get(ctx.session, member.unit_id) if member else None
     if member is None or unit is None or member.status != ACTIVE:
         await pickers.stop_listening(ctx)

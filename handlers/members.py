@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bot import textutil
 from bot.chat import Button, Document, Message
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
 from handlers import pickers, registry
 from handlers.fields import member_values, summary_lines
 from handlers.member_manage import card_buttons
@@ -38,25 +39,24 @@ async def pending(ctx: Context) -> None:
     "doanvien", access="board", where="private", help_key="help.cmd.doanvien", menu=True
 )
 async def list_members(ctx: Context) -> None:
-    page = int(ctx.event.args) if ctx.event.args.strip().isdigit() else 1
-    await _show_page(ctx, max(page, 1), edit=False)
+    page = textutil.number_or_none(ctx.event.args, low=1, high=PAGE.high) or 1
+    await _show_page(ctx, page, edit=False)
 
 
 @registry.button("mem", access="board")
 async def member_button(ctx: Context) -> None:
-    parts = ctx.press_args
-    if len(parts) == 2 and parts[0] == "p" and parts[1].isdigit():
-        await _show_page(ctx, int(parts[1]), edit=True)
-    elif len(parts) == 2 and parts[0] == "v" and parts[1].isdigit():
-        await _view(ctx, int(parts[1]))
-    elif len(parts) == 2 and parts[0] == "sp" and parts[1].isdigit():  # a page of results
+    # a page of the list, a member's card, a page of search results
+    args = ctx.press_args
+    act, number = press_parts(args, ("p", "v", "sp"), ID if args[:1] == ["v"] else PAGE)
+    if act == "p":
+        await _show_page(ctx, max(number, 1), edit=True)
+    elif act == "v":
+        await _view(ctx, number)
+    else:
         query = pickers.listened_query(ctx, SEARCH_LIST, [])
         if not query:
-            ctx.reply(ctx.t("button.outdated"))
-            return
-        await _search(ctx, query, int(parts[1]), edit=True)
-    else:
-        ctx.reply(ctx.t("button.outdated"))
+            raise OutdatedPress(act)
+        await _search(ctx, query, number, edit=True)
 
 
 async def _show_page(ctx: Context, page: int, *, edit: bool) -> None:

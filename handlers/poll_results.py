@@ -11,9 +11,10 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from bot import textutil
 from bot.chat import Button, Document, Message
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import ID, PAGE, payload, press_parts
 from bot.spreadsheet import keep_text
 from handlers import audiences, pickers, registry
 from handlers.members import XLSX
@@ -45,8 +46,9 @@ async def _can_see(ctx: Context, poll: Poll) -> bool:
 @registry.command("ketqua", access="member", where="any", help_key="help.cmd.ketqua", menu=True)
 async def results(ctx: Context) -> None:
     arg = ctx.event.args.strip().lstrip("#")
-    if arg.isdigit():
-        poll = await ctx.session.get(Poll, int(arg))
+    number = textutil.number_or_none(arg)
+    if number is not None:
+        poll = await ctx.session.get(Poll, number)
         if poll is None or not await _can_see(ctx, poll):
             ctx.reply(ctx.t("poll.not_found", id=arg))
             return
@@ -64,8 +66,8 @@ async def results(ctx: Context) -> None:
 
 @registry.button("prl", access="member")
 async def on_list_page(ctx: Context) -> None:
-    args = ctx.press_args
-    await _poll_list(ctx, int(args[0]) if args and args[0].isdigit() else 0, edit=True)
+    (number,) = press_parts(ctx.press_args, PAGE)
+    await _poll_list(ctx, number, edit=True)
 
 
 async def _poll_list(ctx: Context, number: int = 0, *, edit: bool = False) -> None:
@@ -113,16 +115,18 @@ async def show(ctx: Context, poll: Poll) -> None:
         ctx.reply(Message(ctx.t("poll.manage", id=poll.id), buttons=[r for r in buttons if r]))
 
 
+# The buttons under a poll's results: view, who chose what, who is missing, nudge, export, close.
+ACTIONS = ("v", "who", "miss", "n", "x", "c")
+
+
 @registry.button("pr", access="member")
 async def on_button(ctx: Context) -> None:
-    args = ctx.press_args
-    poll = (
-        await ctx.session.get(Poll, int(args[1])) if len(args) == 2 and args[1].isdigit() else None
-    )
+    act, poll_id = press_parts(ctx.press_args, ACTIONS, ID)
+    poll = await ctx.session.get(Poll, poll_id)
     if poll is None:
         ctx.reply(ctx.t("button.outdated"))
         return
-    if args[0] == "v":
+    if act == "v":
         if await _can_see(ctx, poll):
             await show(ctx, poll)
         else:
@@ -132,18 +136,18 @@ async def on_button(ctx: Context) -> None:
         ctx.audit("access_denied", target=f"poll:{poll.id}", needed="organiser or board")
         ctx.reply(ctx.t("poll.organiser_only"))
         return
-    if args[0] == "who" and not poll.anonymous:
+    if act == "who" and not poll.anonymous:
         await _who(ctx, poll)
-    elif args[0] == "miss" and poll.target == MEMBERS:
+    elif act == "miss" and poll.target == MEMBERS:
         names = [m.full_name for m in await _missing(ctx, poll)]
         ctx.audit("poll_missing_viewed", target=f"poll:{poll.id}")
         if names:
             ctx.reply(_names(ctx, "poll.missing", names))
         else:
             ctx.reply(ctx.t("poll.all_answered"))
-    elif args[0] == "n" and poll.target == MEMBERS and poll.is_open:
+    elif act == "n" and poll.target == MEMBERS and poll.is_open:
         await _nudge(ctx, poll)
-    elif args[0] == "x":
+    elif act == "x":
         ctx.audit("poll_exported", target=f"poll:{poll.id}")
         ctx.reply(
             Message(
@@ -151,7 +155,7 @@ async def on_button(ctx: Context) -> None:
                 document=Document(f"binh-chon-{poll.id}.xlsx", await workbook(ctx, poll), XLSX),
             )
         )
-    elif args[0] == "c" and poll.is_open:
+    elif act == "c" and poll.is_open:
         await close_poll(ctx.app, ctx.session, poll, ctx.now)
         ctx.audit("poll_closed", target=f"poll:{poll.id}")
         ctx.reply(ctx.t("poll.closed_now", question=poll.question))

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 # A number typed this long after a text poll closed is still taken as a late answer to it.
 LATE_ANSWER_WINDOW = timedelta(days=7)
-TEXT_VOTE = re.compile(r"^\s*\d{1,2}(\s*[,;\s]\s*\d{1,2})*\s*$")
+# ASCII digits only: "\d" would take "٣" for 3 (see textutil.parse_number).
+TEXT_VOTE = re.compile(r"^\s*[0-9]{1,2}(\s*[,;\s]\s*[0-9]{1,2})*\s*$")
 
 
 @dataclass
@@ -193,7 +194,7 @@ async def text_vote(ctx: Context) -> bool:
     if not poll.is_open:
         ctx.reply(ctx.t("poll.closed_already", question=poll.question))
         return True
-    numbers = [int(n) for n in re.findall(r"\d+", text)]
+    numbers = [int(n) for n in re.findall(r"[0-9]+", text)]
     count = len(poll.options)
     if numbers == [0]:
         if await record_vote(ctx, poll, copy, []):

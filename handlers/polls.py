@@ -16,8 +16,9 @@ from typing import Any
 from bot import textutil, timeparse
 from bot.chat import Button, Message
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import ID, PAGE, OutdatedPress, payload, press_part
 from handlers import audiences, pickers, registry
+from handlers.fields import length_note
 from handlers.meetings import organiser_roots
 from handlers.poll_votes import plan_close
 from models import groups, outbox, units
@@ -32,17 +33,26 @@ DEADLINES = ("1h", "eod", "3d", "7d", "none")
 
 
 class PollInputError(ValueError):
-    def __init__(self, key: str, **params: object) -> None:
+    def __init__(self, key: str, *, about: str = "", **params: object) -> None:
         super().__init__(key)
-        self.key, self.params = key, params
+        self.key, self.params, self.about = key, params, about  # about: the text refused
+
+    def text(self, t: Any) -> str:
+        return t(self.key, **self.params) + length_note(t, self.about)
 
 
 def check_question(text: str) -> str:
     question = textutil.nfc(" ".join(text.split()))
     if not question:
         raise PollInputError("poll.ask_question")
-    if len(question) > MAX_QUESTION:
-        raise PollInputError("poll.question_too_long", limit=MAX_QUESTION, length=len(question))
+    # Lengths in UTF-16 code units, as Telegram counts them (a question holds 300, an option 100).
+    if textutil.utf16_len(question) > MAX_QUESTION:
+        raise PollInputError(
+            "poll.question_too_long",
+            about=question,
+            limit=MAX_QUESTION,
+            length=textutil.utf16_len(question),
+        )
     return question
 
 
@@ -56,8 +66,10 @@ def check_options(parts: list[str]) -> list[str]:
     if len(options) > MAX_OPTIONS:
         raise PollInputError("poll.too_many_options", maximum=MAX_OPTIONS, count=len(options))
     for option in options:
-        if len(option) > MAX_OPTION:
-            raise PollInputError("poll.option_too_long", limit=MAX_OPTION, option=option[:30])
+        if textutil.utf16_len(option) > MAX_OPTION:
+            raise PollInputError(
+                "poll.option_too_long", about=option, limit=MAX_OPTION, option=option[:30]
+            )
     seen: dict[str, str] = {}
     for option in options:
         key = textutil.search_key(option)
@@ -103,7 +115,7 @@ async def create(ctx: Context) -> None:
         if len(parts) > 1:
             data["opts"] = check_options(parts[1:])
     except PollInputError as bad:
-        ctx.reply(ctx.t(bad.key, **bad.params))
+        ctx.reply(bad.text(ctx.t))
         return
     if "opts" not in data:
         if group:
@@ -171,7 +183,7 @@ async def on_input(ctx: Context) -> None:
         else:
             ctx.reply(ctx.t("bc.use_buttons"))
     except PollInputError as bad:
-        ctx.reply(ctx.t(bad.key, **bad.params))
+        ctx.reply(bad.text(ctx.t))
     except textutil.InvalidInput as bad:
         ctx.reply(ctx.t(bad.key, **bad.params))
 
@@ -216,9 +228,31 @@ async def _show_card(ctx: Context, data: dict[str, Any], edit: bool = False) -> 
     )
 
 
+# What each button of a card carries after the card's token and its action.
+ACTIONS = {
+    "cancel": None,
+    "rsvp": None,
+    "anon": None,
+    "multi": None,
+    "dl": (*DEADLINES, "type"),
+    "to": None,
+    "upg": PAGE,
+    "uall": None,
+    "u": ID,
+    "aud": (MEMBERS, GROUPS),
+    "go": None,
+}
+
+
 @registry.button("pl", access="member")
 async def on_button(ctx: Context) -> None:
-    token, act, arg = [*ctx.press_args, "", "", ""][:3]
+    args = ctx.press_args
+    if not 2 <= len(args) <= 3 or args[1] not in ACTIONS:
+        raise OutdatedPress(ctx.event.payload)
+    token, act = args[0], args[1]
+    # "dl" alone opens the deadline menu; with a value, it picks one.
+    spec = ACTIONS[act] if len(args) == 3 or act != "dl" else None
+    arg = press_part(args[2] if len(args) == 3 else None, spec)
     dialog = ctx.dialog
     mine = (
         dialog is not None
@@ -238,7 +272,7 @@ async def on_button(ctx: Context) -> None:
         data["opts"] = list(RSVP_OPTIONS)
         await _show_card(ctx, data)
     elif step not in ("settings", "deadline", "unit") or "opts" not in data:
-        ctx.reply(ctx.t("button.outdated"))
+        raise OutdatedPress(act)
     elif act in ("anon", "multi"):
         data[act] = not data[act]
         await _show_card(ctx, data, edit=True)
@@ -251,26 +285,26 @@ async def on_button(ctx: Context) -> None:
     elif act == "dl" and arg == "type":
         await ctx.set_dialog(FLOW, "deadline", data)
         ctx.reply(ctx.t("poll.type_deadline"))
-    elif act == "dl" and arg in DEADLINES:
+    elif act == "dl":
         data["closes"] = _preset_deadline(ctx, arg)
         await _show_card(ctx, data)
     elif act == "to" and ctx.event.is_private:
         data.pop(pickers.QUERY, None)
         await _ask_unit(ctx, data)
-    elif act == "upg" and step == "unit" and arg.isdigit():
-        await _ask_unit(ctx, data, int(arg), edit=True)
+    elif act == "upg" and step == "unit":
+        await _ask_unit(ctx, data, arg, edit=True)
     elif act == "uall" and step == "unit":
         data.pop(pickers.QUERY, None)
         await _ask_unit(ctx, data, edit=True)
-    elif act == "u" and arg.isdigit() and ctx.event.is_private:
-        await _unit_chosen(ctx, data, await units.get(ctx.session, int(arg)))
-    elif act == "aud" and arg in (MEMBERS, GROUPS) and data.get("unit_id"):
+    elif act == "u" and ctx.event.is_private:
+        await _unit_chosen(ctx, data, await units.get(ctx.session, arg))
+    elif act == "aud" and data.get("unit_id"):
         data["target"] = arg
         await _show_card(ctx, data)
     elif act == "go":
         await _send(ctx, data)
     else:
-        ctx.reply(ctx.t("button.outdated"))
+        raise OutdatedPress(act)
 
 
 def _preset_deadline(ctx: Context, key: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import OutdatedPress, payload, press_parts
 from handlers import registry
 from handlers.fields import (
     FIELDS,
@@ -19,6 +19,7 @@ from handlers.fields import (
 from models import members, units
 
 FLOW = "profile"
+GENDERS = ("nam", "nu")  # the gender buttons
 EDITABLE = [
     "full_name",
     "gender",
@@ -64,15 +65,13 @@ async def profile_message(ctx: Context) -> Message:
 
 @registry.button("prof", access="member")
 async def edit_button(ctx: Context) -> None:
-    parts = (ctx.event.payload or "").split(":")
-    name = parts[2] if len(parts) > 2 else ""
+    (name,) = press_parts(ctx.press_args, [*EDITABLE, "cancel"])
     if name == "cancel":
         await ctx.end_dialog()
         ctx.reply(ctx.t("dialog.cancelled"))
         return
-    if name not in EDITABLE or ctx.member is None:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+    if ctx.member is None:
+        raise OutdatedPress(name)
     await ctx.set_dialog(FLOW, name, {})
     ctx.reply(_ask(ctx, name))
 
@@ -81,7 +80,7 @@ def _ask(ctx: Context, name: str) -> Message:
     t = ctx.t
     buttons = []
     if name == "gender":
-        buttons.append([Button(t(f"gender.{g}"), payload("profg", g)) for g in ("nam", "nu")])
+        buttons.append([Button(t(f"gender.{g}"), payload("profg", g)) for g in GENDERS])
     buttons.append([Button(t("btn.cancel"), payload("prof", "cancel"))])
     contact = t("btn.share_phone") if name == "phone" else ""
     return Message(t(f"reg.ask.{name}"), buttons=buttons, request_contact=contact)
@@ -89,10 +88,9 @@ def _ask(ctx: Context, name: str) -> Message:
 
 @registry.button("profg", access="member")
 async def gender_button(ctx: Context) -> None:
-    value = (ctx.event.payload or "").split(":")[-1]
+    (value,) = press_parts(ctx.press_args, GENDERS)
     if ctx.dialog is None or ctx.dialog.flow != FLOW or ctx.dialog.step != "gender":
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress(value)
     await _save(ctx, "gender", value)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
-from bot.registry import payload
+from bot.registry import ID, PAGE, OutdatedPress, payload, press_number, press_parts
 from handlers import pickers, registry
 from handlers.dialogs import dialog_press
 from handlers.fields import FIELDS, apply, field_error, local_today, summary_lines, to_stored
@@ -103,9 +103,30 @@ async def on_input(ctx: Context) -> None:
     await _advance(ctx, step, data)
 
 
+def _unit_part(part: str) -> str:
+    """A unit button: "<id>" (open or choose it), "=<id>" (this one), "^<id>" or "^top" (up)."""
+    if part != "^top":
+        press_number(part[1:] if part[:1] in "=^" else part, ID)
+    return part
+
+
+# What each of the dialog's buttons carries after its action (see dialog_press).
+ACTIONS = {
+    "back": None,
+    "skip": None,
+    "g": FIELDS["gender"].choices,
+    "unit": _unit_part,
+    "upg": PAGE,
+    "uall": None,
+    "edit": None,
+    "ef": ("unit", *FIELD_STEPS),
+    "yes": None,
+}
+
+
 @registry.button("reg")
 async def on_button(ctx: Context) -> None:
-    press = await dialog_press(ctx, FLOW, "reg.session_over")
+    press = await dialog_press(ctx, FLOW, "reg.session_over", ACTIONS)
     if press is None:
         return
     step, data, action, arg = press
@@ -114,25 +135,25 @@ async def on_button(ctx: Context) -> None:
     elif action == "skip" and step in FIELDS and FIELDS[step].optional:
         data[step] = None
         await _advance(ctx, step, data)
-    elif action == "g" and step == "gender" and arg in FIELDS["gender"].choices:
+    elif action == "g" and step == "gender":
         data["gender"] = arg
         await _advance(ctx, step, data)
     elif action == "unit" and step == "unit":
         await _picked_unit(ctx, data, arg)
-    elif action == "upg" and step == "unit" and arg.isdigit():
-        await _browse(ctx, data, int(arg))
+    elif action == "upg" and step == "unit":
+        await _browse(ctx, data, arg)
     elif action == "uall" and step == "unit":
         data.pop(pickers.QUERY, None)
         await _browse(ctx, data)
     elif action == "edit" and step == CONFIRM:
         ctx.reply(_edit_menu(ctx))
-    elif action == "ef" and step == CONFIRM and (arg in FIELD_STEPS or arg == "unit"):
+    elif action == "ef" and step == CONFIRM:
         data["editing"] = True
         await _go(ctx, arg, data)
     elif action == "yes" and step == CONFIRM:
         await _submit(ctx, data)
     else:
-        ctx.reply(ctx.t("button.outdated"))
+        raise OutdatedPress(action)
 
 
 # --- steps ----------------------------------------------------------------------------------
@@ -231,14 +252,13 @@ async def _unit_picker(ctx: Context, data: dict[str, Any], number: int = 0) -> M
 async def _picked_unit(ctx: Context, data: dict[str, Any], arg: str) -> None:
     data.pop(pickers.QUERY, None)  # a press moves on from any search
     if arg.startswith("^"):  # one level up
-        data["browse"] = None if arg == "^top" else int(arg[1:])
+        data["browse"] = None if arg == "^top" else press_number(arg[1:])
         await _browse(ctx, data)
         return
     final = arg.startswith("=")
-    unit = await units.get(ctx.session, int(arg.lstrip("="))) if arg.lstrip("=").isdigit() else None
+    unit = await units.get(ctx.session, press_number(arg.lstrip("=")))
     if unit is None:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress(arg)
     if not final and await units.children(ctx.session, unit):
         data["browse"] = unit.id
         await _browse(ctx, data)
@@ -384,11 +404,8 @@ def approval_request(t: Any, member: Member, unit: Unit) -> Message:
 # --- the board's decision ---------------------------------------------------------------------
 @registry.button("appr", access="board")
 async def on_decision(ctx: Context) -> None:
-    args = ctx.press_args
-    if len(args) != 2 or not args[1].isdigit():
-        ctx.reply(ctx.t("button.outdated"))
-        return
-    await decide(ctx, int(args[1]), approve=args[0] == "ok")
+    decision, member_id = press_parts(ctx.press_args, ("ok", "no"), ID)
+    await decide(ctx, member_id, approve=decision == "ok")
 
 
 async def decide(ctx: Context, member_id: int, *, approve: bool) -> None:
@@ -453,6 +470,7 @@ async def on_reject_reason(ctx: Context) -> None:
 
 @registry.button("rej", access="board")
 async def on_reject_cancel(ctx: Context) -> None:
+    press_parts(ctx.press_args, ("cancel",))
     if ctx.dialog is not None and ctx.dialog.flow == "reject":
         await ctx.end_dialog()
     ctx.reply(ctx.t("dialog.cancelled"))

@@ -6,7 +6,7 @@ from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.i18n import LANGUAGES
-from bot.registry import payload
+from bot.registry import payload, press_parts
 from handlers import registry
 from models import members, roles, units
 
@@ -40,10 +40,7 @@ async def language(ctx: Context) -> None:
 
 @registry.button("lang")
 async def set_language(ctx: Context) -> None:
-    code = (ctx.event.payload or "").split(":")[-1]
-    if code not in LANGUAGES:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+    (code,) = press_parts(ctx.press_args, LANGUAGES)
     ctx.identity.language = code
     ctx.t = ctx.app.translator(code, ctx.event.platform)
     ctx.reply(ctx.t("lang.set"))
@@ -64,7 +61,7 @@ async def grant_role(ctx: Context) -> None:
     """/phanquyen <member id> <bch|to_truong|admin> <unit code> [bỏ]  ("bỏ" removes the role)."""
     parts = ctx.event.args.split()
     revoke = len(parts) == 4 and textutil.fold_input(parts[3]) in REMOVE_WORDS
-    number = int(parts[0]) if parts and parts[0].isdigit() else None
+    number = textutil.number_or_none(parts[0]) if parts else None
     if len(parts) not in (3, 4) or (len(parts) == 4 and not revoke) or number is None:
         ctx.reply(ctx.t("roles.usage"))
         return

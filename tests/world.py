@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import uuid
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import MetaData
+from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel, select
 
 from bot.app import App
@@ -36,12 +38,18 @@ SECRET_MINUTES = "Biên bản nội bộ SCT: mức thưởng cuối năm"
 # record that the event was handled.
 UNCHANGED_EXCEPT = {"audit_log", "processed_events"}
 # Columns that follow the person, not the press (first contact, the last time seen).
-VOLATILE_COLUMNS = {("identities", "last_seen_at"), ("identities", "display_name")}
+VOLATILE = {("identities", "last_seen_at"), ("identities", "display_name")}
 
 
 def text_of(key: str) -> str:
     """A catalog text up to its first placeholder: what every answer with that key contains."""
     return VI[key].split("{")[0].strip()
+
+
+def says(out: str, key: str) -> bool:
+    """Whether `out` has the answer of catalog `key` (or its wording for apps without buttons,
+    "<key>.typed", which the console gets)."""
+    return any(text_of(k) in out for k in (key, key + ".typed") if k in VI)
 
 
 @dataclass
@@ -56,6 +64,8 @@ class World:
 
     async def event(self, user: str, **fields: Any) -> str:
         """Hand one event from console user `user` to the bot; what the bot printed back."""
+        adapter = self.console.adapter
+        adapter.user_id, adapter.user_name = user, f"Người {user}"  # answers print unprefixed
         out = self.console.out
         start = len(out.getvalue())
         fields.setdefault("event_id", uuid.uuid4().hex)
@@ -90,15 +100,32 @@ class World:
         return len(rows)
 
 
+def _columns() -> list[tuple[str, list[str]]]:
+    return [
+        (table.name, [c.name for c in table.columns if (table.name, c.name) not in VOLATILE])
+        for table in SQLModel.metadata.sorted_tables
+        if table.name not in UNCHANGED_EXCEPT
+    ]
+
+
 async def snapshot(app: App) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (but the audit log and the handled-events record)."""
+    """Every row of every table (but the audit log and the handled-events record). On SQLite
+    the file is read directly, without the driver's thread: the fuzz tests take one snapshot
+    per press."""
+    url = make_url(app.db.url)
     tables: dict[str, list[tuple[Any, ...]]] = {}
-    metadata: MetaData = SQLModel.metadata
+    if url.get_backend_name() == "sqlite" and url.database:
+        with closing(sqlite3.connect(url.database)) as connection:
+            for name, columns in _columns():
+                quoted = ", ".join(f'"{c}"' for c in columns)
+                rows = connection.execute(f'SELECT {quoted} FROM "{name}"').fetchall()
+                tables[name] = sorted(rows, key=repr)
+        return tables
     async with app.db.session() as session:
-        for table in metadata.sorted_tables:
+        for table in SQLModel.metadata.sorted_tables:
             if table.name in UNCHANGED_EXCEPT:
                 continue
-            columns = [c for c in table.columns if (table.name, c.name) not in VOLATILE_COLUMNS]
+            columns = [c for c in table.columns if (table.name, c.name) not in VOLATILE]
             rows = (await session.exec(select(*columns))).all()  # type: ignore[call-overload]
             tables[table.name] = sorted((tuple(r) for r in rows), key=repr)
     return tables

@@ -17,7 +17,7 @@ from typing import TextIO
 from bot.app import App
 from bot.chat import Capabilities, Event, Message
 from bot.ratelimit import Limits, RateLimiter
-from bot.textutil import choice_by_label, split_text
+from bot.textutil import choice_by_label, number_or_none, split_text
 
 CAPS = Capabilities(
     inline_buttons=False,
@@ -112,8 +112,9 @@ class ConsoleAdapter:
             user_name=self.user_name,
         )
         choices = self._choices.get(self.user_id, [])
-        if text.isdigit() and 1 <= int(text) <= len(choices):
-            return Event(**base, payload=choices[int(text) - 1])  # type: ignore[arg-type]
+        number = number_or_none(text, low=1, high=len(choices)) if choices else None
+        if number is not None:
+            return Event(**base, payload=choices[number - 1])  # type: ignore[arg-type]
         if text.startswith("/") and len(text) > 1:
             command, _, args = text[1:].partition(" ")
             return Event(**base, command=command.lower(), args=args.strip())  # type: ignore[arg-type]

@@ -38,7 +38,8 @@ CAPS = Capabilities(
     request_contact=False,
     max_text_length=MAX_TEXT,
 )
-CHOICE_REPLY = re.compile(r"^\s*\d{1,2}(\s*[,;]\s*\d{1,2})*\s*$")
+# ASCII digits only: "\d" would take "٣" for 3 (see textutil.parse_number).
+CHOICE_REPLY = re.compile(r"^\s*[0-9]{1,2}(\s*[,;]\s*[0-9]{1,2})*\s*$")
 ATTACHMENTS = {
     "message.image.received": "photo",
     "message.sticker.received": "sticker",
@@ -175,7 +176,7 @@ class ZaloAdapter:
                     choices = await chat_extras.load_choices(session, self.platform, own)
                 if not choices:
                     choices = await chat_extras.load_choices(session, self.platform, update.chat_id)
-            numbers = [int(n) for n in re.findall(r"\d+", text)]
+            numbers = [int(n) for n in re.findall(r"[0-9]+", text)]
             if choices and all(1 <= n <= len(choices) for n in numbers):
                 # "1,3" on a multi-select is two presses, in order.
                 return [
