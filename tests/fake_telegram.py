@@ -97,7 +97,11 @@ _GETUPDATES_CONFLICT = (
 )
 _IDLE_QUIET_SECONDS = 0.2
 # Poll limits as the Bot API enforces them (Bot API 10.0 lowered the option minimum to 1;
-# the fake keeps 2, since a one-option poll is a bug in this bot).
+# the fake keeps 2, since a one-option poll is a bug in this bot). sendPoll: "question: Poll
+# question, 1-300 characters"; InputPollOption: "text: Option text, 1-100 characters"
+# (https://core.telegram.org/bots/api#sendpoll, #inputpolloption), counted like every length
+# in the Bot API in UTF-16 code units (see _utf16_len).
+_TEXT_MAX, _CAPTION_MAX = 4096, 1024  # UTF-16 code units, see _utf16_len
 _POLL_QUESTION_MAX = 300
 _POLL_OPTION_MAX = 100
 _POLL_MIN_OPTIONS = 2
@@ -125,7 +129,14 @@ def _now() -> int:
 
 
 def _utf16_len(text: str) -> int:
-    # Telegram measures lengths and entity offsets in UTF-16 code units.
+    """Length as Telegram counts it. The limits are written in "characters" (sendMessage:
+    "Text of the message to be sent, 1-4096 characters after entities parsing"; sendPhoto and
+    sendDocument: "caption ..., 0-1024 characters after entities parsing";
+    https://core.telegram.org/bots/api#sendmessage), and those characters are UTF-16 code
+    units: "UTF-16 is used when computing the length and offsets of entities in the MTProto and
+    bot APIs, by counting the number of UTF-16 code units (not code points)"
+    (https://core.telegram.org/api/entities#entity-length). An emoji outside the Basic
+    Multilingual Plane counts two: 2,049 of them are refused as a message."""
     return len(text.encode("utf-16-le")) // 2
 
 
@@ -1801,7 +1812,7 @@ class FakeTelegram(ChangeWaiter):
         if caption is None or caption == "":
             return None, ""
         plain = self._render(str(caption), params.get("parse_mode"))
-        if _utf16_len(plain) > 1024:
+        if _utf16_len(plain) > _CAPTION_MAX:
             raise _ApiError(400, "Bad Request: message caption is too long")
         return str(caption), plain
 
@@ -1833,7 +1844,7 @@ class FakeTelegram(ChangeWaiter):
         plain = self._render(text, parse_mode)
         if not plain.strip():
             raise _ApiError(400, "Bad Request: message text is empty")
-        if _utf16_len(plain) > 4096:
+        if _utf16_len(plain) > _TEXT_MAX:
             raise _ApiError(400, "Bad Request: message is too long")
         markup = self._checked_markup(params.get("reply_markup"))
         sent = SentMessage(
@@ -1946,7 +1957,7 @@ class FakeTelegram(ChangeWaiter):
         for text in texts:
             if not text:
                 raise _ApiError(400, "Bad Request: poll options must be non-empty")
-            if len(text) > _POLL_OPTION_MAX:
+            if _utf16_len(text) > _POLL_OPTION_MAX:
                 raise _ApiError(
                     400, f"Bad Request: poll options length must not exceed {_POLL_OPTION_MAX}"
                 )
@@ -1958,7 +1969,7 @@ class FakeTelegram(ChangeWaiter):
         question = raw_question.strip() if isinstance(raw_question, str) else ""
         if not question:
             raise _ApiError(400, "Bad Request: poll question must be non-empty")
-        if len(question) > _POLL_QUESTION_MAX:
+        if _utf16_len(question) > _POLL_QUESTION_MAX:
             raise _ApiError(
                 400, f"Bad Request: poll question length must not exceed {_POLL_QUESTION_MAX}"
             )
@@ -2071,7 +2082,7 @@ class FakeTelegram(ChangeWaiter):
             if "text" not in message:
                 raise _ApiError(400, "Bad Request: there is no text in the message to edit")
             plain = self._render(text, parse_mode)
-            if _utf16_len(plain) > 4096:
+            if _utf16_len(plain) > _TEXT_MAX:
                 raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
             if (text, parse_mode, markup) == (sent.text, sent.parse_mode, sent.reply_markup):
                 raise _ApiError(400, _NOT_MODIFIED)

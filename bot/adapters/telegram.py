@@ -42,7 +42,7 @@ from bot.chat import Capabilities, Contact, Event, FileRef, Message, PollAnswer,
 from bot.config import TelegramSection
 from bot.ratelimit import Limits, RateLimiter
 from bot.sending import ChatMoved, RateLimited, Rejected, SendError, Transient, Unreachable
-from bot.textutil import split_text
+from bot.textutil import split_text, utf16_len
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,14 @@ CAPS = Capabilities(
     request_contact=True,
     max_text_length=4096,
 )
-# Telegram counts UTF-16 units; leave room for emoji counted twice.
-SAFE_TEXT_LENGTH = 4000
-CAPTION_LENGTH = 1000
+# Telegram's limits, in UTF-16 code units as it counts them (an emoji counts two): "Text of the
+# message to be sent, 1-4096 characters after entities parsing", a caption "0-1024 characters
+# after entities parsing" (https://core.telegram.org/bots/api#sendmessage, #senddocument);
+# "UTF-16 is used when computing the length and offsets of entities in the MTProto and bot
+# APIs, by counting the number of UTF-16 code units" (https://core.telegram.org/api/entities).
+# Longer text is split; a caption that does not fit follows its file as text.
+TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
 ATTACHMENTS = (
     "sticker",
     "photo",
@@ -422,7 +427,7 @@ class TelegramAdapter:
 
         if message.edit_ref and message.document is None and message.attachment is None:
             ref_chat, _, ref_id = message.edit_ref.partition(":")
-            if ref_chat == chat_id and len(message.text) <= SAFE_TEXT_LENGTH:
+            if ref_chat == chat_id and utf16_len(message.text) <= TEXT_LIMIT:
                 try:
                     await call(
                         lambda: bot.edit_message_text(
@@ -449,16 +454,17 @@ class TelegramAdapter:
             return f"{chat_id}:{sent.message_id}:{sent.poll.id}"
         if message.image is not None:
             img = message.image
-            if len(message.text) <= CAPTION_LENGTH:
+            if utf16_len(message.text) <= CAPTION_LIMIT:
                 sent = await call(
                     lambda: bot.send_photo(
                         cid, photo=img.content, caption=message.text or None, reply_markup=markup
                     )
                 )
                 return f"{chat_id}:{sent.message_id}"
-            # A caption holds 1,024 characters: the picture first, then the whole text.
+            # A caption holds 1,024 units: the picture first, then the whole text.
             await call(lambda: bot.send_photo(cid, photo=img.content))
             message = replace(message, image=None)
+        fits = utf16_len(message.text) <= CAPTION_LIMIT
         if message.document is not None:
             doc = message.document
             sent = await call(
@@ -466,22 +472,27 @@ class TelegramAdapter:
                     cid,
                     document=doc.content,
                     filename=doc.filename,
-                    caption=message.text[:1024],
-                    reply_markup=markup,
+                    caption=message.text if fits else "",
+                    reply_markup=markup if fits else None,
                 )
             )
-            return f"{chat_id}:{sent.message_id}"
+            if fits:
+                return f"{chat_id}:{sent.message_id}"
+            message = replace(message, document=None)  # then the whole text
         if message.attachment is not None:
             file = message.attachment
             send = bot.send_photo if file.kind == "photo" else bot.send_document
-            sent = await call(
-                lambda: send(
-                    cid, file.file_id, caption=message.text[:1024] or None, reply_markup=markup
+            if fits:
+                sent = await call(
+                    lambda: send(
+                        cid, file.file_id, caption=message.text or None, reply_markup=markup
+                    )
                 )
-            )
-            return await self._maybe_pin(call, message, chat_id, sent.message_id)
+                return await self._maybe_pin(call, message, chat_id, sent.message_id)
+            await call(lambda: send(cid, file.file_id))  # the file, then the whole text
+            message = replace(message, attachment=None)
         # Telegram refuses empty text; a buttons-only message still needs a line.
-        chunks = split_text(message.text, SAFE_TEXT_LENGTH) or (["…"] if markup else [])
+        chunks = split_text(message.text, TEXT_LIMIT, utf16=True) or (["…"] if markup else [])
         sent_id = None
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
