@@ -9,16 +9,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bot import logs, textutil
+from bot import logs
 from bot.config import ConfigError, Settings, load_settings
-
-
-def _member_number(text: str) -> int:
-    """A member's number (#id) on the command line, read like every number from outside."""
-    try:
-        return textutil.parse_number(text, low=1)
-    except textutil.InvalidInput:
-        raise argparse.ArgumentTypeError(f"không phải mã đoàn viên: {text!r}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--out", type=Path, default=Path("doan-vien.xlsx"))
     role = sub.add_parser("roles", help="giao vai trò")
     role.add_argument("action", choices=["grant", "revoke", "list"])
-    role.add_argument("--member", type=_member_number, help="mã đoàn viên (#id)")
+    role.add_argument("--member", type=int, help="mã đoàn viên (#id)")
     role.add_argument("--role", choices=["bch", "to_truong", "admin"])
     role.add_argument("--unit", help="mã đơn vị")
     unit = sub.add_parser("units", help="liệt kê hoặc thêm/sửa đơn vị")

@@ -98,6 +98,7 @@ __all__ = [
     "search_key",
     "split_text",
     "utf16_len",
+    "vi_sort_key",
 ]
 
 NAME_MIN_LEN = 4
@@ -169,6 +170,42 @@ def choice_by_label(text: str, labels: list[str]) -> int | None:
         return None
     found = [i for i, label in enumerate(labels) if label and fold_input(label) == typed]
     return found[0] if len(found) == 1 else None
+
+
+# ------------------------------------------------------------------------------ name order
+
+# The Vietnamese alphabet (with the Latin letters it lacks, for foreign names, where Latin puts
+# them); tones in dictionary order: ngang, huyền, hỏi, ngã, sắc, nặng.
+_VI_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
+_VI_RANK = {letter: rank for rank, letter in enumerate(_VI_ALPHABET)}
+_VI_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+_D_FOLD_TO_LETTER = str.maketrans({"ð": "đ"})  # the look-alike some keyboards emit
+
+
+def _vi_word_key(word: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(letters, tones) of one word: "Ánh" → (a n h, sắc); ă/â/ê/ô/ơ/ư/đ are letters of
+    their own, the tone only decides between words whose letters are the same."""
+    letters: list[str] = []
+    tones: list[int] = []
+    for ch in unicodedata.normalize("NFD", word.lower().translate(_D_FOLD_TO_LETTER)):
+        if ch in _VI_TONES:
+            tones.append(_VI_TONES[ch])
+        elif unicodedata.combining(ch):  # breve, circumflex, horn: part of the letter
+            if letters:
+                letters[-1] = unicodedata.normalize("NFC", letters[-1] + ch)
+        else:
+            letters.append(ch)
+    ranks = tuple(_VI_RANK.get(ch, len(_VI_RANK) + ord(ch)) for ch in letters)
+    return ranks, tuple(tones)
+
+
+def vi_sort_key(full_name: str) -> tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]:
+    """Sort key for people's names the Vietnamese way: by given name (tên, the last word),
+    then family and middle names, in Vietnamese alphabetical order. Use it for every list of
+    people (`sorted(people, key=lambda m: vi_sort_key(m.full_name))`)."""
+    words = nfc(full_name).split()
+    ordered = words[-1:] + words[:-1]
+    return tuple(_vi_word_key(word) for word in ordered)
 
 
 # ------------------------------------------------------------------------------- full name

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.chat import Message
 from bot.context import Context
 from bot.registry import ID, press_parts
+from bot.textutil import vi_sort_key
 from handlers import registry
 from models import broadcasts, groups, members, outbox, reminders, units
 from models.outbox import FAILED, UNCERTAIN, UNREACHABLE
@@ -45,6 +46,8 @@ async def on_job_button(ctx: Context) -> None:
 async def _who(ctx: Context, job_id: int, title: str) -> None:
     rows = await outbox.items_in_state(ctx.session, job_id, (UNREACHABLE, FAILED, UNCERTAIN))
     names = await members.names(ctx.session, [r.member_id for r in rows if r.member_id])
+    # People in name order, then the groups.
+    rows = sorted(rows, key=lambda r: (not r.member_id, vi_sort_key(names.get(r.member_id, ""))))
     lines = [ctx.t("job.who_title", title=title)]
     for row in rows:
         if row.member_id:

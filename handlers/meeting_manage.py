@@ -119,6 +119,7 @@ async def _status(ctx: Context, meeting: Meeting) -> None:
     unit = await units.get(ctx.session, meeting.unit_id)
     invites = await meetings.invites(ctx.session, meeting.id)
     names = await members.names(ctx.session, [i.member_id for i in invites])
+    invites = sorted(invites, key=lambda i: textutil.vi_sort_key(names.get(i.member_id, "")))
     groups: dict[str | None, list[str]] = {YES: [], NO: [], MAYBE: [], None: []}
     for invite in invites:
         label = names.get(invite.member_id, "?")
@@ -383,6 +384,7 @@ async def _attendance(
         return
     invites = await meetings.invites(ctx.session, meeting.id)
     names = await members.names(ctx.session, [i.member_id for i in invites])
+    invites = sorted(invites, key=lambda i: textutil.vi_sort_key(names.get(i.member_id, "")))
     present = sum(1 for i in invites if i.attended)
     choices = [
         pickers.Choice(
@@ -512,7 +514,7 @@ async def attendance_report(ctx: Context) -> None:
         rows += await meetings.attendance_in_year(ctx.session, root, start, end)
     names = await members.names(ctx.session, [m for m, _, _ in rows])
     for number, (member_id, invited, attended) in enumerate(
-        sorted(rows, key=lambda r: textutil.search_key(names.get(r[0], ""))), start=1
+        sorted(rows, key=lambda r: textutil.vi_sort_key(names.get(r[0], ""))), start=1
     ):
         ws.append(
             [

@@ -174,7 +174,9 @@ async def _who(ctx: Context, poll: Poll) -> None:
     votes = await polls.votes(ctx.session, poll.id)  # type: ignore[arg-type]
     lines = [ctx.t("poll.who_title", question=poll.question)]
     for index, option in enumerate(poll.options):
-        chosen = [v.name or "?" for v in votes if index in v.choices]
+        chosen = sorted(
+            (v.name or "?" for v in votes if index in v.choices), key=textutil.vi_sort_key
+        )
         lines.append(
             f"{index + 1}. {option} ({len(chosen)}): " + (", ".join(chosen[:MAX_NAMES]) or "—")
         )
@@ -190,7 +192,7 @@ async def _missing(ctx: Context, poll: Poll) -> list[Any]:
         if c.member_id is not None and not c.is_group
     ]
     people = [await members.get(ctx.session, mid) for mid in invited if mid not in voted]
-    return sorted([m for m in people if m], key=lambda m: m.name_key)
+    return members.by_name([m for m in people if m])
 
 
 async def _nudge(ctx: Context, poll: Poll) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import UniqueConstraint, func, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.textutil import nfc, search_key
+from bot.textutil import nfc, search_key, vi_sort_key
 from models.types import UTCDateTime, utcnow
 from models.units import Unit
 
@@ -135,7 +135,11 @@ async def reachable_identities(
         for ident in (await session.exec(query)).all():
             assert ident.member_id is not None
             current = best.get(ident.member_id)
-            if current is None or _seen(ident) > _seen(current):
+            # the same moment on two apps: the older account wins, on every database alike
+            if current is None or (_seen(ident), -(ident.id or 0)) > (
+                _seen(current),
+                -(current.id or 0),
+            ):
                 best[ident.member_id] = ident
     return best
 
@@ -178,6 +182,11 @@ def _in_subtree(root: Unit):
     return col(Member.unit_id).in_(select(Unit.id).where(col(Unit.path).startswith(root.path)))
 
 
+def by_name(people: Sequence[Member]) -> list[Member]:
+    """People in Vietnamese order: given name, then family and middle names."""
+    return sorted(people, key=lambda m: (vi_sort_key(m.full_name), m.id or 0))
+
+
 async def list_in_subtree(
     session: AsyncSession,
     root: Unit,
@@ -186,15 +195,19 @@ async def list_in_subtree(
     offset: int = 0,
     limit: int | None = None,
 ) -> Sequence[Member]:
-    query = (
-        select(Member)
-        .where(_in_subtree(root), col(Member.status).in_(statuses))
-        .order_by(col(Member.name_key), col(Member.id))
-        .offset(offset)
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    return (await session.exec(query)).all()
+    """Members under `root` in Vietnamese name order (bot.textutil.vi_sort_key), which SQL
+    cannot sort by: a page is chosen from everyone's names, then only its rows are loaded."""
+    where = (_in_subtree(root), col(Member.status).in_(statuses))
+    if limit is None and offset == 0:
+        return by_name((await session.exec(select(Member).where(*where))).all())
+    names = (await session.exec(select(Member.id, Member.full_name).where(*where))).all()
+    ordered = sorted(names, key=lambda row: (vi_sort_key(row[1]), row[0]))
+    page = [int(i) for i, _ in ordered[offset : None if limit is None else offset + limit]]
+    if not page:
+        return []
+    rows = (await session.exec(select(Member).where(col(Member.id).in_(page)))).all()
+    found = {m.id: m for m in rows}
+    return [found[i] for i in page if i in found]
 
 
 async def count_in_subtree(
@@ -213,7 +226,7 @@ async def search(
 ) -> Sequence[Member]:
     """Members under `root` whose name, phone or card matches, diacritics ignored."""
     key = search_key(text)
-    digits = "".join(ch for ch in text if ch.isdigit())
+    digits = "".join(ch for ch in text if ch in "0123456789")  # not "²", "٣"
     conditions = [col(Member.name_key).contains(key)]
     if len(digits) >= 4:
         conditions.append(col(Member.phone).contains(digits.lstrip("0")))
@@ -228,7 +241,7 @@ async def search(
         .order_by(col(Member.name_key))
         .limit(limit)
     )
-    return (await session.exec(query)).all()
+    return by_name((await session.exec(query)).all())
 
 
 def subtree_ids_query(root: Unit, *, gender: str | None = None, missing_card: bool = False) -> Any:
