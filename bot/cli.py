@@ -9,8 +9,20 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bot import logs
+from bot import logs, textutil
 from bot.config import ConfigError, Settings, load_settings
+
+
+def _member_number(text: str) -> int:
+    """A member's number (#id) on the command line, read like every number from outside."""
+    try:
+        return textutil.parse_number(text, low=1)
+    except textutil.InvalidInput:
+        raise argparse.ArgumentTypeError(f"không phải mã đoàn viên: {text!r}") from None
+
+
+# Where the console chat's log lines go (relative to the directory it runs in, like its exports).
+CONSOLE_LOG = Path("data/console.log")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--out", type=Path, default=Path("doan-vien.xlsx"))
     role = sub.add_parser("roles", help="giao vai trò")
     role.add_argument("action", choices=["grant", "revoke", "list"])
-    role.add_argument("--member", type=int, help="mã đoàn viên (#id)")
+    role.add_argument("--member", type=_member_number, help="mã đoàn viên (#id)")
     role.add_argument("--role", choices=["bch", "to_truong", "admin"])
     role.add_argument("--unit", help="mã đơn vị")
     unit = sub.add_parser("units", help="liệt kê hoặc thêm/sửa đơn vị")
@@ -62,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+    # The console chat is the terminal itself: log lines go to a file, not among the messages.
+    chat_in_terminal = args.command == "console" or (
+        args.command == "run" and not (settings.telegram.enabled or settings.zalo.enabled)
+    )
     redactor = logs.setup(
         [
             settings.telegram.token.get_secret_value(),
@@ -70,8 +86,14 @@ def main(argv: list[str] | None = None) -> int:
             settings.zalo.webhook_secret.get_secret_value(),
             settings.web.link_secret.get_secret_value(),
         ],
-        level=logging.WARNING if args.command == "console" else logging.INFO,
+        level=logging.INFO,
+        file=CONSOLE_LOG if chat_in_terminal else None,
     )
+    if chat_in_terminal:
+        from bot.i18n import Translator
+
+        t = Translator(settings.bot.language, settings.tz)
+        print(t("console.log_file", path=CONSOLE_LOG))
     try:
         return asyncio.run(_dispatch(args, settings))
     except KeyboardInterrupt:
@@ -100,7 +122,6 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 return 2
         else:
             print("Chưa cấu hình token Telegram: mở chat console (xem README để chạy Telegram).")
-            logging.getLogger().setLevel(logging.WARNING)
             await runtime.run_console(settings, "1001", "Khách")
         return 0
     if args.command == "worker":

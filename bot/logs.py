@@ -7,6 +7,7 @@ import logging
 import re
 import sys
 import traceback
+from pathlib import Path
 from types import TracebackType
 
 # Telegram bot tokens look like 123456789:AA...; mask anything of that shape too.
@@ -53,9 +54,15 @@ def install_excepthook(redactor: RedactSecrets) -> None:
     sys.excepthook = hook
 
 
-def setup(secrets: list[str], level: int = logging.INFO) -> RedactSecrets:
+def setup(secrets: list[str], level: int = logging.INFO, file: Path | None = None) -> RedactSecrets:
+    """Log to stderr, or to `file` (the console chat: log lines would land among the messages)."""
     redactor = RedactSecrets(secrets)
-    handler = logging.StreamHandler()
+    handler: logging.Handler
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(file, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler()
     handler.setFormatter(
         RedactingFormatter(redactor, "%(asctime)s %(levelname)s %(name)s: %(message)s")
     )

@@ -16,8 +16,10 @@ from typing import TextIO
 
 from bot.app import App
 from bot.chat import Capabilities, Event, Message
+from bot.i18n import Translator
 from bot.ratelimit import Limits, RateLimiter
 from bot.textutil import choice_by_label, number_or_none, split_text
+from models import members
 
 CAPS = Capabilities(
     inline_buttons=False,
@@ -62,12 +64,22 @@ class ConsoleAdapter:
         self.out.write(text + "\n")
         self.out.flush()
 
-    async def send(self, chat_id: str, message: Message, *, bulk: bool = False) -> str | None:
-        if chat_id != self.user_id:
-            self._print(
-                f"\n── tin gửi tới người dùng console:{chat_id} "
-                f"(gõ :nguoi {chat_id} để xem với tư cách người đó) ──"
+    async def _person(self, user_id: str) -> tuple[Translator, str | None]:
+        """The console's own words in this person's language, and their registered name."""
+        async with self.app.db.session() as session:
+            identity = await members.identity(session, self.platform, user_id)
+            member = (
+                await members.get(session, identity.member_id)
+                if identity is not None and identity.member_id is not None
+                else None
             )
+        language = identity.language if identity is not None else None
+        return self.app.translator(language), member.full_name if member else None
+
+    async def send(self, chat_id: str, message: Message, *, bulk: bool = False) -> str | None:
+        t, _ = await self._person(self.user_id)  # the one at the keyboard reads it
+        if chat_id != self.user_id:
+            self._print("\n" + t("console.to_other", chat=chat_id))
         for chunk in split_text(message.text, self.caps.max_text_length):
             self._print(chunk)
         payloads: list[str] = []
@@ -87,7 +99,7 @@ class ConsoleAdapter:
                 payloads = shown + payloads
                 labels = self._labels.get(chat_id, [""] * len(shown)) + labels
             self._choices[chat_id], self._labels[chat_id] = payloads, labels
-            self._print("  (gõ số để chọn)")
+            self._print("  " + t("console.choose"))
         elif message.poll is not None:
             # A numbered text poll: the next "1" answers it, not an older message's buttons.
             self._choices.pop(chat_id, None)
@@ -97,7 +109,7 @@ class ConsoleAdapter:
                 self.export_dir.mkdir(parents=True, exist_ok=True)
                 path = self.export_dir / file.filename
                 path.write_bytes(file.content)
-                self._print(f"  [tệp] đã lưu: {path}")
+                self._print("  " + t("console.saved", path=path))
         self._print("")
         return None
 
@@ -127,34 +139,38 @@ class ConsoleAdapter:
         """Handle one typed line; False when the user asked to quit."""
         stripped = line.strip()
         if stripped.startswith(":"):
-            return self._meta(stripped[1:])
+            return await self._meta(stripped[1:])
         event = self.to_event(line)
         if event is not None:
             await self.app.handle(event)
         return True
 
-    def _meta(self, command: str) -> bool:
+    async def _meta(self, command: str) -> bool:
         name, _, rest = command.partition(" ")
         if name in ("thoat", "quit", "q"):
             return False
+        t, _ = await self._person(self.user_id)
         if name in ("nguoi", "user"):
             user_id, _, user_name = rest.strip().partition(" ")
             if not user_id:
-                self._print("Cách dùng: :nguoi <mã> [tên]")
+                self._print(t("console.usage_user"))
                 return True
-            self.user_id, self.user_name = user_id, user_name.strip() or f"Người dùng {user_id}"
-            self._print(f"Bây giờ anh/chị là console:{self.user_id} ({self.user_name}).\n")
+            t, registered = await self._person(user_id)
+            typed = user_name.strip()
+            self.user_id = user_id
+            self.user_name = typed or registered or t("console.user_n", id=user_id)
+            shown = registered or self.user_name
+            self._print(t("console.now_user", id=self.user_id, name=shown) + "\n")
             return True
-        self._print("Lệnh console: :nguoi <mã> [tên] để đổi người dùng, :thoat để thoát.\n")
+        self._print(t("console.help") + "\n")
         return True
 
     async def run(self, stdin: TextIO | None = None) -> None:
         source = stdin or sys.stdin
         loop = asyncio.get_running_loop()
-        self._print(
-            f"Console congdoan-bot — bạn là console:{self.user_id} ({self.user_name}). "
-            "Gõ /start để bắt đầu, :thoat để thoát.\n"
-        )
+        t, registered = await self._person(self.user_id)
+        name = registered or self.user_name  # a registered member by the name on their record
+        self._print(t("console.banner", id=self.user_id, name=name) + "\n")
         while True:
             self.out.write("> ")
             self.out.flush()

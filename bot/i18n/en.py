@@ -694,4 +694,13 @@ MESSAGES: dict[str, str] = {
     "pick.hint.member": "🔎 Type a few letters of the member's name to search (accents optional).",
     "members.search_again": "🔎 Type another name (or a phone or card number) to search again.",
     "members.search_many": "More than {count} union members match; here are the first {count}. Type more of the name to narrow it down:",
+    "console.banner": "congdoan-bot console — you are console:{id} ({name}). Type /start to begin, :thoat to quit.",
+    "console.log_file": "The bot's log is written to {path} (it is kept out of the chat).",
+    "console.to_other": "── message to console user {chat} (type :nguoi {chat} to see it as them) ──",
+    "console.choose": "(type a number to choose)",
+    "console.saved": "[file] saved: {path}",
+    "console.usage_user": "Usage: :nguoi <id> [name]",
+    "console.user_n": "User {id}",
+    "console.now_user": "You are now console:{id} ({name}).",
+    "console.help": "Console commands: :nguoi <id> [name] to switch user, :thoat to quit.",
 }

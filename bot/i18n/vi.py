@@ -691,4 +691,13 @@ MESSAGES: dict[str, str] = {
     "pick.hint.member": "🔎 Gõ vài chữ trong họ tên đoàn viên để tìm (không dấu cũng được).",
     "members.search_again": "🔎 Gõ tên khác (hoặc số điện thoại, số thẻ) để tìm lại.",
     "members.search_many": "Có hơn {count} đoàn viên phù hợp, dưới đây là {count} người đầu tiên. Anh/chị gõ cụ thể hơn để thu hẹp:",
+    "console.banner": "Console congdoan-bot — bạn là console:{id} ({name}). Gõ /start để bắt đầu, :thoat để thoát.",
+    "console.log_file": "Nhật ký của bot được ghi vào {path} (không hiện trong cuộc trò chuyện).",
+    "console.to_other": "── tin gửi tới người dùng console:{chat} (gõ :nguoi {chat} để xem với tư cách người đó) ──",
+    "console.choose": "(gõ số để chọn)",
+    "console.saved": "[tệp] đã lưu: {path}",
+    "console.usage_user": "Cách dùng: :nguoi <mã> [tên]",
+    "console.user_n": "Người dùng {id}",
+    "console.now_user": "Bây giờ anh/chị là console:{id} ({name}).",
+    "console.help": "Lệnh console: :nguoi <mã> [tên] để đổi người dùng, :thoat để thoát.",
 }
