@@ -143,5 +143,5 @@ async def expand(
 
 async def recipients_of(session: AsyncSession, member_ids: Sequence[int]) -> list[Recipient]:
     """Each member once, on the app they used last; members the bot cannot reach are left out."""
-    reachable = await members.reachable_identities(session, list(member_ids))
-    return [Recipient(i.platform, i.user_id, member_id=mid) for mid, i in sorted(reachable.items())]
+    found = await members.reachable_chats(session, member_ids)
+    return [Recipient(platform, chat_id, member_id=mid) for mid, platform, chat_id in found]
