@@ -102,6 +102,7 @@ class DeliveryWorker:
         self._slots = asyncio.Semaphore(self.settings.concurrency)
         # Rows this worker holds (claimed, not yet finished): their leases are renewed.
         self._in_flight: set[int] = set()
+        self._claiming = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._messages: dict[int, OutboxMessage] = {}
         # One writer at a time on SQLite: concurrent writers wait in the busy handler's sleeps
@@ -193,7 +194,7 @@ class DeliveryWorker:
         try:
             while loop.time() < deadline:
                 await asyncio.sleep(0.02)
-                idle = not self._in_flight and not await self._due()
+                idle = not self._claiming and not self._in_flight and not await self._due()
                 if idle and (not until_empty or not await self._unfinished()):
                     return
             raise TimeoutError("outbox did not drain")
@@ -212,14 +213,23 @@ class DeliveryWorker:
 
     async def _claim(self) -> list[OutboxItem]:
         now = self.app.clock.now()
-        async with self._write, self.app.db.session() as session:
-            rows = await outbox.claim(
-                session, self.platform, self.worker_id, now, now + self._lease, limit=self._batch
-            )
-        # (a row of ours whose lease the clock overtook may come back: it is already here)
-        rows = [r for r in rows if r.id not in self._in_flight]
-        self._in_flight.update(r.id for r in rows if r.id is not None)
-        return rows
+        self._claiming = True  # claimed in the database but not yet in `_in_flight`
+        try:
+            async with self._write, self.app.db.session() as session:
+                rows = await outbox.claim(
+                    session,
+                    self.platform,
+                    self.worker_id,
+                    now,
+                    now + self._lease,
+                    limit=self._batch,
+                )
+            # (a row of ours whose lease the clock overtook may come back: it is already here)
+            rows = [r for r in rows if r.id not in self._in_flight]
+            self._in_flight.update(r.id for r in rows if r.id is not None)
+            return rows
+        finally:
+            self._claiming = False
 
     async def _release(self, ids: list[int]) -> None:
         self._in_flight.difference_update(ids)

@@ -17,6 +17,10 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+# What an answer-based arrival time gets on top of the window (`Slot.done`): it bounds the
+# arrival from above, the send a window later leaves no earlier than its own round trip allows.
+ANSWER_MARGIN = 0.005
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -129,7 +133,9 @@ class RateLimiter:
     def arrived(self, stamp: Stamp, left: float) -> None:
         now = self.clock()
         self._rtts.append(now - left)
-        stamp.t = max(stamp.t, now - min(self._rtts))
+        # An answer-based time is no guess: it needs only a little margin, not the jitter one.
+        margin = self.limits.margin - ANSWER_MARGIN
+        stamp.t = max(stamp.t, now - min(self._rtts) - margin)
 
     def pause(self, seconds: float) -> None:
         """The platform said "retry after N seconds": nobody sends until then."""

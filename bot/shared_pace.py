@@ -42,7 +42,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from bot.ratelimit import Limits
+from bot.ratelimit import ANSWER_MARGIN, Limits
 
 log = logging.getLogger(__name__)
 
@@ -253,7 +253,8 @@ class SharedPace:
         send a window's worth of slots later then waits a full window after that."""
         rtt = answered - left
         self._rtts.append(rtt)
-        arrived = answered - min(self._rtts)
+        # an answer-based time needs only a little margin (ANSWER_MARGIN), not the jitter one
+        arrived = answered - min(self._rtts) - (self.limits.margin - ANSWER_MARGIN)
         if arrived - slot > 0.002:
             self._spawn(self._execute(ARRIVED, {"bot": self.bot, "slot": slot, "arrived": arrived}))
 
