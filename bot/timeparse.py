@@ -54,8 +54,9 @@ Reason keys (params in parentheses):
   (unknown words, two days or two times, "tuần sau" without a weekday, ...).
 - ``invalid.datetime.no_time`` -- ``parse_local_datetime``: a day (or "sáng"/"chiều"...) but
   no clock time.
-- ``invalid.datetime.impossible`` (day, month, year) -- no such calendar day, e.g. 31/02;
-  ``year`` is the year that was tried when none was typed.
+- ``invalid.datetime.impossible`` (day, month, year, shown) -- no such calendar day, e.g.
+  31/02; ``year`` is the year that was tried when none was typed; ``shown`` is the day as
+  people write it ("31/02", with the year for 29/02: "29/02/2027").
 - ``invalid.datetime.bad_time`` (hour, minute) -- hour above 23, minute above 59, or a part of
   the day that contradicts the hour ("14h sáng", "12h tối"); the numbers are as typed.
 - ``invalid.datetime.past`` -- ``parse_local_datetime``: not strictly after now.
@@ -235,7 +236,11 @@ def _explicit_date(m: re.Match[str], today: date) -> date:
     try:
         return date(year, month, day)
     except ValueError:
-        raise InvalidInput("invalid.datetime.impossible", day=day, month=month, year=year) from None
+        # "31/02"; with the year where it decides (29/02 of a year that has none)
+        shown = f"{day:02d}/{month:02d}" + (f"/{year}" if (day, month) == (29, 2) else "")
+        raise InvalidInput(
+            "invalid.datetime.impossible", day=day, month=month, year=year, shown=shown
+        ) from None
 
 
 def _weekday_index(m: re.Match[str]) -> int:

@@ -277,7 +277,7 @@ async def _preview(ctx: Context, data: dict[str, Any]) -> None:
         data["text"] or t("bc.preview.file_only"),
         "",
         t("bc.preview.audience", audience=t(AUDIENCES[data["audience"]].label_key), unit=unit.name),
-        t("bc.preview.count", count=t.number(found.reachable)),
+        t("bc.preview.count", recipients=_recipients(t, data["audience"], found.reachable)),
         when,
     ]
     if data.get("file"):
@@ -407,11 +407,21 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
     if data.get("send_at"):
         ctx.reply(
             ctx.t(
-                "bc.scheduled", id=item.id, when=ctx.t.datetime(send_at), count=ctx.t.number(added)
+                "bc.scheduled",
+                id=item.id,
+                when=ctx.t.datetime(send_at),
+                recipients=_recipients(ctx.t, item.audience, added),
             )
         )
     else:
-        ctx.reply(ctx.t("bc.queued", id=item.id, count=ctx.t.number(added)))
+        recipients = _recipients(ctx.t, item.audience, added)
+        ctx.reply(ctx.t("bc.queued", id=item.id, recipients=recipients))
+
+
+def _recipients(t: Any, audience: str, count: int) -> str:
+    """"3 đoàn viên" or "2 nhóm chat": who an announcement goes to."""
+    key = "bc.to_groups" if audience == "groups" else "bc.to_members"
+    return t(key, count=t.number(count))
 
 
 async def queue_occurrence(

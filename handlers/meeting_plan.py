@@ -45,6 +45,27 @@ def when_text(t: Translator, meeting: Meeting) -> str:
     return f"{t.datetime(meeting.starts_at)}–{tail}"
 
 
+def span_text(t: Translator, start: datetime, end: datetime) -> str:
+    """"13:30 đến 18:00, Thứ Tư, 25/11/2026" (the day once when both fall on it)."""
+    first, last = start.astimezone(t.tz), end.astimezone(t.tz)
+    if first.date() == last.date():
+        day = f"{t.weekday(start)}, {first:%d/%m/%Y}"
+        return t("mt.span_same_day", start=f"{first:%H:%M}", end=f"{last:%H:%M}", day=day)
+    return t("mt.span", start=t.datetime(start), end=t.datetime(end))
+
+
+def duration_text(t: Translator, minutes: int) -> str:
+    """"1 ngày", "2 giờ 30 phút": a length of time as people say it."""
+    days, rest = divmod(max(minutes, 0), 1440)
+    hours, mins = divmod(rest, 60)
+    parts = [
+        t("mt.days", n=days) if days else "",
+        t("mt.hours", n=hours) if hours else "",
+        t("mt.minutes", n=mins) if mins else "",
+    ]
+    return " ".join(p for p in parts if p) or t("mt.minutes", n=0)
+
+
 def where_text(meeting: Meeting) -> str:
     return " · ".join(p for p in (meeting.place, meeting.online_link) if p)
 

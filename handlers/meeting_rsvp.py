@@ -16,9 +16,11 @@ from handlers import registry
 from handlers.meeting_plan import (
     create,
     describe,
+    duration_text,
     next_start,
     rsvp_buttons,
     send_to_invitees,
+    span_text,
     when_text,
 )
 from models import meetings, units
@@ -210,7 +212,9 @@ async def check_in(ctx: Context) -> None:
         if invite is None:
             continue
         if not window_open <= ctx.now <= window_close:
-            ctx.reply(ctx.t("mt.checkin_closed", title=meeting.title))
+            key = "mt.checkin_early" if ctx.now < window_open else "mt.checkin_late"
+            window = span_text(ctx.t, window_open, window_close)
+            ctx.reply(ctx.t(key, title=meeting.title, window=window))
             return
         invite.attended, invite.checked_in_at = True, ctx.now
         ctx.reply(ctx.t("mt.checked_in", title=meeting.title))
@@ -229,11 +233,10 @@ async def remind(app: Any, session: AsyncSession, row: Reminder, late: bool) -> 
         return "missed while the bot was down: the meeting has already started"
     t = app.translator()
     unit = await units.get(session, meeting.unit_id)
-    left = meeting.starts_at - now
-    hours, minutes = divmod(int(left.total_seconds() // 60), 60)
+    left = int((meeting.starts_at - now).total_seconds() // 60)
     text = "\n".join(
         [
-            t("mt.reminder", left=t("mt.left", hours=hours, minutes=minutes)),
+            t("mt.reminder", left=duration_text(t, left)),
             describe(t, meeting, unit.name if unit else ""),
         ]
         + ([t("mt.reminder_late")] if late else [])

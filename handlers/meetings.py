@@ -137,7 +137,9 @@ async def _ask(ctx: Context, step: str, data: dict[str, Any]) -> None:
         labels = {
             "": t("mt.repeat.none"),
             "weekly": t("mt.repeat.weekly_button"),
-            "monthly_nth": t("mt.repeat.monthly_nth_at", nth=nth, weekday=t.weekday(start)),
+            "monthly_nth": t(
+                "mt.repeat.monthly_nth_at", nth=t(f"mt.nth.{nth}"), weekday=t.weekday(start)
+            ),
             "monthly_day": t("mt.repeat.monthly_day_at", day=start.day),
         }
         buttons += [[Button(labels[r], payload("mk", "rep", r or "-"))] for r in REPEATS]

@@ -442,11 +442,12 @@ async def _send(ctx: Context, data: dict[str, Any]) -> None:
     ctx.replan = True
     await ctx.end_dialog()
     ctx.audit("poll_created", target=f"poll:{poll.id}", to=target, chats=queued or 0)
+    where = {HERE: "poll.to_here", MEMBERS: "poll.to_members", GROUPS: "poll.to_groups"}[target]
     ctx.reply(
         ctx.t(
             "poll.created",
             id=poll.id,
-            count=ctx.t.number(queued or 0),
+            recipients=ctx.t(where, count=ctx.t.number(queued or 0)),
             deadline=_deadline_label(ctx, data.get("closes")),
         )
     )

@@ -137,5 +137,6 @@ async def _save(ctx: Context, name: str, value: object) -> None:
     member.updated_at = ctx.now
     await ctx.end_dialog()
     ctx.audit("profile_updated", target=f"member:{member.id}", field=name)
-    ctx.reply(ctx.t("profile.saved", field=ctx.t(f"field.{name}")))
+    label = ctx.t(f"field.{name}")  # "Đã cập nhật email.": the field's name inside a sentence
+    ctx.reply(ctx.t("profile.saved", field=label[:1].lower() + label[1:]))
     ctx.reply(await profile_message(ctx))

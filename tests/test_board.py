@@ -175,7 +175,7 @@ async def test_admin_grants_role_in_chat(app: App, console: ConsoleUser) -> None
     out = await console.say(f"/phanquyen {member.id} to_truong SCT-VP")
     assert "Đã giao vai trò Tổ trưởng" in out
     out = await console.say("/phanquyen 999 bch SCT")
-    assert "Không có đoàn viên mã #999" in out
+    assert "Không có đoàn viên mã 999" in out
 
 
 async def test_language_switch_to_english(console: ConsoleUser) -> None:

@@ -105,10 +105,10 @@ async def test_broadcast_with_faults_every_message_accounted_once(
             times=5,
         )
         preview = await compose(fake, "Họp toàn thể lúc 14:00 thứ Sáu.", "Tất cả đoàn viên")
-        assert "Số người/nhóm sẽ nhận: 40" in preview.body
+        assert "Sẽ gửi tới: 40 đoàn viên" in preview.body
         mark = fake.mark()
         fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
-        await fake.wait_for(ADMIN, contains="Đã xếp thông báo #1", since=mark)
+        await fake.wait_for(ADMIN, contains="Thông báo số 1 đang được gửi", since=mark)
         # transient retries back off 2 s, 4 s … on the injected clock: move time along until
         # the report comes (however slow this machine is at the moment)
         for _ in range(60):
@@ -132,7 +132,11 @@ async def test_broadcast_with_faults_every_message_accounted_once(
             ident = await members.identity(session, "telegram", str(blocked))
             assert ident is not None and ident.unreachable_at is not None
         # the progress message was edited in place, not re-sent per recipient
-        progress = [m for m in fake.messages_to(ADMIN) if "Thông báo #1" in m.body]
+        progress = [
+            m
+            for m in fake.messages_to(ADMIN)
+            if "Thông báo số 1" in m.body and "đang được gửi" not in m.body  # not the confirmation
+        ]
         assert len(progress) <= 3
     finally:
         await stop_bot(bot)
@@ -145,12 +149,12 @@ async def test_blocked_members_are_skipped_until_they_return(fake: FakeTelegram,
     fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
     await fake.wait_for(ADMIN, contains="đã gửi xong")
     preview = await compose(fake, "Thông báo lần hai", "Tất cả đoàn viên")
-    assert "Số người/nhóm sẽ nhận: 4" in preview.body and "đã chặn bot" in preview.body
+    assert "Sẽ gửi tới: 4 đoàn viên" in preview.body and "đã chặn bot" in preview.body
     # they unblock and write to the bot: reachable again
     fake.blocked_users.discard(chats[0])
     await say(fake, chats[0], "/trogiup", "Các lệnh")
     preview = await compose(fake, "Thông báo lần ba", "Tất cả đoàn viên")
-    assert "Số người/nhóm sẽ nhận: 5" in preview.body
+    assert "Sẽ gửi tới: 5 đoàn viên" in preview.body
 
 
 async def test_bad_input_and_refusals(fake: FakeTelegram, bot: Bot) -> None:
@@ -219,7 +223,7 @@ async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(
     assert "Thứ Ba, 24/11/2026 07:30" in preview.body
     mark = fake.mark()
     fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
-    await fake.wait_for(ADMIN, contains="Đã hẹn gửi thông báo #1", since=mark)
+    await fake.wait_for(ADMIN, contains="Đã hẹn gửi thông báo số 1", since=mark)
     await asyncio.sleep(0.5)
     assert sum(received(fake, chats, "Nhắc họp sáng mai").values()) == 0
     clock.advance(hours=23)
@@ -231,7 +235,7 @@ async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(
     preview = await compose(fake, "Thông báo sẽ hủy", "Tất cả đoàn viên", when="30/11 8:00")
     fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
     listing = await say(fake, ADMIN, "/huythongbao", "Chọn thông báo cần dừng")
-    await press(fake, ADMIN, listing, "#2", "Đã dừng Thông báo #2: 3 tin")
+    await press(fake, ADMIN, listing, "số 2", "Đã dừng Thông báo số 2: 3 tin")
     clock.advance(days=10)
     for worker in bot.app.workers:
         worker.wake()
@@ -247,7 +251,7 @@ async def test_cancel_while_running_and_replies_jump_the_queue(
         chats = await seed(bot.app, 60)
         preview = await compose(fake, "Thông báo dài hơi", "Tất cả đoàn viên")
         fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
-        progress = await fake.wait_for(ADMIN, contains="Thông báo #1: đã xử lý")
+        progress = await fake.wait_for(ADMIN, contains="Thông báo số 1: đã xử lý")
         await fake.wait_until(
             lambda: sum(received(fake, chats, "dài hơi").values()) >= 5,
             what="the broadcast under way",
@@ -259,7 +263,7 @@ async def test_cancel_while_running_and_replies_jump_the_queue(
         assert loop.time() - asked < 2.0  # the broadcast alone still needs ~5 s
         mark = fake.mark()
         fake.user_presses(ADMIN, progress, progress.button("Dừng gửi"))
-        stopped = await fake.wait_for(ADMIN, contains="Đã dừng Thông báo #1", since=mark)
+        stopped = await fake.wait_for(ADMIN, contains="Đã dừng Thông báo số 1", since=mark)
         await fake.wait_for(ADMIN, contains="đã dừng:")
         got = received(fake, chats, "Thông báo dài hơi")
         assert 0 < sum(got.values()) < 60 and max(got.values()) == 1
@@ -326,7 +330,7 @@ async def test_groups_audience_with_pin_and_migration(fake: FakeTelegram, bot: B
     aud = await press(fake, ADMIN, units_msg, "Tổ công đoàn Văn phòng", "Gửi cho ai")
     when = await press(fake, ADMIN, aud, "Các nhóm chat", "Gửi ngay hay hẹn giờ")
     pin = await press(fake, ADMIN, when, "Gửi ngay", "Ghim thông báo")
-    preview = await press(fake, ADMIN, pin, "Ghim", "Số người/nhóm sẽ nhận: 1")
+    preview = await press(fake, ADMIN, pin, "Ghim", "Sẽ gửi tới: 1 nhóm chat")
     mark = fake.mark()
     fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
     await fake.wait_for(ADMIN, contains="đã gửi xong", since=mark)

@@ -92,7 +92,7 @@ async def test_campaign_edited_after_registrations(
     done = await say(fake, ADMIN, "15/02/2027", "Đã đổi hạn chót thành")
     assert "Đang báo cho 2 đoàn viên" in done.body
     await fake.wait_until(
-        lambda: sum(received(fake, chats, "nay là hết ngày").values()) == 2,
+        lambda: sum(received(fake, chats, "được đổi thành chậm nhất ngày").values()) == 2,
         what="the new deadline to the two who have not registered",
     )
     async with bot.app.db.session() as session:

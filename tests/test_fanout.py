@@ -65,7 +65,7 @@ async def test_confirm_records_the_job_and_rows_follow_in_pages(
 ) -> None:
     await seed_members(app, 50)
     preview = await compose(console, "Họp toàn thể chiều thứ Sáu")
-    assert "Số người/nhóm sẽ nhận: 50" in preview
+    assert "Sẽ gửi tới: 50 đoàn viên" in preview
     answer = await console.say(choice(preview, "Xác nhận gửi"))
     assert "50" in answer
     job = await the_job(app)

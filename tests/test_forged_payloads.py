@@ -52,7 +52,7 @@ async def test_profile_gender_not_offered(world: World, caplog: pytest.LogCaptur
     await world.press(MEMBER_A, "v1:prof:gender")
     for value in ("x", "khac", "", "NAM", "nam:1"):
         await stale(world, MEMBER_A, f"v1:profg:{value}", caplog)
-    assert "Đã lưu" in await world.press(MEMBER_A, "v1:profg:nu")
+    assert "Đã cập nhật" in await world.press(MEMBER_A, "v1:profg:nu")
 
 
 async def _meeting_at(world: World, step: str) -> None:

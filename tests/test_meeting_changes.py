@@ -68,6 +68,6 @@ async def test_reschedule_too_close_says_the_reminders_are_not_sent(
 async def test_nudge_names_the_unit(fake: FakeTelegram, bot: Bot) -> None:
     chats = await seed(bot.app, 1)
     await send_invitations(fake, await plan(fake))
-    await press(fake, ADMIN, await _status(fake), "Nhắc người chưa trả lời", "Đã nhắc")
+    await press(fake, ADMIN, await _status(fake), "Nhắc người chưa trả lời", "Đang gửi lời nhắc")
     nudge = await fake.wait_for(chats[0], contains="chưa trả lời thư mời")
     assert UNIT_LINE in nudge.body and _no_empty_unit_line(nudge.body), nudge.body

@@ -125,7 +125,7 @@ async def test_reschedule_cancel_and_refusals(
     listing = await say(fake, ADMIN, "/quanlyhop", "Chọn cuộc họp")
     status = await press(fake, ADMIN, listing, "Sinh hoạt tổ", "Mã điểm danh")
     await press(fake, ADMIN, status, "Đổi giờ", "Giờ mới")
-    await say(fake, ADMIN, "31/02 9h", "Ngày giờ này không có thật")
+    await say(fake, ADMIN, "31/02 9h", "Không có ngày 31/02, anh/chị vui lòng kiểm tra lại")
     confirm = await say(fake, ADMIN, "26/11 9h", "Đổi «Sinh hoạt tổ công đoàn» sang")
     done = await press(fake, ADMIN, confirm, "Đổi giờ và báo", "Đã đổi sang")
     assert "Thứ Năm, 26/11/2026 09:00–11:00" in done.body
@@ -150,7 +150,7 @@ async def test_bad_dates_offsets_and_audience(fake: FakeTelegram, bot: Bot) -> N
     titles = await press(fake, ADMIN, kinds, "Họp Ban Chấp hành", "Tên cuộc họp")
     await press(fake, ADMIN, titles, "Dùng tên", "Họp lúc nào")
     await say(fake, ADMIN, "20/11/2026 14h", "đã qua")
-    await say(fake, ADMIN, "31/02 14h", "không có thật")
+    await say(fake, ADMIN, "31/02 14h", "Không có ngày 31/02")
     await say(fake, ADMIN, "hôm nay 11h", "Bot hiểu là: Thứ Hai, 23/11/2026 11:00")
     await say(fake, ADMIN, "10:30", "Giờ kết thúc phải sau giờ bắt đầu")
     await say(fake, ADMIN, "12:00", "Địa điểm")

@@ -124,8 +124,8 @@ async def test_broadcast_to_a_deep_unit_of_1000_to(fake: FakeTelegram, big: Bot)
     audience = await press(fake, BOARD, found, DEEP, f"Gửi cho ai trong {DEEP}")
     when = await press(fake, BOARD, audience, "Tất cả đoàn viên", "Gửi ngay hay hẹn giờ")
     preview = await press(fake, BOARD, when, "Gửi ngay", "Xem trước")
-    assert "Số người/nhóm sẽ nhận: 3" in preview.body
-    await press(fake, BOARD, preview, "Xác nhận gửi", "Đã xếp thông báo #1")
+    assert "Sẽ gửi tới: 3 đoàn viên" in preview.body
+    await press(fake, BOARD, preview, "Xác nhận gửi", "Thông báo số 1 đang được gửi")
     for chat in WORKERS:
         await fake.wait_for(chat, contains="Họp tổ trưởng chiều thứ Sáu.")
     assert_small(fake)

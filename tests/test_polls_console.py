@@ -62,7 +62,7 @@ async def test_text_poll_in_the_console(running: ConsoleUser, app: App) -> None:
     out = await console.say(choice(out, "Tổ công đoàn Văn phòng"))
     out = await console.say(choice(out, "Từng đoàn viên"))
     out = await console.say(choice(out, "Gửi bình chọn"))
-    assert "gửi tới 2 nơi" in out
+    assert "đang gửi tới 2 đoàn viên" in out
     await settled(app)  # both copies sent and recorded
     printed = await wait_for_output(console, "Trả lời bằng một số", app)
     assert "📊 BÌNH CHỌN: Tổ chức tham quan vào tháng mấy?\n1. Tháng 4" in printed

@@ -85,7 +85,7 @@ async def test_group_poll_named_votes_restart_and_close_at_deadline(
     card = await fake.wait_for(GROUP, contains="Hạn: Thứ Hai, 23/11/2026 10:00")
     mark = fake.mark()
     fake.user_presses(chats[0], card, card.button("Gửi bình chọn"), chat_id=GROUP)
-    await fake.wait_for(GROUP, contains="Đã tạo bình chọn #1", since=mark)
+    await fake.wait_for(GROUP, contains="Đã tạo bình chọn số 1", since=mark)
     await fake.wait_until(lambda: bool(fake.polls_in(GROUP)), what="the native poll")
     poll = fake.polls_in(GROUP)[0]
     await copies_recorded(bot, 1)
@@ -112,11 +112,11 @@ async def test_group_poll_named_votes_restart_and_close_at_deadline(
     fake.user_votes(chats[2], poll, [1], first_name="Hà")
     await fake.wait_idle()
     # the organiser sees who chose what, in private
-    listing = await say(fake, chats[0], "/ketqua 1", "Quản lý bình chọn #1")
+    listing = await say(fake, chats[0], "/ketqua 1", "Quản lý bình chọn số 1")
     who = await press(fake, chats[0], listing, "Ai chọn gì", "Ai chọn gì")
     assert "1. Có (1): Đoàn Viên Số A0" in who.body
     assert "2. Không (2): " in who.body and "Đoàn Viên Số C2" in who.body
-    sheet = await press(fake, chats[0], listing, "Xuất Excel", "Kết quả bình chọn #1")
+    sheet = await press(fake, chats[0], listing, "Xuất Excel", "Kết quả bình chọn số 1")
     ballots = load_workbook(io.BytesIO(sheet.document[1]))["Phiếu"]  # type: ignore[index]
     names = [row[0] for row in ballots.iter_rows(min_row=2)]
     formula = next(c for c in names if str(c.value).startswith("=HYPERLINK"))
@@ -150,7 +150,7 @@ async def test_fan_out_to_members_with_outsider_nudge_and_export(
     card = await press(fake, ADMIN, whom, "Từng đoàn viên", "Gửi riêng tới từng đoàn viên")
     mark = fake.mark()
     fake.user_presses(ADMIN, card, card.button("Gửi bình chọn"))
-    await fake.wait_for(ADMIN, contains="gửi tới 3 nơi", since=mark)
+    await fake.wait_for(ADMIN, contains="gửi tới 3 đoàn viên", since=mark)
     await fake.wait_until(
         lambda: all(fake.polls_in(c) for c in chats), what="a native poll in each chat"
     )
@@ -161,13 +161,13 @@ async def test_fan_out_to_members_with_outsider_nudge_and_export(
     await fake.wait_for(outsider, contains="không được tính")
     await fake.wait_idle()
     assert list((await votes_in_db(bot)).values()) == [[0]]
-    panel = await say(fake, ADMIN, "/ketqua 1", "Quản lý bình chọn #1")
+    panel = await say(fake, ADMIN, "/ketqua 1", "Quản lý bình chọn số 1")
     missing = await press(fake, ADMIN, panel, "Chưa trả lời", "2 đoàn viên chưa trả lời")
     assert "Đoàn Viên Số B1" in missing.body and "Đoàn Viên Số A0" not in missing.body
     await press(fake, ADMIN, panel, "Nhắc người chưa trả lời", "Đang nhắc 2 đoàn viên")
     await fake.wait_for(chats[1], contains="Nhắc bình chọn")
     await fake.wait_for(chats[2], contains="Nhắc bình chọn")
-    sheet = await press(fake, ADMIN, panel, "Xuất Excel", "Kết quả bình chọn #1")
+    sheet = await press(fake, ADMIN, panel, "Xuất Excel", "Kết quả bình chọn số 1")
     wb = load_workbook(io.BytesIO(sheet.document[1]))  # type: ignore[index]
     assert [r[:2] for r in wb["Kết quả"].iter_rows(min_row=3, max_row=5, values_only=True)] == [
         ("Có", 1),
@@ -199,7 +199,7 @@ async def test_anonymous_counts_aggregate_across_copies(fake: FakeTelegram, bot:
     where = await press(fake, ADMIN, card, "Gửi tới", "cho đơn vị nào")
     whom = await press(fake, ADMIN, where, "Tổ công đoàn Văn phòng", "Gửi bình chọn của")
     card = await press(fake, ADMIN, whom, "Từng đoàn viên", "Gửi riêng")
-    await press(fake, ADMIN, card, "Gửi bình chọn", "gửi tới 2 nơi")
+    await press(fake, ADMIN, card, "Gửi bình chọn", "gửi tới 2 đoàn viên")
     await fake.wait_until(lambda: all(fake.polls_in(c) for c in chats), what="both copies")
     await copies_recorded(bot, 2)
     first, second = fake.polls_in(chats[0])[0], fake.polls_in(chats[1])[0]
@@ -208,7 +208,7 @@ async def test_anonymous_counts_aggregate_across_copies(fake: FakeTelegram, bot:
     fake.user_votes(chats[1], second, [2])
     await fake.wait_idle()
     assert await votes_in_db(bot) == {}  # anonymous: no names stored
-    panel = await say(fake, ADMIN, "/ketqua 1", "Quản lý bình chọn #1")
+    panel = await say(fake, ADMIN, "/ketqua 1", "Quản lý bình chọn số 1")
     assert "Ai chọn gì" not in str(panel.buttons())
     result = fake.messages_to(ADMIN)[-2]
     assert "1. Xanh — 1 (50%)" in result.body and "3. Trắng — 2 (100%)" in result.body
@@ -246,7 +246,7 @@ async def test_group_that_becomes_a_supergroup_keeps_its_poll(fake: FakeTelegram
     await fake.wait_idle()
     result = await say(fake, chats[1], "/ketqua", "Kết quả tạm thời", chat_id=new_id)
     assert "1. Có — 1 (100%)" in result.body
-    panel = await say(fake, chats[0], "/ketqua 1", "Quản lý bình chọn #1")
+    panel = await say(fake, chats[0], "/ketqua 1", "Quản lý bình chọn số 1")
     mark = fake.mark()
     fake.user_presses(chats[0], panel, panel.button("Kết thúc ngay"))
     await fake.wait_for(new_id, contains="KẾT QUẢ BÌNH CHỌN", since=mark)
@@ -257,7 +257,7 @@ async def test_long_results_come_whole_after_the_chart(fake: FakeTelegram, bot: 
     await link_group(fake)
     options = " | ".join(f"Phương án số {i}: " + "đi tham quan di tích " * 4 for i in range(12))
     await group_poll(fake, chats[0], f"/binhchon Chọn nơi tham quan năm 2027? | {options}")
-    panel = await say(fake, chats[0], "/ketqua 1", "Quản lý bình chọn #1")
+    panel = await say(fake, chats[0], "/ketqua 1", "Quản lý bình chọn số 1")
     mark = fake.mark()
     fake.user_presses(chats[0], panel, panel.button("Kết thúc ngay"))
     final = await fake.wait_for(GROUP, contains="KẾT QUẢ BÌNH CHỌN", since=mark)

@@ -44,7 +44,7 @@ async def test_bad_names_are_refused_with_reason(
 @pytest.mark.parametrize(
     ("typed", "answer"),
     [
-        ("31/02/2000", "Không có ngày 31/2/2000"),
+        ("31/02/2000", "Không có ngày 31/02/2000"),
         ("05/09/90", "đủ 4 chữ số"),
         ("hôm qua", "ngày/tháng/năm"),
         ("05/09/2020", "mới 6 tuổi"),

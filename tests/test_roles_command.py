@@ -43,6 +43,6 @@ async def test_phanquyen_unknown_fourth_word_is_refused(app: App, console: Conso
 async def test_phanquyen_for_a_member_that_does_not_exist(app: App, console: ConsoleUser) -> None:
     await console.as_user("1", "Quản trị")
     out = await console.say("/phanquyen 99 bch SCT")
-    assert "Không có đoàn viên mã #99" in out, out
+    assert "Không có đoàn viên mã 99" in out, out
     out = await console.say("/phanquyen 99 bch SCT bỏ")
-    assert "Không có đoàn viên mã #99" in out, out
+    assert "Không có đoàn viên mã 99" in out, out

@@ -310,7 +310,13 @@ def test_this_week_weekday_already_gone_is_past() -> None:
 def test_impossible_dates(text: str, day: int, month: int, year: int) -> None:
     exc = error(parse, text)
     assert exc.key == "invalid.datetime.impossible"
-    assert exc.params == {"day": day, "month": month, "year": year}
+    assert {k: exc.params[k] for k in ("day", "month", "year")} == {
+        "day": day,
+        "month": month,
+        "year": year,
+    }
+    leap = "/2027" if (day, month) == (29, 2) else ""  # the year decides only for 29/02
+    assert exc.params["shown"] == f"{day:02d}/{month:02d}{leap}"
 
 
 def test_leap_day() -> None:

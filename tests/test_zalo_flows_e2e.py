@@ -85,7 +85,7 @@ async def test_pledge_multi_select_and_poll_by_numbers(
     where = await zchoose(zfake, ZADMIN, card, "Gửi tới", "đơn vị nào")
     whom = await zchoose(zfake, ZADMIN, where, "Tổ công đoàn Văn phòng", "Gửi bình chọn của")
     card = await zchoose(zfake, ZADMIN, whom, "Từng đoàn viên", "Gửi riêng")
-    await zchoose(zfake, ZADMIN, card, "Gửi bình chọn", "gửi tới 2 nơi")
+    await zchoose(zfake, ZADMIN, card, "Gửi bình chọn", "gửi tới 2 đoàn viên")
     poll = await zfake.wait_for(people[1], contains="BÌNH CHỌN: Tham quan")
     assert "Trả lời bằng một số" in poll.body
     await zsay(zfake, people[1], "2", "Đã ghi nhận lựa chọn")
@@ -158,7 +158,7 @@ async def test_one_member_on_both_apps_gets_each_message_once(
         )
         when = await press(fake, ADMIN, aud, "Tất cả đoàn viên", "Gửi ngay hay hẹn giờ")
         preview = await press(fake, ADMIN, when, "Gửi ngay", "Xem trước")
-        assert "Số người/nhóm sẽ nhận: 2" in preview.body
+        assert "Sẽ gửi tới: 2 đoàn viên" in preview.body
         mark = fake.mark()
         fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
         await zfake.wait_for("8800", contains="Tất niên thứ Bảy 19/12")
@@ -192,7 +192,7 @@ async def test_one_member_on_both_apps_gets_each_message_once(
         where = await press(fake, ADMIN, card, "Gửi tới", "đơn vị nào")
         whom = await press(fake, ADMIN, where, "Tổ công đoàn Văn phòng", "Gửi bình chọn của")
         card = await press(fake, ADMIN, whom, "Các nhóm chat", "Gửi tới các nhóm chat")
-        await press(fake, ADMIN, card, "Gửi bình chọn", "gửi tới 2 nơi")
+        await press(fake, ADMIN, card, "Gửi bình chọn", "gửi tới 2 nhóm chat")
         await fake.wait_until(lambda: bool(fake.polls_in(GROUP)), what="the Telegram copy")
         await zfake.wait_for("zg-1", contains="BÌNH CHỌN: Liên hoan")
         await copies_recorded(bot, 2)  # type: ignore[arg-type]
