@@ -581,3 +581,8 @@ def split_text(text: str, limit: int, *, utf16: bool = False) -> list[str]:
     if rest:
         chunks.append(rest)
     return chunks
+
+
+# A reply that picks numbered choices: "2", or "1,3" / "1; 3" on a multi-select (Zalo, console).
+# ASCII digits only: "\d" would take "٣" for 3 (see parse_number).
+CHOICE_REPLY = re.compile(r"^\s*[0-9]{1,2}(\s*[,;]\s*[0-9]{1,2})*\s*$")

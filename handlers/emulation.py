@@ -524,8 +524,9 @@ async def on_pledge_button(ctx: Context) -> None:
         await _show_choices(ctx, campaign, data, edit=True)
     elif act == "next" and step == "choose":
         problem = await _check_choice(ctx, campaign, data["chosen"])
-        if problem:
+        if problem:  # the selection stays: say what is wrong, then the choices again
             ctx.reply(problem)
+            await _show_choices(ctx, campaign, data)
             return
         await ctx.set_dialog(PLEDGE_FLOW, "commitment", data)
         ctx.reply(
@@ -592,6 +593,7 @@ async def _save_pledges(
     problem = await _check_choice(ctx, campaign, data["chosen"])
     if problem:
         ctx.reply(problem)
+        await _show_choices(ctx, campaign, data)
         return
     existing = {
         p.title_code: p for p in await emulation.pledges_of(ctx.session, campaign.id, ctx.member.id)

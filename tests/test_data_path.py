@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from bot.runtime import build_app
 from models.dialogs import DialogState
 from models.events import ProcessedEvent
 from tests.conftest import ConsoleUser, make_settings, private_event
+from tests.databases import WriteLock
 
 
 @pytest.fixture
@@ -30,26 +30,9 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path, database={"lock_timeout_ms": 50})
 
 
-class WriteLock:
-    """A second writer on the same SQLite file, holding its write lock (as a big import or
-    another process would)."""
-
-    def __init__(self, path: str) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-
-    def hold(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def release(self) -> None:
-        self.conn.execute("ROLLBACK")
-
-    def close(self) -> None:
-        self.conn.close()
-
-
 @pytest.fixture
 def write_lock(settings: Settings) -> Iterator[WriteLock]:
-    lock = WriteLock(settings.database.url.split("///", 1)[1])
+    lock = WriteLock(settings.database.url)
     yield lock
     lock.close()
 

@@ -9,6 +9,7 @@ saved under data/exports/. Lines starting with ":" talk to the console itself:
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import uuid
 from pathlib import Path
@@ -18,7 +19,7 @@ from bot.app import App
 from bot.chat import Capabilities, Event, Message
 from bot.i18n import Translator
 from bot.ratelimit import Limits, RateLimiter
-from bot.textutil import choice_by_label, number_or_none, split_text
+from bot.textutil import CHOICE_REPLY, choice_by_label, number_or_none, split_text
 from models import members
 
 CAPS = Capabilities(
@@ -52,6 +53,8 @@ class ConsoleAdapter:
         # label works like typing its number).
         self._choices: dict[str, list[str]] = {}
         self._labels: dict[str, list[str]] = {}
+        # The later presses of a typed "1,4", handled after the first.
+        self._pending_presses: list[str] = []
         # A terminal has no flood limits; the delivery engine still expects a limiter.
         self.limiter = RateLimiter(
             Limits(global_count=1000, chat_count=1000, group_count=1000, margin=0.0)
@@ -127,6 +130,10 @@ class ConsoleAdapter:
         number = number_or_none(text, low=1, high=len(choices)) if choices else None
         if number is not None:
             return Event(**base, payload=choices[number - 1])  # type: ignore[arg-type]
+        if choices and CHOICE_REPLY.match(text):  # "1,4" on a multi-select: the first press
+            self._pending_presses = self._presses(text, choices)
+            if self._pending_presses:
+                return Event(**base, payload=self._pending_presses.pop(0))  # type: ignore[arg-type]
         if text.startswith("/") and len(text) > 1:
             command, _, args = text[1:].partition(" ")
             return Event(**base, command=command.lower(), args=args.strip())  # type: ignore[arg-type]
@@ -140,10 +147,32 @@ class ConsoleAdapter:
         stripped = line.strip()
         if stripped.startswith(":"):
             return await self._meta(stripped[1:])
+        self._pending_presses = []
         event = self.to_event(line)
         if event is not None:
             await self.app.handle(event)
+        while self._pending_presses:  # the rest of "1,4", in order, as Zalo does
+            payload = self._pending_presses.pop(0)
+            await self.app.handle(self._press_event(payload))
         return True
+
+    @staticmethod
+    def _presses(text: str, choices: list[str]) -> list[str]:
+        numbers = [number_or_none(n, low=1, high=len(choices)) for n in re.findall("[0-9]+", text)]
+        if not numbers or None in numbers:
+            return []
+        return [choices[n - 1] for n in numbers if n is not None]
+
+    def _press_event(self, payload: str) -> Event:
+        return Event(
+            platform=self.platform,
+            event_id=uuid.uuid4().hex,
+            chat_id=self.user_id,
+            chat_kind="private",
+            user_id=self.user_id,
+            user_name=self.user_name,
+            payload=payload,
+        )
 
     async def _meta(self, command: str) -> bool:
         name, _, rest = command.partition(" ")

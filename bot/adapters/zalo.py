@@ -23,7 +23,7 @@ from bot.config import Settings
 from bot.links import file_url
 from bot.ratelimit import Limits, RateLimiter
 from bot.sending import RateLimited, Rejected, SendError, Transient, Unreachable
-from bot.textutil import choice_by_label
+from bot.textutil import CHOICE_REPLY, choice_by_label
 from models import chat_extras, groups, members
 
 from .zalo_api import MAX_TEXT, ZaloApi, ZaloApiError, ZaloUpdate, split_for_zalo
@@ -38,8 +38,6 @@ CAPS = Capabilities(
     request_contact=False,
     max_text_length=MAX_TEXT,
 )
-# ASCII digits only: "\d" would take "٣" for 3 (see textutil.parse_number).
-CHOICE_REPLY = re.compile(r"^\s*[0-9]{1,2}(\s*[,;]\s*[0-9]{1,2})*\s*$")
 ATTACHMENTS = {
     "message.image.received": "photo",
     "message.sticker.received": "sticker",
