@@ -438,6 +438,16 @@ class Burst:
         return "; ".join(notes)
 
 
+def log_row(proc: BotProcess) -> Row:
+    """What the bot's log says about trouble: errors, lock timeouts, busy-database retries."""
+    counts = [proc.log_count(" ERROR "), proc.log_count("database is locked")]
+    counts.append(proc.log_count(" WARNING ", "busy"))
+    return Row(
+        "bot log: ERROR lines / 'database is locked' / busy warnings",
+        " / ".join(f"{c:,}" for c in counts),
+    )
+
+
 def percentile(values: Sequence[float], share: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -695,9 +705,7 @@ class IntakeBench:
                 await asyncio.sleep(1.0)
                 rows = await self.latency(token, tracker, proc)
                 self.rows.append((f"(b) Latency: registration steps at {self.args.rate:g}/s", rows))
-            errors = proc.log_count("ERROR")
-            locked = proc.log_count("database is locked")
-            rows.append(Row("bot log: ERROR lines / 'database is locked'", f"{errors} / {locked}"))
+            rows.append(log_row(proc))
             if tracker.overtaken:
                 rows.append(Row("answers that overtook an earlier one", f"{tracker.overtaken}"))
         finally:
@@ -818,10 +826,7 @@ class IntakeBench:
                     f"{tracker.untracked:,}",
                     "the stand-in accepts every send",
                 ),
-                Row(
-                    "bot log: ERROR lines / 'database is locked'",
-                    f"{proc.log_count('ERROR')} / {proc.log_count('database is locked')}",
-                ),
+                log_row(proc),
             ]
         finally:
             await proc.stop()
