@@ -1263,6 +1263,18 @@ class FakeTelegram(ChangeWaiter):
             f"{contains!r}; edits there: {edits!r}.\n{self._describe_chat(chat_id)}"
         )
 
+    async def wait_fetched(self, timeout: float = 5.0) -> None:
+        """Until every queued update was fetched and confirmed (the bot asked for a later
+        offset). Says nothing about whether the bot has finished handling them."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._queue:
+            if loop.time() >= deadline:
+                raise AssertionError(
+                    f"{len(self._queue)} update(s) not fetched/confirmed after {timeout}s"
+                )
+            await asyncio.sleep(0.02)
+
     async def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until every queued update was fetched and confirmed, no API call is running
         and none (nor a confirmation) happened for 0.2 s. A handler that works silently for

@@ -26,9 +26,7 @@ async def _two_requests(app: App) -> None:
     await add_member(app, "Lê Thị Cúc", "SCT-KT", "+84911000002", status="pending")
 
 
-async def test_choduyet_numbers_across_cards_in_the_console(
-    app: App, console: ConsoleUser
-) -> None:
+async def test_choduyet_numbers_across_cards_in_the_console(app: App, console: ConsoleUser) -> None:
     await _two_requests(app)
     await console.as_user("1", "Quản trị")
     out = await console.say("/choduyet")

@@ -15,7 +15,7 @@ from bot.clock import FakeClock
 from models.polls import Poll, PollVote
 from tests.fake_telegram import FakeTelegram, SentMessage
 from tests.test_broadcast_e2e import seed
-from tests.tg import ADMIN, GROUP, Bot, press, say, start_bot, stop_bot, tg_settings
+from tests.tg import ADMIN, GROUP, Bot, handled, press, say, start_bot, stop_bot, tg_settings
 
 
 async def link_group(fake: FakeTelegram) -> None:
@@ -97,11 +97,11 @@ async def test_group_poll_named_votes_restart_and_close_at_deadline(
     fake.repeat_update(updates[0])
     fake.user_votes(chats[2], poll, [0], first_name="Hà")
     fake.user_votes(chats[2], poll, [], first_name="Hà")
-    await fake.wait_idle()
+    await handled(bot, fake)
     assert sorted((await votes_in_db(bot)).values()) == [[0], [2]]
     # someone outside the union votes with a name that looks like a formula
     fake.user_votes(9191, poll, [1], first_name='=HYPERLINK("http://x","Mở")')
-    await fake.wait_idle()
+    await handled(bot, fake)
     # results in the group: counts, never names
     result = await in_group(fake, chats[2], "/ketqua", "Kết quả tạm thời")
     assert "1. Có — 1 (33%)" in result.body and "3. Có thể — 1 (33%)" in result.body
@@ -110,7 +110,7 @@ async def test_group_poll_named_votes_restart_and_close_at_deadline(
     await stop_bot(bot)
     bot = await start_bot(tg_settings(tmp_path, fake), clock)
     fake.user_votes(chats[2], poll, [1], first_name="Hà")
-    await fake.wait_idle()
+    await handled(bot, fake)
     # the organiser sees who chose what, in private
     listing = await say(fake, chats[0], "/ketqua 1", "Quản lý bình chọn số 1")
     who = await press(fake, chats[0], listing, "Ai chọn gì", "Ai chọn gì")
@@ -159,7 +159,7 @@ async def test_fan_out_to_members_with_outsider_nudge_and_export(
     # a forwarded copy reaches someone outside the target: not counted, told politely
     fake.user_votes(outsider, fake.polls_in(chats[1])[0], [1], first_name="Khách")
     await fake.wait_for(outsider, contains="không được tính")
-    await fake.wait_idle()
+    await handled(bot, fake)
     assert list((await votes_in_db(bot)).values()) == [[0]]
     panel = await say(fake, ADMIN, "/ketqua 1", "Quản lý bình chọn số 1")
     missing = await press(fake, ADMIN, panel, "Chưa trả lời", "2 đoàn viên chưa trả lời")
@@ -206,7 +206,7 @@ async def test_anonymous_counts_aggregate_across_copies(fake: FakeTelegram, bot:
     assert first.poll["is_anonymous"] and first.poll["allows_multiple_answers"]  # type: ignore[index]
     fake.user_votes(chats[0], first, [0, 2])
     fake.user_votes(chats[1], second, [2])
-    await fake.wait_idle()
+    await handled(bot, fake)
     assert await votes_in_db(bot) == {}  # anonymous: no names stored
     panel = await say(fake, ADMIN, "/ketqua 1", "Quản lý bình chọn số 1")
     assert "Ai chọn gì" not in str(panel.buttons())
@@ -243,7 +243,7 @@ async def test_group_that_becomes_a_supergroup_keeps_its_poll(fake: FakeTelegram
     fake.user_votes(chats[1], poll, [0])
     new_id = -1005550002
     fake.group_migrates(GROUP, new_id, title="Tổ Văn phòng")
-    await fake.wait_idle()
+    await handled(bot, fake)
     result = await say(fake, chats[1], "/ketqua", "Kết quả tạm thời", chat_id=new_id)
     assert "1. Có — 1 (100%)" in result.body
     panel = await say(fake, chats[0], "/ketqua 1", "Quản lý bình chọn số 1")
@@ -274,7 +274,7 @@ async def test_someone_elses_card_cannot_be_pressed(fake: FakeTelegram, bot: Bot
     mark = fake.mark()
     fake.user_presses(chats[1], card, card.button("Gửi bình chọn"), chat_id=GROUP)
     await fake.wait_for(GROUP, contains="Phiên tạo bình chọn này đã kết thúc", since=mark)
-    await fake.wait_idle()
+    await handled(bot, fake)
     assert fake.polls_in(GROUP) == []
     # the owner still can
     await group_poll_press(fake, chats[0], card)

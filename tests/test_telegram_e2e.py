@@ -17,7 +17,7 @@ from models.audit import AuditEntry
 from models.groups import ChatGroup
 from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram
-from tests.tg import ADMIN, GROUP, LAN, Bot, press, say, start_bot, stop_bot, tg_settings
+from tests.tg import ADMIN, GROUP, LAN, Bot, handled, press, say, start_bot, stop_bot, tg_settings
 
 
 async def test_registration_with_restart_and_approval(
@@ -76,7 +76,7 @@ async def test_duplicate_update_and_outdated_button(fake: FakeTelegram, bot: Bot
     update = fake.user_sends(LAN, "/dangky SCT-VP")
     await fake.wait_for(LAN, contains="Bước 2/8")
     fake.queue_raw_update(update)  # Telegram redelivers the same update
-    await fake.wait_idle()
+    await handled(bot, fake)
     assert len([m for m in fake.messages_to(LAN) if "Bước 2/8" in m.body]) == 1
     msg = fake.messages_to(LAN)[-1]
     mark = fake.mark()
@@ -121,15 +121,15 @@ async def test_group_link_greeting_and_deep_link(fake: FakeTelegram, bot: Bot) -
     # ordinary chatter in a group gets no answer
     mark = fake.mark()
     fake.user_sends(777, "chào cả nhà", chat_id=GROUP, chat_type="group")
-    await fake.wait_idle()
+    await handled(bot, fake)
     assert all(m.chat_id != GROUP for m in fake.sent[mark:])
     # the deep link opens the private chat with the unit preselected
     await say(fake, 777, "/start SCT-VP", "Bước 2/8")
     # the group becomes a supergroup, then the bot is removed
     fake.group_migrates(GROUP, -1009990001, title="Tổ Văn phòng")
-    await fake.wait_idle()
+    await handled(bot, fake)
     fake.bot_removed_from_group(-1009990001, by_user_id=ADMIN, title="Tổ Văn phòng")
-    await fake.wait_idle()
+    await handled(bot, fake)
     async with bot.app.db.session() as session:
         group = (await session.exec(select(ChatGroup))).one()
         assert group.chat_id == "-1009990001" and group.unit_id is not None

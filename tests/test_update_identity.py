@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 from tests.fake_telegram import FakeTelegram
-from tests.tg import LAN, Bot
+from tests.tg import LAN, Bot, handled
 
 
 async def test_reused_update_id_with_a_new_message_is_handled(fake: FakeTelegram, bot: Bot) -> None:
@@ -22,6 +22,6 @@ async def test_reused_update_id_with_a_new_message_is_handled(fake: FakeTelegram
     await fake.wait_for(LAN, contains="Bước 3/8")
     # a true redelivery of the first message is still dropped
     fake.queue_raw_update(first)
-    await fake.wait_idle()
+    await handled(bot, fake)
     assert len([m for m in fake.messages_to(LAN) if "Bước 2/8" in m.body]) == 1
     assert len([m for m in fake.messages_to(LAN) if "Bước 3/8" in m.body]) == 1

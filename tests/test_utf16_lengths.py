@@ -16,7 +16,7 @@ from bot.chat import Document, FileRef, Message
 from tests.conftest import ConsoleUser
 from tests.fake_telegram import FakeTelegram
 from tests.test_broadcast_e2e import received, seed
-from tests.tg import ADMIN, LAN, Bot, press, say
+from tests.tg import ADMIN, LAN, Bot, handled, press, say
 from tests.world import SCT_BOARD, World, assert_no_crash, build, says
 
 EMOJI = "🎉"  # one code point, two UTF-16 units
@@ -141,7 +141,7 @@ async def test_longest_emoji_announcement_reaches_members_on_telegram(
     when = await press(fake, ADMIN, aud, "Tất cả đoàn viên", "Gửi ngay hay hẹn giờ")
     await press(fake, ADMIN, when, "Gửi ngay", "Xem trước")
     # the preview is longer than a message: its buttons come with its last part
-    await fake.wait_idle()
+    await handled(bot, fake)
     preview = [m for m in fake.messages_to(ADMIN) if m.buttons()][-1]
     assert "Xem trước" not in preview.body  # a second part
     fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))

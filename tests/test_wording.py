@@ -14,9 +14,10 @@ from tests.zl import ZBot, zsay
 
 # Shown only where the app has the "share my phone number" button (Telegram).
 BUTTON_APPS_ONLY = {"reg.ask.phone_button"}
-PRESS_WORDS = {"vi": re.compile(r"\bbấm\b|\bnút\b", re.IGNORECASE), "en": re.compile(
-    r"\btap\b|\bpress\b|\bbuttons?\b", re.IGNORECASE
-)}
+PRESS_WORDS = {
+    "vi": re.compile(r"\bbấm\b|\bnút\b", re.IGNORECASE),
+    "en": re.compile(r"\btap\b|\bpress\b|\bbuttons?\b", re.IGNORECASE),
+}
 
 
 def test_every_press_instruction_has_wording_for_apps_without_buttons() -> None:

@@ -79,6 +79,14 @@ async def bot(fake: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIter
     await stop_bot(running)
 
 
+async def handled(bot: Bot, fake: FakeTelegram) -> None:
+    """Until the bot has finished every update queued on the fake, and the work those
+    started. Updates that call no API (a vote) leave nothing for `fake.wait_idle` to see."""
+    await fake.wait_fetched()
+    await bot.adapter.application.update_queue.join()  # each fetched update fully processed
+    await bot.app.wait_background()
+
+
 async def say(fake: FakeTelegram, user: int, text: str, expect: str, **kw: object):
     mark = fake.mark()
     fake.user_sends(user, text, first_name="Lan", **kw)
