@@ -219,6 +219,10 @@ class FakeZalo(ChangeWaiter):
         self._stall_rules: list[_StallRule] = []
         self._inflight = 0
         self._pushing = 0
+        # getUpdates calls so far, and which call took the last update: the bot asking
+        # again proves it has accepted what the previous call returned.
+        self._poll_calls = 0
+        self._handout_call = 0
         self._last_activity = time.monotonic()
         self._changed = asyncio.Event()
         self._closing = False
@@ -509,6 +513,20 @@ class FakeZalo(ChangeWaiter):
             f"(since index {since}); got {len(matching())}.\n{self._describe_chat(target)}"
         )
 
+    async def wait_taken(self, timeout: float = 5.0) -> None:
+        """Until the bot has taken every queued update: each push answered, or (polling) a
+        getUpdates call made after the one that returned the last update. Says nothing about
+        whether the bot has finished handling them."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._queue or self._pushing or self._handout_call >= self._poll_calls > 0:
+            if loop.time() >= deadline:
+                raise AssertionError(
+                    f"{len(self._queue)} update(s) not taken, {self._pushing} push(es) "
+                    f"running after {timeout}s"
+                )
+            await asyncio.sleep(0.02)
+
     async def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until every queued update was fetched or pushed, no API call or push is
         running and none happened for 0.2 s. A handler that works silently for longer than
@@ -708,6 +726,8 @@ class FakeZalo(ChangeWaiter):
     async def _get_updates(self, body: JSONDict, request: Request) -> Any:
         if self.webhook_url:
             raise _ApiError(409, "Conflict: getUpdates is not available while a webhook is set")
+        self._poll_calls += 1
+        call = self._poll_calls
         stall = self._take_stall("getupdates")
         if stall is not None:
             await self._sleep(stall.seconds)
@@ -728,6 +748,7 @@ class FakeZalo(ChangeWaiter):
             if self._queue:
                 update = self._queue.pop(0)
                 self.delivered.append(update)
+                self._handout_call = call
                 self._touch()
                 return copy.deepcopy(update)
             remaining = deadline - loop.time()

@@ -19,7 +19,17 @@ from bot.sending import Transient
 from bot.web import build_web_app
 from tests.fake_common import InLoopServer
 from tests.fake_zalo import FakeZalo
-from tests.zl import ZADMIN, ZBot, number_of, zalo_settings, zbroadcast, zchoose, zsay, zseed
+from tests.zl import (
+    ZADMIN,
+    ZBot,
+    number_of,
+    zalo_settings,
+    zbroadcast,
+    zchoose,
+    zhandled,
+    zsay,
+    zseed,
+)
 
 
 async def test_registration_by_numbers_and_approval(zfake: FakeZalo, zbot: ZBot) -> None:
@@ -99,7 +109,7 @@ async def test_webhook_mode_group_poll_and_bad_pushes(
         zfake.push_wrapped = False
         await zsay(zfake, people[0], "/hoso", "Hồ sơ đoàn viên")
         zfake.duplicate_last()
-        await zfake.wait_idle()
+        await zhandled(zfake, adapter, app)
         assert len([m for m in zfake.messages_to(people[0]) if "Hồ sơ" in m.body]) == 1
         bad = await zfake.push_raw({"event_name": "x"}, secret="wrong-secret")
         assert bad.status == 403

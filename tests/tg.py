@@ -82,9 +82,13 @@ async def bot(fake: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIter
 async def handled(bot: Bot, fake: FakeTelegram) -> None:
     """Until the bot has finished every update queued on the fake, and the work those
     started. Updates that call no API (a vote) leave nothing for `fake.wait_idle` to see."""
+    await updates_handled(fake, bot.adapter, bot.app)
+
+
+async def updates_handled(fake: FakeTelegram, adapter: TelegramAdapter, app: App) -> None:
     await fake.wait_fetched()
-    await bot.adapter.application.update_queue.join()  # each fetched update fully processed
-    await bot.app.wait_background()
+    await adapter.application.update_queue.join()  # each fetched update fully processed
+    await app.wait_background()
 
 
 async def say(fake: FakeTelegram, user: int, text: str, expect: str, **kw: object):

@@ -95,6 +95,14 @@ async def zbot(zfake: FakeZalo, tmp_path: Path, clock: FakeClock) -> AsyncIterat
     await stop_zbot(running)
 
 
+async def zhandled(fake: FakeZalo, adapter: ZaloAdapter, app: App) -> None:
+    """Until the bot has finished every update queued on the fake Zalo server, and the work
+    those started: the signal for "nothing (more) was answered"."""
+    await fake.wait_taken()
+    await adapter.drain()
+    await app.wait_background()
+
+
 async def zsay(fake: FakeZalo, user: str, text: str, expect: str, **kw: Any) -> SentZaloMessage:
     mark = fake.mark()
     fake.user_sends(user, text, **kw)

@@ -102,8 +102,7 @@ class ZaloAdapter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
-        if self._handling:
-            await asyncio.gather(*self._handling, return_exceptions=True)
+        await self.drain()
         await self.api.aclose()
 
     def private_link(self, start: str) -> str | None:
@@ -138,6 +137,12 @@ class ZaloAdapter:
         task = asyncio.create_task(self.handle_update(update))
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
+
+    async def drain(self) -> None:
+        """Until every accepted update has been handled (handling one may accept none more,
+        but new pushes may arrive meanwhile: loop until none is left)."""
+        while self._handling:
+            await asyncio.gather(*list(self._handling), return_exceptions=True)
 
     async def handle_update(self, update: ZaloUpdate) -> None:
         try:
