@@ -3,6 +3,11 @@
 Every sendMessage is checked at arrival against sliding windows: at most `global_limit` accepted
 messages in any `window` seconds overall, 1 per second per private chat, 20 per minute per
 group. Over a limit it answers 429 with `retry_after`, as Telegram does, and counts it.
+
+A send with `allow_paid_broadcast` (Bot API: "up to 1000 messages per second, ignoring
+broadcasting limits for a fee of 0.1 Telegram Stars per message") that does not fit the free
+overall window goes to a paid window of `paid_limit` a second instead and is billed (Telegram
+bills "the number of successful requests that exceeded regular limits"); the chat limits stay.
 """
 
 from __future__ import annotations
@@ -29,11 +34,14 @@ class FloodStats:
     accepted: list[tuple[float, int, str]] = field(default_factory=list)  # (time, chat, text)
     rejected_429: int = 0
     rejected_times: list[float] = field(default_factory=list)
+    paid_requests: int = 0  # sends that asked for paid broadcasting
+    billed: int = 0  # of those, the ones beyond the free limit: 0.1 Star each
 
     def reset(self) -> None:
         self.accepted.clear()
         self.rejected_429 = 0
         self.rejected_times.clear()
+        self.paid_requests = self.billed = 0
 
 
 class Window:
@@ -63,6 +71,7 @@ class FloodServer:
         retry_after: int = 1,
         group_window: float = 60.0,
         window: float = 1.0,
+        paid_limit: int = 1000,
     ) -> None:
         """`window`: the overall and per-chat window (Telegram's is 1 s; tests use a little
         less, so a loaded machine's jitter on loopback does not decide their outcome)."""
@@ -70,6 +79,7 @@ class FloodServer:
         self.stats = FloodStats()
         self.retry_after = retry_after
         self._global = Window(global_limit, window)
+        self._paid = Window(paid_limit, window)
         self._chats: dict[int, Window] = defaultdict(lambda: Window(chat_limit, window))
         self._groups: dict[int, Window] = defaultdict(lambda: Window(group_limit, group_window))
         self._changed = asyncio.Event()
@@ -138,7 +148,13 @@ class FloodServer:
         now = time.monotonic()
         chat_id = int(params["chat_id"])
         chat = self._groups[chat_id] if chat_id < 0 else self._chats[chat_id]
-        if not (self._global.allows(now) and chat.allows(now)):
+        paid = params.get("allow_paid_broadcast") in (True, "true", "True")
+        overall = self._global
+        if paid:
+            self.stats.paid_requests += 1
+            if not self._global.allows(now):  # beyond the free limit: the paid lane, billed
+                overall = self._paid
+        if not (overall.allows(now) and chat.allows(now)):
             self.stats.rejected_429 += 1
             self.stats.rejected_times.append(now)
             return JSONResponse(
@@ -150,8 +166,10 @@ class FloodServer:
                 },
                 status_code=429,
             )
-        self._global.times.append(now)
+        overall.times.append(now)
         chat.times.append(now)
+        if overall is self._paid:
+            self.stats.billed += 1
         text = str(params.get("text", ""))
         self.stats.accepted.append((now, chat_id, text))
         self._changed.set()

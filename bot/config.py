@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from bot.ratelimit import Limits
 
@@ -141,10 +149,25 @@ class PlatformDelivery(_Strict):
     concurrency: int = Field(default=8, ge=1, le=64)
     max_attempts: int = Field(default=5, ge=1, le=20)
     progress_interval_seconds: float = Field(default=3.0, ge=0.1, le=60)
+    # Telegram only: offer paid broadcasts (`allow_paid_broadcast`) in the announcement
+    # preview: up to `paid_messages_per_second`, billed 0.1 Star a message from the bot's
+    # Stars balance (docs/reach.md has Telegram's conditions).
+    paid_broadcast: bool = False
+    paid_messages_per_second: int = Field(default=1000, ge=1, le=1000)
 
     def limits(self) -> Limits:
         return Limits(
             global_count=self.messages_per_second,
+            chat_count=self.per_chat_per_second,
+            group_count=self.per_group_per_minute,
+        )
+
+    def paid_limits(self) -> Limits | None:
+        """The paid lane's pace: the chats' own limits stay, the overall one is raised."""
+        if not self.paid_broadcast:
+            return None
+        return Limits(
+            global_count=self.paid_messages_per_second,
             chat_count=self.per_chat_per_second,
             group_count=self.per_group_per_minute,
         )
@@ -167,6 +190,13 @@ class DeliverySection(_Strict):
 
     def for_platform(self, platform: str) -> PlatformDelivery:
         return getattr(self, platform, self.telegram)
+
+    @model_validator(mode="after")
+    def _paid_only_on_telegram(self) -> DeliverySection:
+        for name in ("zalo", "console"):
+            if getattr(self, name).paid_broadcast:
+                raise ValueError(f"paid_broadcast chỉ có trên Telegram, không dùng cho {name}")
+        return self
 
 
 class ShareCap(_Strict):

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.chat import Button, Document, FileRef, Message, PollContent
+from bot.chat import Address, Button, Document, FileRef, Message, PollContent
+from bot.context import Outgoing
 from bot.sending import ChatMoved, RateLimited, Rejected, Transient, Unreachable
 from models import cluster, groups, members, outbox, polls
 from models.outbox import FAILED, SENT, UNCERTAIN, UNREACHABLE, OutboxItem, OutboxMessage
@@ -294,7 +295,8 @@ class DeliveryWorker:
         row_id = row.id
         try:
             stored = await self._message(row.message_id)
-            limiter = self.adapter.limiter
+            paid = self._paid(stored)
+            limiter = self.adapter.paid_limiter if paid else self.adapter.limiter
 
             async def mark_sending(_lead: float = 0.0) -> bool:
                 async with self._write, self.app.db.session() as session:
@@ -321,7 +323,7 @@ class DeliveryWorker:
                 await self._final(row, FAILED, "message content missing")
                 return
             slot.sent()  # the claim took a moment: count the send from now
-            await self._attempt(row, stored, getattr(slot, "done", None))
+            await self._attempt(row, stored, getattr(slot, "done", None), paid=paid)
         except Exception:
             log.exception("delivery %s crashed", row.id)
             await self._final(row, FAILED, "internal error")
@@ -329,14 +331,28 @@ class DeliveryWorker:
             self._in_flight.discard(row_id)
             self._slots.release()
 
+    def _paid(self, stored: OutboxMessage | None) -> bool:
+        """A paid broadcast goes through the paid lane, where this bot has one."""
+        lane = getattr(self.adapter, "paid_limiter", None)
+        return stored is not None and stored.paid and lane is not None
+
     async def _attempt(
-        self, row: OutboxItem, stored: OutboxMessage, answered: Callable[[], None] | None = None
+        self,
+        row: OutboxItem,
+        stored: OutboxMessage,
+        answered: Callable[[], None] | None = None,
+        *,
+        paid: bool = False,
     ) -> None:
         assert row.id is not None
         now = self.app.clock.now()
         try:
             try:
-                ref = await self.adapter.send(row.chat_id, to_message(stored, row), bulk=True)
+                message = to_message(stored, row)
+                if paid:
+                    ref = await self.adapter.send(row.chat_id, message, bulk=True, paid=True)
+                else:
+                    ref = await self.adapter.send(row.chat_id, message, bulk=True)
             finally:
                 if answered is not None:
                     answered()  # the pace learns when the message had arrived at the latest
@@ -375,13 +391,48 @@ class DeliveryWorker:
                     refund=True,
                     worker=self.worker_id,
                 )
+            self._in_flight.discard(row.id)  # due at once: the next claim may take it again
             self.wake()
         except Rejected as exc:
-            await self._final(row, FAILED, str(exc))
+            if paid:  # maybe only the fee was refused: the rest goes at the free pace
+                await self._paid_refused(row, stored, str(exc))
+            else:
+                await self._final(row, FAILED, str(exc))
         except Transient as exc:
             await self._transient(row, exc)
         else:
             await self._final(row, SENT, None, ref, poll_json=stored.poll_json)
+
+    async def _paid_refused(self, row: OutboxItem, stored: OutboxMessage, reason: str) -> None:
+        """Telegram refused a paid send (no Stars, not allowed for this bot…; the Bot API does
+        not list the errors): the content is switched to the free pace for every worker, the
+        row is sent again at once without the fee (a content problem then fails it as usual),
+        and the board is told once, with Telegram's reason."""
+        assert row.id is not None and stored.id is not None
+        now = self.app.clock.now()
+        stored.paid = False  # this worker's copy
+        async with self._write, self.app.db.session() as session:
+            first = await outbox.stop_paying(session, stored.id, reason)
+            await outbox.requeue(
+                session,
+                row.id,
+                now,
+                now,
+                error=f"paid broadcast refused: {reason}"[:300],
+                refund=True,
+                worker=self.worker_id,
+            )
+            job = await outbox.job_of_message(session, stored.id) if first else None
+        self._in_flight.discard(row.id)  # no longer ours: the next claim may take it again
+        self.wake()
+        if first:
+            log.warning("paid broadcast refused by %s (%s): free pace", self.platform, reason)
+        if job is not None and job.status_platform and job.status_chat_id:
+            t = self.app.translator(job.language, job.status_platform)
+            notice = Message(t("bc.paid.refused", title=job.title, reason=reason[:200]))
+            await self.app.deliver(
+                [Outgoing(Address(job.status_platform, job.status_chat_id), notice)]
+            )
 
     async def _transient(self, row: OutboxItem, exc: Transient) -> None:
         assert row.id is not None

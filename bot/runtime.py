@@ -124,18 +124,21 @@ def share_pace(app: App) -> list[SharedPace]:
         limiter = getattr(adapter, "limiter", None)
         if platform == "console" or limiter is None or getattr(limiter, "shared", False):
             continue
-        adapter.limiter = SharedPace(  # type: ignore[attr-defined]
-            app.db.engine, pace_key(platform, app.settings), limiter.limits
-        )
+        key = pace_key(platform, app.settings)
+        adapter.limiter = SharedPace(app.db.engine, key, limiter.limits)  # type: ignore[attr-defined]
         shared.append(adapter.limiter)  # type: ignore[attr-defined]
+        paid = getattr(adapter, "paid_limiter", None)
+        if paid is not None:  # the paid lane is a budget of its own
+            adapter.paid_limiter = SharedPace(app.db.engine, f"{key}:paid", paid.limits)  # type: ignore[attr-defined]
+            shared.append(adapter.paid_limiter)  # type: ignore[attr-defined]
     return shared
 
 
 async def close_pace(app: App) -> None:
     for adapter in app.adapters.values():
-        limiter = getattr(adapter, "limiter", None)
-        if isinstance(limiter, SharedPace):
-            await limiter.close()
+        for limiter in (getattr(adapter, "limiter", None), getattr(adapter, "paid_limiter", None)):
+            if isinstance(limiter, SharedPace):
+                await limiter.close()
 
 
 def _warn_if_sqlite(app: App, what: str) -> None:
@@ -167,7 +170,8 @@ def _add_adapters(app: App, settings: Settings) -> tuple[Any, Any]:
     if settings.telegram.enabled:
         from bot.adapters.telegram import TelegramAdapter
 
-        telegram = TelegramAdapter(app, settings.telegram, settings.delivery.telegram.limits())
+        pace = settings.delivery.telegram
+        telegram = TelegramAdapter(app, settings.telegram, pace.limits(), pace.paid_limits())
         app.add_adapter(telegram)
     if settings.zalo.enabled:
         from bot.adapters.zalo import ZaloAdapter

@@ -46,7 +46,7 @@ def when_text(t: Translator, meeting: Meeting) -> str:
 
 
 def span_text(t: Translator, start: datetime, end: datetime) -> str:
-    """"13:30 đến 18:00, Thứ Tư, 25/11/2026" (the day once when both fall on it)."""
+    """ "13:30 đến 18:00, Thứ Tư, 25/11/2026" (the day once when both fall on it)."""
     first, last = start.astimezone(t.tz), end.astimezone(t.tz)
     if first.date() == last.date():
         day = f"{t.weekday(start)}, {first:%d/%m/%Y}"
@@ -55,7 +55,7 @@ def span_text(t: Translator, start: datetime, end: datetime) -> str:
 
 
 def duration_text(t: Translator, minutes: int) -> str:
-    """"1 ngày", "2 giờ 30 phút": a length of time as people say it."""
+    """ "1 ngày", "2 giờ 30 phút": a length of time as people say it."""
     days, rest = divmod(max(minutes, 0), 1440)
     hours, mins = divmod(rest, 60)
     parts = [

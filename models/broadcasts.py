@@ -27,6 +27,8 @@ class Broadcast(SQLModel, table=True):
     file_platform: str | None = Field(default=None, max_length=16)
     file_name: str | None = Field(default=None, max_length=200)
     pin: bool = False
+    # Sent with Telegram's paid broadcasts (faster, billed in Stars), as the board chose.
+    paid: bool = False
     send_at: datetime = Field(sa_type=UTCDateTime)
     # "" for once, "weekly" or "daily": the next occurrence is queued when one goes out.
     repeat: str = Field(default="", max_length=16)

@@ -88,6 +88,10 @@ class OutboxMessage(SQLModel, table=True):
     # A poll (bình chọn): {"id", "question", "options", "anonymous", "multiple"}. Platforms
     # with native polls send that; others send `text`, the numbered text version.
     poll_json: str | None = None
+    # Telegram paid broadcast (allow_paid_broadcast): paced to the paid limit. Turned off for
+    # the rest of the job, with Telegram's reason, when Telegram refuses a paid send.
+    paid: bool = False
+    paid_refusal: str | None = Field(default=None, max_length=300)
 
 
 def _default_bot(context: Any) -> str:
@@ -620,3 +624,28 @@ async def message(session: AsyncSession, message_id: int) -> OutboxMessage | Non
 
 async def job(session: AsyncSession, job_id: int) -> DeliveryJob | None:
     return await session.get(DeliveryJob, job_id)
+
+
+async def stop_paying(session: AsyncSession, message_id: int, reason: str) -> bool:
+    """Telegram refused a paid send of this content: the rest goes at the free pace. True for
+    the one caller (of any worker) that turned it off, who tells the board."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.paid).is_(True))
+        .values(paid=False, paid_refusal=reason[:300])
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return bool(result.rowcount)
+
+
+async def job_of_message(session: AsyncSession, message_id: int) -> DeliveryJob | None:
+    query = select(DeliveryJob).where(DeliveryJob.message_id == message_id)
+    found = (await session.exec(query)).first()
+    if found is not None:
+        return found
+    # a job whose rows were added directly names its content only on the rows
+    row = (
+        await session.exec(select(OutboxItem.job_id).where(OutboxItem.message_id == message_id))
+    ).first()
+    return None if row is None else await session.get(DeliveryJob, row)

@@ -107,6 +107,9 @@ _POLL_OPTION_MAX = 100
 _POLL_MIN_OPTIONS = 2
 _POLL_MAX_OPTIONS = 12
 _POLL_OPEN_PERIOD = (5, 2_628_000)
+# A paid send the bot's Stars balance cannot pay for (the fake's wording: not documented).
+PAID_BROADCAST_REFUSED = "Bad Request: not enough Telegram Stars to pay for the broadcast"
+
 # Keyboard limits. The Bot API documents only callback_data: "1-64 bytes"
 # (https://core.telegram.org/bots/api#inlinekeyboardbutton). The button counts are not in the
 # docs; they are what Telegram is observed to enforce, and what bots run into:
@@ -621,6 +624,11 @@ class FakeTelegram(ChangeWaiter):
         # If True, the bot can only message private chats that wrote to it first (as on
         # Telegram); off by default so tests can notify arbitrary users.
         self.strict_chats = False
+        # Paid broadcasts: the bot's Stars balance, in tenths of a Star (a paid send costs
+        # one tenth, Bot API `allow_paid_broadcast`); None: not limited. Telegram bills only
+        # the sends beyond the free limits; the fake bills every paid send (the worst case).
+        self.stars_tenths: int | None = None
+        self.paid_sends = 0
         self.webhook_url = ""
         # --- internal state
         self._queue: list[_Queued] = []
@@ -1577,6 +1585,8 @@ class FakeTelegram(ChangeWaiter):
     async def _dispatch(self, method: str, params: JSONDict) -> Any:
         key = method.lower()
         self._apply_fail_rules(key, params)
+        if params.get("allow_paid_broadcast") in (True, "true", "True"):
+            self._charge_paid_send()
         if key == "getupdates":
             return await self._get_updates(params)
         handler = self._handlers.get(key)
@@ -1590,6 +1600,14 @@ class FakeTelegram(ChangeWaiter):
         if stall is not None:
             await asyncio.sleep(stall[0])
         return result
+
+    def _charge_paid_send(self) -> None:
+        if self.stars_tenths is not None:
+            if self.stars_tenths < 1:
+                # The Bot API lists no error for this; the wording here is the fake's own.
+                raise _ApiError(400, PAID_BROADCAST_REFUSED)
+            self.stars_tenths -= 1
+        self.paid_sends += 1
 
     def _apply_fail_rules(self, key: str, params: JSONDict) -> None:
         for rule in self._fail_rules:

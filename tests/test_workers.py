@@ -126,6 +126,7 @@ async def start_process(
     *,
     shared: bool = True,
     concurrency: int = 4,
+    paid_limits: Limits | None = None,
 ) -> Process:
     settings = make_settings(
         tmp_path,
@@ -133,7 +134,7 @@ async def start_process(
         telegram={"token": server.token, "base_url": server.base_url, "request_timeout": 5.0},
     )
     app = await build_app(settings, clock)
-    adapter = TelegramAdapter(app, settings.telegram, LIMITS)
+    adapter = TelegramAdapter(app, settings.telegram, LIMITS, paid_limits)
     app.add_adapter(adapter)
     await adapter.application.initialize()
     if shared:
@@ -146,17 +147,18 @@ async def start_process(
 
 async def stop_process(process: Process) -> None:
     await process.adapter.application.shutdown()
-    if isinstance(process.adapter.limiter, SharedPace):
-        await process.adapter.limiter.close()
+    for limiter in (process.adapter.limiter, process.adapter.paid_limiter):
+        if isinstance(limiter, SharedPace):
+            await limiter.close()
     await process.app.db.dispose()
 
 
-async def queue(app: App, recipients: list[To], key: str) -> int:
+async def queue(app: App, recipients: list[To], key: str, *, paid: bool = False) -> int:
     """One job with a row per recipient, written directly (what the engine reads)."""
     now = app.clock.now()
     async with app.db.session() as session:
         job = DeliveryJob(kind="broadcast", key=key, title=key, start_at=now, created_at=now)
-        content = OutboxMessage(text=TEXT)
+        content = OutboxMessage(text=TEXT, paid=paid)
         session.add_all([job, content])
         await session.flush()
         assert job.id is not None and content.id is not None
@@ -229,6 +231,32 @@ async def test_two_workers_share_the_outbox_and_the_pace(
     finally:
         await stop_process(a)
         await stop_process(b)
+
+
+async def test_two_workers_share_the_paid_lane(pg_url: str, tmp_path: Path) -> None:
+    """A paid broadcast (allow_paid_broadcast) from two workers: every request carries the
+    fee, each row goes out once, and the strict server, whose paid lane is set to 45 a second
+    here, sees no 429: the paid lane's budget is shared through the database as well."""
+    server = FloodServer(window=0.9, paid_limit=45)
+    await server.start()
+    clock = FakeClock()
+    paid = Limits(global_count=45, group_count=3, group_window=1.0)
+    a = await start_process(tmp_path / "a", pg_url, server, clock, "worker-a", paid_limits=paid)
+    b = await start_process(tmp_path / "b", pg_url, server, clock, "worker-b", paid_limits=paid)
+    try:
+        assert isinstance(a.adapter.paid_limiter, SharedPace)
+        assert a.adapter.paid_limiter.bot.endswith(":paid")
+        await queue(a.app, [To("telegram", str(3000 + i)) for i in range(120)], "paid", paid=True)
+        await asyncio.gather(a.worker.drain(timeout=60), b.worker.drain(timeout=60))
+        states = await rows(a.app)
+        assert [r.state for r in states] == [SENT] * 120
+        assert {r.claimed_by for r in states} == {"worker-a", "worker-b"}
+        assert server.stats.rejected_429 == 0
+        assert server.stats.paid_requests == len(server.stats.accepted) == 120
+    finally:
+        await stop_process(a)
+        await stop_process(b)
+        await server.stop()
 
 
 async def test_workers_claim_different_rows_at_the_same_moment(pg_url: str, tmp_path: Path) -> None:

@@ -58,7 +58,12 @@ def tg_settings(
 
 async def start_bot(settings: Settings, clock: FakeClock) -> Bot:
     app = await build_app(settings, clock)
-    adapter = TelegramAdapter(app, settings.telegram, settings.delivery.telegram.limits())
+    adapter = TelegramAdapter(
+        app,
+        settings.telegram,
+        settings.delivery.telegram.limits(),
+        settings.delivery.telegram.paid_limits(),
+    )
     app.add_adapter(adapter)
     await adapter.start(polling=True, poll_timeout=1)
     background = Background(app)

@@ -64,7 +64,12 @@ async def start_zbot(settings: Settings, clock: FakeClock) -> ZBot:
     await zalo.start(polling=True)
     telegram = None
     if settings.telegram.enabled:
-        telegram = TelegramAdapter(app, settings.telegram, settings.delivery.telegram.limits())
+        telegram = TelegramAdapter(
+            app,
+            settings.telegram,
+            settings.delivery.telegram.limits(),
+            settings.delivery.telegram.paid_limits(),
+        )
         app.add_adapter(telegram)
         await telegram.start(polling=True, poll_timeout=1)
     background = Background(app)

@@ -89,11 +89,19 @@ class TelegramAdapter:
     platform = "telegram"
     caps = CAPS
 
-    def __init__(self, app: App, settings: TelegramSection, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        settings: TelegramSection,
+        limits: Limits | None = None,
+        paid_limits: Limits | None = None,
+    ) -> None:
         self.app = app
         self.settings = settings
         # One limiter for everything this bot sends: broadcasts and direct replies alike.
         self.limiter = RateLimiter(limits or Limits())
+        # Paid broadcasts (allow_paid_broadcast) have a lane of their own, up to 1,000/s.
+        self.paid_limiter: Any = RateLimiter(paid_limits) if paid_limits else None
         self._pending: set[asyncio.Task[None]] = set()
         self.username: str = ""
         # Command menus that failed at start are retried, first after this many seconds.
@@ -375,28 +383,37 @@ class TelegramAdapter:
         )
 
     # --- out --------------------------------------------------------------------------------
-    async def send(self, chat_id: str, message: Message, *, bulk: bool = False) -> str | None:
+    async def send(
+        self, chat_id: str, message: Message, *, bulk: bool = False, paid: bool = False
+    ) -> str | None:
         """Send one message. Direct replies (the default) jump ahead of bulk sends and retry
         once after a 429; the delivery engine passes `bulk=True` after taking its own slot and
-        gets every failure as a `SendError` to decide on itself."""
+        gets every failure as a `SendError` to decide on itself. `paid`: as a paid broadcast
+        (`allow_paid_broadcast`, billed in Stars), paced by the paid lane."""
         try:
-            return await self._send(chat_id, message, first_paced=bulk, urgent=not bulk)
+            return await self._send(
+                chat_id, message, first_paced=bulk, urgent=not bulk, paid=paid and bulk
+            )
         except RateLimited as limited:
             if bulk:
                 raise
             await asyncio.sleep(limited.retry_after)
-            return await self._send(chat_id, message, first_paced=False, urgent=True)
+            return await self._send(chat_id, message, first_paced=False, urgent=True, paid=False)
 
-    async def _call(self, chat_id: str, call: Any, *, paced: bool, urgent: bool) -> Any:
-        """One API call behind the rate limiter, its errors in neutral terms."""
+    async def _call(
+        self, chat_id: str, call: Any, *, paced: bool, urgent: bool, paid: bool = False
+    ) -> Any:
+        """One API call behind the rate limiter (the paid lane's for a paid send), its errors
+        in neutral terms."""
+        limiter = self.paid_limiter if paid and self.paid_limiter is not None else self.limiter
         if not paced:
-            await self.limiter.acquire(chat_id, is_group=chat_id.startswith("-"), urgent=urgent)
+            await limiter.acquire(chat_id, is_group=chat_id.startswith("-"), urgent=urgent)
         try:
             return await call()
         except RetryAfter as exc:
             wait = exc.retry_after
             seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-            self.limiter.pause(seconds)  # exactly as long as told, for every sender
+            limiter.pause(seconds)  # exactly as long as told, for every sender of that lane
             raise RateLimited(seconds) from exc
         except Forbidden as exc:
             raise Unreachable(exc.message) from exc
@@ -412,16 +429,19 @@ class TelegramAdapter:
             raise Rejected(str(exc)) from exc
 
     async def _send(
-        self, chat_id: str, message: Message, *, first_paced: bool, urgent: bool
+        self, chat_id: str, message: Message, *, first_paced: bool, urgent: bool, paid: bool
     ) -> str | None:
         bot = self.application.bot
         cid = int(chat_id)
         markup = _inline(message)
         paced = first_paced  # only the first call of a bulk send was paced by the engine
+        # Bot API: "Pass True to allow up to 1000 messages per second, ignoring broadcasting
+        # limits for a fee of 0.1 Telegram Stars per message" (every sending method).
+        fee: dict[str, Any] = {"allow_paid_broadcast": True} if paid else {}
 
         async def call(fn: Any) -> Any:
             nonlocal paced
-            result = await self._call(chat_id, fn, paced=paced, urgent=urgent)
+            result = await self._call(chat_id, fn, paced=paced, urgent=urgent, paid=paid)
             paced = False
             return result
 
@@ -448,6 +468,7 @@ class TelegramAdapter:
                     list(poll.options),
                     is_anonymous=poll.anonymous,
                     allows_multiple_answers=poll.multiple,
+                    **fee,
                 )
             )
             # The native poll id rides along: votes come back with it, not with the chat.
@@ -457,12 +478,16 @@ class TelegramAdapter:
             if utf16_len(message.text) <= CAPTION_LIMIT:
                 sent = await call(
                     lambda: bot.send_photo(
-                        cid, photo=img.content, caption=message.text or None, reply_markup=markup
+                        cid,
+                        photo=img.content,
+                        caption=message.text or None,
+                        reply_markup=markup,
+                        **fee,
                     )
                 )
                 return f"{chat_id}:{sent.message_id}"
             # A caption holds 1,024 units: the picture first, then the whole text.
-            await call(lambda: bot.send_photo(cid, photo=img.content))
+            await call(lambda: bot.send_photo(cid, photo=img.content, **fee))
             message = replace(message, image=None)
         fits = utf16_len(message.text) <= CAPTION_LIMIT
         if message.document is not None:
@@ -474,6 +499,7 @@ class TelegramAdapter:
                     filename=doc.filename,
                     caption=message.text if fits else "",
                     reply_markup=markup if fits else None,
+                    **fee,
                 )
             )
             if fits:
@@ -485,11 +511,11 @@ class TelegramAdapter:
             if fits:
                 sent = await call(
                     lambda: send(
-                        cid, file.file_id, caption=message.text or None, reply_markup=markup
+                        cid, file.file_id, caption=message.text or None, reply_markup=markup, **fee
                     )
                 )
                 return await self._maybe_pin(call, message, chat_id, sent.message_id)
-            await call(lambda: send(cid, file.file_id))  # the file, then the whole text
+            await call(lambda: send(cid, file.file_id, **fee))  # the file, then the whole text
             message = replace(message, attachment=None)
         # Telegram refuses empty text; a buttons-only message still needs a line.
         chunks = split_text(message.text, TEXT_LIMIT, utf16=True) or (["…"] if markup else [])
@@ -498,7 +524,7 @@ class TelegramAdapter:
             last = index == len(chunks) - 1
             reply_markup: Any = markup if last else None
             if last and message.request_contact:
-                await call(lambda c=chunk: bot.send_message(cid, c, reply_markup=markup))
+                await call(lambda c=chunk: bot.send_message(cid, c, reply_markup=markup, **fee))
                 keyboard = ReplyKeyboardMarkup(
                     [[KeyboardButton(message.request_contact, request_contact=True)]],
                     resize_keyboard=True,
@@ -511,7 +537,7 @@ class TelegramAdapter:
                 # so it still works after a restart.
                 reply_markup = ReplyKeyboardRemove()
             sent = await call(
-                lambda c=chunk, m=reply_markup: bot.send_message(cid, c, reply_markup=m)
+                lambda c=chunk, m=reply_markup: bot.send_message(cid, c, reply_markup=m, **fee)
             )
             sent_id = sent.message_id
         if sent_id is None:

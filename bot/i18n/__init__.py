@@ -59,6 +59,25 @@ class Translator:
     def weekday(self, value: datetime) -> str:
         return WEEKDAYS[self.language][value.astimezone(self.tz).weekday()]
 
+    def duration(self, seconds: float) -> str:
+        """A rough length of time: "2 giờ 51 phút", "5 phút", "dưới 1 phút"."""
+        minutes = round(seconds / 60)
+        if minutes < 1:
+            return "dưới 1 phút" if self.language == "vi" else "under a minute"
+        hours, minutes = divmod(minutes, 60)
+        days, hours = divmod(hours, 24)
+        vi = self.language == "vi"
+        parts = [
+            f"{n} {unit}"
+            for n, unit in (
+                (days, "ngày" if vi else "d"),
+                (hours, "giờ" if vi else "h"),
+                (minutes, "phút" if vi else "min"),
+            )
+            if n
+        ]
+        return " ".join(parts[:2])  # "4 ngày 8 giờ": minutes no longer matter
+
     def number(self, value: int) -> str:
         text = f"{value:,}"
         return text.replace(",", ".") if self.language == "vi" else text
