@@ -2,6 +2,7 @@
 
     make bench                      # or: .venv/bin/python -m bench.broadcast [--recipients N]
     .venv/bin/python -m bench.broadcast --database postgresql --workers 3 [--postgres-url URL]
+    .venv/bin/python -m bench.broadcast --paid --skip-ptb [--concurrency 64]
 
 A strict flood-limit server runs on loopback (30 msg/s overall, 1/s per chat, 20/min per group,
 sliding windows, 429 + retry_after when exceeded). Then:
@@ -13,6 +14,9 @@ sliding windows, 429 + retry_after when exceeded). Then:
    duplicates and losses;
 2. the same N messages go out through a plain `for` loop on a PTB Bot with AIORateLimiter.
 Both results are printed side by side.
+
+`--paid`: the broadcast goes as a Telegram paid broadcast (`allow_paid_broadcast`); the server
+then takes up to 1,000 msg/s beyond its free 30 and counts what it would bill (0.1 Star each).
 
 PostgreSQL: `--postgres-url` (or $CONGDOAN_BENCH_POSTGRES_URL, $CONGDOAN_TEST_POSTGRES_URL)
 names a server, on which a throwaway database is made; without one, a throwaway server is
@@ -43,6 +47,7 @@ from bench.flood_server import FloodServer  # noqa: E402
 
 TEXT = "📣 THÔNG BÁO — Công đoàn cơ sở: họp toàn thể đoàn viên lúc 14:00 thứ Sáu."
 LIMIT = 30
+PAID_LIMIT = 1000  # Bot API: paid broadcasts, "up to 1000 messages per second"
 
 
 @dataclass
@@ -56,15 +61,23 @@ class Result:
     note: str = ""
 
 
-def settings_for(db_url: str, base_url: str, token: str) -> Any:
+def settings_for(
+    db_url: str, base_url: str, token: str, *, paid: bool = False, concurrency: int = 8
+) -> Any:
     from bot.config import parse_settings
 
     return parse_settings(
-        {"database": {"url": db_url}, "telegram": {"token": token, "base_url": base_url}}
+        {
+            "database": {"url": db_url},
+            "telegram": {"token": token, "base_url": base_url},
+            "delivery": {"telegram": {"paid_broadcast": paid, "concurrency": concurrency}},
+        }
     )
 
 
-async def prepare(db_url: str, base_url: str, token: str, count: int) -> list[int]:
+async def prepare(
+    db_url: str, base_url: str, token: str, count: int, *, paid: bool = False
+) -> list[int]:
     """Members with Telegram identities and one broadcast job queued for all of them."""
     from bot.clock import SystemClock
     from bot.runtime import build_app
@@ -92,7 +105,7 @@ async def prepare(db_url: str, base_url: str, token: str, count: int) -> list[in
         await outbox.enqueue(
             session,
             job,
-            OutboxMessage(text=TEXT),
+            OutboxMessage(text=TEXT, paid=paid),
             [Recipient("telegram", str(c)) for c in chats],
             not_before=now,
             now=now,
@@ -102,16 +115,19 @@ async def prepare(db_url: str, base_url: str, token: str, count: int) -> list[in
     return chats
 
 
-async def worker(db_url: str, base_url: str, token: str) -> None:
+async def worker(db_url: str, base_url: str, token: str, paid: str, concurrency: str) -> None:
     """The process under test, as `congdoan worker`: drains the outbox through the real adapter
     and engine (on PostgreSQL with the bot's pace shared through the database)."""
     from bot.adapters.telegram import TelegramAdapter
     from bot.delivery import DeliveryWorker, WorkerSettings
     from bot.runtime import build_app, close_pace, share_pace
 
-    settings = settings_for(db_url, base_url, token)
+    settings = settings_for(
+        db_url, base_url, token, paid=paid == "paid", concurrency=int(concurrency)
+    )
     app = await build_app(settings)
-    adapter = TelegramAdapter(app, settings.telegram, settings.delivery.telegram.limits())
+    pace = settings.delivery.telegram
+    adapter = TelegramAdapter(app, settings.telegram, pace.limits(), pace.paid_limits())
     app.add_adapter(adapter)
     share_pace(app)
     await adapter.application.bot.initialize()
@@ -138,9 +154,17 @@ def max_in_window(times: list[float], window: float = 1.0) -> int:
 
 
 async def run_engine(
-    server: FloodServer, count: int, kill_at: float, db_url: str, workers: int, database: str
+    server: FloodServer,
+    count: int,
+    kill_at: float,
+    db_url: str,
+    workers: int,
+    database: str,
+    *,
+    paid: bool = False,
+    concurrency: int = 8,
 ) -> tuple[Result, dict]:
-    chats = await prepare(db_url, server.base_url, server.token, count)
+    chats = await prepare(db_url, server.base_url, server.token, count, paid=paid)
     server.stats.reset()
     cmd = [
         sys.executable,
@@ -150,6 +174,8 @@ async def run_engine(
         db_url,
         server.base_url,
         server.token,
+        "paid" if paid else "free",
+        str(concurrency),
     ]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
@@ -181,14 +207,20 @@ async def run_engine(
         print("accepted per 2 s:", [per[i] for i in range(max(per) + 1)])
     states = await final_states(db_url, server)
     how = "kill -9 + restart" if workers == 1 else "one kill -9'd"
+    billed = (
+        f"paid: {server.stats.billed:,} billed ({server.stats.billed / 10:,.1f} Stars); "
+        if paid
+        else ""
+    )
     result = Result(
-        f"{database}, {workers} worker{'s' if workers > 1 else ''} ({how})",
+        f"{database}, {workers} worker{'s' if workers > 1 else ''} ({how})"
+        + (", paid" if paid else ""),
         seconds,
         sent / seconds if seconds else 0.0,
         server.stats.rejected_429,
         sum(c - 1 for c in received.values()),
         sum(1 for c in chats if received[c] == 0),
-        f"killed after {killed_after:,} sends; outbox: {dict(states)}; "
+        f"{billed}killed after {killed_after:,} sends; outbox: {dict(states)}; "
         f"max in any 1 s window: {max_in_window(times)}; "
         f"end to end {times[-1] - times[0]:.1f} s",
     )
@@ -244,8 +276,8 @@ async def run_ptb(server: FloodServer, count: int) -> Result:
     )
 
 
-def show(results: list[Result], count: int) -> None:
-    print(f"\nBroadcast to {count:,} private chats; limit {LIMIT} msg/s (strict sliding window)")
+def show(results: list[Result], count: int, limit: int = LIMIT) -> None:
+    print(f"\nBroadcast to {count:,} private chats; limit {limit} msg/s (strict sliding window)")
     header = (
         f"{'':38} {'msg/s':>7} {'% of limit':>10} {'429s':>6} {'dups':>6} {'lost':>6} "
         f"{'seconds':>8}"
@@ -253,7 +285,7 @@ def show(results: list[Result], count: int) -> None:
     print(header)
     for r in results:
         print(
-            f"{r.name:38} {r.rate:7.2f} {100 * r.rate / LIMIT:9.1f}% {r.rejected_429:6d} "
+            f"{r.name:38} {r.rate:7.2f} {100 * r.rate / limit:9.1f}% {r.rejected_429:6d} "
             f"{r.duplicates:6d} {r.losses:6d} {r.seconds:8.1f}"
         )
     for r in results:
@@ -372,12 +404,19 @@ async def main(args: argparse.Namespace) -> None:
             workdir = tempfile.mkdtemp(prefix="congdoan-bench-")
             db_url = f"sqlite+aiosqlite:///{workdir}/bench.db"
         engine, _ = await run_engine(
-            server, args.recipients, args.kill_at, db_url, args.workers, args.database
+            server,
+            args.recipients,
+            args.kill_at,
+            db_url,
+            args.workers,
+            args.database,
+            paid=args.paid,
+            concurrency=args.concurrency,
         )
         results = [engine]
         if not args.skip_ptb:
             results.append(await run_ptb(server, args.recipients))
-        show(results, args.recipients)
+        show(results, args.recipients, PAID_LIMIT if args.paid else LIMIT)
         if postgres is not None:
             print(f"  {postgres.note}")
         print(
@@ -395,7 +434,7 @@ if __name__ == "__main__":
         import logging
 
         logging.basicConfig(level=logging.WARNING)
-        asyncio.run(worker(*sys.argv[2:5]))
+        asyncio.run(worker(*sys.argv[2:7]))
         sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recipients", type=int, default=10_000)
@@ -411,6 +450,12 @@ if __name__ == "__main__":
     )
     parser.add_argument("--postgres-url", help="a PostgreSQL server to make a database on")
     parser.add_argument("--skip-ptb", action="store_true", help="only run our engine")
+    parser.add_argument(
+        "--paid", action="store_true", help="a paid broadcast (the server takes 1,000 msg/s)"
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=8, help="sends in flight per worker (default 8)"
+    )
     parser.add_argument(
         "--wait-quiet",
         type=float,
