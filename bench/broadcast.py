@@ -434,7 +434,13 @@ if __name__ == "__main__":
         import logging
 
         logging.basicConfig(level=logging.WARNING)
-        asyncio.run(worker(*sys.argv[2:7]))
+        profile_to = os.environ.get("BENCH_PROFILE")  # a cProfile of each worker process
+        if profile_to:
+            import cProfile
+
+            cProfile.run("asyncio.run(worker(*sys.argv[2:7]))", f"{profile_to}.{os.getpid()}")
+        else:
+            asyncio.run(worker(*sys.argv[2:7]))
         sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recipients", type=int, default=10_000)

@@ -25,6 +25,7 @@ from typing import Any
 
 from bot.chat import Address, Button, Document, FileRef, Message, PollContent
 from bot.context import Outgoing
+from bot.group_commit import GroupCommit
 from bot.sending import ChatMoved, RateLimited, Rejected, Transient, Unreachable
 from models import cluster, groups, members, outbox, polls
 from models.outbox import FAILED, SENT, UNCERTAIN, UNREACHABLE, OutboxItem, OutboxMessage
@@ -111,6 +112,9 @@ class DeliveryWorker:
         # squeeze messages together at the server. PostgreSQL writers do not wait like that.
         sqlite = app.db.engine.dialect.name == "sqlite"
         self._write: Any = asyncio.Lock() if sqlite else contextlib.nullcontext()
+        # The two writes of every message, grouped when many come at once (bot/group_commit.py).
+        self._marks: GroupCommit[int, bool] = GroupCommit(self._mark_batch)
+        self._sent: GroupCommit[tuple[int, str | None], None] = GroupCommit(self._sent_batch)
         # Called after each row reaches a final state (tests and benchmarks watch it).
         self.on_outcome: Callable[[OutboxItem, str], Awaitable[None] | None] | None = None
 
@@ -299,14 +303,7 @@ class DeliveryWorker:
             limiter = self.adapter.paid_limiter if paid else self.adapter.limiter
 
             async def mark_sending(_lead: float = 0.0) -> bool:
-                async with self._write, self.app.db.session() as session:
-                    return await outbox.mark_sending(
-                        session,
-                        row_id,
-                        self.app.clock.now(),
-                        worker=self.worker_id,
-                        lease_until=self._lease_until(),
-                    )
+                return await self._marks.submit(row_id)
 
             if getattr(limiter, "shared", False):
                 # The row is marked while the booked slot comes closer: the request leaves on it.
@@ -330,6 +327,24 @@ class DeliveryWorker:
         finally:
             self._in_flight.discard(row_id)
             self._slots.release()
+
+    async def _mark_batch(self, ids: list[int]) -> list[bool]:
+        async with self._write, self.app.db.session() as session:
+            marked = await outbox.mark_many_sending(
+                session,
+                ids,
+                self.app.clock.now(),
+                worker=self.worker_id,
+                lease_until=self._lease_until(),
+            )
+        return [i in marked for i in ids]
+
+    async def _sent_batch(self, sent: list[tuple[int, str | None]]) -> list[None]:
+        async with self._write, self.app.db.session() as session:
+            await outbox.finish_many_sent(
+                session, sent, self.app.clock.now(), worker=self.worker_id
+            )
+        return [None] * len(sent)
 
     def _paid(self, stored: OutboxMessage | None) -> bool:
         """A paid broadcast goes through the paid lane, where this bot has one."""
@@ -463,6 +478,10 @@ class DeliveryWorker:
         poll_json: str | None = None,
     ) -> None:
         assert row.id is not None
+        if state == SENT and poll_json is None:  # the common case: with others sent meanwhile
+            await self._sent.submit((row.id, ref))
+            await self._outcome(row, state)
+            return
         async with self._write, self.app.db.session() as session:
             if poll_json is not None and state == SENT:  # votes find their poll by this copy
                 await polls.record_copy(
@@ -483,6 +502,9 @@ class DeliveryWorker:
                 message_ref=ref,
                 worker=self.worker_id,
             )
+        await self._outcome(row, state)
+
+    async def _outcome(self, row: OutboxItem, state: str) -> None:
         if self.on_outcome is not None:
             result = self.on_outcome(row, state)
             if asyncio.iscoroutine(result):

@@ -65,6 +65,18 @@ class Slot:
             self._limiter.arrived(self._stamp, self._left)
 
 
+def _insert_in_order(times: deque[Stamp], stamp: Stamp) -> None:
+    """Seeds come in time order (the recovery sorts them): appending is the rule, and sorting
+    the whole window for each one took seconds after a busy minute."""
+    if not times or times[-1].t <= stamp.t:
+        times.append(stamp)
+        return
+    index = len(times)
+    while index and times[index - 1].t > stamp.t:
+        index -= 1
+    times.insert(index, stamp)
+
+
 class SlidingWindow:
     def __init__(self, count: int, window: float) -> None:
         self.count, self.window = count, window
@@ -126,9 +138,8 @@ class RateLimiter:
         """Count a send made before we started (by a previous process) at monotonic `when`."""
         if when > self.clock() - self.limits.group_window - self.limits.margin:
             stamp = Stamp(when)
-            self._global.times.append(stamp)
-            self._chat_window(chat_id, is_group).times.append(stamp)
-            self._global.times = deque(sorted(self._global.times, key=lambda s: s.t))
+            _insert_in_order(self._global.times, stamp)
+            _insert_in_order(self._chat_window(chat_id, is_group).times, stamp)
 
     def arrived(self, stamp: Stamp, left: float) -> None:
         now = self.clock()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, func, or_, update
+from sqlalchemy import BigInteger, Index, Integer, bindparam, func, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, SQLModel, col, select
@@ -478,6 +478,57 @@ async def mark_sending(
     )
     await session.commit()
     return bool(result.rowcount)
+
+
+async def mark_many_sending(
+    session: AsyncSession,
+    item_ids: Sequence[int],
+    now: datetime,
+    *,
+    worker: str,
+    lease_until: datetime,
+) -> set[int]:
+    """`mark_sending` for several rows in one transaction: the ids it marked."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(OutboxItem)
+        .where(
+            col(OutboxItem.id).in_(list(item_ids)),
+            col(OutboxItem.claimed_by) == worker,
+            col(OutboxItem.state) == QUEUED,
+        )
+        .values(
+            state=SENDING,
+            updated_at=now,
+            attempts=OutboxItem.attempts + 1,
+            lease_until=lease_until,
+        )
+        .returning(col(OutboxItem.id))
+        .execution_options(synchronize_session=False)
+    )
+    marked = {int(i) for i in result.scalars().all()}
+    await session.commit()
+    return marked
+
+
+async def finish_many_sent(
+    session: AsyncSession, sent: Sequence[tuple[int, str | None]], now: datetime, *, worker: str
+) -> None:
+    """`finish(..., SENT)` for several rows (id, message ref) in one transaction."""
+    table = OutboxItem.__table__  # type: ignore[attr-defined]
+    state = table.c.state
+    statement = (
+        update(table)
+        .where(
+            table.c.id == bindparam("sent_id"),
+            table.c.claimed_by == worker,
+            # (no IN: an executemany takes no expanding parameters)
+            or_(state == QUEUED, state == SENDING, state == UNCERTAIN),
+        )
+        .values(state=SENT, updated_at=now, error=None, sent_at=now, message_ref=bindparam("ref"))
+    )
+    connection = await session.connection()
+    await connection.execute(statement, [{"sent_id": i, "ref": ref} for i, ref in sent])
+    await session.commit()
 
 
 async def finish(
