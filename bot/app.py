@@ -27,7 +27,7 @@ from bot.i18n import Translator
 from bot.ordering import KeyedLocks
 from bot.registry import OutdatedPress, Registry, parse_payload
 from models import events as processed
-from models import members, roles, transactions
+from models import groups, members, roles, transactions
 from models.db import Database
 from models.dialogs import load as load_dialog
 
@@ -79,7 +79,11 @@ class App:
         self.db = db
         self.clock = clock
         self.registry = registry
+        # The main adapter per platform, and every bot by key ("telegram", "telegram:sct").
         self.adapters: dict[str, Adapter] = {}
+        self.bots: dict[str, Adapter] = {}
+        # The delivery workers' writes take turns on SQLite (bot/delivery.py).
+        self.sqlite_writes = asyncio.Lock()
         self._locks = KeyedLocks()
         # Delivery workers (and the fan-out) to wake when a handler has just queued
         # something, and the scheduler to re-arm when it has planned something.
@@ -110,7 +114,28 @@ class App:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 
     def add_adapter(self, adapter: Adapter) -> None:
-        self.adapters[adapter.platform] = adapter
+        key = getattr(adapter, "bot_key", adapter.platform)
+        self.bots[key] = adapter
+        if key == adapter.platform:
+            self.adapters[adapter.platform] = adapter
+
+    async def adapter_for(self, address: Address) -> Adapter | None:
+        """The bot to send through: the one named, else the one this person or group talks
+        to (only looked up where a platform has several bots), else the platform's main one."""
+        if address.bot is not None:
+            return self.bots.get(address.bot)
+        platform = address.platform
+        if sum(1 for a in self.bots.values() if a.platform == platform) > 1:
+            async with self.db.session() as session:
+                if address.chat_id.startswith("-"):
+                    group = await groups.find(session, platform, address.chat_id)
+                    bot = group.bot if group else None
+                else:
+                    person = await members.identity(session, platform, address.chat_id)
+                    bot = person.bot if person else None
+            if bot is not None and bot in self.bots:
+                return self.bots[bot]
+        return self.adapters.get(platform)
 
     def translator(self, language: str | None = None, platform: str | None = None) -> Translator:
         """Messages in `language`; worded for `platform`'s app when given (numbered choices
@@ -119,8 +144,8 @@ class App:
         buttons = adapter is None or adapter.caps.inline_buttons
         return Translator(language or self.settings.bot.language, self.settings.tz, buttons=buttons)
 
-    def private_link(self, platform: str, start: str) -> str | None:
-        adapter = self.adapters.get(platform)
+    def private_link(self, platform: str, start: str, bot: str | None = None) -> str | None:
+        adapter = self.bots.get(bot) if bot else self.adapters.get(platform)
         return adapter.private_link(start) if adapter else None
 
     def is_config_admin(self, platform: str, user_id: str) -> bool:
@@ -235,7 +260,7 @@ class App:
 
     async def _context(self, session, event: Event) -> Context:
         identity = await members.ensure_identity(
-            session, event.platform, event.user_id, event.user_name, self.clock.now()
+            session, event.platform, event.user_id, event.user_name, self.clock.now(), event.bot
         )
         member = await members.get(session, identity.member_id) if identity.member_id else None
         member_roles: Sequence = []
@@ -364,9 +389,11 @@ class App:
     async def deliver(self, outgoing: Sequence[Outgoing]) -> None:
         with_choices: set[tuple[Address, str | None]] = set()
         for item in coalesce(outgoing):
-            adapter = self.adapters.get(item.address.platform)
+            adapter = await self.adapter_for(item.address)
             if adapter is None:
-                log.warning("no adapter for %s; message dropped", item.address.platform)
+                log.warning(
+                    "no adapter for %s; message dropped", item.address.bot or item.address.platform
+                )
                 continue
             message = item.message
             choices = any(b.payload for row in message.buttons for b in row)

@@ -75,6 +75,8 @@ class Event:
     message_ref: str | None = None
     poll_answer: PollAnswer | None = None
     poll_state: PollState | None = None
+    # Which of the deployment's bots it came through ("telegram:sct"); None: the main bot.
+    bot: str | None = None
 
     @property
     def is_private(self) -> bool:
@@ -153,3 +155,5 @@ class Address:
 
     platform: str
     chat_id: str
+    # The bot to send through ("telegram:sct"); None: the one this person or group talks to.
+    bot: str | None = None

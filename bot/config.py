@@ -94,6 +94,18 @@ class DatabaseSection(_Strict):
     lock_timeout_ms: int = Field(default=5000, ge=10, le=60_000)
 
 
+class ExtraTelegramBot(_Strict):
+    """Another Telegram bot of the same deployment (e.g. one per CĐCS of a province): members
+    who talk to it are answered and reached through it. Settings other than the token are the
+    main bot's."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,23}$")  # e.g. "sct", "cdcs-xd"
+    token: SecretStr
+    # Only where this bot talks to another Bot API server (a local one): else the main bot's.
+    base_url: str = ""
+    base_file_url: str = ""
+
+
 class TelegramSection(_Strict):
     token: SecretStr = SecretStr("")
     base_url: str = "https://api.telegram.org/bot"
@@ -105,10 +117,37 @@ class TelegramSection(_Strict):
     port: int = Field(default=8080, ge=1, le=65535)
     # Seconds to wait for Telegram to answer one request (long polls add their own timeout).
     request_timeout: float = Field(default=15.0, ge=0.5, le=120)
+    # More bots in one deployment, each with its own token and pace ([[telegram.bots]]).
+    bots: list[ExtraTelegramBot] = Field(default_factory=list)
 
     @property
     def enabled(self) -> bool:
         return bool(self.token.get_secret_value())
+
+    @model_validator(mode="after")
+    def _extra_bots_fit(self) -> TelegramSection:
+        names = [b.name for b in self.bots]
+        if len(set(names)) != len(names):
+            raise ValueError("bots: mỗi bot cần một tên (name) riêng")
+        tokens = [b.token.get_secret_value() for b in self.bots] + [self.token.get_secret_value()]
+        if len(set(tokens)) != len(tokens):
+            raise ValueError("bots: mỗi bot cần một token riêng")
+        if self.bots and not self.enabled:
+            raise ValueError("bots: cần token của bot chính ([telegram] token) trước")
+        if self.bots and self.mode == "webhook":
+            raise ValueError(
+                'bots: các bot thêm chỉ chạy với mode = "polling" (chưa hỗ trợ webhook)'
+            )
+        return self
+
+    def for_bot(self, extra: ExtraTelegramBot) -> TelegramSection:
+        """The settings another bot runs with: the main bot's, with its own token."""
+        update: dict[str, object] = {"token": extra.token, "bots": []}
+        if extra.base_url:
+            update["base_url"] = extra.base_url
+        if extra.base_file_url:
+            update["base_file_url"] = extra.base_file_url
+        return self.model_copy(update=update)
 
 
 class ZaloSection(_Strict):

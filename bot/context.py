@@ -102,15 +102,18 @@ class Context:
             message = Message(message)
         if not self.event.is_private:  # an answer to one person in a group
             message = replace(message, for_user=self.event.user_id)
-        self.outgoing.append(Outgoing(Address(self.event.platform, self.event.chat_id), message))
+        event = self.event  # through the bot it came by
+        address = Address(event.platform, event.chat_id, event.bot or event.platform)
+        self.outgoing.append(Outgoing(address, message))
 
     def send_to(self, identity: Identity, build: Callable[[Translator], Message]) -> None:
         """Send to someone else's private chat, in their own language."""
         t = self.app.translator(identity.language, identity.platform)
-        self.outgoing.append(Outgoing(Address(identity.platform, identity.user_id), build(t)))
+        address = Address(identity.platform, identity.user_id, identity.bot or identity.platform)
+        self.outgoing.append(Outgoing(address, build(t)))
 
     def private_link(self, start: str = "") -> str | None:
-        return self.app.private_link(self.event.platform, start)
+        return self.app.private_link(self.event.platform, start, self.event.bot)
 
     # --- dialogs ---------------------------------------------------------------------
     async def set_dialog(self, flow: str, step: str, data: dict[str, Any]) -> None:

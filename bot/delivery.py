@@ -96,6 +96,8 @@ class DeliveryWorker:
         self.app = app
         self.adapter = adapter
         self.platform: str = adapter.platform
+        # The rows it sends: those going through its bot (bot/app.py `bots`).
+        self.bot: str = getattr(adapter, "bot_key", adapter.platform)
         self.settings = settings or WorkerSettings()
         self.worker_id = worker_id or cluster.process_id()
         self._batch = self.settings.batch or 2 * self.settings.concurrency
@@ -111,7 +113,8 @@ class DeliveryWorker:
         # (1, 2, 5 … 100 ms), and that jitter between taking a rate slot and sending would
         # squeeze messages together at the server. PostgreSQL writers do not wait like that.
         sqlite = app.db.engine.dialect.name == "sqlite"
-        self._write: Any = asyncio.Lock() if sqlite else contextlib.nullcontext()
+        # (one lock for all the app's workers: several bots mean several workers)
+        self._write: Any = app.sqlite_writes if sqlite else contextlib.nullcontext()
         # The two writes of every message, grouped when many come at once (bot/group_commit.py).
         self._marks: GroupCommit[int, bool] = GroupCommit(self._mark_batch)
         self._sent: GroupCommit[tuple[int, str | None], None] = GroupCommit(self._sent_batch)
@@ -133,11 +136,11 @@ class DeliveryWorker:
         now = self.app.clock.now()
         async with self._write, self.app.db.session() as session:
             await self._free_gone(session, now)
-            count = await outbox.recover_interrupted(session, self.platform, now)
+            count = await outbox.recover_interrupted(session, self.bot, now)
             recent = []
             if not getattr(self.adapter.limiter, "shared", False):
                 since = now - timedelta(seconds=61)
-                recent = await outbox.recent_sends(session, self.platform, since)
+                recent = await outbox.recent_sends(session, self.bot, since)
         offset = self.adapter.limiter.clock() - now.timestamp()
         for chat_id, is_group, when in recent:
             self.adapter.limiter.seed(chat_id, is_group, when.timestamp() + offset)
@@ -151,9 +154,9 @@ class DeliveryWorker:
 
     async def _free_gone(self, session: Any, now: datetime) -> int:
         ended = 0
-        for holder in await outbox.holders(session, self.platform, now):
+        for holder in await outbox.holders(session, self.bot, now):
             if holder != self.worker_id and cluster.is_gone(holder):
-                count = await outbox.end_leases(session, self.platform, holder, now)
+                count = await outbox.end_leases(session, self.bot, holder, now)
                 log.warning(
                     "worker %s is gone: its %d %s rows are free", holder, count, self.platform
                 )
@@ -210,11 +213,11 @@ class DeliveryWorker:
 
     async def _due(self) -> list[OutboxItem]:
         async with self.app.db.session() as session:
-            return list(await outbox.due(session, self.platform, self.app.clock.now(), limit=1))
+            return list(await outbox.due(session, self.bot, self.app.clock.now(), limit=1))
 
     async def _unfinished(self) -> int:
         async with self.app.db.session() as session:
-            return await outbox.unfinished(session, self.platform)
+            return await outbox.unfinished(session, self.bot)
 
     async def _claim(self) -> list[OutboxItem]:
         now = self.app.clock.now()
@@ -223,7 +226,7 @@ class DeliveryWorker:
             async with self._write, self.app.db.session() as session:
                 rows = await outbox.claim(
                     session,
-                    self.platform,
+                    self.bot,
                     self.worker_id,
                     now,
                     now + self._lease,
@@ -267,7 +270,7 @@ class DeliveryWorker:
                 )
             now = self.app.clock.now()
             freed = await self._free_gone(session, now)
-            count = await outbox.recover_interrupted(session, self.platform, now)
+            count = await outbox.recover_interrupted(session, self.bot, now)
         if count:
             log.warning(
                 "%d %s deliveries of a stopped worker marked uncertain", count, self.platform

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from bot.chat import Button, Message
+from bot.chat import Address, Button, Message
 from bot.registry import payload
 from models import outbox
 from models.outbox import (
@@ -100,8 +100,10 @@ class ProgressReporter:
                 await session.commit()
 
     async def _show(self, job: DeliveryJob, counts: dict[str, int], finished: bool) -> None:
-        adapter = self.app.adapters.get(job.status_platform or "")
-        if adapter is None or not job.status_chat_id:
+        if not job.status_platform or not job.status_chat_id:
+            return
+        adapter = await self.app.adapter_for(Address(job.status_platform, job.status_chat_id))
+        if adapter is None:
             return
         assert job.id is not None
         t = self.app.translator(job.language)

@@ -55,8 +55,8 @@ class Background:
 
     def start(self) -> None:
         intervals = []
-        for platform, adapter in self.app.adapters.items():
-            conf = self.app.settings.delivery.for_platform(platform)
+        for adapter in self.app.bots.values():  # a worker per bot
+            conf = self.app.settings.delivery.for_platform(adapter.platform)
             worker = DeliveryWorker(
                 self.app,
                 adapter,
@@ -102,11 +102,13 @@ class Background:
         self.app.fanout = None
 
 
-def pace_key(platform: str, settings: Settings) -> str:
+def pace_key(platform: str, settings: Settings, adapter: Any = None) -> str:
     """Names a bot's send budget across processes: the platform and the token's public part
     (Telegram's bot id), or a digest of it; never the secret itself."""
     if platform == "telegram":
-        return f"telegram:{settings.telegram.token.get_secret_value().split(':', 1)[0]}"
+        own = getattr(adapter, "settings", None)  # another bot of the deployment: its token
+        token = (own if own is not None else settings.telegram).token.get_secret_value()
+        return f"telegram:{token.split(':', 1)[0]}"
     if platform == "zalo":
         digest = hashlib.sha256(settings.zalo.token.get_secret_value().encode()).hexdigest()
         return f"zalo:{digest[:16]}"
@@ -120,11 +122,12 @@ def share_pace(app: App) -> list[SharedPace]:
     if app.db.engine.dialect.name != "postgresql":
         return []
     shared = []
-    for platform, adapter in app.adapters.items():
+    for adapter in app.bots.values():
+        platform = adapter.platform
         limiter = getattr(adapter, "limiter", None)
         if platform == "console" or limiter is None or getattr(limiter, "shared", False):
             continue
-        key = pace_key(platform, app.settings)
+        key = pace_key(platform, app.settings, adapter)
         adapter.limiter = SharedPace(app.db.engine, key, limiter.limits)  # type: ignore[attr-defined]
         shared.append(adapter.limiter)  # type: ignore[attr-defined]
         paid = getattr(adapter, "paid_limiter", None)
@@ -135,7 +138,7 @@ def share_pace(app: App) -> list[SharedPace]:
 
 
 async def close_pace(app: App) -> None:
-    for adapter in app.adapters.values():
+    for adapter in app.bots.values():
         for limiter in (getattr(adapter, "limiter", None), getattr(adapter, "paid_limiter", None)):
             if isinstance(limiter, SharedPace):
                 await limiter.close()
@@ -173,6 +176,16 @@ def _add_adapters(app: App, settings: Settings) -> tuple[Any, Any]:
         pace = settings.delivery.telegram
         telegram = TelegramAdapter(app, settings.telegram, pace.limits(), pace.paid_limits())
         app.add_adapter(telegram)
+        for extra in settings.telegram.bots:  # each its own token, pace and worker
+            app.add_adapter(
+                TelegramAdapter(
+                    app,
+                    settings.telegram.for_bot(extra),
+                    pace.limits(),
+                    pace.paid_limits(),
+                    name=extra.name,
+                )
+            )
     if settings.zalo.enabled:
         from bot.adapters.zalo import ZaloAdapter
 
@@ -180,6 +193,11 @@ def _add_adapters(app: App, settings: Settings) -> tuple[Any, Any]:
         app.add_adapter(zalo)
     share_pace(app)
     return telegram, zalo
+
+
+def _extra_bots(app: App) -> list[Any]:
+    """The deployment's other Telegram bots ([[telegram.bots]])."""
+    return [a for key, a in app.bots.items() if a.platform == "telegram" and key != "telegram"]
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -208,6 +226,9 @@ async def run_bots(settings: Settings, *, delivery: bool = True) -> None:
         if telegram is not None:
             await telegram.start(polling=settings.telegram.mode != "webhook")
             started.append(telegram)
+            for extra in _extra_bots(app):  # polling only (config.py refuses webhooks)
+                await extra.start(polling=True)
+                started.append(extra)
         if zalo is not None:
             await zalo.start(polling=settings.zalo.mode != "webhook")
             started.append(zalo)
@@ -255,9 +276,10 @@ async def run_worker(settings: Settings) -> None:
     started: list[Any] = []
     try:
         if telegram is not None:
-            await telegram.application.initialize()  # getMe: checks the token, no polling
-            telegram.username = telegram.application.bot.username
-            started.append(telegram)
+            for bot in [telegram, *_extra_bots(app)]:
+                await bot.application.initialize()  # getMe: checks the token, no polling
+                bot.username = bot.application.bot.username
+                started.append(bot)
         if zalo is not None:
             started.append(zalo)
         background.start()

@@ -134,7 +134,7 @@ async def expand(
     chosen = AUDIENCES[spec["audience"]]
     if chosen.members is None:
         found = await groups.linked_page(session, unit, after=cursor, limit=limit)
-        recipients = [Recipient(g.platform, g.chat_id, is_group=True) for g in found]
+        recipients = [Recipient(g.platform, g.chat_id, is_group=True, bot=g.bot) for g in found]
         last = found[-1].id if len(found) == limit else None
         return recipients, last
     ids = await members.ids_page(session, chosen.members(unit), after=cursor, limit=limit)
@@ -144,4 +144,7 @@ async def expand(
 async def recipients_of(session: AsyncSession, member_ids: Sequence[int]) -> list[Recipient]:
     """Each member once, on the app they used last; members the bot cannot reach are left out."""
     found = await members.reachable_chats(session, member_ids)
-    return [Recipient(platform, chat_id, member_id=mid) for mid, platform, chat_id in found]
+    return [
+        Recipient(platform, chat_id, member_id=mid, bot=bot)
+        for mid, platform, chat_id, bot in found
+    ]

@@ -16,7 +16,7 @@ async def on_group_change(ctx: Context) -> None:
     event = ctx.event
     session = ctx.session
     if event.group_change == "bot_added":
-        await groups.seen(session, event.platform, event.chat_id, event.chat_title)
+        await groups.seen(session, event.platform, event.chat_id, event.chat_title, event.bot)
         ctx.audit("group_bot_added", target=f"{event.platform}:{event.chat_id}")
         ctx.reply(ctx.t("group.added"))
     elif event.group_change == "bot_removed":
@@ -63,7 +63,7 @@ async def link_group(ctx: Context) -> None:
     if not await ctx.manages(unit, f"unit:{unit.code}"):
         return
     group = await groups.seen(
-        ctx.session, ctx.event.platform, ctx.event.chat_id, ctx.event.chat_title
+        ctx.session, ctx.event.platform, ctx.event.chat_id, ctx.event.chat_title, ctx.event.bot
     )
     group.unit_id = unit.id
     group.linked_by = ctx.member.id if ctx.member else None

@@ -26,6 +26,8 @@ class ChatGroup(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="units.id", index=True)
     active: bool = True
     linked_by: int | None = Field(default=None, foreign_key="members.id")
+    # The bot that is in the group where a deployment runs several; None: the main bot.
+    bot: str | None = Field(default=None, max_length=40)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -35,16 +37,20 @@ async def find(session: AsyncSession, platform: str, chat_id: str) -> ChatGroup 
     return (await session.exec(query)).first()
 
 
-async def seen(session: AsyncSession, platform: str, chat_id: str, title: str) -> ChatGroup:
-    """Record that the bot is in this group (again)."""
+async def seen(
+    session: AsyncSession, platform: str, chat_id: str, title: str, bot: str | None = None
+) -> ChatGroup:
+    """Record that the bot (`bot`: one of several, None: the main one) is in this group
+    (again)."""
     group = await find(session, platform, chat_id)
     if group is None:
-        group = ChatGroup(platform=platform, chat_id=chat_id, title=title[:256])
+        group = ChatGroup(platform=platform, chat_id=chat_id, title=title[:256], bot=bot)
         session.add(group)
         await session.flush()
     else:
         group.active = True
         group.title = title[:256] or group.title
+        group.bot = bot
         group.updated_at = utcnow()
     return group
 

@@ -66,6 +66,9 @@ class Identity(SQLModel, table=True):
     last_seen_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Set when the platform says they blocked the bot; cleared when they write again.
     unreachable_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The bot they talk to where a deployment runs several ("telegram:sct"); None: the
+    # platform's main bot. Everything for them goes through it.
+    bot: str | None = Field(default=None, max_length=40)
 
 
 async def identity(session: AsyncSession, platform: str, user_id: str) -> Identity | None:
@@ -79,6 +82,7 @@ async def ensure_identity(
     user_id: str,
     display_name: str,
     now: datetime | None = None,
+    bot: str | None = None,
 ) -> Identity:
     """The person behind an incoming event; writing to the bot makes them reachable again.
 
@@ -91,6 +95,8 @@ async def ensure_identity(
         await session.flush()
     elif display_name and found.display_name != display_name[:128]:
         found.display_name = display_name[:128]
+    if found.bot != bot:  # they wrote to another bot of ours: reach them there from now on
+        found.bot = bot
     if now is not None:
         if found.unreachable_at is not None:
             found.unreachable_at = None
@@ -146,11 +152,11 @@ async def reachable_identities(
 
 async def reachable_chats(
     session: AsyncSession, member_ids: Sequence[int]
-) -> list[tuple[int, str, str]]:
-    """(member id, platform, chat id) for each member the bot can reach, on the app they used
-    last (as `reachable_identities`), in member order. Columns only, up to 2,000 ids a query:
-    this is the fan-out's inner loop."""
-    best: dict[int, tuple[tuple[datetime, int], str, str]] = {}
+) -> list[tuple[int, str, str, str | None]]:
+    """(member id, platform, chat id, bot) for each member the bot can reach, on the app they
+    used last (as `reachable_identities`), in member order. Columns only, up to 2,000 ids a
+    query: this is the fan-out's inner loop."""
+    best: dict[int, tuple[tuple[datetime, int], str, str, str | None]] = {}
     for chunk_start in range(0, len(member_ids), 2000):
         chunk = list(member_ids[chunk_start : chunk_start + 2000])
         query = select(
@@ -160,15 +166,16 @@ async def reachable_chats(
             Identity.last_seen_at,
             Identity.created_at,
             Identity.id,
+            Identity.bot,
         ).where(col(Identity.member_id).in_(chunk), col(Identity.unreachable_at).is_(None))
-        for member_id, platform, user_id, seen, created, ident_id in (
+        for member_id, platform, user_id, seen, created, ident_id, bot in (
             await session.exec(query)
         ).all():
             rank = (seen or created, -(ident_id or 0))
             current = best.get(member_id)
             if current is None or rank > current[0]:
-                best[member_id] = (rank, platform, user_id)
-    return [(mid, found[1], found[2]) for mid, found in sorted(best.items())]
+                best[member_id] = (rank, platform, user_id, bot)
+    return [(mid, found[1], found[2], found[3]) for mid, found in sorted(best.items())]
 
 
 def _seen(ident: Identity) -> datetime:

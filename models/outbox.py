@@ -141,6 +141,7 @@ class Recipient:
     chat_id: str
     is_group: bool = False
     member_id: int | None = None
+    bot: str | None = None  # the bot to go through; None: the platform's main bot
 
 
 def buttons_to_json(rows: list[list[Any]]) -> str:
@@ -199,6 +200,7 @@ async def add_rows(
             "chat_id": r.chat_id,
             "is_group": r.is_group,
             "member_id": r.member_id,
+            "bot": r.bot or r.platform,
             "priority": priority,
             "state": QUEUED,
             "attempts": 0,
@@ -301,10 +303,16 @@ def pending_expansion(job: DeliveryJob) -> bool:
     return job.audience_json is not None and job.expanded_at is None and not job.cancelled_at
 
 
+def _of_bot(bot: str) -> list[Any]:
+    """Rows that go through `bot`: a platform's main bot is named by the platform
+    ("telegram"), another one "telegram:sct". The platform condition keeps the due index."""
+    return [col(OutboxItem.platform) == bot.partition(":")[0], col(OutboxItem.bot) == bot]
+
+
 def _claimable(platform: str, now: datetime) -> list[Any]:
     """Queued, due, and held by nobody (or by a worker whose lease ran out)."""
     return [
-        col(OutboxItem.platform) == platform,
+        *_of_bot(platform),
         col(OutboxItem.state) == QUEUED,
         col(OutboxItem.not_before) <= now,
         or_(col(OutboxItem.lease_until).is_(None), col(OutboxItem.lease_until) < now),
@@ -403,7 +411,7 @@ async def holders(session: AsyncSession, platform: str, now: datetime) -> list[s
     query = (
         select(OutboxItem.claimed_by)
         .where(
-            col(OutboxItem.platform) == platform,
+            *_of_bot(platform),
             col(OutboxItem.state).in_([QUEUED, SENDING]),
             col(OutboxItem.claimed_by).is_not(None),
             col(OutboxItem.lease_until) >= now,
@@ -418,7 +426,7 @@ async def end_leases(session: AsyncSession, platform: str, worker: str, now: dat
     result = await session.exec(  # type: ignore[call-overload]
         update(OutboxItem)
         .where(
-            col(OutboxItem.platform) == platform,
+            *_of_bot(platform),
             col(OutboxItem.claimed_by) == worker,
             col(OutboxItem.state).in_([QUEUED, SENDING]),
         )
@@ -434,14 +442,14 @@ async def unfinished(session: AsyncSession, platform: str) -> int:
     query = (
         select(func.count())
         .select_from(OutboxItem)
-        .where(col(OutboxItem.platform) == platform, col(OutboxItem.state).in_([QUEUED, SENDING]))
+        .where(*_of_bot(platform), col(OutboxItem.state).in_([QUEUED, SENDING]))
     )
     return int((await session.exec(query)).one())
 
 
 async def next_due_time(session: AsyncSession, platform: str) -> datetime | None:
     query = select(func.min(OutboxItem.not_before)).where(
-        OutboxItem.platform == platform, OutboxItem.state == QUEUED
+        *_of_bot(platform), OutboxItem.state == QUEUED
     )
     return (await session.exec(query)).one()
 
@@ -598,7 +606,7 @@ async def recover_interrupted(session: AsyncSession, platform: str, now: datetim
     result = await session.exec(  # type: ignore[call-overload]
         update(OutboxItem)
         .where(
-            col(OutboxItem.platform) == platform,
+            *_of_bot(platform),
             col(OutboxItem.state) == SENDING,
             or_(col(OutboxItem.lease_until).is_(None), col(OutboxItem.lease_until) < now),
         )
@@ -616,7 +624,7 @@ async def recent_sends(
     query = (
         select(OutboxItem.chat_id, OutboxItem.is_group, OutboxItem.updated_at)
         .where(
-            OutboxItem.platform == platform,
+            *_of_bot(platform),
             col(OutboxItem.state).in_([SENDING, SENT, UNCERTAIN]),
             col(OutboxItem.updated_at) >= since,
         )

@@ -95,9 +95,14 @@ class TelegramAdapter:
         settings: TelegramSection,
         limits: Limits | None = None,
         paid_limits: Limits | None = None,
+        *,
+        name: str | None = None,
     ) -> None:
+        """`name`: another bot of the deployment ([[telegram.bots]]); None: the main bot."""
         self.app = app
         self.settings = settings
+        self.name = name
+        self.bot_key = f"telegram:{name}" if name else "telegram"
         # One limiter for everything this bot sends: broadcasts and direct replies alike.
         self.limiter = RateLimiter(limits or Limits())
         # Paid broadcasts (allow_paid_broadcast) have a lane of their own, up to 1,000/s.
@@ -379,6 +384,7 @@ class TelegramAdapter:
             chat_kind="private" if chat_type == ChatType.PRIVATE else "group",
             user_id=str(user.id) if user else "",
             user_name=name,
+            bot=self.bot_key if self.name else None,
             **kw,
         )
 
