@@ -126,6 +126,12 @@ class TelegramSection(_Strict):
 
     @model_validator(mode="after")
     def _extra_bots_fit(self) -> TelegramSection:
+        for extra in self.bots:
+            if not extra.token.get_secret_value():
+                raise ValueError(
+                    f"bots: bot «{extra.name}» chưa có token (hoặc env "
+                    f"CONGDOAN_TELEGRAM_TOKEN_{extra.name.upper().replace('-', '_')})"
+                )
         names = [b.name for b in self.bots]
         if len(set(names)) != len(names):
             raise ValueError("bots: mỗi bot cần một tên (name) riêng")
@@ -490,6 +496,11 @@ def parse_settings(data: dict, source: str = "config") -> Settings:
     for env, (section, key) in ENV_OVERRIDES.items():
         if os.environ.get(env):
             data.setdefault(section, {})[key] = os.environ[env]
+    for extra in data.get("telegram", {}).get("bots", []):  # CONGDOAN_TELEGRAM_TOKEN_<NAME>
+        if isinstance(extra, dict) and isinstance(extra.get("name"), str):
+            env = "CONGDOAN_TELEGRAM_TOKEN_" + extra["name"].upper().replace("-", "_")
+            if os.environ.get(env):
+                extra["token"] = os.environ[env]
     # telegram.listen/port came first: they still set the web server's address.
     for key in ("listen", "port"):
         if key in data.get("telegram", {}) and key not in data.get("web", {}):

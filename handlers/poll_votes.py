@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.chat import Event
+from bot.chat import Address, Event
 from bot.context import Context
 from handlers import registry
 from models import members, outbox, polls, reminders
@@ -252,7 +252,8 @@ async def close_poll(app: Any, session: AsyncSession, poll: Poll, now: datetime)
 
 async def _stop_native(app: Any, native: list[tuple[Any, str, str]]) -> None:
     for copy_id, platform, ref in native:
-        adapter = app.adapters.get(platform)
+        # the bot that sent the copy: the one its chat talks to
+        adapter = await app.adapter_for(Address(platform, ref.partition(":")[0]))
         if adapter is None or not hasattr(adapter, "stop_poll"):
             continue
         try:

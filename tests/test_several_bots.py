@@ -117,6 +117,10 @@ async def test_each_member_through_the_bot_they_talk_to(
             "chỉ chạy với mode",
         ),
         ('token = "1:A"\n[[telegram.bots]]\nname = "Sở XD"\ntoken = "2:B"\n', "name"),
+        (
+            'token = "1:A"\n[[telegram.bots]]\nname = "xd"\ntoken = ""\n',
+            "CONGDOAN_TELEGRAM_TOKEN_XD",
+        ),
     ],
 )
 def test_extra_bots_config_is_checked(tmp_path: Path, extra: str, problem: str) -> None:
@@ -126,3 +130,17 @@ def test_extra_bots_config_is_checked(tmp_path: Path, extra: str, problem: str) 
         load_settings(config)
     assert problem in str(caught.value)
     assert "1:A" not in str(caught.value) and "2:B" not in str(caught.value)  # no token shown
+
+
+def test_extra_bot_token_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[telegram]\ntoken = "1:A"\n[[telegram.bots]]\nname = "cdcs-xd"\ntoken = ""\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CONGDOAN_TELEGRAM_TOKEN_CDCS_XD", "2:B")
+    settings = load_settings(config)
+    assert settings.telegram.bots[0].token.get_secret_value() == "2:B"
+    assert settings.telegram.for_bot(settings.telegram.bots[0]).token.get_secret_value() == "2:B"
