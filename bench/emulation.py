@@ -28,7 +28,7 @@ async def main(members: int, unit_count: int, pledge_count: int) -> None:
     from bot.config import DEFAULT_TARGETS, DEFAULT_TITLES, parse_settings
     from bot.i18n import Translator
     from bot.runtime import build_app
-    from handlers.emulation_report import build_report, summarise, workbook
+    from handlers.emulation.report import build_report, summarise, workbook
     from models import emulation, units
     from models.emulation import Campaign, Pledge
     from models.members import Member

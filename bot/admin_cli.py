@@ -101,7 +101,7 @@ async def import_members(settings: Settings, file: Path, today: date) -> int:
         print(f"Không tìm thấy tệp {file}")
         return 2
     app = await build_app(settings)
-    from handlers.roster import import_roster
+    from handlers.members.roster import import_roster
 
     async with app.db.session() as session:
         report = await import_roster(session, file, today)
@@ -127,7 +127,7 @@ async def import_members(settings: Settings, file: Path, today: date) -> int:
 
 async def export_members(settings: Settings, unit_code: str | None, out: Path) -> int:
     app = await build_app(settings)
-    from handlers.roster import export_members as export
+    from handlers.members.roster import export_members as export
 
     t = Translator(settings.bot.language, settings.tz)
     async with app.db.session() as session:
@@ -236,8 +236,8 @@ async def add_unit(
 async def open_campaign_file(settings: Settings, file: Path) -> int:
     """Open an emulation campaign from a file; a running bot sends the launch notice within a
     second (its delivery workers poll the outbox) and the reminders at their time."""
-    from handlers import emulation_file
-    from handlers.emulation import launch_campaign
+    from handlers.emulation import campaign_file as emulation_file
+    from handlers.emulation.campaign import launch_campaign
     from models import emulation
 
     now = utcnow()

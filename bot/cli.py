@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     unit.add_argument("--name", help="tên đơn vị")
     unit.add_argument("--kind", choices=["cdcs", "cdbp", "to"], default="to")
     unit.add_argument("--parent", default="", help="mã đơn vị cấp trên")
+    sub.add_parser("routes", help="mọi lệnh, tiền tố nút bấm và hội thoại, với quyền truy cập")
     emu = sub.add_parser("thidua", help="phong trào thi đua")
     emu.add_argument("action", choices=["mo"], help="mo: mở phong trào từ một tệp .toml")
     emu.add_argument("--file", type=Path, required=True, help="tệp phong trào (xem README)")
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             settings.zalo.token.get_secret_value(),
             settings.zalo.webhook_secret.get_secret_value(),
             settings.web.link_secret.get_secret_value(),
+            *(extra.token.get_secret_value() for extra in settings.telegram.bots),
         ],
         level=logging.INFO,
         file=CONSOLE_LOG if chat_in_terminal else None,
@@ -111,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from bot import admin_cli, runtime
 
+    if args.command == "routes":
+        from bot.routes import print_routes
+
+        return print_routes()
     if args.command == "run":
         if settings.telegram.enabled or settings.zalo.enabled:
             from bot.adapters.zalo import ZaloStartupError

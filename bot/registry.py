@@ -86,6 +86,8 @@ class Registry:
 
     def flow(self, name: str) -> Callable[[Handler], Handler]:
         def register(func: Handler) -> Handler:
+            if name in self.flows:
+                raise ValueError(f"dialog flow {name} registered twice")
             self.flows[name] = func
             return func
 

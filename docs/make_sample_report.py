@@ -22,7 +22,7 @@ async def main() -> None:
     from bot.config import DEFAULT_TARGETS, DEFAULT_TITLES, TargetSpec, parse_settings
     from bot.i18n import Translator
     from bot.runtime import build_app
-    from handlers.emulation_report import build_report
+    from handlers.emulation.report import build_report
     from models import units
     from models.emulation import Campaign, Pledge
     from models.members import Member

@@ -7,28 +7,18 @@ registry = Registry()
 
 def load_all() -> Registry:
     """Import every feature module so its registrations run; returns the shared registry."""
-    from handlers import (  # noqa: F401
-        broadcasts,
-        deliveries,
-        emulation,
-        emulation_collective,
-        emulation_edit,
-        emulation_report,
-        emulation_review,
-        groups,
-        help,
-        linking,
-        meeting_manage,
-        meeting_rsvp,
-        meetings,
-        member_manage,
-        members,
-        poll_results,
-        poll_votes,
-        polls,
-        profile,
-        registration,
-        settings,
+    from handlers import account, groups, help, linking  # noqa: F401
+    from handlers.broadcasts import compose, deliveries  # noqa: F401
+    from handlers.emulation import (  # noqa: F401
+        campaign,
+        collective,
+        edit,
+        report,
+        review,
     )
+    from handlers.meetings import manage, rsvp, schedule  # noqa: F401
+    from handlers.members import listing, profile, registration  # noqa: F401
+    from handlers.members import manage as member_manage  # noqa: F401
+    from handlers.polls import create, results, votes  # noqa: F401
 
     return registry

@@ -6,7 +6,7 @@ from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import CommandSpec, payload, press_parts
 from handlers import registry
-from handlers.registration import begin
+from handlers.members.registration import begin
 
 # Menu buttons run these commands; order is what people see.
 MEMBER_MENU = ["hoso", "lichhop", "thidua", "tinmoi", "trogiup", "ngonngu"]

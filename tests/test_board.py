@@ -10,7 +10,7 @@ from openpyxl import Workbook, load_workbook
 from sqlmodel import select
 
 from bot.app import App
-from handlers.roster import import_roster
+from handlers.members.roster import import_roster
 from models import members, roles, units
 from models.audit import AuditEntry
 from models.members import Member

@@ -163,7 +163,7 @@ async def test_report_text_first_and_a_failed_spreadsheet_is_told(
     def broken(*_args: object) -> bytes:
         raise OSError("disk full")
 
-    monkeypatch.setattr("handlers.emulation_report.workbook", broken)
+    monkeypatch.setattr("handlers.emulation.report.workbook", broken)
     mark = fake.mark()
     fake.user_sends(ADMIN, "/thidua_baocao", first_name="Admin")
     report = await fake.wait_for(ADMIN, contains="ĐĂNG KÝ THI ĐUA NĂM 2027", since=mark)

@@ -255,7 +255,7 @@ async def test_recurring_announcement(fake: FakeTelegram, bot: Bot, clock: FakeC
 def test_monthly_rules_keep_the_weekday_rank() -> None:
     from zoneinfo import ZoneInfo
 
-    from handlers.meeting_plan import next_start
+    from handlers.meetings.plan import next_start
 
     tz = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -12,7 +12,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.config import Settings, UnitSection
-from handlers.pickers import PAGE_SIZE
+from handlers.common.pickers import PAGE_SIZE
 from models import members, roles, units
 from models.members import Identity, Member
 from tests.fake_telegram import FakeTelegram, SentMessage

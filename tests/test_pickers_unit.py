@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from bot.i18n import Translator
 from bot.registry import payload
-from handlers import pickers
-from handlers.pickers import PAGE_SIZE, Choice
+from handlers.common import pickers
+from handlers.common.pickers import PAGE_SIZE, Choice
 from models.units import Unit
 
 T = Translator("vi", ZoneInfo("Asia/Ho_Chi_Minh"))

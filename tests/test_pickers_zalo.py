@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.adapters.console import ConsoleAdapter
 from bot.clock import FakeClock
 from bot.runtime import build_app
-from handlers.pickers import PAGE_SIZE
+from handlers.common.pickers import PAGE_SIZE
 from tests.conftest import ConsoleUser, make_settings
 from tests.fake_zalo import FakeZalo
 from tests.test_pickers_e2e import DEEP, ROOT, TO_COUNT, big_units

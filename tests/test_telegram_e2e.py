@@ -167,7 +167,7 @@ async def test_crash_gives_apology_and_report_without_personal_data(
     def broken(*_a: object, **_k: object) -> None:
         raise RuntimeError("secret detail Nguyễn Thị Lan 0912345678")
 
-    import handlers.registration as registration
+    import handlers.members.registration as registration
 
     monkeypatch.setattr(registration, "_advance", broken)
     await say(fake, LAN, "/dangky SCT-VP", "Bước 2/8")

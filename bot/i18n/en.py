@@ -703,7 +703,7 @@ MESSAGES: dict[str, str] = {
     "emu.review.required_by": "«{title}» cannot be set to «Not reached»: this member was awarded «{other}», which needs «{title}». Set «{other}» to «Not reached» first.",
     "emu.review.not_eligible": "«{title}» cannot be awarded: {reason}.",
     "emu.report.more_units": "(showing {shown} of {total} units; all of them are in the Excel file)",
-    # --- choosing from a long list (handlers/pickers.py) ---
+    # --- choosing from a long list (handlers/common/pickers.py) ---
     "pick.page": "Page {page}/{pages}",
     "pick.found": "Found {count} results for «{query}».",
     "pick.none": "Nothing found for «{query}». Please try fewer letters or another word.",

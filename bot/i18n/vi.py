@@ -700,7 +700,7 @@ MESSAGES: dict[str, str] = {
     "emu.review.required_by": "Chưa chuyển được «{title}» sang «Chưa đạt»: đoàn viên này đã được công nhận «{other}», danh hiệu cần có «{title}». Anh/chị chuyển «{other}» sang «Chưa đạt» trước.",
     "emu.review.not_eligible": "Chưa công nhận được «{title}»: {reason}.",
     "emu.report.more_units": "(hiện {shown}/{total} đơn vị; đầy đủ trong tệp Excel)",
-    # --- chọn trong danh sách dài (handlers/pickers.py) ---
+    # --- chọn trong danh sách dài (handlers/common/pickers.py) ---
     "pick.page": "Trang {page}/{pages}",
     "pick.found": "Tìm thấy {count} kết quả cho «{query}».",
     "pick.none": "Không tìm thấy kết quả nào cho «{query}». Anh/chị vui lòng thử gõ ít chữ hơn hoặc từ khác.",

@@ -13,11 +13,12 @@ from bot import textutil, timeparse
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import ID, PAGE, OutdatedPress, payload
-from handlers import audiences, pickers, registry
-from handlers.audiences import AUDIENCES
-from handlers.dialogs import dialog_press
-from handlers.fields import field_error
-from handlers.meeting_plan import create, describe
+from handlers import registry
+from handlers.common import audiences, pickers
+from handlers.common.audiences import AUDIENCES
+from handlers.common.dialogs import dialog_press
+from handlers.common.fields import field_error
+from handlers.meetings.plan import create, describe
 from models import meetings, units
 from models.meetings import Meeting
 from models.units import Unit

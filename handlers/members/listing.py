@@ -6,11 +6,12 @@ from bot import textutil
 from bot.chat import Button, Document, Message
 from bot.context import Context
 from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
-from handlers import pickers, registry
-from handlers.fields import member_values, summary_lines
-from handlers.member_manage import card_buttons
-from handlers.registration import FIELD_STEPS, approval_request
-from handlers.roster import export_members
+from handlers import registry
+from handlers.common import pickers
+from handlers.common.fields import member_values, summary_lines
+from handlers.members.manage import card_buttons
+from handlers.members.registration import FIELD_STEPS, approval_request
+from handlers.members.roster import export_members
 from models import members, units
 
 PAGE_SIZE = 15

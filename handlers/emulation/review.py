@@ -15,9 +15,10 @@ from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import ID, PAGE, payload, press_parts
-from handlers import pickers, registry
-from handlers.emulation import ineligible_reason, percent, review_day, short_name
-from handlers.emulation_collective import review_list
+from handlers import registry
+from handlers.common import pickers
+from handlers.emulation.campaign import ineligible_reason, percent, review_day, short_name
+from handlers.emulation.collective import review_list
 from models import emulation, members, units
 from models.emulation import Campaign, Pledge
 from models.members import Member

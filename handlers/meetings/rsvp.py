@@ -13,7 +13,7 @@ from bot.chat import Button, FileRef, Message
 from bot.context import Context
 from bot.registry import ID, payload, press_parts
 from handlers import registry
-from handlers.meeting_plan import (
+from handlers.meetings.plan import (
     create,
     describe,
     duration_text,

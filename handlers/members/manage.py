@@ -8,7 +8,8 @@ from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import ID, PAGE, payload, press_parts
-from handlers import pickers, registry
+from handlers import registry
+from handlers.common import pickers
 from models import emulation, members, units
 from models.members import ACTIVE, LEFT, Member
 from models.units import Unit

@@ -17,10 +17,11 @@ from bot import textutil, timeparse
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import ID, PAGE, OutdatedPress, payload, press_part
-from handlers import audiences, pickers, registry
-from handlers.fields import length_note
-from handlers.meetings import organiser_roots
-from handlers.poll_votes import plan_close
+from handlers import registry
+from handlers.common import audiences, pickers
+from handlers.common.fields import length_note
+from handlers.meetings.schedule import organiser_roots
+from handlers.polls.votes import plan_close
 from models import groups, outbox, units
 from models.outbox import DeliveryJob, OutboxMessage, Recipient
 from models.polls import GROUPS, HERE, MEMBERS, Poll

@@ -22,8 +22,8 @@ from bot.context import Context, Outgoing
 from bot.spreadsheet import text_cell
 from bot.textutil import fold_input
 from handlers import registry
-from handlers.emulation import percent, short_name, target_text
-from handlers.members import XLSX
+from handlers.emulation.campaign import percent, short_name, target_text
+from handlers.members.listing import XLSX
 from models import emulation, units
 from models.emulation import Campaign, ReportRow, UnitPledge
 from models.units import Unit

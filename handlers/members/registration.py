@@ -13,10 +13,11 @@ from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import ID, PAGE, OutdatedPress, payload, press_number, press_parts
-from handlers import pickers, registry
-from handlers.dialogs import dialog_press
-from handlers.fields import FIELDS, apply, field_error, local_today, summary_lines, to_stored
-from handlers.notify import notify_board
+from handlers import registry
+from handlers.common import pickers
+from handlers.common.dialogs import dialog_press
+from handlers.common.fields import FIELDS, apply, field_error, local_today, summary_lines, to_stored
+from handlers.common.notify import notify_board
 from models import members, units
 from models.members import ACTIVE, PENDING, ROSTER, Member
 from models.units import Unit

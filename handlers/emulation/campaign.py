@@ -19,8 +19,9 @@ from bot.chat import Button, Message
 from bot.config import DEFAULT_TITLES
 from bot.context import Context
 from bot.registry import Number, OutdatedPress, code_part, payload
-from handlers import audiences, registry
-from handlers.dialogs import dialog_press
+from handlers import registry
+from handlers.common import audiences
+from handlers.common.dialogs import dialog_press
 from models import emulation, reminders, units
 from models.emulation import Campaign, Pledge
 from models.members import Member

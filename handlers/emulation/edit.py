@@ -13,9 +13,9 @@ from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import OutdatedPress, code_part, payload
 from handlers import registry
-from handlers.dialogs import dialog_press
-from handlers.emulation import plan_deadline_reminders, read_deadline, send_to_members
-from handlers.emulation_report import campaign_of_board
+from handlers.common.dialogs import dialog_press
+from handlers.emulation.campaign import plan_deadline_reminders, read_deadline, send_to_members
+from handlers.emulation.report import campaign_of_board
 from models import emulation, reminders, units
 from models.emulation import Campaign
 

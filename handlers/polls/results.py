@@ -16,9 +16,10 @@ from bot.chat import Button, Document, Message
 from bot.context import Context
 from bot.registry import ID, PAGE, payload, press_parts
 from bot.spreadsheet import keep_text
-from handlers import audiences, pickers, registry
-from handlers.members import XLSX
-from handlers.poll_votes import chart_png, close_poll, results_text, tally
+from handlers import registry
+from handlers.common import audiences, pickers
+from handlers.members.listing import XLSX
+from handlers.polls.votes import chart_png, close_poll, results_text, tally
 from models import members, polls, units
 from models.outbox import DeliveryJob, OutboxMessage
 from models.polls import MEMBERS, Poll

@@ -16,10 +16,11 @@ from bot.chat import Button, FileRef, Message
 from bot.context import Context
 from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
 from bot.timeparse import parse_local_datetime
-from handlers import audiences, pickers, registry
-from handlers.audiences import AUDIENCES
-from handlers.dialogs import dialog_press
-from handlers.fields import length_note
+from handlers import registry
+from handlers.common import audiences, pickers
+from handlers.common.audiences import AUDIENCES
+from handlers.common.dialogs import dialog_press
+from handlers.common.fields import length_note
 from models import broadcasts, outbox, reminders, units
 from models.broadcasts import Broadcast
 from models.outbox import DeliveryJob, OutboxMessage

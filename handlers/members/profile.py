@@ -7,7 +7,7 @@ from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import OutdatedPress, payload, press_parts
 from handlers import registry
-from handlers.fields import (
+from handlers.common.fields import (
     FIELDS,
     apply,
     field_error,

@@ -8,7 +8,8 @@ from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import ID, OutdatedPress, code_part, payload, press_parts
 from bot.registry import PAGE as PAGE_NUMBER
-from handlers import pickers, registry
+from handlers import registry
+from handlers.common import pickers
 from models import emulation, units
 from models.emulation import Campaign, UnitPledge
 from models.roles import TO_TRUONG

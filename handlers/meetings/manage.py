@@ -14,10 +14,11 @@ from bot.chat import Button, Document, Message
 from bot.context import Context
 from bot.registry import ID, PAGE, payload, press_parts
 from bot.spreadsheet import keep_text
-from handlers import pickers, registry
-from handlers.meeting_plan import describe, plan_reminders, send_to_invitees, when_text
-from handlers.meetings import _offset_text, can_organise, organiser_roots
-from handlers.members import XLSX
+from handlers import registry
+from handlers.common import pickers
+from handlers.meetings.plan import describe, plan_reminders, send_to_invitees, when_text
+from handlers.meetings.schedule import _offset_text, can_organise, organiser_roots
+from handlers.members.listing import XLSX
 from models import meetings, members, reminders, units
 from models.meetings import CANCELLED, MAYBE, NO, SCHEDULED, YES, Meeting
 from models.types import fit_file_name

@@ -1,0 +1,1 @@
+"""Board announcements (/thongbao) and the buttons on a delivery job's progress message."""

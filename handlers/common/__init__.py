@@ -1,0 +1,2 @@
+"""Helpers several features share: audiences, pickers, dialog presses, member fields,
+notifying the board."""

@@ -1,0 +1,2 @@
+"""Emulation (thi đua): campaign, pledges, collective titles, edits, review, report, campaign
+file."""

@@ -1,0 +1,1 @@
+"""Meetings: planning, invitations and RSVP, reminders and recurrence, the organiser's view."""

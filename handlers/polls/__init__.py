@@ -1,0 +1,1 @@
+"""Polls (bình chọn): creating, voting, results and closing."""
