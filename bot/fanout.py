@@ -96,7 +96,7 @@ class FanOut:
         expand = self.app.registry.expand_audience
         if expand is None:
             return None
-        async with self.app.db.writer_turn(), self.app.db.session() as session:
+        async with self.app.db.writer_turn(bulk=True), self.app.db.session() as session:
             job = await outbox.lock_for_expansion(session, job_id)
             if job is None or job.audience_json is None or job.message_id is None:
                 return None
