@@ -202,8 +202,9 @@ class App:
 
     async def _process(self, event: Event) -> Handled | None:
         """One transaction: the handler's writes and the "already handled" record commit
-        together. None when the event was handled before."""
-        async with self.db.session() as session:
+        together. None when the event was handled before. The whole transaction runs in
+        this process's turn to write (SQLite: see Database.writer_turn)."""
+        async with self.db.writer_turn(), self.db.session() as session:
             if await processed.seen(session, event.platform, event.event_id):
                 return None
             if event.poll_state is not None:  # the platform's count: nobody to answer

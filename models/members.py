@@ -178,6 +178,36 @@ async def reachable_chats(
     return [(mid, found[1], found[2], found[3]) for mid, found in sorted(best.items())]
 
 
+def reachable_chats_query(member_ids: Sequence[int]) -> Any:
+    """`reachable_chats` as a query, for INSERT … SELECT (the fan-out's rows are made in the
+    database, not in Python): columns member_id, platform, user_id, one row per member that
+    the bot can reach, on the identity `reachable_chats` picks (seen last, else the oldest),
+    in member order."""
+    seen = func.coalesce(Identity.last_seen_at, Identity.created_at)
+    ranked = (
+        select(
+            col(Identity.member_id).label("member_id"),
+            col(Identity.platform).label("platform"),
+            col(Identity.user_id).label("user_id"),
+            func.row_number()
+            .over(
+                partition_by=col(Identity.member_id),
+                order_by=(seen.desc(), col(Identity.id).asc()),
+            )
+            .label("rank"),
+        )
+        .where(
+            col(Identity.member_id).in_(list(member_ids)), col(Identity.unreachable_at).is_(None)
+        )
+        .subquery()
+    )
+    return (
+        select(ranked.c.member_id, ranked.c.platform, ranked.c.user_id)
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.member_id)
+    )
+
+
 def _seen(ident: Identity) -> datetime:
     return ident.last_seen_at or ident.created_at
 

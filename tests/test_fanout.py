@@ -135,3 +135,62 @@ async def test_preview_cost_does_not_grow_with_the_audience(app: App, console: C
     await seed_members(app, 600, first=9000)
     large = await preview_statements(app, console)
     assert small == large  # the count is one query, not a list of everyone
+
+
+async def test_rows_made_in_sql_pick_the_same_chat_as_python(app: App) -> None:
+    """The fan-out's INSERT … SELECT (members.reachable_chats_query) picks, per member, the
+    identity `reachable_chats` picks: seen last (else created last), the older one on a tie,
+    none that is unreachable; members nobody can reach are left out."""
+    from datetime import UTC, datetime, timedelta
+
+    from models import members
+
+    base = datetime(2026, 5, 1, tzinfo=UTC)
+    async with app.db.session() as session:
+        unit = await units.by_code(session, "SCT-VP")
+        assert unit is not None
+        people = []
+        for number in range(6):
+            member = Member(full_name="", name_key="", unit_id=unit.id, status="active")  # type: ignore[arg-type]
+            member.set_name(f"Người Thứ {number}")
+            session.add(member)
+            await session.flush()
+            people.append(member.id)
+        a, b, c, d, e, f = people
+        idents = [
+            # a: Zalo seen later than Telegram
+            Identity(platform="telegram", user_id="a1", member_id=a, last_seen_at=base),
+            Identity(
+                platform="zalo", user_id="a2", member_id=a, last_seen_at=base + timedelta(hours=2)
+            ),
+            # b: never seen; created later wins
+            Identity(platform="telegram", user_id="b1", member_id=b, created_at=base),
+            Identity(platform="zalo", user_id="b2", member_id=b, created_at=base + timedelta(1)),
+            # c: a tie: the older identity (lower id)
+            Identity(platform="telegram", user_id="c1", member_id=c, last_seen_at=base),
+            Identity(platform="zalo", user_id="c2", member_id=c, last_seen_at=base),
+            # d: the later one blocked the bot
+            Identity(platform="telegram", user_id="d1", member_id=d, last_seen_at=base),
+            Identity(
+                platform="zalo",
+                user_id="d2",
+                member_id=d,
+                last_seen_at=base + timedelta(hours=5),
+                unreachable_at=base + timedelta(hours=6),
+            ),
+            # e: unreachable everywhere; f: no identity at all
+            Identity(platform="telegram", user_id="e1", member_id=e, unreachable_at=base),
+        ]
+        for ident in idents:
+            session.add(ident)
+            await session.flush()
+        await session.commit()
+    async with app.db.session() as session:
+        in_python = await members.reachable_chats(session, people)
+        in_sql = [tuple(r) for r in (await session.exec(members.reachable_chats_query(people)))]
+    assert (
+        in_sql
+        == in_python
+        == [(a, "zalo", "a2"), (b, "zalo", "b2"), (c, "telegram", "c1"), (d, "telegram", "d1")]
+    )
+    assert f not in {row[0] for row in in_sql}

@@ -122,12 +122,14 @@ async def _count_spec(session: AsyncSession, spec: dict[str, Any]) -> int:
 @registry.expander
 async def expand(
     session: AsyncSession, spec: dict[str, Any], cursor: int, limit: int
-) -> tuple[list[Recipient], int | None]:
-    """The next page of a fan-out's recipients, and the cursor after it (None: done)."""
+) -> tuple[list[Recipient] | Any, int | None]:
+    """The next page of a fan-out's recipients, and the cursor after it (None: done). Group
+    chats come as a list; members as a query of (member_id, platform, user_id) rows
+    (`members.reachable_chats_query`), which the fan-out inserts with INSERT … SELECT."""
     if "members" in spec:
         chunk = spec["members"][cursor : cursor + limit]
         following: int | None = cursor + limit if cursor + limit < len(spec["members"]) else None
-        return await recipients_of(session, chunk), following
+        return members.reachable_chats_query(chunk), following
     unit = await units.get(session, spec["unit_id"])
     if unit is None:
         return [], None
@@ -138,7 +140,9 @@ async def expand(
         last = found[-1].id if len(found) == limit else None
         return recipients, last
     ids = await members.ids_page(session, chosen.members(unit), after=cursor, limit=limit)
-    return await recipients_of(session, ids), (ids[-1] if len(ids) == limit else None)
+    following = ids[-1] if len(ids) == limit else None
+    # People: their rows are made by one INSERT … SELECT (bot/fanout.py), not in Python.
+    return (members.reachable_chats_query(ids) if ids else []), following
 
 
 async def recipients_of(session: AsyncSession, member_ids: Sequence[int]) -> list[Recipient]:
