@@ -82,8 +82,6 @@ class App:
         # The main adapter per platform, and every bot by key ("telegram", "telegram:sct").
         self.adapters: dict[str, Adapter] = {}
         self.bots: dict[str, Adapter] = {}
-        # The delivery workers' writes take turns on SQLite (bot/delivery.py).
-        self.sqlite_writes = asyncio.Lock()
         self._locks = KeyedLocks()
         # Delivery workers (and the fan-out) to wake when a handler has just queued
         # something, and the scheduler to re-arm when it has planned something.

@@ -109,12 +109,10 @@ class DeliveryWorker:
         self._claiming = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._messages: dict[int, OutboxMessage] = {}
-        # One writer at a time on SQLite: concurrent writers wait in the busy handler's sleeps
-        # (1, 2, 5 … 100 ms), and that jitter between taking a rate slot and sending would
-        # squeeze messages together at the server. PostgreSQL writers do not wait like that.
-        sqlite = app.db.engine.dialect.name == "sqlite"
-        # (one lock for all the app's workers: several bots mean several workers)
-        self._write: Any = app.sqlite_writes if sqlite else contextlib.nullcontext()
+        # SQLite has one writer: the engine's writes take turns with the people's updates
+        # (Database.writer_turn) instead of sleeping in SQLite's busy handler, whose jitter
+        # between taking a rate slot and sending would squeeze messages together at the
+        # server. Each turn writes a whole group (bot/group_commit.py).
         # The two writes of every message, grouped when many come at once (bot/group_commit.py).
         self._marks: GroupCommit[int, bool] = GroupCommit(self._mark_batch)
         self._sent: GroupCommit[tuple[int, str | None], None] = GroupCommit(self._sent_batch)
@@ -123,6 +121,9 @@ class DeliveryWorker:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _turn(self) -> Any:
+        return self.app.db.writer_turn(bulk=True)
 
     def _lease_until(self) -> datetime:
         return self.app.clock.now() + self._lease
@@ -134,7 +135,7 @@ class DeliveryWorker:
         leases end now. And on its own pace, the platform still counts what was sent in the
         last minute: so do we (a shared pace has that in the database)."""
         now = self.app.clock.now()
-        async with self._write, self.app.db.session() as session:
+        async with self._turn(), self.app.db.session() as session:
             await self._free_gone(session, now)
             count = await outbox.recover_interrupted(session, self.bot, now)
             recent = []
@@ -223,7 +224,7 @@ class DeliveryWorker:
         now = self.app.clock.now()
         self._claiming = True  # claimed in the database but not yet in `_in_flight`
         try:
-            async with self._write, self.app.db.session() as session:
+            async with self._turn(), self.app.db.session() as session:
                 rows = await outbox.claim(
                     session,
                     self.bot,
@@ -242,7 +243,7 @@ class DeliveryWorker:
     async def _release(self, ids: list[int]) -> None:
         self._in_flight.difference_update(ids)
         try:
-            async with self._write, self.app.db.session() as session:
+            async with self._turn(), self.app.db.session() as session:
                 await outbox.release(session, self.worker_id, ids)
         except Exception:  # they come free when the lease runs out
             log.exception("releasing %d claimed rows failed", len(ids))
@@ -263,7 +264,7 @@ class DeliveryWorker:
 
     async def keep_leases(self) -> None:
         """One round of `_keep_leases` (tests call it with the clock where they want it)."""
-        async with self._write, self.app.db.session() as session:
+        async with self._turn(), self.app.db.session() as session:
             if self._in_flight:
                 await outbox.renew_leases(
                     session, self.worker_id, sorted(self._in_flight), self._lease_until()
@@ -332,7 +333,7 @@ class DeliveryWorker:
             self._slots.release()
 
     async def _mark_batch(self, ids: list[int]) -> list[bool]:
-        async with self._write, self.app.db.session() as session:
+        async with self._turn(), self.app.db.session() as session:
             marked = await outbox.mark_many_sending(
                 session,
                 ids,
@@ -343,7 +344,7 @@ class DeliveryWorker:
         return [i in marked for i in ids]
 
     async def _sent_batch(self, sent: list[tuple[int, str | None]]) -> list[None]:
-        async with self._write, self.app.db.session() as session:
+        async with self._turn(), self.app.db.session() as session:
             await outbox.finish_many_sent(
                 session, sent, self.app.clock.now(), worker=self.worker_id
             )
@@ -375,7 +376,7 @@ class DeliveryWorker:
                 if answered is not None:
                     answered()  # the pace learns when the message had arrived at the latest
         except RateLimited as exc:
-            async with self._write, self.app.db.session() as session:
+            async with self._turn(), self.app.db.session() as session:
                 await outbox.requeue(
                     session,
                     row.id,
@@ -387,7 +388,7 @@ class DeliveryWorker:
                 )
             self.wake()
         except Unreachable as exc:
-            async with self._write, self.app.db.session() as session:
+            async with self._turn(), self.app.db.session() as session:
                 if row.is_group:
                     group = await groups.find(session, self.platform, row.chat_id)
                     if group is not None:
@@ -397,7 +398,7 @@ class DeliveryWorker:
                 await session.commit()
             await self._final(row, UNREACHABLE, str(exc))
         except ChatMoved as exc:
-            async with self._write, self.app.db.session() as session:
+            async with self._turn(), self.app.db.session() as session:
                 await groups.migrate(session, self.platform, row.chat_id, exc.new_chat_id)
                 await outbox.requeue(
                     session,
@@ -429,7 +430,7 @@ class DeliveryWorker:
         assert row.id is not None and stored.id is not None
         now = self.app.clock.now()
         stored.paid = False  # this worker's copy
-        async with self._write, self.app.db.session() as session:
+        async with self._turn(), self.app.db.session() as session:
             first = await outbox.stop_paying(session, stored.id, reason)
             await outbox.requeue(
                 session,
@@ -462,7 +463,7 @@ class DeliveryWorker:
         else:
             now = self.app.clock.now()
             delay = min(self.settings.backoff_base**attempts, self.settings.backoff_cap)
-            async with self._write, self.app.db.session() as session:
+            async with self._turn(), self.app.db.session() as session:
                 await outbox.requeue(
                     session,
                     row.id,
@@ -485,7 +486,7 @@ class DeliveryWorker:
             await self._sent.submit((row.id, ref))
             await self._outcome(row, state)
             return
-        async with self._write, self.app.db.session() as session:
+        async with self._turn(), self.app.db.session() as session:
             if poll_json is not None and state == SENT:  # votes find their poll by this copy
                 await polls.record_copy(
                     session,

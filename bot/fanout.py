@@ -12,18 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, literal, select, true
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql import Select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models import outbox, transactions
-from models.outbox import OutboxItem
-from models.types import UTCDateTime
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +97,7 @@ class FanOut:
             cursor = job.expand_cursor or 0
             recipients, following = await expand(session, spec, cursor, self.page)
             assert job.id is not None
-            rows = add_rows_from if isinstance(recipients, Select) else outbox.add_rows
+            rows = outbox.add_rows_from if isinstance(recipients, Select) else outbox.add_rows
             added = await rows(
                 session,
                 job_id=job.id,
@@ -124,51 +117,3 @@ class FanOut:
                 if worker is not self:
                     worker.wake()
         return added
-
-
-async def add_rows_from(
-    session: AsyncSession,
-    *,
-    job_id: int,
-    message_id: int,
-    recipients: Select[Any],
-    not_before: datetime,
-    now: datetime,
-    priority: int = 5,
-) -> int:
-    """`outbox.add_rows` for recipients given as a query of (member_id, platform, user_id)
-    rows: one INSERT … SELECT, so a page's rows never pass through Python (the dedupe key
-    decides as there: a page added twice adds nothing). Returns how many were added."""
-    chats = recipients.subquery()
-    columns = {
-        "job_id": literal(job_id, Integer),
-        "message_id": literal(message_id, Integer),
-        "dedupe_key": literal(f"{job_id}:", String)
-        + chats.c.platform
-        + literal(":", String)
-        + chats.c.user_id,
-        "platform": chats.c.platform,
-        "chat_id": chats.c.user_id,
-        "is_group": literal(False, Boolean),
-        "member_id": chats.c.member_id,
-        "priority": literal(priority, Integer),
-        "state": literal(outbox.QUEUED, String),
-        "attempts": literal(0, Integer),
-        "not_before": literal(not_before, UTCDateTime),
-        "updated_at": literal(now, UTCDateTime),
-        "bot": chats.c.platform,  # the platform's own bot, as the column's default
-    }
-    # The WHERE keeps SQLite from reading ON CONFLICT as a join's ON.
-    source = select(*columns.values()).where(true()).order_by(chats.c.member_id)
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        upsert(OutboxItem)
-        .from_select(list(columns), source)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxItem.id)  # type: ignore[arg-type]
-    )
-    added = len((await session.exec(statement)).all())  # type: ignore[call-overload]
-    if added:
-        transactions.mark_queued(session)
-    return added

@@ -180,7 +180,8 @@ async def reachable_chats(
 
 def reachable_chats_query(member_ids: Sequence[int]) -> Any:
     """`reachable_chats` as a query, for INSERT … SELECT (the fan-out's rows are made in the
-    database, not in Python): columns member_id, platform, user_id, one row per member that
+    database, not in Python): columns member_id, platform, user_id, bot (the one they talk
+    to: the platform's main bot unless identities.bot names another), one row per member that
     the bot can reach, on the identity `reachable_chats` picks (seen last, else the oldest),
     in member order."""
     seen = func.coalesce(Identity.last_seen_at, Identity.created_at)
@@ -189,6 +190,7 @@ def reachable_chats_query(member_ids: Sequence[int]) -> Any:
             col(Identity.member_id).label("member_id"),
             col(Identity.platform).label("platform"),
             col(Identity.user_id).label("user_id"),
+            func.coalesce(Identity.bot, Identity.platform).label("bot"),
             func.row_number()
             .over(
                 partition_by=col(Identity.member_id),
@@ -202,7 +204,7 @@ def reachable_chats_query(member_ids: Sequence[int]) -> Any:
         .subquery()
     )
     return (
-        select(ranked.c.member_id, ranked.c.platform, ranked.c.user_id)
+        select(ranked.c.member_id, ranked.c.platform, ranked.c.user_id, ranked.c.bot)
         .where(ranked.c.rank == 1)
         .order_by(ranked.c.member_id)
     )

@@ -22,9 +22,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, bindparam, func, or_, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    String,
+    bindparam,
+    func,
+    literal,
+    or_,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql import Select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -645,6 +658,11 @@ async def cancel_job(session: AsyncSession, job: DeliveryJob, now: datetime) -> 
     return int(result.rowcount or 0)
 
 
+async def rows_in_job(session: AsyncSession, job_id: int) -> int:
+    query = select(func.count()).select_from(OutboxItem).where(OutboxItem.job_id == job_id)
+    return int((await session.exec(query)).one())
+
+
 async def counts(session: AsyncSession, job_id: int) -> dict[str, int]:
     query = (
         select(OutboxItem.state, func.count())
@@ -708,3 +726,51 @@ async def job_of_message(session: AsyncSession, message_id: int) -> DeliveryJob 
         await session.exec(select(OutboxItem.job_id).where(OutboxItem.message_id == message_id))
     ).first()
     return None if row is None else await session.get(DeliveryJob, row)
+
+
+async def add_rows_from(
+    session: AsyncSession,
+    *,
+    job_id: int,
+    message_id: int,
+    recipients: Select[Any],
+    not_before: datetime,
+    now: datetime,
+    priority: int = 5,
+) -> int:
+    """`add_rows` for recipients given as a query of (member_id, platform, user_id, bot)
+    rows: one INSERT … SELECT, so a page's rows never pass through Python (the dedupe key
+    decides as there: a page added twice adds nothing). Returns how many were added."""
+    chats = recipients.subquery()
+    columns = {
+        "job_id": literal(job_id, Integer),
+        "message_id": literal(message_id, Integer),
+        "dedupe_key": literal(f"{job_id}:", String)
+        + chats.c.platform
+        + literal(":", String)
+        + chats.c.user_id,
+        "platform": chats.c.platform,
+        "chat_id": chats.c.user_id,
+        "is_group": literal(False, Boolean),
+        "member_id": chats.c.member_id,
+        "priority": literal(priority, Integer),
+        "state": literal(QUEUED, String),
+        "attempts": literal(0, Integer),
+        "not_before": literal(not_before, UTCDateTime),
+        "updated_at": literal(now, UTCDateTime),
+        "bot": chats.c.bot,  # the bot the person talks to (members.reachable_chats_query)
+    }
+    # The WHERE keeps SQLite from reading ON CONFLICT as a join's ON.
+    source = select(*columns.values()).where(true()).order_by(chats.c.member_id)
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    upsert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        upsert(OutboxItem)
+        .from_select(list(columns), source)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxItem.id)  # type: ignore[arg-type]
+    )
+    added = len((await session.exec(statement)).all())  # type: ignore[call-overload]
+    if added:
+        transactions.mark_queued(session)
+    return added

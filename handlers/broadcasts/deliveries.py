@@ -7,6 +7,7 @@ from bot.context import Context
 from bot.registry import ID, press_parts
 from bot.textutil import vi_sort_key
 from handlers import registry
+from handlers.common import audiences
 from models import broadcasts, groups, members, outbox, reminders, units
 from models.outbox import FAILED, UNCERTAIN, UNREACHABLE
 
@@ -25,7 +26,9 @@ async def on_job_button(ctx: Context) -> None:
         if job.finished_at is not None or job.cancelled_at is not None:
             ctx.reply(ctx.t("job.already_over", title=job.title))
             return
-        stopped = await outbox.cancel_job(ctx.session, job, ctx.now)
+        stopped = await outbox.cancel_job(ctx.session, job, ctx.now)  # locks the job
+        # those the background expansion had not reached yet will not get it either
+        stopped += await audiences.not_yet_added(ctx.session, job)
         if job.kind == "broadcast" and job.ref_id is not None:  # a series stops with it
             item = await broadcasts.get(ctx.session, job.ref_id)
             if item is not None and item.repeat:

@@ -7,6 +7,7 @@ transaction never holds 100,000 inserts. The preview counts an audience with one
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -110,6 +111,14 @@ async def queue(
     if not await outbox.queue_fanout(session, job, content, spec, now=now):
         return None
     return reachable
+
+
+async def not_yet_added(session: AsyncSession, job: DeliveryJob) -> int:
+    """How many of a fan-out job's audience have no row yet (its expansion still running)."""
+    if job.audience_json is None or job.expanded_at is not None or job.id is None:
+        return 0
+    audience = await _count_spec(session, json.loads(job.audience_json))
+    return max(0, audience - await outbox.rows_in_job(session, job.id))
 
 
 async def _count_spec(session: AsyncSession, spec: dict[str, Any]) -> int:
