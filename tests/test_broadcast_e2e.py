@@ -16,6 +16,7 @@ from models.db import Database
 from models.members import Identity, Member
 from models.outbox import OutboxItem
 from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.settle import settled
 from tests.tg import ADMIN, GROUP, Bot, press, say, start_bot, stop_bot, tg_settings
 
 FIRST = 20_000
@@ -224,7 +225,7 @@ async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(
     mark = fake.mark()
     fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
     await fake.wait_for(ADMIN, contains="Đã hẹn gửi thông báo số 1", since=mark)
-    await asyncio.sleep(0.5)
+    await settled(bot.app)  # its rows are in, none due yet
     assert sum(received(fake, chats, "Nhắc họp sáng mai").values()) == 0
     clock.advance(hours=23)
     for worker in bot.app.workers:
@@ -239,7 +240,7 @@ async def test_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(
     clock.advance(days=10)
     for worker in bot.app.workers:
         worker.wake()
-    await asyncio.sleep(0.5)
+    await settled(bot.app)
     assert sum(received(fake, chats, "Thông báo sẽ hủy").values()) == 0
 
 

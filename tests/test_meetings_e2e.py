@@ -14,6 +14,7 @@ from bot.clock import FakeClock
 from models.meetings import Invite, Meeting
 from models.reminders import Reminder
 from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.settle import settled
 from tests.test_broadcast_e2e import received, seed
 from tests.tg import ADMIN, Bot, press, say, start_bot, stop_bot, tg_settings
 
@@ -55,7 +56,7 @@ async def send_invitations(fake: FakeTelegram, preview: SentMessage) -> None:
 async def fire(bot: Bot) -> int:
     """What the APScheduler wake-up does when it fires (tests move the clock instead)."""
     handled = await bot.app.scheduler.run_due()
-    await asyncio.sleep(0.3)
+    await settled(bot.app)  # what it queued is expanded and sent
     return handled
 
 
@@ -94,7 +95,7 @@ async def test_invite_rsvp_and_reminders_survive_restart(
         lambda: sum(received(fake, chats, "Nhắc lịch họp").values()) >= 3,
         what="the one-day reminders",
     )
-    await asyncio.sleep(0.3)  # a duplicate would have arrived by now
+    await settled(bot.app)  # nothing left to send: a duplicate would have been sent
     reminded = received(fake, chats, "Nhắc lịch họp")
     assert set(reminded) == set(chats) - {chats[1]} and max(reminded.values()) == 1
     # the process stops; the one-hour reminder falls due while it is down; it comes back
@@ -111,7 +112,7 @@ async def test_invite_rsvp_and_reminders_survive_restart(
         # after the start, answers can no longer change
         clock.set(datetime.fromisoformat("2026-11-25T07:01:00+00:00"))
         await press(fake, chats[3], invitations[3], "Tham dự", "đã bắt đầu")
-        await asyncio.sleep(0.3)
+        await settled(bot.app)
         assert sum(received(fake, chats, "Nhắc lịch họp").values()) == 6
     finally:
         await stop_bot(bot)
