@@ -254,7 +254,7 @@ async def _stop_native(app: Any, native: list[tuple[Any, str, str]]) -> None:
     for copy_id, platform, ref in native:
         # the bot that sent the copy: the one its chat talks to
         adapter = await app.adapter_for(Address(platform, ref.partition(":")[0]))
-        if adapter is None or not hasattr(adapter, "stop_poll"):
+        if adapter is None or not adapter.caps.native_polls:  # nothing to stop elsewhere
             continue
         try:
             await adapter.stop_poll(ref)
