@@ -203,7 +203,9 @@ class DeliveryWorker:
         try:
             while loop.time() < deadline:
                 await asyncio.sleep(0.02)
-                idle = not self._claiming and not self._in_flight and not await self._due()
+                # (the flags are read after the query: a claim made while it ran shows)
+                nothing_due = not await self._due()
+                idle = nothing_due and not self._claiming and not self._in_flight
                 if idle and (not until_empty or not await self._unfinished()):
                     return
             raise TimeoutError("outbox did not drain")
