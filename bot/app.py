@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Address, Button, Capabilities, Event, Message
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import PlatformDelivery, Settings
 from bot.context import Context, Outgoing
 from bot.i18n import Translator
 from bot.ordering import KeyedLocks
@@ -116,6 +116,14 @@ class App:
         self.bots[key] = adapter
         if key == adapter.platform:
             self.adapters[adapter.platform] = adapter
+
+    def paid_pace(self) -> PlatformDelivery | None:
+        """The pace settings of the app whose bot has a paid-broadcast lane (Telegram's,
+        where the config enables it), or None: what the preview may offer."""
+        for adapter in self.adapters.values():
+            if getattr(adapter, "paid_limiter", None) is not None:
+                return self.settings.delivery.for_platform(adapter.platform)
+        return None
 
     async def adapter_for(self, address: Address) -> Adapter | None:
         """The bot to send through: the one named, else the one this person or group talks

@@ -379,16 +379,14 @@ class DeliveryWorker:
                     answered()  # the pace learns when the message had arrived at the latest
         except RateLimited as exc:
             async with self._turn(), self.app.db.session() as session:
-                await outbox.requeue(
+                await self._requeue(
                     session,
-                    row.id,
+                    row,
                     now,
                     now + timedelta(seconds=exc.retry_after),
                     error=f"429 retry after {exc.retry_after}s",
                     refund=True,
-                    worker=self.worker_id,
                 )
-            self.wake()
         except Unreachable as exc:
             async with self._turn(), self.app.db.session() as session:
                 if row.is_group:
@@ -402,18 +400,9 @@ class DeliveryWorker:
         except ChatMoved as exc:
             async with self._turn(), self.app.db.session() as session:
                 await groups.migrate(session, self.platform, row.chat_id, exc.new_chat_id)
-                await outbox.requeue(
-                    session,
-                    row.id,
-                    now,
-                    now,
-                    error=str(exc),
-                    chat_id=exc.new_chat_id,
-                    refund=True,
-                    worker=self.worker_id,
+                await self._requeue(
+                    session, row, now, now, error=str(exc), chat_id=exc.new_chat_id, refund=True
                 )
-            self._in_flight.discard(row.id)  # due at once: the next claim may take it again
-            self.wake()
         except Rejected as exc:
             if paid:  # maybe only the fee was refused: the rest goes at the free pace
                 await self._paid_refused(row, stored, str(exc))
@@ -434,18 +423,10 @@ class DeliveryWorker:
         stored.paid = False  # this worker's copy
         async with self._turn(), self.app.db.session() as session:
             first = await outbox.stop_paying(session, stored.id, reason)
-            await outbox.requeue(
-                session,
-                row.id,
-                now,
-                now,
-                error=f"paid broadcast refused: {reason}"[:300],
-                refund=True,
-                worker=self.worker_id,
+            await self._requeue(
+                session, row, now, now, error=f"paid broadcast refused: {reason}"[:300], refund=True
             )
             job = await outbox.job_of_message(session, stored.id) if first else None
-        self._in_flight.discard(row.id)  # no longer ours: the next claim may take it again
-        self.wake()
         if first:
             log.warning("paid broadcast refused by %s (%s): free pace", self.platform, reason)
         if job is not None and job.status_platform and job.status_chat_id:
@@ -466,14 +447,29 @@ class DeliveryWorker:
             now = self.app.clock.now()
             delay = min(self.settings.backoff_base**attempts, self.settings.backoff_cap)
             async with self._turn(), self.app.db.session() as session:
-                await outbox.requeue(
-                    session,
-                    row.id,
-                    now,
-                    now + timedelta(seconds=delay),
-                    error=str(exc)[:300],
-                    worker=self.worker_id,
+                await self._requeue(
+                    session, row, now, now + timedelta(seconds=delay), error=str(exc)[:300]
                 )
+
+    async def _requeue(
+        self,
+        session: Any,
+        row: OutboxItem,
+        now: datetime,
+        not_before: datetime,
+        *,
+        error: str,
+        **changes: Any,
+    ) -> None:
+        """Back to the queue, for any worker (`outbox.requeue`). It is no longer ours: out of
+        the rows in flight, or the next claim would skip it while the database says we hold
+        it; and the workers are woken, since it may be due at once."""
+        assert row.id is not None
+        await outbox.requeue(
+            session, row.id, now, not_before, error=error, worker=self.worker_id, **changes
+        )
+        self._in_flight.discard(row.id)
+        self.wake()
 
     async def _final(
         self,

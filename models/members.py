@@ -128,62 +128,12 @@ async def mark_unreachable(
         found.unreachable_at = now
 
 
-async def reachable_identities(
-    session: AsyncSession, member_ids: Sequence[int]
-) -> dict[int, Identity]:
-    """One identity per member, on the app they used last, skipping blocked ones."""
-    best: dict[int, Identity] = {}
-    for chunk_start in range(0, len(member_ids), 500):
-        chunk = member_ids[chunk_start : chunk_start + 500]
-        query = select(Identity).where(
-            col(Identity.member_id).in_(chunk), col(Identity.unreachable_at).is_(None)
-        )
-        for ident in (await session.exec(query)).all():
-            assert ident.member_id is not None
-            current = best.get(ident.member_id)
-            # the same moment on two apps: the older account wins, on every database alike
-            if current is None or (_seen(ident), -(ident.id or 0)) > (
-                _seen(current),
-                -(current.id or 0),
-            ):
-                best[ident.member_id] = ident
-    return best
-
-
-async def reachable_chats(
-    session: AsyncSession, member_ids: Sequence[int]
-) -> list[tuple[int, str, str, str | None]]:
-    """(member id, platform, chat id, bot) for each member the bot can reach, on the app they
-    used last (as `reachable_identities`), in member order. Columns only, up to 2,000 ids a
-    query: this is the fan-out's inner loop."""
-    best: dict[int, tuple[tuple[datetime, int], str, str, str | None]] = {}
-    for chunk_start in range(0, len(member_ids), 2000):
-        chunk = list(member_ids[chunk_start : chunk_start + 2000])
-        query = select(
-            Identity.member_id,
-            Identity.platform,
-            Identity.user_id,
-            Identity.last_seen_at,
-            Identity.created_at,
-            Identity.id,
-            Identity.bot,
-        ).where(col(Identity.member_id).in_(chunk), col(Identity.unreachable_at).is_(None))
-        for member_id, platform, user_id, seen, created, ident_id, bot in (
-            await session.exec(query)
-        ).all():
-            rank = (seen or created, -(ident_id or 0))
-            current = best.get(member_id)
-            if current is None or rank > current[0]:
-                best[member_id] = (rank, platform, user_id, bot)
-    return [(mid, found[1], found[2], found[3]) for mid, found in sorted(best.items())]
-
-
 def reachable_chats_query(member_ids: Sequence[int]) -> Any:
-    """`reachable_chats` as a query, for INSERT … SELECT (the fan-out's rows are made in the
+    """Who a fan-out page reaches, as a query for INSERT … SELECT (the rows are made in the
     database, not in Python): columns member_id, platform, user_id, bot (the one they talk
     to: the platform's main bot unless identities.bot names another), one row per member that
-    the bot can reach, on the identity `reachable_chats` picks (seen last, else the oldest),
-    in member order."""
+    the bot can reach, on the app they used last (seen last, else created; on a tie the older
+    account), in member order."""
     seen = func.coalesce(Identity.last_seen_at, Identity.created_at)
     ranked = (
         select(
@@ -208,10 +158,6 @@ def reachable_chats_query(member_ids: Sequence[int]) -> Any:
         .where(ranked.c.rank == 1)
         .order_by(ranked.c.member_id)
     )
-
-
-def _seen(ident: Identity) -> datetime:
-    return ident.last_seen_at or ident.created_at
 
 
 async def identities_of(session: AsyncSession, member_ids: Sequence[int]) -> Sequence[Identity]:

@@ -1274,14 +1274,9 @@ class FakeTelegram(ChangeWaiter):
     async def wait_fetched(self, timeout: float = 5.0) -> None:
         """Until every queued update was fetched and confirmed (the bot asked for a later
         offset). Says nothing about whether the bot has finished handling them."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self._queue:
-            if loop.time() >= deadline:
-                raise AssertionError(
-                    f"{len(self._queue)} update(s) not fetched/confirmed after {timeout}s"
-                )
-            await asyncio.sleep(0.02)
+        await self.wait_until(
+            lambda: not self._queue, timeout=timeout, what="every update fetched and confirmed"
+        )
 
     async def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until every queued update was fetched and confirmed, no API call is running

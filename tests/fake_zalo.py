@@ -517,15 +517,13 @@ class FakeZalo(ChangeWaiter):
         """Until the bot has taken every queued update: each push answered, or (polling) a
         getUpdates call made after the one that returned the last update. Says nothing about
         whether the bot has finished handling them."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while self._queue or self._pushing or self._handout_call >= self._poll_calls > 0:
-            if loop.time() >= deadline:
-                raise AssertionError(
-                    f"{len(self._queue)} update(s) not taken, {self._pushing} push(es) "
-                    f"running after {timeout}s"
-                )
-            await asyncio.sleep(0.02)
+        await self.wait_until(
+            lambda: (
+                not (self._queue or self._pushing or self._handout_call >= self._poll_calls > 0)
+            ),
+            timeout=timeout,
+            what="every update taken by the bot",
+        )
 
     async def wait_idle(self, timeout: float = 5.0) -> None:
         """Wait until every queued update was fetched or pushed, no API call or push is
@@ -728,6 +726,7 @@ class FakeZalo(ChangeWaiter):
             raise _ApiError(409, "Conflict: getUpdates is not available while a webhook is set")
         self._poll_calls += 1
         call = self._poll_calls
+        self._notify()  # a new call proves the previous answer was taken (wait_taken)
         stall = self._take_stall("getupdates")
         if stall is not None:
             await self._sleep(stall.seconds)

@@ -301,15 +301,15 @@ PACE_SHARE = 0.975
 
 
 def _paid_enabled(ctx: Context) -> bool:
-    return ctx.app.settings.delivery.telegram.paid_broadcast and "telegram" in ctx.app.adapters
+    return ctx.app.paid_pace() is not None
 
 
 def _paid_offer(ctx: Context, reachable: int) -> str | None:
     """Where paid broadcasts are enabled and sending takes more than a second: the time
-    either way and the most it can cost (only Telegram's copies are billed, and only those
-    beyond the free limit, so it is an upper bound)."""
-    pace = ctx.app.settings.delivery.telegram
-    if not _paid_enabled(ctx) or reachable <= pace.messages_per_second:
+    either way and the most it can cost (only the paying app's copies are billed, and only
+    those beyond the free limit, so it is an upper bound)."""
+    pace = ctx.app.paid_pace()
+    if pace is None or reachable <= pace.messages_per_second:
         return None
     free = reachable / (pace.messages_per_second * PACE_SHARE)
     fast = reachable / (pace.paid_messages_per_second * PACE_SHARE)

@@ -152,12 +152,3 @@ async def expand(
     following = ids[-1] if len(ids) == limit else None
     # People: their rows are made by one INSERT … SELECT (bot/fanout.py), not in Python.
     return (members.reachable_chats_query(ids) if ids else []), following
-
-
-async def recipients_of(session: AsyncSession, member_ids: Sequence[int]) -> list[Recipient]:
-    """Each member once, on the app they used last; members the bot cannot reach are left out."""
-    found = await members.reachable_chats(session, member_ids)
-    return [
-        Recipient(platform, chat_id, member_id=mid, bot=bot)
-        for mid, platform, chat_id, bot in found
-    ]
