@@ -737,6 +737,12 @@ class IntakeBench:
         ]
         span = items[-1].queued.queued_at - items[0].queued.queued_at
         p99 = percentile(lat, 0.99)
+        if dump := os.environ.get("BENCH_LATENCY_DUMP"):  # one line per update, for a timeline
+            with open(dump, "w") as out:
+                for index, item in enumerate(items):
+                    lat_ms = 1000 * item.latency if item.answered_at is not None else -1
+                    at = item.queued.queued_at - started
+                    out.write(f"{at:.3f} {lat_ms:.1f} {item.chat} {updates[index][1][:30]!r}\n")
         print(f"  latency at {rate:g}/s: p50 {ms(percentile(lat, 0.5))}, p99 {ms(p99)}")
         return [
             Row(

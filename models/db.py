@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models import sqlite_loop
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -88,10 +90,16 @@ class Database:
         failing (the router then retries the whole update)."""
         _ensure_sqlite_dir(url)
         self.url = url
-        connect_args: dict[str, Any] = {}
-        if make_url(url).drivername == "postgresql+asyncpg":
-            connect_args["server_settings"] = {"lock_timeout": str(int(lock_timeout_ms))}
-        self.engine: AsyncEngine = create_async_engine(url, connect_args=connect_args)
+        parsed = make_url(url)
+        options: dict[str, Any] = {}
+        if parsed.drivername == "postgresql+asyncpg":
+            options["connect_args"] = {
+                "server_settings": {"lock_timeout": str(int(lock_timeout_ms))}
+            }
+        elif parsed.drivername == "sqlite+aiosqlite" and not parsed.query:
+            # Reads on the loop, writes on the connection's thread (models/sqlite_loop.py).
+            options["async_creator"] = sqlite_loop.connector(parsed.database or ":memory:")
+        self.engine: AsyncEngine = create_async_engine(url, **options)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas(lock_timeout_ms))
         self._sessions = async_sessionmaker(
