@@ -295,6 +295,20 @@ class App:
         return ctx
 
     async def _dispatch(self, ctx: Context) -> None:
+        try:
+            await self._route(ctx)
+        except OutdatedPress as outdated:
+            # Keep nothing of the update, and say once, here, that the button is outdated.
+            log.info("outdated press %r from %s", (ctx.event.payload or "")[:80], ctx.actor)
+            await ctx.session.rollback()
+            ctx.outgoing.clear()
+            ctx.followups.clear()
+            ctx.replan = False
+            if outdated.end_dialog:
+                await ctx.end_dialog()
+            ctx.reply(ctx.t("button.outdated"))
+
+    async def _route(self, ctx: Context) -> None:
         event, registry = ctx.event, self.registry
         if event.group_change:
             if registry.group_change:
@@ -353,27 +367,21 @@ class App:
     async def _press(self, ctx: Context, payload: str) -> None:
         parsed = parse_payload(payload)
         if parsed is None or parsed[0] not in self.registry.buttons:
-            ctx.reply(ctx.t("button.outdated"))
-            return
+            raise OutdatedPress(payload)
         prefix, _ = parsed
         handler, access = self.registry.buttons[prefix]
         if not await self._allowed(ctx, access, f"button:{prefix}"):
             return
-        try:
-            await handler(ctx)
-        except OutdatedPress:
-            # A payload the bot never offered: keep nothing of the press, say it is outdated.
-            log.info("outdated press %r from %s", payload[:80], ctx.actor)
-            await ctx.session.rollback()
-            ctx.outgoing.clear()
-            ctx.followups.clear()
-            ctx.replan = False
-            ctx.reply(ctx.t("button.outdated"))
+        await handler(ctx)
 
     async def _allowed(self, ctx: Context, access: str, what: str) -> bool:
         if access == "anyone":
             return True
         if access == "member" and (ctx.is_active_member or ctx.is_config_admin):
+            return True
+        if access == "organiser" and (
+            ctx.is_organiser or (not ctx.event.is_private and ctx.is_active_member)
+        ):
             return True
         if access == "board" and ctx.is_board:
             return True
@@ -389,7 +397,8 @@ class App:
             return False
         ctx.audit("access_denied", target=what, needed=access)
         log.warning("access denied: %s tried %s (needs %s)", ctx.actor, what, access)
-        ctx.reply(ctx.t("access.board_only"))
+        default = "access.leaders_only" if access == "organiser" else "access.board_only"
+        ctx.reply(ctx.t(self.registry.refusals.get(what, default)))
         return False
 
     # --- sending ---------------------------------------------------------------------

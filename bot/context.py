@@ -15,7 +15,7 @@ from models import audit as audit_log
 from models import dialogs
 from models.dialogs import DialogState
 from models.members import Identity, Member
-from models.roles import ADMIN, BOARD_ROLES
+from models.roles import ADMIN, BOARD_ROLES, TO_TRUONG
 from models.units import Unit
 
 if TYPE_CHECKING:
@@ -67,6 +67,21 @@ class Context:
     @property
     def is_board(self) -> bool:
         return self.is_config_admin or any(role in BOARD_ROLES for role, _ in self.roles)
+
+    @property
+    def is_organiser(self) -> bool:
+        """The board, or a tổ trưởng: calls meetings, makes polls for members, registers a
+        tổ for a collective title (the router's "organiser" access)."""
+        return self.is_board or any(role == TO_TRUONG for role, _ in self.roles)
+
+    async def organiser_roots(self) -> list[Unit]:
+        """The units this person organises for: the board's, and a tổ trưởng's own tổ."""
+        roots = await self.board_roots()
+        own = [u for role, u in self.roles if role == TO_TRUONG]
+        return roots + [u for u in own if not any(r.contains(u) for r in roots)]
+
+    async def can_organise(self, unit: Unit) -> bool:
+        return any(root.contains(unit) for root in await self.organiser_roots())
 
     async def board_roots(self) -> list[Unit]:
         """The top units this person manages (config admins manage every top unit)."""

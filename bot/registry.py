@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from bot.context import Context
 
 Handler = Callable[["Context"], Awaitable[None]]
-Access = Literal["anyone", "member", "board", "admin"]
+# "organiser": the board or a tổ trưởng (in a group chat: any member, for that group).
+Access = Literal["anyone", "member", "organiser", "board", "admin"]
 Where = Literal["private", "group", "any"]
 
 PAYLOAD_VERSION = "v1"
@@ -38,6 +39,9 @@ class Registry:
         self.commands: dict[str, CommandSpec] = {}
         self.buttons: dict[str, tuple[Handler, Access]] = {}
         self.flows: dict[str, Handler] = {}
+        # The refusal a command or button gives instead of the default one, by "/name" or
+        # "button:prefix" (e.g. "meetings are for the board and tổ trưởng").
+        self.refusals: dict[str, str] = {}
         self.group_change: Handler | None = None
         # Answers input nobody else wants (help instead of silence).
         self.fallback: Handler | None = None
@@ -62,11 +66,14 @@ class Registry:
         where: Where = "private",
         help_key: str | None = None,
         menu: bool = False,
+        refused: str | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(func: Handler) -> Handler:
             for index, name in enumerate(names):
                 if name in self.commands:
                     raise ValueError(f"command /{name} registered twice")
+                if refused:
+                    self.refusals[f"/{name}"] = refused
                 primary = index == 0
                 self.commands[name] = CommandSpec(
                     name, func, access, where, help_key if primary else None, menu and primary
@@ -75,11 +82,15 @@ class Registry:
 
         return register
 
-    def button(self, prefix: str, *, access: Access = "anyone") -> Callable[[Handler], Handler]:
+    def button(
+        self, prefix: str, *, access: Access = "anyone", refused: str | None = None
+    ) -> Callable[[Handler], Handler]:
         def register(func: Handler) -> Handler:
             if prefix in self.buttons:
                 raise ValueError(f"button prefix {prefix} registered twice")
             self.buttons[prefix] = (func, access)
+            if refused:
+                self.refusals[f"button:{prefix}"] = refused
             return func
 
         return register
@@ -135,9 +146,15 @@ def parse_payload(text: str) -> tuple[str, list[str]] | None:
 
 # --- reading a press ----------------------------------------------------------------------------
 class OutdatedPress(Exception):
-    """A press of a payload the bot never offered: forged, garbled, or left over from an older
-    version of the bot. A handler raises it before acting on any part of the payload; the
-    router then keeps nothing of the press and answers "button.outdated"."""
+    """A press of a payload the bot never offered (forged, garbled, left over from an older
+    version of the bot), or of one whose object is gone or has moved on (a deleted meeting, a
+    decided request). A handler raises it instead of answering; the router then keeps nothing
+    of the update and answers "button.outdated" — and with `end_dialog`, also ends the
+    person's dialog, which cannot go on."""
+
+    def __init__(self, part: object = "", *, end_dialog: bool = False) -> None:
+        super().__init__(part)
+        self.end_dialog = end_dialog
 
 
 @dataclass(frozen=True)

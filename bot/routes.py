@@ -13,12 +13,12 @@ from bot.registry import Registry
 class Route:
     kind: str  # "command", "button", "flow"
     name: str  # "/thongbao", "bc", "broadcast"
-    access: str  # "anyone", "member", "board", "admin"; flows: their dialog's owner only
+    access: str  # "anyone", "member", "organiser", "board", "admin"; flows: the dialog's owner
     where: str  # "private", "group", "any"
     handler: str  # module.function
 
     def line(self) -> str:
-        return f"{self.kind:8} {self.name:18} {self.access:7} {self.where:8} {self.handler}"
+        return f"{self.kind:8} {self.name:18} {self.access:9} {self.where:8} {self.handler}"
 
 
 def _where(func: object) -> str:
@@ -41,7 +41,7 @@ def routes(registry: Registry) -> list[Route]:
 def print_routes() -> int:
     import handlers
 
-    print(f"{'kind':8} {'name':18} {'access':7} {'where':8} handler")
+    print(f"{'kind':8} {'name':18} {'access':9} {'where':8} handler")
     for route in routes(handlers.load_all()):
         print(route.line())
     return 0

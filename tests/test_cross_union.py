@@ -55,8 +55,8 @@ def sct_objects(w: World) -> list[str]:
         f"v1:emx:m:{i['a']}",
         f"v1:emx:r:{i['pledge']}:d",
         f"v1:emx:r:{i['pledge']}:c",
-        f"v1:etp:r:{i['unit_pledge']}:d",
-        f"v1:etp:r:{i['unit_pledge']}:c",
+        f"v1:etd:r:{i['unit_pledge']}:d",
+        f"v1:etd:r:{i['unit_pledge']}:c",
         f"v1:etp:u:{i['sct_vp']}",
         f"v1:etp:t:{i['sct_vp']}:{c['collective']}",
         *(f"v1:pr:{act}:{poll}" for act in ("who", "miss", "n", "x", "c")),
@@ -82,7 +82,7 @@ OWN_SCOPE = [
     "v1:emx:la",
     "v1:emx:units",
     "v1:mem:p:1",
-    "v1:etp:p:0",
+    "v1:etd:p:0",
 ]
 
 

@@ -128,7 +128,7 @@ async def test_odd_digits_in_payload_ids(world: World, caplog: pytest.LogCapture
             (MEMBER_A, f"v1:pr:v:{odd}"),
             (MEMBER_A, f"v1:prl:{odd}"),
             (MEMBER_A, f"v1:emr:{odd}:d"),
-            (MEMBER_A, f"v1:mml:{odd}"),
+            (SCT_BOARD, f"v1:mml:{odd}"),  # organisers only: a member is refused first
             (SCT_BOARD, f"v1:mm:v:{odd}"),
             (SCT_BOARD, f"v1:mm:mark:{meeting}:{odd}:0"),
             (SCT_BOARD, f"v1:mm:mark:{meeting}:{member}:{odd}"),
@@ -145,8 +145,8 @@ async def test_odd_digits_in_payload_ids(world: World, caplog: pytest.LogCapture
             (SCT_BOARD, f"v1:emx:lp:{odd}"),
             (SCT_BOARD, f"v1:emx:r:{odd}:d"),
             (SCT_BOARD, f"v1:etp:u:{odd}"),
-            (SCT_BOARD, f"v1:etp:p:{odd}"),
-            (SCT_BOARD, f"v1:etp:r:{odd}:d"),
+            (SCT_BOARD, f"v1:etd:p:{odd}"),
+            (SCT_BOARD, f"v1:etd:r:{odd}:d"),
             (SCT_BOARD, f"v1:etp:lp:{odd}"),
         ]:
             out = await quiet(world, user, caplog, payload=payload)

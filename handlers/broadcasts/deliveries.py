@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.chat import Message
 from bot.context import Context
-from bot.registry import ID, press_parts
+from bot.registry import ID, OutdatedPress, press_parts
 from bot.textutil import vi_sort_key
 from handlers import registry
 from handlers.common import audiences
@@ -18,8 +18,7 @@ async def on_job_button(ctx: Context) -> None:
     job = await outbox.job(ctx.session, job_id)
     unit = await units.get(ctx.session, job.unit_id) if job and job.unit_id else None
     if job is None or unit is None:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress()
     if not await ctx.manages(unit, f"job:{job.id}"):
         return
     if action == "stop":

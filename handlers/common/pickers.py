@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import textutil
 from bot.chat import Button
 from bot.context import Context
+from bot.registry import OutdatedPress
 from handlers import registry
 from models import units
 from models.units import Unit
@@ -240,9 +241,7 @@ async def on_typed(ctx: Context) -> None:
     assert ctx.dialog is not None
     refresh = _LISTS.get(ctx.dialog.step)
     if refresh is None:  # a list from an older version of the bot
-        await ctx.end_dialog()
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress(ctx.dialog.step, end_dialog=True)
     query = clean_query(ctx.event.text or "")
     if not query:
         ctx.reply(ctx.t("input.text_expected"))

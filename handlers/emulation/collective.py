@@ -39,12 +39,11 @@ def collective_titles(campaign: Campaign) -> list[dict]:
 
 
 @registry.command(
-    "thidua_tapthe", access="member", where="private", help_key="help.cmd.thidua_tapthe"
+    "thidua_tapthe", access="organiser", where="private", help_key="help.cmd.thidua_tapthe"
 )
 async def collective(ctx: Context) -> None:
     led = await units_led_by(ctx)
-    if not led:
-        ctx.audit("access_denied", target="emulation:collective", needed="unit leader")
+    if not led:  # a board whose CĐCS has no tổ
         ctx.reply(ctx.t("access.leaders_only"))
         return
     if len(led) == 1:
@@ -124,25 +123,16 @@ async def _show_unit(ctx: Context, unit: Unit, edit: bool = False) -> None:
     )
 
 
-@registry.button("etp", access="member")
+@registry.button("etp", access="organiser")
 async def on_button(ctx: Context) -> None:
     args = ctx.press_args
-    # a unit picked, a title toggled for it, a page of the unit list or all of it again, a
-    # page of the board's review, a decision
-    specs = {
-        "u": [ID],
-        "t": [ID, code_part],
-        "lp": [PAGE_NUMBER],
-        "la": [],
-        "p": [PAGE_NUMBER],
-        "r": [ID, RESULTS],
-    }
+    # a unit picked, a title toggled for it, a page of the unit list or all of it again
+    specs = {"u": [ID], "t": [ID, code_part], "lp": [PAGE_NUMBER], "la": []}
     act, *parts = press_parts(args, specs, *specs.get(args[0] if args else "", []))
     if act in ("u", "t"):
         unit = await units.get(ctx.session, parts[0])
         if unit is None:
-            ctx.reply(ctx.t("button.outdated"))
-            return
+            raise OutdatedPress(args)
         if unit.id not in {u.id for u in await units_led_by(ctx)}:
             ctx.refuse(f"unit:{unit.code}", "unit leader")
             return
@@ -159,20 +149,23 @@ async def on_button(ctx: Context) -> None:
             ctx.reply(ctx.t("access.leaders_only"))
             return
         await _pick_unit(ctx, led, number, query, edit=True)
-    elif act == "p":
-        roots = await ctx.board_roots()  # the review of the board's own CĐCS only
-        if not roots:
-            ctx.audit("access_denied", target="emulation:collective_review", needed="board")
-            ctx.reply(ctx.t("access.board_only"))
-            return
-        campaign = await emulation.latest_for(ctx.session, roots[0])
-        root = await units.get(ctx.session, campaign.unit_id) if campaign else None
-        if campaign is None or root is None:
-            ctx.reply(ctx.t("button.outdated"))
-            return
-        await review_list(ctx, campaign, root, parts[0])
-    else:
+
+
+@registry.button("etd", access="board")
+async def on_review_button(ctx: Context) -> None:
+    """The board's review of collective titles: a page of it, or a decision."""
+    args = ctx.press_args
+    specs = {"p": [PAGE_NUMBER], "r": [ID, RESULTS]}
+    act, *parts = press_parts(args, specs, *specs.get(args[0] if args else "", []))
+    if act == "r":
         await _decide(ctx, parts[0], RESULTS[parts[1]])
+        return
+    roots = await ctx.board_roots()  # the review of the board's own CĐCS only
+    campaign = await emulation.latest_for(ctx.session, roots[0]) if roots else None
+    root = await units.get(ctx.session, campaign.unit_id) if campaign else None
+    if campaign is None or root is None:
+        raise OutdatedPress(args)
+    await review_list(ctx, campaign, root, parts[0])
 
 
 async def _toggle(ctx: Context, unit: Unit, code: str) -> None:
@@ -237,15 +230,15 @@ async def review_list(ctx: Context, campaign: Campaign, root: Unit, page: int = 
         lines.append(f"• {unit_name} — {name}: {decided}")
         buttons.append(
             [
-                Button(f"✅ {unit_name}", payload("etp", "r", pledge.id, "d")),
-                Button(f"❌ {unit_name}", payload("etp", "r", pledge.id, "c")),
+                Button(f"✅ {unit_name}", payload("etd", "r", pledge.id, "d")),
+                Button(f"❌ {unit_name}", payload("etd", "r", pledge.id, "c")),
             ]
         )
     nav = []
     if page > 0:
-        nav.append(Button(ctx.t("btn.prev"), payload("etp", "p", page - 1)))
+        nav.append(Button(ctx.t("btn.prev"), payload("etd", "p", page - 1)))
     if page + 1 < pages:
-        nav.append(Button(ctx.t("btn.next"), payload("etp", "p", page + 1)))
+        nav.append(Button(ctx.t("btn.next"), payload("etd", "p", page + 1)))
     if nav:
         buttons.append(nav)
     ctx.reply(Message("\n".join(lines), buttons=buttons))
@@ -256,12 +249,7 @@ async def _decide(ctx: Context, pledge_id: int, result: str) -> None:
     unit = await units.get(ctx.session, pledge.unit_id) if pledge else None
     campaign = await ctx.session.get(Campaign, pledge.campaign_id) if pledge else None
     if pledge is None or unit is None or campaign is None:
-        ctx.reply(ctx.t("button.outdated"))
-        return
-    if not ctx.is_board:  # the button is "member" access: a tổ trưởng must not decide
-        ctx.audit("access_denied", target=f"unit_pledge:{pledge.id}", needed="board")
-        ctx.reply(ctx.t("access.board_only"))
-        return
+        raise OutdatedPress(str(pledge_id))
     if not await ctx.manages(unit, f"unit_pledge:{pledge.id}"):
         return
     pledge.result = result

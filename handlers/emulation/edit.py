@@ -50,9 +50,7 @@ async def _campaign(ctx: Context, data: dict) -> Campaign | None:
     campaign = await ctx.session.get(Campaign, data["campaign_id"])
     root = await units.get(ctx.session, campaign.unit_id) if campaign else None
     if campaign is None or root is None:
-        await ctx.end_dialog()
-        ctx.reply(ctx.t("button.outdated"))
-        return None
+        raise OutdatedPress(end_dialog=True)
     if not await ctx.manages(root, f"campaign:{campaign.id}"):
         return None
     return campaign

@@ -14,7 +14,7 @@ from typing import Any
 from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
-from bot.registry import ID, PAGE, payload, press_parts
+from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
 from handlers import registry
 from handlers.common import pickers
 from handlers.emulation.campaign import ineligible_reason, percent, review_day, short_name
@@ -78,8 +78,7 @@ async def on_self_result(ctx: Context) -> None:
     pledge_id, result = press_parts(ctx.press_args, ID, RESULTS)
     item = await ctx.session.get(Pledge, pledge_id)
     if item is None or ctx.member is None or item.member_id != ctx.member.id:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress()
     item.self_result = RESULTS[result]
     await ctx.set_dialog("emu_note", "note", {"pledge_id": item.id})
     ctx.reply(
@@ -191,8 +190,7 @@ async def on_review_button(ctx: Context) -> None:
         campaign = await _campaign_for(ctx, roots[0].id) if roots else None  # type: ignore[arg-type]
         root = await units.get(ctx.session, campaign.unit_id) if campaign else None
         if campaign is None or root is None:
-            ctx.reply(ctx.t("button.outdated"))
-            return
+            raise OutdatedPress()
         await review_list(ctx, campaign, root)
     elif act == "m":
         await _member_card(ctx, parts[0])
@@ -203,8 +201,7 @@ async def on_review_button(ctx: Context) -> None:
         unit = await units.get(ctx.session, member.unit_id) if member else None
         campaign = await ctx.session.get(Campaign, item.campaign_id) if item else None
         if item is None or member is None or unit is None or campaign is None:
-            ctx.reply(ctx.t("button.outdated"))
-            return
+            raise OutdatedPress()
         if not await ctx.manages(unit, f"pledge:{item.id}"):
             return
         problem = await _decision_problem(ctx, campaign, item, member, RESULTS[result])
@@ -297,8 +294,7 @@ async def _member_card(ctx: Context, member_id: int) -> None:
     unit = await units.get(ctx.session, member.unit_id) if member else None
     campaign = await _campaign_for(ctx, member.unit_id) if member else None
     if member is None or unit is None or campaign is None:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress()
     if not await ctx.manages(unit, f"member:{member.id}"):
         return
     lines = [ctx.t("emu.card", name=member.full_name, unit=unit.name)]

@@ -12,12 +12,12 @@ from openpyxl.styles import Font
 from bot import textutil, timeparse
 from bot.chat import Button, Document, Message
 from bot.context import Context
-from bot.registry import ID, PAGE, payload, press_parts
+from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
 from bot.spreadsheet import keep_text
 from handlers import registry
 from handlers.common import pickers
 from handlers.meetings.plan import describe, plan_reminders, send_to_invitees, when_text
-from handlers.meetings.schedule import _offset_text, can_organise, organiser_roots
+from handlers.meetings.schedule import _offset_text
 from handlers.members.listing import XLSX
 from models import meetings, members, reminders, units
 from models.meetings import CANCELLED, MAYBE, NO, SCHEDULED, YES, Meeting
@@ -28,12 +28,18 @@ MAX_LISTED = 200  # meetings in /quanlyhop, a page at a time
 ATTENDANCE_LIST = "mm_attendance"  # a meeting's invitees, searched by typed words
 
 
-@registry.command("quanlyhop", access="member", where="private", help_key="help.cmd.quanlyhop")
+@registry.command(
+    "quanlyhop",
+    access="organiser",
+    where="private",
+    help_key="help.cmd.quanlyhop",
+    refused="mt.not_organiser",
+)
 async def list_meetings(ctx: Context) -> None:
     await _meeting_list(ctx)
 
 
-@registry.button("mml", access="member")
+@registry.button("mml", access="organiser", refused="mt.not_organiser")
 async def on_list_page(ctx: Context) -> None:
     (number,) = press_parts(ctx.press_args, PAGE)
     await _meeting_list(ctx, number, edit=True)
@@ -41,11 +47,7 @@ async def on_list_page(ctx: Context) -> None:
 
 async def _meeting_list(ctx: Context, number: int = 0, *, edit: bool = False) -> None:
     """The meetings this person organises (recent and coming), a page at a time."""
-    roots = await organiser_roots(ctx)
-    if not roots:
-        ctx.audit("access_denied", target="/quanlyhop", needed="board or tổ trưởng")
-        ctx.reply(ctx.t("mt.not_organiser"))
-        return
+    roots = await ctx.organiser_roots()
     since = ctx.now - timedelta(days=30)
     found = await meetings.organised_in(ctx.session, roots, since, limit=MAX_LISTED)
     if not found:
@@ -67,9 +69,8 @@ async def _meeting_for_organiser(ctx: Context, meeting_id: int) -> Meeting | Non
     meeting = await meetings.get(ctx.session, meeting_id)
     unit = await units.get(ctx.session, meeting.unit_id) if meeting else None
     if meeting is None or unit is None:
-        ctx.reply(ctx.t("button.outdated"))
-        return None
-    if not await can_organise(ctx, unit):
+        raise OutdatedPress()
+    if not await ctx.can_organise(unit):
         ctx.refuse(f"meeting:{meeting.id}", "organiser")
         return None
     return meeting
@@ -273,8 +274,7 @@ async def _pending_new_time(ctx: Context, meeting: Meeting) -> datetime | None:
         or dialog.step != "confirm"
         or dialog.data.get("meeting_id") != meeting.id
     ):
-        ctx.reply(ctx.t("button.outdated"))
-        return None
+        raise OutdatedPress()
     return datetime.fromisoformat(dialog.data["starts"])
 
 
@@ -421,9 +421,7 @@ async def _attendance(
 async def _search_invitees(ctx: Context, args: list[str], query: str) -> None:
     meeting_id = textutil.number_or_none(args[0]) if len(args) == 1 else None
     if meeting_id is None:
-        await pickers.stop_listening(ctx)
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress(args, end_dialog=True)
     meeting = await _meeting_for_organiser(ctx, meeting_id)
     if meeting is None:
         await pickers.stop_listening(ctx)
@@ -437,8 +435,7 @@ async def _toggle_attendance(
     assert meeting.id is not None
     invite = await meetings.invite(ctx.session, meeting.id, member_id)
     if invite is None or ctx.now < meeting.starts_at - timedelta(minutes=30):
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress()
     invite.attended = not invite.attended
     ctx.audit(
         "attendance_marked",

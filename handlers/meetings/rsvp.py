@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import textutil
 from bot.chat import Button, FileRef, Message
 from bot.context import Context
-from bot.registry import ID, payload, press_parts
+from bot.registry import ID, OutdatedPress, payload, press_parts
 from handlers import registry
 from handlers.meetings.plan import (
     create,
@@ -106,8 +106,7 @@ async def _finish_no(ctx: Context, meeting_id: int, reason: str | None) -> None:
         else None
     )
     if meeting is None or invite is None or meeting.status != SCHEDULED:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress()
     if ctx.now >= meeting.starts_at:
         ctx.reply(ctx.t("mt.already_started", title=meeting.title))
         return

@@ -33,27 +33,19 @@ DURATIONS = (60, 120, 240)  # minutes, the buttons of the end step
 OFFSET_CHOICES = {"1440,60": [1440, 60], "60": [60], "-": []}
 
 
-async def organiser_roots(ctx: Context) -> list[Unit]:
-    """Units this person may call meetings for: the board's, and a tổ trưởng's own tổ."""
-    roots = await ctx.board_roots()
-    own = [u for role, u in ctx.roles if role == "to_truong"]
-    return roots + [u for u in own if not any(r.contains(u) for r in roots)]
-
-
-async def can_organise(ctx: Context, unit: Unit) -> bool:
-    return any(root.contains(unit) for root in await organiser_roots(ctx))
-
-
 def _cancel_row(ctx: Context) -> list[Button]:
     return [Button(ctx.t("btn.cancel"), payload("mk", "cancel"))]
 
 
-@registry.command("hop", access="member", where="private", help_key="help.cmd.hop", menu=True)
+@registry.command(
+    "hop",
+    access="organiser",
+    where="private",
+    help_key="help.cmd.hop",
+    menu=True,
+    refused="mt.not_organiser",
+)
 async def start(ctx: Context) -> None:
-    if not await organiser_roots(ctx):
-        ctx.audit("access_denied", target="/hop", needed="board or tổ trưởng")
-        ctx.reply(ctx.t("mt.not_organiser"))
-        return
     await ctx.set_dialog(FLOW, "kind", {})
     buttons = [[Button(ctx.t(f"mt.kind.{k}"), payload("mk", "kind", k))] for k in meetings.KINDS]
     ctx.reply(Message(ctx.t("mt.ask.kind"), buttons=[*buttons, _cancel_row(ctx)]))
@@ -152,7 +144,7 @@ async def _ask_unit(
     ctx: Context, data: dict[str, Any], number: int = 0, *, edit: bool = False
 ) -> None:
     """Every unit the organiser may call a meeting for, a page at a time; typed words search."""
-    tree = await pickers.unit_tree(ctx.session, await organiser_roots(ctx))
+    tree = await pickers.unit_tree(ctx.session, await ctx.organiser_roots())
     if len(tree) == 1:
         await _unit_chosen(ctx, data, tree[0][0])
         return
@@ -175,7 +167,7 @@ async def _ask_unit(
 
 
 async def _unit_chosen(ctx: Context, data: dict[str, Any], unit: Unit | None) -> None:
-    if unit is None or not await can_organise(ctx, unit):
+    if unit is None or not await ctx.can_organise(unit):
         ctx.refuse(f"unit:{unit.code if unit else '?'}", "organiser of unit")
         return
     data["unit_id"] = unit.id

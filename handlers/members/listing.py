@@ -98,8 +98,7 @@ async def _view(ctx: Context, member_id: int) -> None:
     member = await members.get(ctx.session, member_id)
     unit = await units.get(ctx.session, member.unit_id) if member else None
     if member is None or unit is None:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress()
     if not await ctx.manages(unit, f"member:{member.id}"):
         return
     ctx.audit("member_viewed", target=f"member:{member.id}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
-from bot.registry import ID, PAGE, payload, press_parts
+from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
 from handlers import registry
 from handlers.common import pickers
 from models import emulation, members, units
@@ -40,8 +40,7 @@ async def on_button(ctx: Context) -> None:
     member = await members.get(ctx.session, member_id)
     unit = await units.get(ctx.session, member.unit_id) if member else None
     if member is None or unit is None:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress()
     if not await ctx.manages(unit, f"member:{member.id}"):
         return
     if action == "move":
@@ -83,7 +82,7 @@ async def on_button(ctx: Context) -> None:
         ctx.audit("member_back", target=f"member:{member.id}")
         ctx.reply(ctx.t("mm.back", name=member.full_name))
     else:
-        ctx.reply(ctx.t("button.outdated"))
+        raise OutdatedPress()
 
 
 async def _move_picker(
@@ -123,9 +122,7 @@ async def _move_search(ctx: Context, args: list[str], query: str) -> None:
     member = await members.get(ctx.session, member_id) if member_id is not None else None
     unit = await units.get(ctx.session, member.unit_id) if member else None
     if member is None or unit is None or member.status != ACTIVE:
-        await pickers.stop_listening(ctx)
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress(args, end_dialog=True)
     if not await ctx.manages(unit, f"member:{member.id}"):
         await pickers.stop_listening(ctx)
         return

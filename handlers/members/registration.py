@@ -413,8 +413,7 @@ async def decide(ctx: Context, member_id: int, *, approve: bool) -> None:
     member = await members.get(ctx.session, member_id)
     unit = await units.get(ctx.session, member.unit_id) if member else None
     if member is None or unit is None:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress()
     if not await ctx.manages(unit, f"member:{member.id}"):
         return
     if member.status != PENDING:

@@ -20,7 +20,6 @@ from bot.registry import ID, PAGE, OutdatedPress, payload, press_part
 from handlers import registry
 from handlers.common import audiences, pickers
 from handlers.common.fields import length_note
-from handlers.meetings.schedule import organiser_roots
 from handlers.polls.votes import plan_close
 from models import groups, outbox, units
 from models.outbox import DeliveryJob, OutboxMessage, Recipient
@@ -86,13 +85,18 @@ def split_options(text: str) -> list[str]:
 
 
 # --- creating -------------------------------------------------------------------------------
-@registry.command("binhchon", access="member", where="any", help_key="help.cmd.binhchon", menu=True)
+# In a group chat any member makes a poll for that group; in private chat the poll goes to a
+# unit's members or groups: for organisers (the router's rule).
+@registry.command(
+    "binhchon",
+    access="organiser",
+    where="any",
+    help_key="help.cmd.binhchon",
+    menu=True,
+    refused="poll.private_needs_role",
+)
 async def create(ctx: Context) -> None:
     group = not ctx.event.is_private
-    if not group and not await organiser_roots(ctx):
-        ctx.audit("access_denied", target="/binhchon", needed="board or tổ trưởng")
-        ctx.reply(ctx.t("poll.private_needs_role"))
-        return
     data: dict[str, Any] = {
         "anon": False,
         "multi": False,
@@ -325,7 +329,7 @@ async def _ask_unit(
 ) -> None:
     """Every unit the organiser may poll, a page at a time; typed words search them."""
     await ctx.set_dialog(FLOW, "unit", data)
-    tree = await pickers.unit_tree(ctx.session, await organiser_roots(ctx))
+    tree = await pickers.unit_tree(ctx.session, await ctx.organiser_roots())
     shown = pickers.page(
         ctx.t,
         pickers.unit_choices(tree, lambda u: _pl(data, "u", u.id)),
@@ -344,7 +348,7 @@ async def _ask_unit(
 
 
 async def _unit_chosen(ctx: Context, data: dict[str, Any], unit: Unit | None) -> None:
-    if unit is None or not any(r.contains(unit) for r in await organiser_roots(ctx)):
+    if unit is None or not any(r.contains(unit) for r in await ctx.organiser_roots()):
         ctx.refuse(f"unit:{unit.code if unit else '?'}", "organiser")
         return
     data["unit_id"] = unit.id

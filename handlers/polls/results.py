@@ -14,7 +14,7 @@ from openpyxl.styles import Font
 from bot import textutil
 from bot.chat import Button, Document, Message
 from bot.context import Context
-from bot.registry import ID, PAGE, payload, press_parts
+from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
 from bot.spreadsheet import keep_text
 from handlers import registry
 from handlers.common import audiences, pickers
@@ -125,8 +125,7 @@ async def on_button(ctx: Context) -> None:
     act, poll_id = press_parts(ctx.press_args, ACTIONS, ID)
     poll = await ctx.session.get(Poll, poll_id)
     if poll is None:
-        ctx.reply(ctx.t("button.outdated"))
-        return
+        raise OutdatedPress()
     if act == "v":
         if await _can_see(ctx, poll):
             await show(ctx, poll)
@@ -161,7 +160,7 @@ async def on_button(ctx: Context) -> None:
         ctx.audit("poll_closed", target=f"poll:{poll.id}")
         ctx.reply(ctx.t("poll.closed_now", question=poll.question))
     else:
-        ctx.reply(ctx.t("button.outdated"))
+        raise OutdatedPress()
 
 
 def _names(ctx: Context, key: str, names: list[str]) -> str:
