@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run console test lint bench clean
+.PHONY: run console test test-fast lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ test: $(STAMP)
 	@echo "SQLite pass"
 	$(BIN)/python -m pytest -q
 	$(BIN)/python tests/pgserver.py pass -q
+
+# While working: ruff and the tests that need no fake server, browser or subprocess (the e2e
+# marker, tests/conftest.py), on SQLite. `make test` runs everything.
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -m "not e2e"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.broadcast

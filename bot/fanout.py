@@ -84,7 +84,8 @@ class FanOut:
         expand = self.app.registry.expand_audience
         if expand is None:
             return None
-        async with self.app.db.writer_turn(bulk=True), self.app.db.session() as session:
+        # Ahead of the delivery's writes: it cannot send rows that are not queued yet.
+        async with self.app.db.writer_turn(bulk=True, first=True), self.app.db.session() as session:
             job = await outbox.lock_for_expansion(session, job_id)
             if job is None or job.audience_json is None or job.message_id is None:
                 return None

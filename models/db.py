@@ -120,14 +120,15 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def writer_turn(self, *, bulk: bool = False) -> AsyncIterator[None]:
+    async def writer_turn(self, *, bulk: bool = False, first: bool = False) -> AsyncIterator[None]:
         """Hold this process's turn to write (SQLite; nothing to wait for on PostgreSQL) for
         a transaction that may write: open its session inside. Not reentrant. `bulk`: a
-        background page (the fan-out), which gets every few turns (WriterTurns)."""
+        background write (a fan-out page, the delivery's group commits), which gets every few
+        turns (WriterTurns); `first`: ahead of the other background writes."""
         if self._turns is None:
             yield
             return
-        await self._turns.acquire(bulk=bulk)
+        await self._turns.acquire(bulk=bulk, first=first)
         try:
             yield
         finally:
@@ -150,14 +151,17 @@ class WriterTurns:
         self._bulk: deque[asyncio.Future[None]] = deque()
         self._since_bulk = 0
 
-    async def acquire(self, *, bulk: bool = False) -> None:
+    async def acquire(self, *, bulk: bool = False, first: bool = False) -> None:
         if not self._held and not self._people and not self._bulk:
             self._held = True
             self._count(bulk)
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         queue = self._bulk if bulk else self._people
-        queue.append(waiter)
+        if first:
+            queue.appendleft(waiter)
+        else:
+            queue.append(waiter)
         try:
             await waiter
         except asyncio.CancelledError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import uuid
@@ -42,9 +43,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+# A test that asks for one of these drives the bot through a fake platform server: "e2e"; so
+# does every test of a module that starts a fake server, a bot or a subprocess itself.
+E2E_FIXTURES = frozenset({"fake", "bot", "zfake", "zbot"})
+E2E_MODULE_WORDS = (
+    "FakeTelegram(",
+    "FakeZalo(",
+    "start_bot(",
+    "start_zbot(",
+    "run_cli(",
+    "subprocess",
+)
+
+
+@functools.cache
+def _module_is_e2e(path: str) -> bool:
+    text = Path(path).read_text(encoding="utf-8")
+    return any(word in text for word in E2E_MODULE_WORDS)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "sqlite_only(reason): the test is about SQLite itself; skipped on PostgreSQL"
+    )
+    config.addinivalue_line(
+        "markers",
+        "e2e: drives the bot through a fake Telegram/Zalo server, a browser or a subprocess "
+        "(`make test-fast` leaves these out)",
     )
     if config.getoption("--db") == "postgresql":
         url = os.environ.get(POSTGRES_URL_ENV)
@@ -65,6 +90,9 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if E2E_FIXTURES & set(getattr(item, "fixturenames", ())) or _module_is_e2e(str(item.path)):
+            item.add_marker(pytest.mark.e2e)
     if databases.postgresql() is None:
         return
     for item in items:

@@ -11,44 +11,12 @@ from sqlmodel import select
 
 from bot.app import App
 from handlers.members.roster import import_roster
-from models import members, roles, units
+from models import members
 from models.audit import AuditEntry
 from models.members import Member
 from tests.conftest import ConsoleUser, private_event
-from tests.test_console_flow import register_lan
-
-
-async def add_member(
-    app: App, name: str, unit_code: str, phone: str, *, gender: str = "nam", status: str = "active"
-) -> Member:
-    async with app.db.session() as session:
-        unit = await units.by_code(session, unit_code)
-        assert unit is not None
-        member = Member(
-            full_name="",
-            name_key="",
-            unit_id=unit.id,
-            phone=phone,
-            gender=gender,
-            status=status,
-            job_title="Chuyên viên",
-        )
-        member.set_name(name)
-        session.add(member)
-        await session.commit()
-        return member
-
-
-async def make_board(app: App, console_user: str, name: str, unit_code: str) -> Member:
-    member = await add_member(app, name, unit_code, "+8490" + console_user.zfill(7))
-    async with app.db.session() as session:
-        ident = await members.ensure_identity(session, "console", console_user, name)
-        ident.member_id = member.id
-        unit = await units.by_code(session, unit_code)
-        assert unit is not None
-        await roles.grant(session, member.id, "bch", unit, "test")  # type: ignore[arg-type]
-        await session.commit()
-    return member
+from tests.console_flows import register_lan
+from tests.people import add_member, make_board
 
 
 async def test_unit_board_member_gets_request_and_rejects_with_reason(

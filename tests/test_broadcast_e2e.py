@@ -9,72 +9,16 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.app import App
 from bot.clock import FakeClock
 from models import members, units
 from models.db import Database
 from models.members import Identity, Member
 from models.outbox import OutboxItem
-from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.fake_telegram import FakeTelegram
+from tests.people import FIRST, seed
 from tests.settle import settled
-from tests.tg import ADMIN, GROUP, Bot, press, say, start_bot, stop_bot, tg_settings
-
-FIRST = 20_000
-
-
-async def seed(
-    app: App, count: int, unit_code: str = "SCT-VP", *, women_every: int = 2, start: int = FIRST
-) -> list[int]:
-    """Active members, each with a Telegram identity; returns their chat ids."""
-    chats = []
-    async with app.db.session() as session:
-        unit = await units.by_code(session, unit_code)
-        assert unit is not None
-        for i in range(count):
-            member = Member(
-                full_name="",
-                name_key="",
-                unit_id=unit.id,
-                status="active",  # type: ignore[arg-type]
-                gender="nu" if i % women_every == 0 else "nam",
-                phone=f"+8491{start + i:07d}",
-            )
-            member.set_name(f"Đoàn Viên Số {chr(65 + i % 26)}{i}")
-            session.add(member)
-            await session.flush()
-            session.add(
-                Identity(
-                    platform="telegram",
-                    user_id=str(start + i),
-                    member_id=member.id,
-                    display_name="ĐV",
-                )
-            )
-            chats.append(start + i)
-        await session.commit()
-    return chats
-
-
-def received(fake: FakeTelegram, chats: list[int], contains: str) -> Counter[int]:
-    wanted = set(chats)
-    return Counter(m.chat_id for m in fake.sent if m.chat_id in wanted and contains in m.body)
-
-
-async def compose(
-    fake: FakeTelegram, text: str, audience: str, *, when: str = "Gửi ngay"
-) -> SentMessage:
-    """A board member writes an announcement and reaches the preview."""
-    await say(fake, ADMIN, "/thongbao", "nội dung thông báo")
-    units_msg = await say(fake, ADMIN, text, "Gửi cho đơn vị nào")
-    aud = await press(
-        fake, ADMIN, units_msg, "Toàn bộ Công đoàn cơ sở Sở Công Thương", "Gửi cho ai"
-    )
-    when_msg = await press(fake, ADMIN, aud, audience, "Gửi ngay hay hẹn giờ")
-    if when == "Gửi ngay":
-        return await press(fake, ADMIN, when_msg, "Gửi ngay", "Xem trước")
-    await press(fake, ADMIN, when_msg, "Hẹn giờ", "thời điểm gửi")
-    repeat = await say(fake, ADMIN, when, "Lặp lại không")
-    return await press(fake, ADMIN, repeat, "Chỉ một lần", "Xem trước")
+from tests.tg import ADMIN, GROUP, Bot, press, received, say, start_bot, stop_bot, tg_settings
+from tests.tg_flows import compose
 
 
 async def test_broadcast_with_faults_every_message_accounted_once(
@@ -179,7 +123,7 @@ async def test_bad_input_and_refusals(fake: FakeTelegram, bot: Bot) -> None:
 
 
 async def test_board_cannot_reach_outside_its_subtree(fake: FakeTelegram, bot: Bot) -> None:
-    from tests.test_board import make_board
+    from tests.people import make_board
 
     await make_board(bot.app, "0", "unused", "SXD")  # a console board member, not used here
     async with bot.app.db.session() as session:

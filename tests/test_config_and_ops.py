@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import subprocess
 import sys
@@ -14,9 +13,8 @@ import pytest
 from bot.config import ConfigError, load_settings, parse_settings
 from bot.i18n import CATALOGS, placeholders
 from bot.logs import RedactSecrets
+from tests.cli import ROOT, cli_env, run_cli, write_config
 from tests.databases import database_url, on_postgresql
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_example_config_is_valid_and_defaults_are_sane() -> None:
@@ -82,29 +80,6 @@ def test_every_message_key_used_in_code_exists() -> None:
     assert missing == []
 
 
-def cli_env(tmp_path: Path) -> dict[str, str]:
-    """The environment of a `congdoan` process: on PostgreSQL, the test's own database in place
-    of the example config's SQLite file."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    if on_postgresql():
-        env["CONGDOAN_DATABASE_URL"] = database_url(tmp_path)
-    return env
-
-
-def run_cli(
-    *args: str, cwd: Path, env: dict | None = None, stdin: str = ""
-) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**cli_env(cwd), **(env or {})},
-    )
-
-
 def query_one(tmp_path: Path, sql: str) -> object:
     """One value from the database the CLI wrote to (config.toml's in tmp_path)."""
     from sqlalchemy import create_engine, text
@@ -118,13 +93,6 @@ def query_one(tmp_path: Path, sql: str) -> object:
             return conn.execute(text(sql)).scalar_one()
     finally:
         engine.dispose()
-
-
-def write_config(tmp_path: Path, extra: str = "") -> Path:
-    config = tmp_path / "config.toml"
-    example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
-    config.write_text(example + extra, encoding="utf-8")
-    return config
 
 
 def test_cli_check_db_units_and_console(tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from bot.adapters.console import ConsoleAdapter
 from bot.app import App
+from tests.cli import run_cli, write_config
 from tests.conftest import ConsoleUser
-from tests.test_board import add_member
-from tests.test_config_and_ops import run_cli, write_config
+from tests.people import add_member
 
 
 async def test_console_hints_follow_english(console: ConsoleUser) -> None:

@@ -16,9 +16,9 @@ from models.emulation import Pledge
 from models.members import Member
 from models.reminders import Reminder
 from tests.fake_telegram import FakeTelegram, SentMessage
-from tests.test_broadcast_e2e import received, seed
-from tests.test_emulation_e2e import launch, set_join_dates
-from tests.tg import ADMIN, Bot, press, say
+from tests.people import seed, set_join_dates
+from tests.tg import ADMIN, Bot, press, received, say
+from tests.tg_flows import launch
 
 
 async def pledge(fake: FakeTelegram, chat: int, *titles: str) -> SentMessage:

@@ -14,26 +14,10 @@ from sqlmodel import select
 
 from bot.clock import FakeClock
 from models.emulation import Pledge
-from models.members import Member
-from tests.fake_telegram import FakeTelegram, SentMessage
-from tests.test_broadcast_e2e import received, seed
-from tests.tg import ADMIN, Bot, press, say
-
-
-async def launch(fake: FakeTelegram) -> SentMessage:
-    years = await say(fake, ADMIN, "/thidua_mo", "Phát động thi đua năm nào")
-    await press(fake, ADMIN, years, "2027", "Hạn chót đăng ký")
-    titles = await say(fake, ADMIN, "31/01/2027", "Chọn các danh hiệu")
-    preview = await press(fake, ADMIN, titles, "Tiếp tục", "Phát động thi đua năm 2027")
-    assert "Giỏi việc nước, đảm việc nhà" in preview.body and "Chỉ tiêu" in preview.body
-    return await press(fake, ADMIN, preview, "Phát động", "Đã phát động thi đua năm 2027")
-
-
-async def set_join_dates(bot: Bot, chats: list[int], joined: date) -> None:
-    async with bot.app.db.session() as session:
-        for member in (await session.exec(select(Member))).all():
-            member.joined_union_on = joined
-        await session.commit()
+from tests.fake_telegram import FakeTelegram
+from tests.people import seed, set_join_dates
+from tests.tg import ADMIN, Bot, press, received, say
+from tests.tg_flows import launch
 
 
 async def test_launch_register_remind_and_report(

@@ -21,9 +21,9 @@ from models.outbox import DeliveryJob
 from models.reminders import Reminder
 from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram, SentMessage
-from tests.test_broadcast_e2e import received, seed
-from tests.test_emulation_e2e import launch, set_join_dates
-from tests.tg import ADMIN, Bot, press, say, start_bot, stop_bot, tg_settings
+from tests.people import seed, set_join_dates
+from tests.tg import ADMIN, Bot, press, received, say, start_bot, stop_bot, tg_settings
+from tests.tg_flows import launch
 
 PCT = "\u00a0%"  # "15 %": a no-break space, so the sign never wraps onto a line of its own
 REVIEW_TIME = datetime.fromisoformat("2027-12-15T03:00:00+00:00")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.app import App
 from models import members, roles, units
 from tests.conftest import ConsoleUser
-from tests.test_board import add_member
+from tests.people import add_member
 
 ORGANISERS = ("/hop ", "/quanlyhop ", "/thidua_tapthe ")
 

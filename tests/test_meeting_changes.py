@@ -7,9 +7,9 @@ from sqlmodel import select
 
 from models.reminders import Reminder
 from tests.fake_telegram import FakeTelegram
-from tests.test_broadcast_e2e import seed
-from tests.test_meetings_e2e import plan, send_invitations
+from tests.people import seed
 from tests.tg import ADMIN, Bot, press, say
+from tests.tg_flows import plan, send_invitations
 
 # The fake clock starts on Monday 23/11/2026 09:00 in Vietnam; the meeting is on 25/11 14:00.
 UNIT_LINE = "🏢 Tổ công đoàn Văn phòng"

@@ -13,44 +13,13 @@ from sqlmodel import select
 from bot.clock import FakeClock
 from models.meetings import Invite, Meeting
 from models.reminders import Reminder
-from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.fake_telegram import FakeTelegram
+from tests.people import seed
 from tests.settle import settled
-from tests.test_broadcast_e2e import received, seed
-from tests.tg import ADMIN, Bot, press, say, start_bot, stop_bot, tg_settings
+from tests.tg import ADMIN, Bot, press, received, say, start_bot, stop_bot, tg_settings
+from tests.tg_flows import plan, send_invitations
 
 # The fake clock starts on Monday 23/11/2026 09:00 in Vietnam.
-
-
-async def plan(
-    fake: FakeTelegram,
-    *,
-    start: str = "25/11 14h",
-    offsets: str | None = None,
-    repeat: str = "Không lặp lại",
-    audience: str = "Tất cả đoàn viên",
-) -> SentMessage:
-    """The board member walks through /hop up to the preview."""
-    kinds = await say(fake, ADMIN, "/hop", "loại họp")
-    titles = await press(fake, ADMIN, kinds, "Sinh hoạt tổ", "Tên cuộc họp")
-    await press(fake, ADMIN, titles, "Dùng tên", "Họp lúc nào")
-    await say(fake, ADMIN, start, "Họp trong bao lâu")
-    durations = fake.messages_to(ADMIN)[-1]
-    await press(fake, ADMIN, durations, "2 giờ", "Địa điểm")
-    agenda = await say(fake, ADMIN, "Hội trường tầng 3", "Nội dung, chương trình")
-    unit_msg = await press(fake, ADMIN, agenda, "Bỏ qua", "Cuộc họp của đơn vị nào")
-    aud = await press(fake, ADMIN, unit_msg, "Tổ công đoàn Văn phòng", "Mời những ai")
-    offs = await press(fake, ADMIN, aud, audience, "Nhắc lịch trước bao lâu")
-    if offsets is None:
-        rep = await press(fake, ADMIN, offs, "1 ngày và 1 giờ", "có lặp lại")
-    else:
-        rep = await say(fake, ADMIN, offsets, "có lặp lại")
-    return await press(fake, ADMIN, rep, repeat, "Xem trước cuộc họp")
-
-
-async def send_invitations(fake: FakeTelegram, preview: SentMessage) -> None:
-    mark = fake.mark()
-    fake.user_presses(ADMIN, preview, preview.button("Gửi thư mời"))
-    await fake.wait_for(ADMIN, contains="Đã lên lịch", since=mark)
 
 
 async def fire(bot: Bot) -> int:

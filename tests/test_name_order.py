@@ -17,7 +17,7 @@ from models import members, units
 from models.meetings import Invite, Meeting
 from models.members import Member
 from tests.conftest import ConsoleUser
-from tests.test_board import add_member, make_board
+from tests.people import add_member, make_board
 
 IN_ORDER = [
     "Nguyễn Văn An",

@@ -10,9 +10,9 @@ from sqlmodel import select
 from bot.app import App
 from models.members import Member
 from tests.conftest import ConsoleUser
+from tests.console_flows import register_lan
 from tests.fake_zalo import FakeZalo
-from tests.test_board import add_member
-from tests.test_console_flow import register_lan
+from tests.people import add_member
 from tests.zl import ZADMIN, ZBot, zsay
 
 

@@ -14,9 +14,10 @@ from bot.config import ConfigError, load_settings
 from models.broadcasts import Broadcast
 from models.outbox import OutboxItem, OutboxMessage
 from tests.fake_telegram import PAID_BROADCAST_REFUSED, FakeTelegram
+from tests.people import seed
 from tests.settle import settled
-from tests.test_broadcast_e2e import compose, received, seed
-from tests.tg import ADMIN, Bot, start_bot, stop_bot, tg_settings
+from tests.tg import ADMIN, Bot, received, start_bot, stop_bot, tg_settings
+from tests.tg_flows import compose
 
 PAID = {"paid_broadcast": True}
 

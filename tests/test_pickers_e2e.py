@@ -11,32 +11,19 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
-from bot.config import Settings, UnitSection
+from bot.config import Settings
 from handlers.common.pickers import PAGE_SIZE
 from models import members, roles, units
 from models.members import Identity, Member
+from tests.big_units import DEEP, ROOT, TO_COUNT, big_units
 from tests.fake_telegram import FakeTelegram, SentMessage
 from tests.tg import Bot, press, say, start_bot, stop_bot, tg_settings
 
 BOARD = 777  # Chủ tịch of the big CĐCS (a board member, not a config admin)
-TO_COUNT = 1000
-ROOT = "Công đoàn cơ sở Công ty Dệt may Hòa Bình"
-DEEP = "Tổ Hóa chất"  # two levels down: CĐCS → Phân xưởng Nhuộm → Tổ Hóa chất
 WORKERS = [30_001, 30_002, 30_003]  # members of the deep tổ
 # a picker message: PAGE_SIZE choices, ← / →, at most two more rows ("whole list again", or
 # "choose this one" and "one level up" when browsing the tree), cancel
 MAX_PICKER_BUTTONS = PAGE_SIZE + 5
-
-
-def big_units() -> list[UnitSection]:
-    specs = [UnitSection(code="DM", name=ROOT, kind="cdcs")]
-    specs += [
-        UnitSection(code=f"DM-T{i}", name=f"Tổ công đoàn số {i}", kind="to", parent="DM")
-        for i in range(1, TO_COUNT + 1)
-    ]
-    specs.append(UnitSection(code="DM-PXN", name="Phân xưởng Nhuộm", kind="cdbp", parent="DM"))
-    specs.append(UnitSection(code="DM-PXN-HC", name=DEEP, kind="to", parent="DM-PXN"))
-    return specs
 
 
 def big_settings(tmp_path: Path, fake: FakeTelegram) -> Settings:

@@ -11,9 +11,9 @@ from bot.app import App
 from bot.chat import Button, Event, Message
 from tests.conftest import ConsoleUser
 from tests.fake_telegram import FakeTelegram
-from tests.test_broadcast_e2e import seed
-from tests.test_emulation_e2e import launch, set_join_dates
+from tests.people import seed, set_join_dates
 from tests.tg import Bot, say
+from tests.tg_flows import launch
 
 
 async def test_refusal_keeps_the_selection_and_shows_the_choices_again(

@@ -4,7 +4,6 @@ open, the deadline closing it from the scheduler, results, nudges and the export
 
 from __future__ import annotations
 
-import asyncio
 import io
 from pathlib import Path
 
@@ -14,8 +13,19 @@ from sqlmodel import select
 from bot.clock import FakeClock
 from models.polls import Poll, PollVote
 from tests.fake_telegram import FakeTelegram, SentMessage
-from tests.test_broadcast_e2e import seed
-from tests.tg import ADMIN, GROUP, Bot, handled, press, say, start_bot, stop_bot, tg_settings
+from tests.people import seed
+from tests.tg import (
+    ADMIN,
+    GROUP,
+    Bot,
+    copies_recorded,
+    handled,
+    press,
+    say,
+    start_bot,
+    stop_bot,
+    tg_settings,
+)
 
 
 async def link_group(fake: FakeTelegram) -> None:
@@ -47,19 +57,6 @@ async def group_poll(fake: FakeTelegram, user: int, line: str, *presses: str) ->
     await fake.wait_for(GROUP, contains="Đã tạo bình chọn", since=mark)
     await fake.wait_idle()
     return fake.polls_in(GROUP)[-1]
-
-
-async def copies_recorded(bot: Bot, count: int) -> None:
-    """Wait until the delivery engine has recorded `count` sent copies: it does so right after
-    Telegram answers sendPoll, and a vote is matched to its poll through that record."""
-    from models.polls import PollCopy
-
-    for _ in range(250):
-        async with bot.app.db.session() as session:
-            if len((await session.exec(select(PollCopy))).all()) >= count:
-                return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{count} poll copies never recorded")
 
 
 async def votes_in_db(bot: Bot) -> dict[str, list[int]]:

@@ -17,9 +17,10 @@ from models.members import Identity
 from models.outbox import OutboxItem
 from tests.conftest import make_settings
 from tests.fake_telegram import FakeTelegram
+from tests.people import seed
 from tests.settle import settled
-from tests.test_broadcast_e2e import compose, received, seed
-from tests.tg import ADMIN, say
+from tests.tg import ADMIN, received, say
+from tests.tg_flows import compose
 
 OTHER_TOKEN = "654321:OTHER"
 

@@ -15,8 +15,8 @@ from bot.app import App
 from bot.chat import Document, FileRef, Message
 from tests.conftest import ConsoleUser
 from tests.fake_telegram import FakeTelegram
-from tests.test_broadcast_e2e import received, seed
-from tests.tg import ADMIN, LAN, Bot, handled, press, say
+from tests.people import seed
+from tests.tg import ADMIN, LAN, Bot, handled, press, received, say
 from tests.world import SCT_BOARD, World, assert_no_crash, build, says
 
 EMOJI = "🎉"  # one code point, two UTF-16 units

@@ -9,7 +9,7 @@ from bot.app import App
 from bot.i18n import CATALOGS, TYPED
 from tests.conftest import ConsoleUser
 from tests.fake_zalo import FakeZalo
-from tests.test_board import add_member
+from tests.people import add_member
 from tests.zl import ZBot, zsay
 
 # Shown only where the app has the "share my phone number" button (Telegram).
@@ -91,8 +91,8 @@ async def test_broadcast_is_numbered_and_counts_members(zfake: FakeZalo, zbot: Z
 
 
 async def test_monthly_repeat_names_the_first_friday(fake, bot) -> None:  # type: ignore[no-untyped-def]
-    from tests.test_broadcast_e2e import seed
-    from tests.test_meetings_e2e import plan
+    from tests.people import seed
+    from tests.tg_flows import plan
     from tests.tg import ADMIN
 
     await seed(bot.app, 1)
@@ -157,9 +157,9 @@ async def test_check_in_gives_the_window(fake, bot, clock) -> None:  # type: ign
     from sqlmodel import select
 
     from models.meetings import Meeting
-    from tests.test_broadcast_e2e import seed
-    from tests.test_meetings_e2e import plan, send_invitations
+    from tests.people import seed
     from tests.tg import say
+    from tests.tg_flows import plan, send_invitations
 
     chats = await seed(bot.app, 1)
     await send_invitations(fake, await plan(fake))  # Wednesday 25/11/2026 14:00–16:00
@@ -175,8 +175,8 @@ async def test_check_in_gives_the_window(fake, bot, clock) -> None:  # type: ign
 async def test_meeting_reminder_says_one_day(fake, bot, clock) -> None:  # type: ignore[no-untyped-def]
     from datetime import datetime
 
-    from tests.test_broadcast_e2e import seed
-    from tests.test_meetings_e2e import plan, send_invitations
+    from tests.people import seed
+    from tests.tg_flows import plan, send_invitations
 
     chats = await seed(bot.app, 1)
     await send_invitations(fake, await plan(fake))

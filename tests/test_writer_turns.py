@@ -45,3 +45,24 @@ async def test_a_cancelled_waiter_does_not_keep_the_turn() -> None:
     turns.release()
     await asyncio.wait_for(turns.acquire(bulk=True), 1)  # free again
     turns.release()
+
+
+async def test_a_fan_out_page_goes_ahead_of_other_background_writes() -> None:
+    """The delivery's group commits wait behind a fan-out page: rows must be queued before
+    they can be sent."""
+    turns = WriterTurns(people_per_bulk=1)
+    order: list[str] = []
+
+    async def write(name: str, *, first: bool = False) -> None:
+        await turns.acquire(bulk=True, first=first)
+        order.append(name)
+        turns.release()
+
+    await turns.acquire()  # a person holds the turn while the background writes line up
+    tasks = [asyncio.create_task(write(f"delivery{i}")) for i in range(2)]
+    await asyncio.sleep(0)
+    tasks.append(asyncio.create_task(write("page", first=True)))
+    await asyncio.sleep(0)
+    turns.release()
+    await asyncio.gather(*tasks)
+    assert order == ["page", "delivery0", "delivery1"]

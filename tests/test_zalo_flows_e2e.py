@@ -17,9 +17,8 @@ from models.members import Member
 from models.polls import PollVote
 from tests.fake_telegram import FakeTelegram
 from tests.fake_zalo import FakeZalo
-from tests.test_broadcast_e2e import seed
-from tests.test_polls_e2e import copies_recorded
-from tests.tg import ADMIN, GROUP, press, say, updates_handled
+from tests.people import seed
+from tests.tg import ADMIN, GROUP, copies_recorded, press, say, updates_handled
 from tests.zl import (
     PUBLIC_URL,
     ZADMIN,

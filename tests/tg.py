@@ -3,12 +3,15 @@ against the fake Bot API server, and actions phrased the way a person acts."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlmodel import select
 
 from bot.adapters.telegram import TelegramAdapter
 from bot.app import App
@@ -114,3 +117,21 @@ async def press(
     mark = fake.mark()
     fake.user_presses(user, message, message.button(label))
     return await fake.wait_for(chat or user, contains=expect, since=mark)
+
+
+def received(fake: FakeTelegram, chats: list[int], contains: str) -> Counter[int]:
+    wanted = set(chats)
+    return Counter(m.chat_id for m in fake.sent if m.chat_id in wanted and contains in m.body)
+
+
+async def copies_recorded(bot: Bot, count: int) -> None:
+    """Wait until the delivery engine has recorded `count` sent copies: it does so right after
+    Telegram answers sendPoll, and a vote is matched to its poll through that record."""
+    from models.polls import PollCopy
+
+    for _ in range(250):
+        async with bot.app.db.session() as session:
+            if len((await session.exec(select(PollCopy))).all()) >= count:
+                return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{count} poll copies never recorded")
