@@ -27,10 +27,21 @@ from bot.chat import Address, Button, Document, FileRef, Message, PollContent
 from bot.context import Outgoing
 from bot.group_commit import GroupCommit
 from bot.sending import ChatMoved, RateLimited, Rejected, Transient, Unreachable
-from models import cluster, groups, members, outbox, polls
+from models import cluster, groups, members, outbox
 from models.outbox import FAILED, SENT, UNCERTAIN, UNREACHABLE, OutboxItem, OutboxMessage
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PollSent:
+    """What the poll feature's hook (Registry.poll_sent) learns when a poll copy went out: the
+    platform's ref of a Telegram poll carries the native poll id ("chat:message:poll")."""
+
+    poll_id: int
+    platform: str
+    row: OutboxItem
+    message_ref: str | None
 
 
 @dataclass(frozen=True)
@@ -485,16 +496,10 @@ class DeliveryWorker:
             await self._outcome(row, state)
             return
         async with self._turn(), self.app.db.session() as session:
-            if poll_json is not None and state == SENT:  # votes find their poll by this copy
-                await polls.record_copy(
-                    session,
-                    json.loads(poll_json)["id"],
-                    self.platform,
-                    row.chat_id,
-                    is_group=row.is_group,
-                    member_id=row.member_id,
-                    message_ref=ref,
-                )
+            hook = self.app.registry.poll_sent
+            if poll_json is not None and state == SENT and hook is not None:
+                # The poll feature records the copy: votes find their poll through it.
+                await hook(session, PollSent(json.loads(poll_json)["id"], self.platform, row, ref))
             await outbox.finish(
                 session,
                 row.id,

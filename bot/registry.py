@@ -51,6 +51,8 @@ class Registry:
         # Plain text outside any dialog, tried before the fallback (e.g. "1,3" answering a
         # numbered text poll); returns True when it took the text.
         self.text_hooks: list[Callable[[Any], Awaitable[bool]]] = []
+        # A poll went out (the delivery engine, after the platform accepted it): PollSent.
+        self.poll_sent: Callable[[Any, Any], Awaitable[None]] | None = None
         # Pages a fan-out job's audience into recipients: (session, spec, cursor, limit) →
         # (recipients, next cursor or None when done). See bot/fanout.py.
         self.expand_audience: Callable[..., Awaitable[Any]] | None = None
@@ -120,6 +122,12 @@ class Registry:
         self, func: Callable[[Any, Any, Any], Awaitable[None]]
     ) -> Callable[[Any, Any, Any], Awaitable[None]]:
         self.poll_state = func
+        return func
+
+    def on_poll_sent(
+        self, func: Callable[[Any, Any], Awaitable[None]]
+    ) -> Callable[[Any, Any], Awaitable[None]]:
+        self.poll_sent = func
         return func
 
     def on_text(self, func: Callable[[Any], Awaitable[bool]]) -> Callable[[Any], Awaitable[bool]]:

@@ -68,6 +68,9 @@ import re
 import unicodedata
 from datetime import date
 
+# Kept with the models, which store them; named here too, where the other text rules live.
+from models.names import nfc, search_key, vi_sort_key
+
 __all__ = [
     "BIRTH_MAX_AGE",
     "BIRTH_MIN_AGE",
@@ -134,25 +137,6 @@ _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe
 _APOSTROPHES = dict.fromkeys(map(ord, "\u2018\u2019\u02bc"), "'")
 
 
-def nfc(text: str) -> str:
-    """NFC-normalise, strip, and collapse every internal whitespace run to one space."""
-    # str.split() with no argument splits on all Unicode whitespace (incl. NBSP, newlines).
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
-# NFD does not decompose đ/Đ (it is a separate letter, not d + mark). Ð/ð (Icelandic eth)
-# look identical and some Vietnamese keyboards emit them, so they fold to "d" as well.
-_D_FOLD = str.maketrans({"đ": "d", "ð": "d"})
-
-
-def search_key(text: str) -> str:
-    """Lowercase, diacritic-free, whitespace-collapsed key for accent-insensitive search."""
-    # Lowercase first: "İ".lower() yields i + combining dot, which the mark strip removes.
-    lowered = unicodedata.normalize("NFD", text.lower().translate(_D_FOLD))
-    stripped = "".join(ch for ch in lowered if unicodedata.category(ch) != "Mn")
-    return nfc(stripped)
-
-
 def fold_input(text: str) -> str:
     """Key for matching a typed answer against choices: ``search_key`` minus punctuation/emoji."""
     key = search_key(text)
@@ -170,42 +154,6 @@ def choice_by_label(text: str, labels: list[str]) -> int | None:
         return None
     found = [i for i, label in enumerate(labels) if label and fold_input(label) == typed]
     return found[0] if len(found) == 1 else None
-
-
-# ------------------------------------------------------------------------------ name order
-
-# The Vietnamese alphabet (with the Latin letters it lacks, for foreign names, where Latin puts
-# them); tones in dictionary order: ngang, huyền, hỏi, ngã, sắc, nặng.
-_VI_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"
-_VI_RANK = {letter: rank for rank, letter in enumerate(_VI_ALPHABET)}
-_VI_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
-_D_FOLD_TO_LETTER = str.maketrans({"ð": "đ"})  # the look-alike some keyboards emit
-
-
-def _vi_word_key(word: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """(letters, tones) of one word: "Ánh" → (a n h, sắc); ă/â/ê/ô/ơ/ư/đ are letters of
-    their own, the tone only decides between words whose letters are the same."""
-    letters: list[str] = []
-    tones: list[int] = []
-    for ch in unicodedata.normalize("NFD", word.lower().translate(_D_FOLD_TO_LETTER)):
-        if ch in _VI_TONES:
-            tones.append(_VI_TONES[ch])
-        elif unicodedata.combining(ch):  # breve, circumflex, horn: part of the letter
-            if letters:
-                letters[-1] = unicodedata.normalize("NFC", letters[-1] + ch)
-        else:
-            letters.append(ch)
-    ranks = tuple(_VI_RANK.get(ch, len(_VI_RANK) + ord(ch)) for ch in letters)
-    return ranks, tuple(tones)
-
-
-def vi_sort_key(full_name: str) -> tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]:
-    """Sort key for people's names the Vietnamese way: by given name (tên, the last word),
-    then family and middle names, in Vietnamese alphabetical order. Use it for every list of
-    people (`sorted(people, key=lambda m: vi_sort_key(m.full_name))`)."""
-    words = nfc(full_name).split()
-    ordered = words[-1:] + words[:-1]
-    return tuple(_vi_word_key(word) for word in ordered)
 
 
 # ------------------------------------------------------------------------------- full name

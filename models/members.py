@@ -10,7 +10,7 @@ from sqlalchemy import UniqueConstraint, func, or_
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.textutil import nfc, search_key, vi_sort_key
+from models.names import nfc, search_key, vi_sort_key
 from models.types import UTCDateTime, utcnow
 from models.units import Unit
 

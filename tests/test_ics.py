@@ -1,4 +1,4 @@
-"""Tests for bot.ics: RFC 5545 output, parsed back line by line."""
+"""Tests for handlers/meetings/ics.py: RFC 5545 output, parsed back line by line."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.ics import PRODID, ics_filename, meeting_ics
+from handlers.meetings.ics import PRODID, ics_filename, meeting_ics
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)

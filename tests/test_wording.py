@@ -92,8 +92,8 @@ async def test_broadcast_is_numbered_and_counts_members(zfake: FakeZalo, zbot: Z
 
 async def test_monthly_repeat_names_the_first_friday(fake, bot) -> None:  # type: ignore[no-untyped-def]
     from tests.people import seed
-    from tests.tg_flows import plan
     from tests.tg import ADMIN
+    from tests.tg_flows import plan
 
     await seed(bot.app, 1)
     await plan(fake, start="4/12 14h")  # Friday 4/12/2026, the first Friday of December

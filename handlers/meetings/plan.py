@@ -16,10 +16,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Button
 from bot.i18n import Translator
-from bot.ics import ics_filename, meeting_ics
 from bot.registry import payload
 from handlers.common import audiences
 from handlers.common.audiences import AUDIENCES
+from handlers.meetings.ics import ics_filename, meeting_ics
 from models import meetings, reminders, units
 from models.meetings import Meeting
 from models.outbox import DeliveryJob, OutboxMessage, buttons_to_json

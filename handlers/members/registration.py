@@ -17,6 +17,7 @@ from handlers import registry
 from handlers.common import pickers
 from handlers.common.dialogs import dialog_press
 from handlers.common.fields import FIELDS, apply, field_error, local_today, summary_lines, to_stored
+from handlers.common.menu import member_menu
 from handlers.common.notify import notify_board
 from models import members, units
 from models.members import ACTIVE, PENDING, ROSTER, Member
@@ -371,8 +372,6 @@ async def _submit(ctx: Context, data: dict[str, Any]) -> None:
         member.status, member.decided_at = ACTIVE, ctx.now
         ctx.audit("registration_auto_approved", target=f"member:{member.id}")
         ctx.reply(ctx.t("reg.auto_approved", name=member.full_name))
-        from handlers.help import member_menu
-
         ctx.reply(member_menu(ctx))
         return
     member.status = PENDING

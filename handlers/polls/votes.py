@@ -20,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Address, Event
 from bot.context import Context
+from bot.delivery import PollSent
 from handlers import registry
 from models import members, outbox, polls, reminders
 from models.outbox import DeliveryJob, OutboxMessage, Recipient
@@ -291,3 +292,17 @@ async def plan_close(session: AsyncSession, poll: Poll, now: datetime) -> None:
             due_at=poll.closes_at,
             now=now,
         )
+
+
+@registry.on_poll_sent
+async def record_sent_copy(session: AsyncSession, sent: PollSent) -> None:
+    """The delivery engine sent a copy of a poll: votes on it find their poll by this record."""
+    await polls.record_copy(
+        session,
+        sent.poll_id,
+        sent.platform,
+        sent.row.chat_id,
+        is_group=sent.row.is_group,
+        member_id=sent.row.member_id,
+        message_ref=sent.message_ref,
+    )
