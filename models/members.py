@@ -349,3 +349,37 @@ async def pending_in(session: AsyncSession, roots: Sequence[Unit]) -> Sequence[M
         .order_by(col(Member.created_at))
     )
     return (await session.exec(query)).all()
+
+
+# --- a board's decisions on a member ------------------------------------------------------------
+async def approve(*, session: AsyncSession, member: Member, by: int | None, at: datetime) -> None:
+    """A pending request approved: the person is a member from now on."""
+    member.status, member.decided_at, member.decided_by = ACTIVE, at, by
+    session.add(member)
+
+
+async def reject(
+    *, session: AsyncSession, member: Member, reason: str, by: int | None, at: datetime
+) -> None:
+    member.status, member.reject_reason = REJECTED, reason
+    member.decided_at, member.decided_by = at, by
+    session.add(member)
+
+
+async def move(*, session: AsyncSession, member: Member, to: Unit) -> None:
+    """A member moves to another unit (their undecided pledges follow: emulation.follow_member)."""
+    assert to.id is not None
+    member.unit_id = to.id
+    session.add(member)
+
+
+async def mark_left(*, session: AsyncSession, member: Member) -> None:
+    """The member left the union: kept for the records, reached by nothing any more."""
+    member.status = LEFT
+    session.add(member)
+
+
+async def mark_back(*, session: AsyncSession, member: Member) -> None:
+    """A member who had left takes part again."""
+    member.status = ACTIVE
+    session.add(member)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Index, UniqueConstraint, text, update
@@ -236,3 +237,48 @@ async def chat_moved(session: AsyncSession, platform: str, old_id: str, new_id: 
         .where(col(PollCopy.platform) == platform, col(PollCopy.chat_id) == old_id)
         .values(chat_id=new_id)
     )
+
+
+@dataclass(frozen=True)
+class Voter:
+    """Who answers a poll: the app account, and the member behind it (whose accounts on their
+    other apps count as the same person)."""
+
+    platform: str
+    user_id: str
+    name: str
+    member_id: int | None = None
+    accounts: Sequence[tuple[str, str]] = ()
+
+
+async def set_vote(
+    *, session: AsyncSession, poll_id: int, voter: Voter, choices: Sequence[int], at: datetime
+) -> None:
+    """Store this person's answer (one person, one vote: the latest answer replaces the others,
+    from whichever app); no choices removes it."""
+    if voter.member_id is not None:
+        mine = await votes_of_member(session, poll_id, voter.member_id, voter.accounts)
+    else:
+        found = await vote_of(session, poll_id, voter.platform, voter.user_id)
+        mine = [found] if found else []
+    for extra in mine[1:]:
+        await session.delete(extra)
+    if mine[1:]:
+        await session.flush()
+    existing = mine[0] if mine else None
+    if not choices:
+        if existing is not None:
+            await session.delete(existing)
+        return
+    vote = existing or PollVote(
+        poll_id=poll_id,
+        platform=voter.platform,
+        user_id=voter.user_id,
+        choices_json="[]",
+        updated_at=at,
+    )
+    vote.platform, vote.user_id = voter.platform, voter.user_id
+    vote.member_id, vote.name = voter.member_id, voter.name
+    vote.choices_json = json.dumps(sorted(set(choices)))
+    vote.updated_at = at
+    session.add(vote)

@@ -55,8 +55,7 @@ async def on_button(ctx: Context) -> None:
         if target is None or not await ctx.manages(target, f"unit:{other}"):
             return
         await pickers.stop_listening(ctx)
-        member.unit_id = target.id  # type: ignore[assignment]
-        ctx.session.add(member)
+        await members.move(session=ctx.session, member=member, to=target)
         moved = await emulation.follow_member(ctx.session, member.id, target.id)  # type: ignore[arg-type]
         ctx.audit(
             "member_moved", target=f"member:{member.id}", from_unit=unit.code, to_unit=target.code
@@ -72,13 +71,11 @@ async def on_button(ctx: Context) -> None:
             )
         )
     elif action == "leftok" and member.status == ACTIVE:
-        member.status = LEFT
-        ctx.session.add(member)
+        await members.mark_left(session=ctx.session, member=member)
         ctx.audit("member_left", target=f"member:{member.id}")
         ctx.reply(ctx.t("mm.left", name=member.full_name))
     elif action == "back" and member.status == LEFT:
-        member.status = ACTIVE
-        ctx.session.add(member)
+        await members.mark_back(session=ctx.session, member=member)
         ctx.audit("member_back", target=f"member:{member.id}")
         ctx.reply(ctx.t("mm.back", name=member.full_name))
     else:

@@ -433,8 +433,8 @@ async def decide(ctx: Context, member_id: int, *, approve: bool) -> None:
             )
         )
         return
-    member.status, member.decided_at = ACTIVE, ctx.now
-    member.decided_by = ctx.member.id if ctx.member else None
+    by = ctx.member.id if ctx.member else None
+    await members.approve(session=ctx.session, member=member, by=by, at=ctx.now)
     ctx.audit("member_approved", target=f"member:{member.id}")
     ctx.reply(
         Message(ctx.t("appr.done_approved", name=member.full_name), edit_ref=ctx.event.message_ref)
@@ -459,8 +459,8 @@ async def on_reject_reason(ctx: Context) -> None:
     unit = await units.get(ctx.session, member.unit_id)
     if unit is None or not await ctx.manages(unit, f"member:{member.id}"):
         return
-    member.status, member.reject_reason = "rejected", reason
-    member.decided_at, member.decided_by = ctx.now, ctx.member.id if ctx.member else None
+    by = ctx.member.id if ctx.member else None
+    await members.reject(session=ctx.session, member=member, reason=reason, by=by, at=ctx.now)
     ctx.audit("member_rejected", target=f"member:{member.id}", reason=reason)
     ctx.reply(ctx.t("appr.done_rejected", name=member.full_name))
     for ident in await members.identities_of(ctx.session, [member.id]):  # type: ignore[list-item]

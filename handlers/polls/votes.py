@@ -24,7 +24,7 @@ from bot.delivery import PollSent
 from handlers import registry
 from models import members, outbox, polls, reminders
 from models.outbox import DeliveryJob, OutboxMessage, Recipient
-from models.polls import CLOSED, MEMBERS, Poll, PollCopy, PollVote
+from models.polls import CLOSED, MEMBERS, Poll, PollCopy
 from models.reminders import Reminder
 from scheduler import action
 
@@ -138,37 +138,24 @@ async def record_vote(ctx: Context, poll: Poll, copy: PollCopy, choices: list[in
         ctx.audit("poll_vote_refused", target=f"poll:{poll.id}", reason="not invited")
         ctx.reply(ctx.t("poll.not_invited", question=poll.question))
         return False
+    accounts: list[tuple[str, str]] = []
     if ctx.member is not None:  # the same person may have voted from their other app
+        assert ctx.member.id is not None
         accounts = [
             (i.platform, i.user_id)
-            for i in await members.identities_of(ctx.session, [ctx.member.id])  # type: ignore[list-item]
+            for i in await members.identities_of(ctx.session, [ctx.member.id])
         ]
-        mine = await polls.votes_of_member(ctx.session, poll.id, ctx.member.id, accounts)  # type: ignore[arg-type]
-    else:
-        found = await polls.vote_of(ctx.session, poll.id, event.platform, event.user_id)  # type: ignore[arg-type]
-        mine = [found] if found else []
-    for extra in mine[1:]:  # one person, one vote: the latest answer replaces the others
-        await ctx.session.delete(extra)
-    if mine[1:]:
-        await ctx.session.flush()
-    existing = mine[0] if mine else None
-    if not choices:
-        if existing is not None:
-            await ctx.session.delete(existing)
-        return True
-    vote = existing or PollVote(
-        poll_id=poll.id,  # type: ignore[arg-type]
+    voter = polls.Voter(
         platform=event.platform,
         user_id=event.user_id,
-        choices_json="[]",
-        updated_at=ctx.now,
+        name=ctx.member.full_name if ctx.member else event.user_name,
+        member_id=ctx.member.id if ctx.member else None,
+        accounts=accounts,
     )
-    vote.platform, vote.user_id = event.platform, event.user_id
-    vote.member_id = ctx.member.id if ctx.member else None
-    vote.name = ctx.member.full_name if ctx.member else event.user_name
-    vote.choices_json = json.dumps(sorted(set(choices)))
-    vote.updated_at = ctx.now
-    ctx.session.add(vote)
+    assert poll.id is not None
+    await polls.set_vote(
+        session=ctx.session, poll_id=poll.id, voter=voter, choices=choices, at=ctx.now
+    )
     return True
 
 
