@@ -18,10 +18,12 @@ run: $(STAMP)
 console: $(STAMP)
 	$(BIN)/congdoan console
 
-# ruff, the suite on SQLite, then the suite on PostgreSQL: on $CONGDOAN_TEST_POSTGRES_URL, else
-# on a throwaway server started from this machine's PostgreSQL, else "PostgreSQL pass SKIPPED".
+# ruff, mypy, the suite on SQLite, then the suite on PostgreSQL: on $CONGDOAN_TEST_POSTGRES_URL,
+# else on a throwaway server started from this machine's PostgreSQL, else "PostgreSQL pass
+# SKIPPED".
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	@echo "SQLite pass"
 	$(BIN)/python -m pytest -q
 	$(BIN)/python tests/pgserver.py pass -q
