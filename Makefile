@@ -18,18 +18,21 @@ run: $(STAMP)
 console: $(STAMP)
 	$(BIN)/congdoan console
 
-# ruff, the suite on SQLite, then the suite on PostgreSQL: on $CONGDOAN_TEST_POSTGRES_URL, else
-# on a throwaway server started from this machine's PostgreSQL, else "PostgreSQL pass SKIPPED".
+# ruff, mypy, the suite on SQLite, then the suite on PostgreSQL: on $CONGDOAN_TEST_POSTGRES_URL,
+# else on a throwaway server started from this machine's PostgreSQL, else "PostgreSQL pass
+# SKIPPED".
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	@echo "SQLite pass"
 	$(BIN)/python -m pytest -q
 	$(BIN)/python tests/pgserver.py pass -q
 
-# While working: ruff and the tests that need no fake server, browser or subprocess (the e2e
+# While working: ruff, mypy and the tests that need no fake server, browser or subprocess (the e2e
 # marker, tests/conftest.py), on SQLite. `make test` runs everything.
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -m "not e2e"
 
 bench: $(STAMP)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
@@ -172,10 +173,11 @@ async def roles(
             if member is None or unit is None or role is None:
                 print("Cần --member <mã>, --role và --unit <mã đơn vị> hợp lệ.")
                 return 2
+            assert member.id is not None
             if action == "grant":
-                changed = await role_model.grant(session, member.id, role, unit, "cli")  # type: ignore[arg-type]
+                changed = await role_model.grant(session, member.id, role, unit, "cli")
             else:
-                changed = await role_model.revoke(session, member.id, role, unit)  # type: ignore[arg-type]
+                changed = await role_model.revoke(session, member.id, role, unit)
             audit.record(
                 session,
                 at=utcnow(),
@@ -205,7 +207,11 @@ async def list_units(settings: Settings) -> int:
 
 
 async def add_unit(
-    settings: Settings, code: str | None, name: str | None, kind: str, parent_code: str
+    settings: Settings,
+    code: str | None,
+    name: str | None,
+    kind: Literal["cdcs", "cdbp", "to"],
+    parent_code: str,
 ) -> int:
     """Create or update a unit (units in config.toml are re-applied at every start)."""
     from bot.config import UnitSection

@@ -265,14 +265,15 @@ class App:
         except Exception:
             log.warning("could not record failed event %s:%s", event.platform, event.event_id)
 
-    async def _context(self, session, event: Event) -> Context:
+    async def _context(self, session: AsyncSession, event: Event) -> Context:
         identity = await members.ensure_identity(
             session, event.platform, event.user_id, event.user_name, self.clock.now(), event.bot
         )
         member = await members.get(session, identity.member_id) if identity.member_id else None
         member_roles: Sequence = []
         if member is not None and member.status == "active":
-            member_roles = await roles.of_member(session, member.id)  # type: ignore[arg-type]
+            assert member.id is not None
+            member_roles = await roles.of_member(session, member.id)
         now = self.clock.now()
         dialog, expired = await load_dialog(session, event.platform, event.user_id, now)
         adapter = self.adapters.get(event.platform)

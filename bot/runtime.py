@@ -121,19 +121,20 @@ def share_pace(app: App) -> list[SharedPace]:
     process: their in-process limiter stays (no round trip per send)."""
     if app.db.engine.dialect.name != "postgresql":
         return []
-    shared = []
+    shared: list[SharedPace] = []
+    adapter: Any  # the Adapter protocol has no limiters: those that pace themselves have them
     for adapter in app.bots.values():
         platform = adapter.platform
         limiter = getattr(adapter, "limiter", None)
         if platform == "console" or limiter is None or getattr(limiter, "shared", False):
             continue
         key = pace_key(platform, app.settings, adapter)
-        adapter.limiter = SharedPace(app.db.engine, key, limiter.limits)  # type: ignore[attr-defined]
-        shared.append(adapter.limiter)  # type: ignore[attr-defined]
+        adapter.limiter = SharedPace(app.db.engine, key, limiter.limits)
+        shared.append(adapter.limiter)
         paid = getattr(adapter, "paid_limiter", None)
         if paid is not None:  # the paid lane is a budget of its own
-            adapter.paid_limiter = SharedPace(app.db.engine, f"{key}:paid", paid.limits)  # type: ignore[attr-defined]
-            shared.append(adapter.paid_limiter)  # type: ignore[attr-defined]
+            adapter.paid_limiter = SharedPace(app.db.engine, f"{key}:paid", paid.limits)
+            shared.append(adapter.paid_limiter)
     return shared
 
 

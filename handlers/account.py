@@ -89,10 +89,11 @@ async def grant_role(ctx: Context) -> None:
         return
     if not await ctx.manages(unit, f"unit:{unit.code}"):
         return
+    assert member.id is not None
     if revoke:
-        changed = await roles.revoke(ctx.session, member.id, role, unit)  # type: ignore[arg-type]
+        changed = await roles.revoke(ctx.session, member.id, role, unit)
     else:
-        changed = await roles.grant(ctx.session, member.id, role, unit, ctx.actor)  # type: ignore[arg-type]
+        changed = await roles.grant(ctx.session, member.id, role, unit, ctx.actor)
     ctx.audit(
         "role_revoked" if revoke else "role_granted",
         target=f"member:{member.id}",

@@ -27,13 +27,14 @@ async def link(ctx: Context) -> None:
     if ctx.member is None or ctx.member.status != ACTIVE:
         ctx.reply(ctx.t("link.register_first"))
         return
+    assert ctx.member.id is not None
     new_code = await chat_extras.new_link_code(
         ctx.session,
-        ctx.member.id,  # type: ignore[arg-type]
+        ctx.member.id,
         ctx.now,
         CODE_MINUTES,
     )
-    linked = await members.identities_of(ctx.session, [ctx.member.id])  # type: ignore[list-item]
+    linked = await members.identities_of(ctx.session, [ctx.member.id])
     apps = ", ".join(sorted({APP_NAMES.get(i.platform, i.platform) for i in linked}))
     ctx.audit("link_code_issued", target=f"member:{ctx.member.id}")
     ctx.reply(ctx.t("link.code", code=new_code, minutes=CODE_MINUTES, apps=apps))

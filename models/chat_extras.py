@@ -68,7 +68,7 @@ async def load_choices(session: AsyncSession, platform: str, chat_id: str) -> li
 
 async def clear_choices(session: AsyncSession, platform: str, chat_id: str) -> None:
     """Forget the chat's menu and, in a group, every person's own menu there ("chat/user")."""
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         delete(ChatChoices).where(
             col(ChatChoices.platform) == platform,
             (col(ChatChoices.chat_id) == chat_id)
@@ -98,7 +98,7 @@ async def share_file(
     session: AsyncSession, name: str, mime_type: str, content: bytes, now: datetime, hours: int
 ) -> SharedFile:
     """Keep a file for download; expired ones are dropped on the way."""
-    await session.exec(delete(SharedFile).where(col(SharedFile.expires_at) < now))  # type: ignore[call-overload]
+    await session.exec(delete(SharedFile).where(col(SharedFile.expires_at) < now))
     row = SharedFile(
         id=secrets.token_urlsafe(12),
         name=name,
@@ -130,7 +130,7 @@ async def new_link_code(
     session: AsyncSession, member_id: int, now: datetime, minutes: int = 15
 ) -> str:
     """A fresh 6-digit code; the member's earlier unused codes stop working."""
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         delete(LinkCode).where(
             col(LinkCode.member_id) == member_id, col(LinkCode.used_at).is_(None)
         )

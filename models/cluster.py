@@ -91,7 +91,7 @@ async def take_lease(
     session: AsyncSession, name: str, holder: str, now: datetime, until: datetime
 ) -> bool:
     """Take or renew lease `name` for `holder` until `until`: True if `holder` has it now."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Lease)
         .where(
             col(Lease.name) == name,
@@ -110,18 +110,19 @@ async def take_lease(
     if not taken:
         dialect = session.bind.dialect.name if session.bind is not None else ""
         values = {"name": name, "holder": holder, "until": until, "since": now}
+        stmt: postgresql.Insert | sqlite.Insert
         if dialect == "postgresql":
             stmt = postgresql.insert(Lease).values(**values).on_conflict_do_nothing()
         else:
             stmt = sqlite.insert(Lease).values(**values).on_conflict_do_nothing()
-        taken = bool((await session.exec(stmt)).rowcount)  # type: ignore[call-overload]
+        taken = bool((await session.exec(stmt)).rowcount)
     await session.commit()
     return taken
 
 
 async def release_lease(session: AsyncSession, name: str, holder: str, now: datetime) -> None:
     """Give the lease up at once (a clean stop): the next process need not wait for it."""
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(Lease)
         .where(col(Lease.name) == name, col(Lease.holder) == holder)
         .values(until=now, holder="")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ForeignKey, Index, UniqueConstraint, case, func
+from sqlalchemy import select as core_select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -207,7 +208,8 @@ async def members_without_pledge(
         Member.status == ACTIVE,
         col(Member.id).not_in(pledged),
     )
-    return [int(i) for i in (await session.exec(query.order_by(col(Member.id)))).all()]
+    ids = (await session.exec(query.order_by(col(Member.id)))).all()
+    return [int(cast(int, i)) for i in ids]  # primary keys: never NULL
 
 
 async def unit_stats(
@@ -221,7 +223,7 @@ async def unit_stats(
             Member.unit_id, func.count(), func.sum(case((col(Member.gender) == "nu", 1), else_=0))
         )
         .where(col(Member.unit_id).in_(in_tree), Member.status == ACTIVE)
-        .group_by(Member.unit_id)
+        .group_by(col(Member.unit_id))
     )
     for unit_id, total, women in (await session.exec(query)).all():
         stats[int(unit_id)] = {
@@ -232,7 +234,7 @@ async def unit_stats(
             "reached": {},
         }
     query2 = (
-        select(
+        select(  # type: ignore[call-overload]  # sqlmodel types select() for up to 4 columns
             Member.unit_id,
             Pledge.title_code,
             func.count(),
@@ -287,7 +289,8 @@ async def member_rows(
     for member_id, code in pledges:
         by_member.setdefault(int(member_id), []).append(code)
     return [
-        (int(mid), name, int(unit_id), by_member.get(int(mid), [])) for mid, name, unit_id in people
+        (int(mid), name, int(unit_id), by_member.get(int(mid), []))
+        for mid, name, unit_id in cast("Sequence[tuple[int, str, int]]", people)  # ids: not NULL
     ]
 
 
@@ -318,19 +321,19 @@ class ReportRow(NamedTuple):
 async def report_rows(session: AsyncSession, campaign: Campaign, root: Unit) -> list[ReportRow]:
     """Everything the board report needs in one query (a CĐCS can have 100,000 members)."""
     in_tree = select(Unit.id).where(col(Unit.path).startswith(root.path))
-    codes = func.aggregate_strings(Pledge.title_code, ",")
+    codes = func.aggregate_strings(col(Pledge.title_code), ",")
     # aggregate_strings skips NULLs: only decided pledges appear here.
-    decided = func.aggregate_strings(Pledge.title_code + ":" + Pledge.result, ",")
+    decided = func.aggregate_strings(col(Pledge.title_code) + ":" + col(Pledge.result), ",")
     # One text for all titles saved together; a later change without a new text keeps the
     # old one on the titles it had and leaves the new ones empty: the one non-empty text.
     commitment = func.max(Pledge.commitment)
     query = (
-        select(
-            Member.id,
-            Member.full_name,
-            Member.unit_id,
-            Member.gender,
-            Member.status,
+        core_select(  # sqlmodel's select() is typed for up to 4 columns
+            col(Member.id),
+            col(Member.full_name),
+            col(Member.unit_id),
+            col(Member.gender),
+            col(Member.status),
             codes,
             decided,
             commitment,
@@ -352,7 +355,7 @@ async def report_rows(session: AsyncSession, campaign: Campaign, root: Unit) -> 
             continue  # left before pledging: not part of this campaign
         rows.append(
             ReportRow(
-                member_id,
+                cast(int, member_id),  # a primary key: never NULL
                 name,
                 unit_id,
                 gender,

@@ -39,7 +39,7 @@ async def record(session: AsyncSession, platform: str, event_id: str, now: datet
 
 
 async def prune(session: AsyncSession, older_than: datetime) -> None:
-    await session.exec(delete(ProcessedEvent).where(col(ProcessedEvent.seen_at) < older_than))  # type: ignore[call-overload]
+    await session.exec(delete(ProcessedEvent).where(col(ProcessedEvent.seen_at) < older_than))
     await session.commit()
 
 

@@ -90,9 +90,7 @@ async def invite_all(session: AsyncSession, meeting_id: int, member_ids_query: A
     (a general assembly of the whole union). Returns how many were invited."""
     people = member_ids_query.subquery()
     rows = select(literal(meeting_id), people.c[0])
-    await session.exec(  # type: ignore[call-overload]
-        insert(Invite).from_select(["meeting_id", "member_id"], rows)
-    )
+    await session.exec(insert(Invite).from_select(["meeting_id", "member_id"], rows))
     count = select(func.count()).select_from(Invite).where(Invite.meeting_id == meeting_id)
     return int((await session.exec(count)).one())
 
@@ -186,7 +184,7 @@ async def attendance_in_year(
     query = (
         select(Invite.member_id, func.count(), attended)
         .where(col(Invite.meeting_id).in_(held))
-        .group_by(Invite.member_id)
-        .order_by(Invite.member_id)
+        .group_by(col(Invite.member_id))
+        .order_by(col(Invite.member_id))
     )
     return [(int(m), int(n), int(a or 0)) for m, n, a in (await session.exec(query)).all()]

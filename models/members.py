@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import UniqueConstraint, func, or_
+from sqlalchemy import ColumnElement, UniqueConstraint, func, or_
+from sqlalchemy import select as core_select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -136,7 +137,7 @@ def reachable_chats_query(member_ids: Sequence[int]) -> Any:
     account), in member order."""
     seen = func.coalesce(Identity.last_seen_at, Identity.created_at)
     ranked = (
-        select(
+        core_select(  # sqlmodel's select() is typed for up to 4 columns
             col(Identity.member_id).label("member_id"),
             col(Identity.platform).label("platform"),
             col(Identity.user_id).label("user_id"),
@@ -177,9 +178,9 @@ async def find_duplicate(
     """Another pending/active/roster member with the same phone or union card number."""
     conditions = []
     if phone:
-        conditions.append(Member.phone == phone)
+        conditions.append(col(Member.phone) == phone)
     if card_number:
-        conditions.append(Member.card_number == card_number)
+        conditions.append(col(Member.card_number) == card_number)
     if not conditions:
         return None
     query = select(Member).where(
@@ -190,7 +191,7 @@ async def find_duplicate(
     return (await session.exec(query.order_by(col(Member.id)))).first()
 
 
-def _in_subtree(root: Unit):
+def _in_subtree(root: Unit) -> ColumnElement[bool]:
     return col(Member.unit_id).in_(select(Unit.id).where(col(Unit.path).startswith(root.path)))
 
 
@@ -214,7 +215,9 @@ async def list_in_subtree(
         return by_name((await session.exec(select(Member).where(*where))).all())
     names = (await session.exec(select(Member.id, Member.full_name).where(*where))).all()
     ordered = sorted(names, key=lambda row: (vi_sort_key(row[1]), row[0]))
-    page = [int(i) for i, _ in ordered[offset : None if limit is None else offset + limit]]
+    page = [
+        int(cast(int, i)) for i, _ in ordered[offset : None if limit is None else offset + limit]
+    ]
     if not page:
         return []
     rows = (await session.exec(select(Member).where(col(Member.id).in_(page)))).all()
@@ -242,7 +245,7 @@ async def search(
     conditions = [col(Member.name_key).contains(key)]
     if len(digits) >= 4:
         conditions.append(col(Member.phone).contains(digits.lstrip("0")))
-    conditions.append(Member.card_number == text.strip().upper())
+    conditions.append(col(Member.card_number) == text.strip().upper())
     query = (
         select(Member)
         .where(
@@ -328,14 +331,15 @@ async def ids_in_subtree(
         query = query.where(Member.gender == gender)
     if missing_card:
         query = query.where(col(Member.card_number).is_(None))
-    return [int(i) for i in (await session.exec(query.order_by(col(Member.id)))).all()]
+    ids = (await session.exec(query.order_by(col(Member.id)))).all()
+    return [int(cast(int, i)) for i in ids]  # primary keys: never NULL
 
 
 async def names(session: AsyncSession, member_ids: Sequence[int]) -> dict[int, str]:
     if not member_ids:
         return {}
     query = select(Member.id, Member.full_name).where(col(Member.id).in_(member_ids))
-    return {int(i): n for i, n in (await session.exec(query)).all()}
+    return {int(cast(int, i)): n for i, n in (await session.exec(query)).all()}  # ids: not NULL
 
 
 async def pending_in(session: AsyncSession, roots: Sequence[Unit]) -> Sequence[Member]:

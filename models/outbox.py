@@ -20,7 +20,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -28,6 +28,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     bindparam,
     func,
     literal,
@@ -35,9 +36,10 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ColumnElement, Select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -230,10 +232,10 @@ async def add_rows(
     statement = (
         upsert(OutboxItem)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxItem.id)  # type: ignore[arg-type]
+        .returning(col(OutboxItem.id))
     )
     # One executemany (batched by SQLAlchemy): ten thousand ORM objects would take seconds.
-    result = await session.exec(statement, params=list(rows.values()))  # type: ignore[call-overload]
+    result = await session.exec(statement, params=list(rows.values()))
     added = len(result.all())
     if added:
         transactions.mark_queued(session)
@@ -293,7 +295,7 @@ async def jobs_to_expand(session: AsyncSession) -> list[int]:
         )
         .order_by(col(DeliveryJob.id))
     )
-    return [int(i) for i in (await session.exec(query)).all()]
+    return [int(cast(int, i)) for i in (await session.exec(query)).all()]  # ids: not NULL
 
 
 async def lock_for_expansion(session: AsyncSession, job_id: int) -> DeliveryJob | None:
@@ -367,14 +369,14 @@ async def claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(OutboxItem)
         .where(col(OutboxItem.id).in_(pick.scalar_subquery()))
         .values(claimed_by=worker, lease_until=lease_until)
         .returning(OutboxItem)
         .execution_options(synchronize_session=False)
     )
-    rows = list(result.scalars().all())
+    rows: list[OutboxItem] = list(result.scalars().all())
     await session.commit()
     return sorted(rows, key=lambda r: (r.priority, r.id or 0))
 
@@ -385,7 +387,7 @@ async def renew_leases(
     """The worker is alive: its rows stay its own until `lease_until`."""
     renewed = 0
     for start in range(0, len(ids), 500):
-        result = await session.exec(  # type: ignore[call-overload]
+        result = await session.exec(
             update(OutboxItem)
             .where(
                 col(OutboxItem.id).in_(ids[start : start + 500]),
@@ -404,7 +406,7 @@ async def release(session: AsyncSession, worker: str, ids: Sequence[int]) -> int
     """Give back claimed rows not yet sent (a clean stop): anyone may take them at once."""
     released = 0
     for start in range(0, len(ids), 500):
-        result = await session.exec(  # type: ignore[call-overload]
+        result = await session.exec(
             update(OutboxItem)
             .where(
                 col(OutboxItem.id).in_(ids[start : start + 500]),
@@ -436,7 +438,7 @@ async def holders(session: AsyncSession, platform: str, now: datetime) -> list[s
 
 async def end_leases(session: AsyncSession, platform: str, worker: str, now: datetime) -> int:
     """`worker` is known to be gone (its process no longer exists): its leases end now."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(OutboxItem)
         .where(
             *_of_bot(platform),
@@ -491,7 +493,7 @@ async def mark_sending(
     }
     if lease_until is not None:
         values["lease_until"] = lease_until
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(OutboxItem)
         .where(*_held_by(item_id, worker), col(OutboxItem.state) == QUEUED)
         .values(**values)
@@ -510,7 +512,7 @@ async def mark_many_sending(
     lease_until: datetime,
 ) -> set[int]:
     """`mark_sending` for several rows in one transaction: the ids it marked."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(OutboxItem)
         .where(
             col(OutboxItem.id).in_(list(item_ids)),
@@ -526,7 +528,8 @@ async def mark_many_sending(
         .returning(col(OutboxItem.id))
         .execution_options(synchronize_session=False)
     )
-    marked = {int(i) for i in result.scalars().all()}
+    ids: Sequence[int] = result.scalars().all()
+    marked = {int(i) for i in ids}
     await session.commit()
     return marked
 
@@ -535,7 +538,7 @@ async def finish_many_sent(
     session: AsyncSession, sent: Sequence[tuple[int, str | None]], now: datetime, *, worker: str
 ) -> None:
     """`finish(..., SENT)` for several rows (id, message ref) in one transaction."""
-    table = OutboxItem.__table__  # type: ignore[attr-defined]
+    table: Table = OutboxItem.__table__  # type: ignore[attr-defined]  # not declared by SQLModel
     state = table.c.state
     statement = (
         update(table)
@@ -567,7 +570,7 @@ async def finish(
     values: dict[str, Any] = {"state": state, "updated_at": now, "error": error}
     if state == SENT:
         values |= {"sent_at": now, "message_ref": message_ref}
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(OutboxItem)
         .where(*_held_by(item_id, worker), col(OutboxItem.state).in_([QUEUED, SENDING, UNCERTAIN]))
         .values(**values)
@@ -602,7 +605,7 @@ async def requeue(
         values["chat_id"] = chat_id
     if refund:
         values["attempts"] = OutboxItem.attempts - 1
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(OutboxItem)
         .where(*_held_by(item_id, worker), col(OutboxItem.state) == SENDING)
         .values(**values)
@@ -616,7 +619,7 @@ async def recover_interrupted(session: AsyncSession, platform: str, now: datetim
     have reached the person: `uncertain`, never sent again. A live worker's rows (its lease
     still running) are left alone; a row without a lease (from before leases) counts as
     expired."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(OutboxItem)
         .where(
             *_of_bot(platform),
@@ -649,7 +652,7 @@ async def recent_sends(
 async def cancel_job(session: AsyncSession, job: DeliveryJob, now: datetime) -> int:
     # Lock the job first: an expansion running elsewhere then adds no row after this.
     await session.exec(select(DeliveryJob.id).where(DeliveryJob.id == job.id).with_for_update())
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(OutboxItem)
         .where(col(OutboxItem.job_id) == job.id, col(OutboxItem.state) == QUEUED)
         .values(state=CANCELLED, updated_at=now)
@@ -706,7 +709,7 @@ async def job(session: AsyncSession, job_id: int) -> DeliveryJob | None:
 async def stop_paying(session: AsyncSession, message_id: int, reason: str) -> bool:
     """Telegram refused a paid send of this content: the rest goes at the free pace. True for
     the one caller (of any worker) that turned it off, who tells the board."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(OutboxMessage)
         .where(col(OutboxMessage.id) == message_id, col(OutboxMessage.paid).is_(True))
         .values(paid=False, paid_refusal=reason[:300])
@@ -742,7 +745,7 @@ async def add_rows_from(
     rows: one INSERT … SELECT, so a page's rows never pass through Python (the dedupe key
     decides as there: a page added twice adds nothing). Returns how many were added."""
     chats = recipients.subquery()
-    columns = {
+    columns: dict[str, ColumnElement[Any]] = {
         "job_id": literal(job_id, Integer),
         "message_id": literal(message_id, Integer),
         "dedupe_key": literal(f"{job_id}:", String)
@@ -761,16 +764,16 @@ async def add_rows_from(
         "bot": chats.c.bot,  # the bot the person talks to (members.reachable_chats_query)
     }
     # The WHERE keeps SQLite from reading ON CONFLICT as a join's ON.
-    source = select(*columns.values()).where(true()).order_by(chats.c.member_id)
+    source = core_select(*columns.values()).where(true()).order_by(chats.c.member_id)
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     upsert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
         upsert(OutboxItem)
         .from_select(list(columns), source)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxItem.id)  # type: ignore[arg-type]
+        .returning(col(OutboxItem.id))
     )
-    added = len((await session.exec(statement)).all())  # type: ignore[call-overload]
+    added = len((await session.exec(statement)).all())
     if added:
         transactions.mark_queued(session)
     return added

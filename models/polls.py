@@ -157,7 +157,7 @@ async def latest_text_poll_in(
             PollCopy.platform == platform,
             PollCopy.chat_id == chat_id,
             col(PollCopy.native_id).is_(None),
-            (Poll.state == OPEN) | (col(Poll.closed_at) >= closed_since),
+            (col(Poll.state) == OPEN) | (col(Poll.closed_at) >= closed_since),
         )
         .order_by(col(Poll.state).desc(), col(PollCopy.id).desc())  # "open" sorts first
     )
@@ -227,12 +227,12 @@ async def made_by(session: AsyncSession, member_id: int, limit: int = 10) -> Seq
 
 async def chat_moved(session: AsyncSession, platform: str, old_id: str, new_id: str) -> None:
     """A group became a supergroup: its polls and their copies follow the new chat id."""
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(Poll)
         .where(col(Poll.origin_platform) == platform, col(Poll.origin_chat_id) == old_id)
         .values(origin_chat_id=new_id)
     )
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(PollCopy)
         .where(col(PollCopy.platform) == platform, col(PollCopy.chat_id) == old_id)
         .values(chat_id=new_id)

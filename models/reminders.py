@@ -74,7 +74,7 @@ async def skip_for(
     session: AsyncSession, kinds: Sequence[str], ref_id: int, now: datetime, note: str
 ) -> int:
     """Drop the pending actions of something cancelled or moved."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Reminder)
         .where(
             col(Reminder.kind).in_(kinds),

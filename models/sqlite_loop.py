@@ -60,6 +60,8 @@ def connector(database: str) -> Any:
 
     async def connect() -> LoopReadsConnection:
         make = partial(sqlite3.connect, database, check_same_thread=False)
-        return await LoopReadsConnection(make, 64)
+        connection = LoopReadsConnection(make, 64)
+        await connection  # starts its thread and opens the file there
+        return connection
 
     return connect

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import or_
 from sqlmodel import Field, SQLModel, col, select
@@ -89,7 +89,18 @@ async def _update(
         unit.parent_id = new_parent_id
 
 
-async def sync_from_config(session: AsyncSession, declared: Iterable[object]) -> int:
+class UnitSpec(Protocol):
+    """A unit declared in config.toml (bot.config.UnitSection); `parent` is optional."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+
+
+async def sync_from_config(session: AsyncSession, declared: Iterable[UnitSpec]) -> int:
     """Create/update the units declared in config.toml, parents first. Returns how many.
 
     The tree is read once and new units are inserted a level at a time, so a CĐCS with a
@@ -104,23 +115,23 @@ async def sync_from_config(session: AsyncSession, declared: Iterable[object]) ->
     while pending:
         ready = [s for s in pending if not parent_code(s) or parent_code(s) in known]
         if not ready:
-            raise ValueError("units with unknown parents: " + ", ".join(s.code for s in pending))  # type: ignore[attr-defined]
+            raise ValueError("units with unknown parents: " + ", ".join(s.code for s in pending))
         created: list[tuple[Unit, Unit | None]] = []
         for spec in ready:
             parent = known[parent_code(spec)] if parent_code(spec) else None
-            code = spec.code.strip().upper()  # type: ignore[attr-defined]
+            code = spec.code.strip().upper()
             unit = known.get(code)
             if unit is None:
                 unit = Unit(
                     code=code,
-                    name=spec.name,  # type: ignore[attr-defined]
-                    kind=spec.kind,  # type: ignore[attr-defined]
+                    name=spec.name,
+                    kind=spec.kind,
                     parent_id=parent.id if parent else None,
                 )
                 session.add(unit)
                 created.append((unit, parent))
             else:
-                await _update(session, unit, spec.name, spec.kind, parent)  # type: ignore[attr-defined]
+                await _update(session, unit, spec.name, spec.kind, parent)
         if created:
             await session.flush()
             for unit, parent in created:

@@ -109,7 +109,8 @@ class Scheduler:
                 if not batch:
                     break
                 for row in batch:
-                    handled += await self._handle(row.id, now)  # type: ignore[arg-type]
+                    assert row.id is not None
+                    handled += await self._handle(row.id, now)
         for worker in getattr(self.app, "workers", []):
             worker.wake()
         await self.rearm()

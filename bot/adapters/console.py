@@ -13,7 +13,7 @@ import re
 import sys
 import uuid
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot.app import App
 from bot.chat import Capabilities, Event, Message
@@ -118,7 +118,7 @@ class ConsoleAdapter:
 
     def to_event(self, line: str) -> Event | None:
         text = line.strip()
-        base = dict(
+        base: dict[str, Any] = dict(
             platform=self.platform,
             event_id=uuid.uuid4().hex,
             chat_id=self.user_id,
@@ -129,18 +129,18 @@ class ConsoleAdapter:
         choices = self._choices.get(self.user_id, [])
         number = number_or_none(text, low=1, high=len(choices)) if choices else None
         if number is not None:
-            return Event(**base, payload=choices[number - 1])  # type: ignore[arg-type]
+            return Event(**base, payload=choices[number - 1])
         if choices and CHOICE_REPLY.match(text):  # "1,4" on a multi-select: the first press
             self._pending_presses = self._presses(text, choices)
             if self._pending_presses:
-                return Event(**base, payload=self._pending_presses.pop(0))  # type: ignore[arg-type]
+                return Event(**base, payload=self._pending_presses.pop(0))
         if text.startswith("/") and len(text) > 1:
             command, _, args = text[1:].partition(" ")
-            return Event(**base, command=command.lower(), args=args.strip())  # type: ignore[arg-type]
+            return Event(**base, command=command.lower(), args=args.strip())
         named = choice_by_label(text, self._labels.get(self.user_id, []))
         if named is not None and named < len(choices):  # a choice's label typed out
-            return Event(**base, payload=choices[named])  # type: ignore[arg-type]
-        return Event(**base, text=line.rstrip("\n"))  # type: ignore[arg-type]
+            return Event(**base, payload=choices[named])
+        return Event(**base, text=line.rstrip("\n"))
 
     async def feed(self, line: str) -> bool:
         """Handle one typed line; False when the user asked to quit."""

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import httpx
@@ -248,10 +250,10 @@ class ZaloAdapter:
             await session.commit()
         if links:
             text = (text + "\n\n" if text else "") + "\n".join(links)
-        calls = []
+        calls: list[Callable[[], Awaitable[dict[str, Any]]]] = []
         if photo_url is not None:
             calls.append(lambda: self.api.send_photo(chat_id, photo_url))
-        calls += [lambda c=c: self.api.send_message(chat_id, c) for c in split_for_zalo(text)]
+        calls += [partial(self.api.send_message, chat_id, c) for c in split_for_zalo(text)]
         ref = None
         for index, call in enumerate(calls):
             if index == 0:

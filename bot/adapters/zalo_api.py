@@ -275,7 +275,7 @@ class ZaloApi:
         raise self._error(method, response, data)
 
     def _error(self, method: str, response: httpx.Response, data: dict[str, Any]) -> ZaloApiError:
-        raw_code = data.get("error_code")
+        raw_code: Any = data.get("error_code")  # int() below may fail: handled
         try:
             code = response.status_code if isinstance(raw_code, bool) else int(raw_code)
         except (TypeError, ValueError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import string
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -56,7 +57,7 @@ class Translator:
         weekday = WEEKDAYS[self.language][local.weekday()]
         return f"{weekday}, {local:%d/%m/%Y %H:%M}"
 
-    def weekday(self, value: datetime) -> str:
+    def weekday(self, value: dt.datetime) -> str:  # `datetime` here is the method above
         return WEEKDAYS[self.language][value.astimezone(self.tz).weekday()]
 
     def duration(self, seconds: float) -> str:

@@ -378,7 +378,7 @@ async def on_button(ctx: Context) -> None:
 
 async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
     unit = await units.get(ctx.session, data["unit_id"])
-    assert unit is not None
+    assert unit is not None and unit.id is not None
     # roles may have changed since the dialog began
     if not await ctx.manages(unit, f"unit:{unit.code}"):
         return
@@ -389,7 +389,7 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
     file = data.get("file") or {}
     item = Broadcast(
         unit_id=unit.id,
-        author_member_id=ctx.member.id if ctx.member else None,  # type: ignore[arg-type]
+        author_member_id=ctx.member.id if ctx.member else None,
         author_name=(ctx.member.full_name if ctx.member else ctx.event.user_name)[:128],
         audience=data["audience"],
         text=data["text"],
@@ -405,6 +405,7 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
     )
     ctx.session.add(item)
     await ctx.session.flush()
+    assert item.id is not None
     added = await queue_occurrence(
         ctx.app,
         ctx.session,
@@ -418,7 +419,7 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
         await reminders.add(
             ctx.session,
             kind="broadcast_repeat",
-            ref_id=item.id,  # type: ignore[arg-type]
+            ref_id=item.id,
             key=f"br:{item.id}:{send_at.isoformat()}",
             due_at=send_at,
             now=ctx.now,
@@ -510,6 +511,7 @@ async def repeat_broadcast(
     item = await broadcasts.get(session, row.ref_id)
     if item is None or item.stopped_at is not None or item.repeat not in PERIOD:
         return "stopped"
+    assert item.id is not None
     following = row.due_at + PERIOD[item.repeat]
     now = app.clock.now()
     while following <= now:  # the bot was down for a while: skip what is past
@@ -525,7 +527,7 @@ async def repeat_broadcast(
     await reminders.add(
         session,
         kind="broadcast_repeat",
-        ref_id=item.id,  # type: ignore[arg-type]
+        ref_id=item.id,
         key=f"br:{item.id}:{following.isoformat()}",
         due_at=following,
         now=now,

@@ -21,6 +21,7 @@ async def on_job_button(ctx: Context) -> None:
         raise OutdatedPress()
     if not await ctx.manages(unit, f"job:{job.id}"):
         return
+    assert job.id is not None
     if action == "stop":
         if job.finished_at is not None or job.cancelled_at is not None:
             ctx.reply(ctx.t("job.already_over", title=job.title))
@@ -31,25 +32,28 @@ async def on_job_button(ctx: Context) -> None:
         if job.kind == "broadcast" and job.ref_id is not None:  # a series stops with it
             item = await broadcasts.get(ctx.session, job.ref_id)
             if item is not None and item.repeat:
+                assert item.id is not None
                 item.stopped_at = ctx.now
                 await reminders.skip_for(
                     ctx.session,
                     ["broadcast_repeat"],
-                    item.id,  # type: ignore[arg-type]
+                    item.id,
                     ctx.now,
                     "stopped by the board",
                 )
         ctx.audit("job_cancelled", target=f"job:{job.id}", cancelled=stopped)
         ctx.reply(ctx.t("job.cancelled", title=job.title, count=ctx.t.number(stopped)))
     else:
-        await _who(ctx, job.id, job.title)  # type: ignore[arg-type]
+        await _who(ctx, job.id, job.title)
 
 
 async def _who(ctx: Context, job_id: int, title: str) -> None:
     rows = await outbox.items_in_state(ctx.session, job_id, (UNREACHABLE, FAILED, UNCERTAIN))
     names = await members.names(ctx.session, [r.member_id for r in rows if r.member_id])
     # People in name order, then the groups.
-    rows = sorted(rows, key=lambda r: (not r.member_id, vi_sort_key(names.get(r.member_id, ""))))
+    rows = sorted(
+        rows, key=lambda r: (not r.member_id, vi_sort_key(names.get(r.member_id or 0, "")))
+    )
     lines = [ctx.t("job.who_title", title=title)]
     for row in rows:
         if row.member_id:

@@ -167,9 +167,10 @@ async def unit_tree(session: AsyncSession, roots: Sequence[Unit]) -> list[tuple[
         stack: list[Unit] = [root]
         while stack:
             unit = stack.pop()
+            assert unit.id is not None
             if unit.id in seen:
                 continue
-            seen.add(unit.id)  # type: ignore[arg-type]
+            seen.add(unit.id)
             parent = by_id.get(unit.parent_id) if unit.id != root.id else None
             result.append((unit, parent))
             kids = sorted(children.get(unit.id, []), key=lambda u: natural_key(u.name))

@@ -18,7 +18,7 @@ from bot import textutil
 from bot.chat import Button, Message
 from bot.config import DEFAULT_TITLES
 from bot.context import Context
-from bot.registry import Number, OutdatedPress, code_part, payload
+from bot.registry import Number, OutdatedPress, PartSpec, code_part, payload
 from handlers import registry
 from handlers.common import audiences
 from handlers.common.dialogs import dialog_press
@@ -170,7 +170,12 @@ async def _show_titles(ctx: Context, data: dict[str, Any], edit: bool = False) -
 
 
 # What each button of the opening dialog carries after its action (see dialog_press).
-OPEN_ACTIONS = {"year": Number(2000, 2100), "t": code_part, "preview": None, "go": None}
+OPEN_ACTIONS: dict[str, PartSpec] = {
+    "year": Number(2000, 2100),
+    "t": code_part,
+    "preview": None,
+    "go": None,
+}
 
 
 @registry.button("emo", access="board")
@@ -186,8 +191,8 @@ async def on_open_button(ctx: Context) -> None:
         raise OutdatedPress(arg)
     if act == "year" and step == "year":
         unit = await units.get(ctx.session, data["unit_id"])
-        assert unit is not None
-        if await emulation.for_unit_year(ctx.session, unit.id, arg) is not None:  # type: ignore[arg-type]
+        assert unit is not None and unit.id is not None
+        if await emulation.for_unit_year(ctx.session, unit.id, arg) is not None:
             await ctx.end_dialog()
             ctx.reply(ctx.t("emu.exists", year=arg, unit=unit.name))
             return
@@ -313,8 +318,9 @@ async def launch_campaign(
 ) -> tuple[Campaign, int]:
     """Create the campaign, tell every member (delivery engine) and plan the reminders.
     Used by /thidua_mo and by `congdoan thidua mo --file` (a campaign file)."""
+    assert unit.id is not None
     campaign = Campaign(
-        unit_id=unit.id,  # type: ignore[arg-type]
+        unit_id=unit.id,
         year=year,
         deadline=deadline,
         titles_json=json.dumps(titles, ensure_ascii=False),
@@ -346,6 +352,7 @@ async def plan_deadline_reminders(
     hour of that day (`emulation.reminder_time`, 08:00), not at the deadline's 23:59; the
     deadline is part of the key, so moving it plans a fresh set. The caller re-arms the
     scheduler."""
+    assert campaign.id is not None
     tz, conf = app.settings.tz, app.settings.emulation
     last_day = campaign.deadline.astimezone(tz).date()
     day = last_day.isoformat()
@@ -355,7 +362,7 @@ async def plan_deadline_reminders(
             await reminders.add(
                 session,
                 kind="emulation_deadline",
-                ref_id=campaign.id,  # type: ignore[arg-type]
+                ref_id=campaign.id,
                 arg=str(days),
                 # the planning time in the key: moving the deadline back and forth replans
                 key=f"ed:{campaign.id}:{days}:{day}:{int(now.timestamp())}",
@@ -418,6 +425,7 @@ async def remind_unregistered(
     unit = await units.get(session, campaign.unit_id) if campaign else None
     if campaign is None or unit is None:
         return "campaign gone"
+    assert campaign.id is not None
     now = app.clock.now()
     if now >= campaign.deadline:
         return "deadline passed"
@@ -429,7 +437,7 @@ async def remind_unregistered(
             await reminders.add(
                 session,
                 kind="emulation_deadline",
-                ref_id=campaign.id,  # type: ignore[arg-type]
+                ref_id=campaign.id,
                 arg=row.arg,
                 key=f"{row.key}:p{int(later.timestamp())}"[-120:],
                 due_at=later,
@@ -464,7 +472,8 @@ async def pledge(ctx: Context) -> None:
         else:
             ctx.reply(ctx.t("emu.none_open"))
         return
-    mine = [p.title_code for p in await emulation.pledges_of(ctx.session, campaign.id, member.id)]  # type: ignore[arg-type]
+    assert campaign.id is not None and member.id is not None
+    mine = [p.title_code for p in await emulation.pledges_of(ctx.session, campaign.id, member.id)]
     await _show_choices(ctx, campaign, {"campaign_id": campaign.id, "chosen": mine})
 
 
@@ -618,6 +627,7 @@ async def _save_pledges(
             )
     await ctx.end_dialog()
     ctx.audit("pledge_saved", target=f"campaign:{campaign.id}", titles=data["chosen"])
+    # every chosen code is an offered title (_check_choice above)
     names = [campaign.title(c)["name"] for c in data["chosen"]]  # type: ignore[index]
     ctx.reply(
         ctx.t(
@@ -631,13 +641,10 @@ async def _save_pledges(
 
 
 async def _show_mine(ctx: Context, campaign: Campaign, closed: bool) -> None:
-    assert ctx.member is not None
-    mine = await emulation.pledges_of(ctx.session, campaign.id, ctx.member.id)  # type: ignore[arg-type]
+    assert ctx.member is not None and campaign.id is not None and ctx.member.id is not None
+    mine = await emulation.pledges_of(ctx.session, campaign.id, ctx.member.id)
     names = [
-        campaign.title(p.title_code)["name"]
-        if campaign.title(p.title_code)  # type: ignore[index]
-        else p.title_code
-        for p in mine
+        title["name"] if (title := campaign.title(p.title_code)) else p.title_code for p in mine
     ]
     if not names:
         ctx.reply(ctx.t("emu.closed_none", year=campaign.year))

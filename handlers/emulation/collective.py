@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.chat import Button, Message
 from bot.context import Context
-from bot.registry import ID, OutdatedPress, code_part, payload, press_parts
+from bot.registry import ID, OutdatedPress, PartSpec, code_part, payload, press_parts
 from bot.registry import PAGE as PAGE_NUMBER
 from handlers import registry
 from handlers.common import pickers
@@ -26,11 +26,13 @@ async def units_led_by(ctx: Context) -> list[Unit]:
     found: dict[int, Unit] = {}
     for role, unit in ctx.roles:
         if role == TO_TRUONG:
-            found[unit.id] = unit  # type: ignore[index]
+            assert unit.id is not None
+            found[unit.id] = unit
     for root in await ctx.board_roots():
         for unit in await units.subtree(ctx.session, root):
             if unit.id != root.id:
-                found[unit.id] = unit  # type: ignore[index]
+                assert unit.id is not None
+                found[unit.id] = unit
     return sorted(found.values(), key=lambda u: u.path)
 
 
@@ -96,9 +98,9 @@ async def _show_unit(ctx: Context, unit: Unit, edit: bool = False) -> None:
     if not titles:
         ctx.reply(ctx.t("emu.coll.none_offered", year=campaign.year))
         return
+    assert campaign.id is not None and unit.id is not None
     pledged = {
-        p.title_code
-        for p in await emulation.unit_pledges(ctx.session, campaign.id, [unit.id])  # type: ignore[arg-type,list-item]
+        p.title_code for p in await emulation.unit_pledges(ctx.session, campaign.id, [unit.id])
     }
     lines = [
         ctx.t(
@@ -127,7 +129,12 @@ async def _show_unit(ctx: Context, unit: Unit, edit: bool = False) -> None:
 async def on_button(ctx: Context) -> None:
     args = ctx.press_args
     # a unit picked, a title toggled for it, a page of the unit list or all of it again
-    specs = {"u": [ID], "t": [ID, code_part], "lp": [PAGE_NUMBER], "la": []}
+    specs: dict[str, list[PartSpec]] = {
+        "u": [ID],
+        "t": [ID, code_part],
+        "lp": [PAGE_NUMBER],
+        "la": [],
+    }
     act, *parts = press_parts(args, specs, *specs.get(args[0] if args else "", []))
     if act in ("u", "t"):
         unit = await units.get(ctx.session, parts[0])
@@ -155,7 +162,7 @@ async def on_button(ctx: Context) -> None:
 async def on_review_button(ctx: Context) -> None:
     """The board's review of collective titles: a page of it, or a decision."""
     args = ctx.press_args
-    specs = {"p": [PAGE_NUMBER], "r": [ID, RESULTS]}
+    specs: dict[str, list[PartSpec]] = {"p": [PAGE_NUMBER], "r": [ID, RESULTS]}
     act, *parts = press_parts(args, specs, *specs.get(args[0] if args else "", []))
     if act == "r":
         await _decide(ctx, parts[0], RESULTS[parts[1]])
@@ -175,9 +182,10 @@ async def _toggle(ctx: Context, unit: Unit, code: str) -> None:
         return
     if code not in {t["code"] for t in collective_titles(campaign)}:
         raise OutdatedPress(code)
+    assert campaign.id is not None and unit.id is not None
     existing = [
         p
-        for p in await emulation.unit_pledges(ctx.session, campaign.id, [unit.id])  # type: ignore[arg-type,list-item]
+        for p in await emulation.unit_pledges(ctx.session, campaign.id, [unit.id])
         if p.title_code == code
     ]
     if existing:
@@ -185,8 +193,8 @@ async def _toggle(ctx: Context, unit: Unit, code: str) -> None:
     else:
         ctx.session.add(
             UnitPledge(
-                campaign_id=campaign.id,  # type: ignore[arg-type]
-                unit_id=unit.id,  # type: ignore[arg-type]
+                campaign_id=campaign.id,
+                unit_id=unit.id,
                 title_code=code,
                 pledged_by=ctx.member.id if ctx.member else None,
                 created_at=ctx.now,
@@ -205,12 +213,9 @@ async def _toggle(ctx: Context, unit: Unit, code: str) -> None:
 async def review_list(ctx: Context, campaign: Campaign, root: Unit, page: int = 0) -> None:
     """The units that registered a collective title, each with its decision buttons, a page
     at a time."""
+    assert campaign.id is not None
     tree = {u.id: u for u in await units.subtree(ctx.session, root)}
-    rows = [
-        p
-        for p in await emulation.unit_pledges(ctx.session, campaign.id)  # type: ignore[arg-type]
-        if p.unit_id in tree
-    ]
+    rows = [p for p in await emulation.unit_pledges(ctx.session, campaign.id) if p.unit_id in tree]
     if not rows:
         ctx.reply(ctx.t("emu.coll.review_none", year=campaign.year))
         return

@@ -95,6 +95,7 @@ async def on_deadline(ctx: Context) -> None:
         return
     day = deadline.date()
     old = campaign.deadline
+    assert campaign.id is not None
     campaign.deadline = deadline
     ctx.session.add(campaign)
     await reminders.skip_for(
@@ -102,7 +103,7 @@ async def on_deadline(ctx: Context) -> None:
         ["emulation_deadline"],
         campaign.id,
         ctx.now,
-        "deadline moved",  # type: ignore[arg-type]
+        "deadline moved",
     )
     await plan_deadline_reminders(ctx.app, ctx.session, campaign, ctx.now)
     ctx.replan = True
@@ -160,6 +161,7 @@ async def _show_titles(ctx: Context, campaign: Campaign, edit: bool = False) -> 
 
 
 async def _toggle_title(ctx: Context, campaign: Campaign, code: str) -> None:
+    assert campaign.id is not None
     titles = campaign.titles
     current = next((t for t in titles if t["code"] == code), None)
     names = {t["code"]: t["name"] for t in _catalogue(ctx, campaign)}
@@ -177,7 +179,7 @@ async def _toggle_title(ctx: Context, campaign: Campaign, code: str) -> None:
         note = ctx.t(
             "emu.edit.removed",
             title=names[code],
-            count=await emulation.count_title(ctx.session, campaign.id, code),  # type: ignore[arg-type]
+            count=await emulation.count_title(ctx.session, campaign.id, code),
         )
         action = "emulation_title_removed"
     else:

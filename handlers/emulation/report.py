@@ -53,6 +53,7 @@ def summarise(
     campaign: Campaign, root: Unit, all_units: list[Unit], stats: dict[int, dict[str, Any]]
 ) -> dict[str, Any]:
     """Totals per title and per top-level unit (each child of the CĐCS with its subtree)."""
+    assert root.id is not None
     by_id = {u.id: u for u in all_units}
     depth = len(root.path.strip("/").split("/"))
     groups: dict[int, dict[str, Any]] = {}
@@ -63,7 +64,7 @@ def summarise(
             continue
         parts = [int(p) for p in unit.path.strip("/").split("/") if p]
         top = parts[depth] if len(parts) > depth else root.id
-        group = groups.setdefault(top, _entry())  # type: ignore[arg-type]
+        group = groups.setdefault(top, _entry())
         for target in (group, totals):
             target["members"] += entry["members"]
             target["women"] += entry["women"]
@@ -293,9 +294,10 @@ async def build_report(
         entry[0] += count
         entry[1] += 0 if is_leader(job, keys) else count
     summary["totals"]["awards"] = awards
+    assert campaign.id is not None
     pledged_units = [
         (p, by_id[p.unit_id])
-        for p in await emulation.unit_pledges(session, campaign.id)  # type: ignore[arg-type]
+        for p in await emulation.unit_pledges(session, campaign.id)
         if p.unit_id in by_id
     ]
     extra = {
@@ -443,12 +445,13 @@ def _review_sheet(
         header += [f"{short} — {t('emu.xlsx.registered')}", f"{short} — ✓"]
     _header(ws, header)
     for unit in tree:
-        per_title = counts.get(unit.id)  # type: ignore[arg-type]
-        if not per_title:
+        assert unit.id is not None
+        unit_counts = counts.get(unit.id)
+        if not unit_counts:
             continue
         line: list[Any] = [unit.code, unit.name]
         for title in titles:
-            line += per_title.get(title["code"], [0, 0])
+            line += unit_counts.get(title["code"], [0, 0])
         ws.append(line)
 
 

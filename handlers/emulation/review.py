@@ -14,7 +14,7 @@ from typing import Any
 from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
-from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
+from bot.registry import ID, PAGE, OutdatedPress, PartSpec, payload, press_parts
 from handlers import registry
 from handlers.common import pickers
 from handlers.emulation.campaign import ineligible_reason, percent, review_day, short_name
@@ -46,7 +46,8 @@ async def self_assess(ctx: Context) -> None:
     if ctx.now < campaign.deadline:
         ctx.reply(ctx.t("emu.review_not_yet"))
         return
-    mine = await emulation.pledges_of(ctx.session, campaign.id, ctx.member.id)  # type: ignore[arg-type]
+    assert campaign.id is not None and ctx.member.id is not None
+    mine = await emulation.pledges_of(ctx.session, campaign.id, ctx.member.id)
     if not mine:
         ctx.reply(ctx.t("emu.review_not_registered", year=campaign.year))
         return
@@ -122,7 +123,8 @@ async def _review_list(
 ) -> None:
     """The members who registered, a page at a time; typed words of a name search them."""
     roots = await ctx.board_roots()
-    campaign = await _campaign_for(ctx, roots[0].id) if roots else None  # type: ignore[arg-type]
+    root_id = roots[0].id if roots else None
+    campaign = await _campaign_for(ctx, root_id) if root_id is not None else None
     if campaign is None:
         await pickers.stop_listening(ctx)
         ctx.reply(ctx.t("emu.none_open"))
@@ -179,7 +181,13 @@ async def _search_members(ctx: Context, _args: list[str], query: str) -> None:
 async def on_review_button(ctx: Context) -> None:
     args = ctx.press_args
     # a page of members, all of them again, the collective titles, a member's card, a decision
-    specs = {"lp": [PAGE], "la": [], "units": [], "m": [ID], "r": [ID, RESULTS]}
+    specs: dict[str, list[PartSpec]] = {
+        "lp": [PAGE],
+        "la": [],
+        "units": [],
+        "m": [ID],
+        "r": [ID, RESULTS],
+    }
     act, *parts = press_parts(args, specs, *specs.get(args[0] if args else "", []))
     if act == "lp":
         await _review_list(ctx, parts[0], pickers.listened_query(ctx, REVIEW_LIST, []), edit=True)
@@ -187,7 +195,8 @@ async def on_review_button(ctx: Context) -> None:
         await _review_list(ctx, edit=True)
     elif act == "units":
         roots = await ctx.board_roots()
-        campaign = await _campaign_for(ctx, roots[0].id) if roots else None  # type: ignore[arg-type]
+        root_id = roots[0].id if roots else None
+        campaign = await _campaign_for(ctx, root_id) if root_id is not None else None
         root = await units.get(ctx.session, campaign.unit_id) if campaign else None
         if campaign is None or root is None:
             raise OutdatedPress()
@@ -254,9 +263,9 @@ async def _decision_problem(
     title = campaign.title(item.title_code)
     if title is None or result == item.result:
         return None
+    assert campaign.id is not None and member.id is not None
     mine = {
-        p.title_code: p
-        for p in await emulation.pledges_of(ctx.session, campaign.id, member.id)  # type: ignore[arg-type]
+        p.title_code: p for p in await emulation.pledges_of(ctx.session, campaign.id, member.id)
     }
 
     def name(code: str) -> str:
@@ -297,10 +306,11 @@ async def _member_card(ctx: Context, member_id: int) -> None:
         raise OutdatedPress()
     if not await ctx.manages(unit, f"member:{member.id}"):
         return
+    assert campaign.id is not None
     lines = [ctx.t("emu.card", name=member.full_name, unit=unit.name)]
     buttons = []
     capped = []
-    for item in await emulation.pledges_of(ctx.session, campaign.id, member_id):  # type: ignore[arg-type]
+    for item in await emulation.pledges_of(ctx.session, campaign.id, member_id):
         title = campaign.title(item.title_code)
         if title and title.get("max_share"):
             capped.append(title)

@@ -507,7 +507,7 @@ async def attendance_report(ctx: Context) -> None:
             ctx.t("mt.col.rate"),
         ]
     )
-    rows = []
+    rows: list[tuple[int, int, int]] = []
     for root in roots:
         rows += await meetings.attendance_in_year(ctx.session, root, start, end)
     names = await members.names(ctx.session, [m for m, _, _ in rows])

@@ -191,14 +191,14 @@ async def create(
 ) -> tuple[Meeting, int]:
     """A meeting with its invitees, invitation job and reminders. Returns (meeting, queued)."""
     unit = await units.get(session, data["unit_id"])
-    assert unit is not None
+    assert unit is not None and unit.id is not None
     place, link = data.get("place", ""), ""
     if place.startswith(("http://", "https://")):
         place, link = "", place
     meeting = Meeting(
         unit_id=unit.id,
         organiser_id=organiser,
-        organiser_platform=platform,  # type: ignore[arg-type]
+        organiser_platform=platform,
         organiser_chat=chat_id,
         title=data["title"],
         kind=data.get("kind", "khac"),

@@ -37,7 +37,7 @@ async def on_rsvp(ctx: Context) -> None:
     meeting = await meetings.get(ctx.session, meeting_id)
     invite = (
         await meetings.invite(ctx.session, meeting_id, ctx.member.id)
-        if (ctx.member and meeting)
+        if (ctx.member and ctx.member.id is not None and meeting)
         else None
     )
     if meeting is None or invite is None:
@@ -102,7 +102,7 @@ async def _finish_no(ctx: Context, meeting_id: int, reason: str | None) -> None:
     meeting = await meetings.get(ctx.session, meeting_id)
     invite = (
         await meetings.invite(ctx.session, meeting_id, ctx.member.id)
-        if (ctx.member and meeting)
+        if (ctx.member and ctx.member.id is not None and meeting)
         else None
     )
     if meeting is None or invite is None or meeting.status != SCHEDULED:
@@ -120,8 +120,9 @@ async def my_meetings(ctx: Context) -> None:
     if ctx.member is None:
         ctx.reply(ctx.t("profile.none"))
         return
-    upcoming = await meetings.upcoming_for(ctx.session, ctx.member.id, ctx.now)  # type: ignore[arg-type]
-    past = await meetings.recent_past_for(ctx.session, ctx.member.id, ctx.now)  # type: ignore[arg-type]
+    assert ctx.member.id is not None
+    upcoming = await meetings.upcoming_for(ctx.session, ctx.member.id, ctx.now)
+    past = await meetings.recent_past_for(ctx.session, ctx.member.id, ctx.now)
     if not upcoming and not past:
         ctx.reply(ctx.t("mt.none_for_you"))
         return
@@ -135,7 +136,8 @@ async def my_meetings(ctx: Context) -> None:
             ]
         )
         started = ctx.now >= meeting.starts_at
-        buttons = [] if started else rsvp_buttons(ctx.t, meeting.id)  # type: ignore[arg-type]
+        assert meeting.id is not None
+        buttons = [] if started else rsvp_buttons(ctx.t, meeting.id)
         ctx.reply(Message(text, buttons=buttons))
     with_minutes = [m for m in past if m.minutes_text or m.minutes_file_id]
     if with_minutes:
@@ -162,9 +164,11 @@ async def fetch_minutes(ctx: Context) -> None:
     if meeting is None:
         ctx.reply(ctx.t("mt.not_invited"))
         return
+    assert meeting.id is not None
     invited = (
         ctx.member is not None
-        and await meetings.invite(ctx.session, meeting.id, ctx.member.id) is not None  # type: ignore[arg-type]
+        and ctx.member.id is not None
+        and await meetings.invite(ctx.session, meeting.id, ctx.member.id) is not None
     )
     if not invited:
         # Board rights reach only the board's own subtree: another union's board, like anyone
@@ -202,10 +206,10 @@ async def check_in(ctx: Context) -> None:
     for meeting in await meetings.by_code(ctx.session, code, ctx.now):
         window_open = meeting.starts_at - timedelta(minutes=30)
         window_close = meeting.ends_at + timedelta(hours=2)
+        assert meeting.id is not None
         invite = (
             await meetings.invite(ctx.session, meeting.id, ctx.member.id)
-            # type: ignore[arg-type]
-            if (ctx.member)
+            if (ctx.member and ctx.member.id is not None)
             else None
         )
         if invite is None:
@@ -227,6 +231,7 @@ async def remind(app: Any, session: AsyncSession, row: Reminder, late: bool) -> 
     meeting = await meetings.get(session, row.ref_id)
     if meeting is None or meeting.status != SCHEDULED:
         return "meeting cancelled"
+    assert meeting.id is not None
     now = app.clock.now()
     if now >= meeting.starts_at:
         return "missed while the bot was down: the meeting has already started"
@@ -240,11 +245,7 @@ async def remind(app: Any, session: AsyncSession, row: Reminder, late: bool) -> 
         ]
         + ([t("mt.reminder_late")] if late else [])
     )
-    attendees = [
-        i.member_id
-        for i in await meetings.invites(session, meeting.id)  # type: ignore[arg-type]
-        if i.answer != NO
-    ]
+    attendees = [i.member_id for i in await meetings.invites(session, meeting.id) if i.answer != NO]
     await send_to_invitees(
         app,
         session,

@@ -212,7 +212,7 @@ def _offset_text(ctx: Context, minutes: int) -> str:
 
 async def _preview(ctx: Context, data: dict[str, Any]) -> None:
     unit = await units.get(ctx.session, data["unit_id"])
-    assert unit is not None
+    assert unit is not None and unit.id is not None
     invited = (await audiences.count(ctx.session, data["audience"], unit)).people
     if not invited:
         ctx.reply(ctx.t("mt.nobody"))
@@ -222,9 +222,7 @@ async def _preview(ctx: Context, data: dict[str, Any]) -> None:
     sample = Meeting(
         unit_id=unit.id,
         title=data["title"],
-        starts_at=datetime.fromisoformat(  # type: ignore[arg-type]
-            data["starts"]
-        ),
+        starts_at=datetime.fromisoformat(data["starts"]),
         ends_at=datetime.fromisoformat(data["ends"]),
         place=data.get("place", ""),
         agenda=data.get("agenda") or "",
@@ -283,7 +281,7 @@ async def on_button(ctx: Context) -> None:
         await _ask(ctx, step, data)
 
 
-async def _press(ctx: Context, step: str, data: dict[str, Any], action: str, arg: str) -> None:
+async def _press(ctx: Context, step: str, data: dict[str, Any], action: str, arg: Any) -> None:
     if action == "kind" and step == "kind":
         data["kind"] = arg
         data["title_hint"] = ctx.t(f"mt.kind.{arg}")

@@ -55,8 +55,9 @@ async def on_button(ctx: Context) -> None:
         if target is None or not await ctx.manages(target, f"unit:{other}"):
             return
         await pickers.stop_listening(ctx)
+        assert target.id is not None and member.id is not None
         await members.move(session=ctx.session, member=member, to=target)
-        moved = await emulation.follow_member(ctx.session, member.id, target.id)  # type: ignore[arg-type]
+        moved = await emulation.follow_member(ctx.session, member.id, target.id)
         ctx.audit(
             "member_moved", target=f"member:{member.id}", from_unit=unit.code, to_unit=target.code
         )

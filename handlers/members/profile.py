@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
@@ -118,7 +120,7 @@ async def on_input(ctx: Context) -> None:
     await _save(ctx, name, to_stored(name, value))
 
 
-async def _save(ctx: Context, name: str, value: object) -> None:
+async def _save(ctx: Context, name: str, value: Any) -> None:
     member = ctx.member
     if member is None:
         await ctx.end_dialog()
@@ -126,8 +128,8 @@ async def _save(ctx: Context, name: str, value: object) -> None:
     if name in ("phone", "card_number"):
         clash = await members.find_duplicate(
             ctx.session,
-            phone=value if name == "phone" else None,  # type: ignore[arg-type]
-            card_number=value if name == "card_number" else None,  # type: ignore[arg-type]
+            phone=value if name == "phone" else None,
+            card_number=value if name == "card_number" else None,
             exclude_id=member.id,
         )
         if clash is not None:

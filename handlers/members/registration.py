@@ -341,9 +341,10 @@ async def _submit(ctx: Context, data: dict[str, Any]) -> None:
     )
     roster_match = (
         duplicate is not None
+        and duplicate.id is not None
         and duplicate.status == ROSTER
         and not (await members.identities_of(session, [duplicate.id]))
-    )  # type: ignore[list-item]
+    )
     if duplicate is not None and not roster_match:
         ctx.audit("registration_duplicate", target=f"member:{duplicate.id}")
         ctx.reply(ctx.t("reg.duplicate"))
@@ -413,6 +414,7 @@ async def decide(ctx: Context, member_id: int, *, approve: bool) -> None:
     unit = await units.get(ctx.session, member.unit_id) if member else None
     if member is None or unit is None:
         raise OutdatedPress()
+    assert member.id is not None
     if not await ctx.manages(unit, f"member:{member.id}"):
         return
     if member.status != PENDING:
@@ -439,7 +441,7 @@ async def decide(ctx: Context, member_id: int, *, approve: bool) -> None:
     ctx.reply(
         Message(ctx.t("appr.done_approved", name=member.full_name), edit_ref=ctx.event.message_ref)
     )
-    for ident in await members.identities_of(ctx.session, [member.id]):  # type: ignore[list-item]
+    for ident in await members.identities_of(ctx.session, [member.id]):
         ctx.send_to(ident, lambda t: Message(t("reg.approved", unit=unit.name)))
 
 
@@ -456,6 +458,7 @@ async def on_reject_reason(ctx: Context) -> None:
     if member is None or member.status != PENDING:
         ctx.reply(ctx.t("appr.no_longer_pending"))
         return
+    assert member.id is not None
     unit = await units.get(ctx.session, member.unit_id)
     if unit is None or not await ctx.manages(unit, f"member:{member.id}"):
         return
@@ -463,7 +466,7 @@ async def on_reject_reason(ctx: Context) -> None:
     await members.reject(session=ctx.session, member=member, reason=reason, by=by, at=ctx.now)
     ctx.audit("member_rejected", target=f"member:{member.id}", reason=reason)
     ctx.reply(ctx.t("appr.done_rejected", name=member.full_name))
-    for ident in await members.identities_of(ctx.session, [member.id]):  # type: ignore[list-item]
+    for ident in await members.identities_of(ctx.session, [member.id]):
         ctx.send_to(ident, lambda t: Message(t("reg.rejected", reason=reason)))
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -52,7 +53,8 @@ async def export_members(
     rows: list[tuple[Unit, Member]] = []
     for root in roots:
         for unit in await units.subtree(session, root):
-            unit_by_id[unit.id] = unit  # type: ignore[index]
+            assert unit.id is not None
+            unit_by_id[unit.id] = unit
         for member in await members.list_in_subtree(
             session, root, statuses=(ACTIVE, ROSTER, PENDING)
         ):
@@ -73,7 +75,7 @@ def _sheet_name(code: str, taken: list[str]) -> str:
     return name if name not in taken else f"{name[:28]}-{len(taken)}"
 
 
-def _fill(ws, rows: list[tuple[Unit, Member]], t: Translator, title: str) -> None:
+def _fill(ws: Any, rows: list[tuple[Unit, Member]], t: Translator, title: str) -> None:
     ws.append([title])
     ws["A1"].font = Font(bold=True, size=13)
     ws.append([t("xlsx.count", count=t.number(len(rows)))])
@@ -144,7 +146,7 @@ async def import_roster(session: AsyncSession, path: Path, today: date) -> Impor
     ws = load_workbook(path, read_only=True, data_only=True).active
     report = ImportReport()
     columns: dict[str, int] = {}
-    for row_number, row in enumerate(ws.iter_rows(values_only=True), start=1):  # type: ignore[union-attr]
+    for row_number, row in enumerate(ws.iter_rows(values_only=True), start=1):
         cells = [_cell_text(v) for v in row]
         if not columns:
             found = {
@@ -178,8 +180,9 @@ async def _import_row(
     unit = await units.by_code(session, values["unit_code"])
     if unit is None:
         raise LookupError(f"không có đơn vị mã '{values['unit_code']}'")
+    assert unit.id is not None
     name = textutil.parse_full_name(values["full_name"])
-    parsed: dict[str, object] = {"full_name": name}
+    parsed: dict[str, Any] = {"full_name": name}
     optional = {
         "phone": textutil.parse_phone,
         "card_number": textutil.parse_card_number,
@@ -197,12 +200,12 @@ async def _import_row(
     existing = await members.find_duplicate(
         session,
         phone=parsed.get("phone"),
-        card_number=parsed.get("card_number"),  # type: ignore[arg-type]
+        card_number=parsed.get("card_number"),
         exclude_id=None,
     )
-    member = existing or Member(full_name=name, name_key="", unit_id=unit.id, status=ROSTER)  # type: ignore[arg-type]
+    member = existing or Member(full_name=name, name_key="", unit_id=unit.id, status=ROSTER)
     moved = existing is not None and existing.unit_id != unit.id
-    member.unit_id = unit.id  # type: ignore[assignment]
+    member.unit_id = unit.id
     for key, value in parsed.items():
         if key == "full_name":
             member.set_name(str(value))
@@ -211,7 +214,8 @@ async def _import_row(
     session.add(member)
     await session.flush()
     if moved:  # pledges follow the member to the unit that will review them
-        await emulation.follow_member(session, member.id, unit.id)  # type: ignore[arg-type]
+        assert member.id is not None
+        await emulation.follow_member(session, member.id, unit.id)
     if existing is None:
         report.created += 1
     else:

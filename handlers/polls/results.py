@@ -41,7 +41,8 @@ async def _can_see(ctx: Context, poll: Poll) -> bool:
     chat = (ctx.event.platform, ctx.event.chat_id)
     if (poll.origin_platform, poll.origin_chat_id) == chat:
         return True
-    return any((c.platform, c.chat_id) == chat for c in await polls.copies(ctx.session, poll.id))  # type: ignore[arg-type]
+    assert poll.id is not None
+    return any((c.platform, c.chat_id) == chat for c in await polls.copies(ctx.session, poll.id))
 
 
 @registry.command("ketqua", access="member", where="any", help_key="help.cmd.ketqua", menu=True)
@@ -74,8 +75,8 @@ async def on_list_page(ctx: Context) -> None:
 async def _poll_list(ctx: Context, number: int = 0, *, edit: bool = False) -> None:
     """The polls this person made (and the latest one they received), a page at a time."""
     mine = (
-        list(await polls.made_by(ctx.session, ctx.member.id, limit=MAX_LISTED))  # type: ignore[arg-type]
-        if ctx.member
+        list(await polls.made_by(ctx.session, ctx.member.id, limit=MAX_LISTED))
+        if ctx.member and ctx.member.id is not None
         else []
     )
     received = await polls.latest_in_chat(ctx.session, ctx.event.platform, ctx.event.chat_id)
@@ -171,7 +172,8 @@ def _names(ctx: Context, key: str, names: list[str]) -> str:
 
 
 async def _who(ctx: Context, poll: Poll) -> None:
-    votes = await polls.votes(ctx.session, poll.id)  # type: ignore[arg-type]
+    assert poll.id is not None
+    votes = await polls.votes(ctx.session, poll.id)
     lines = [ctx.t("poll.who_title", question=poll.question)]
     for index, option in enumerate(poll.options):
         chosen = sorted(
@@ -185,10 +187,11 @@ async def _who(ctx: Context, poll: Poll) -> None:
 
 
 async def _missing(ctx: Context, poll: Poll) -> list[Any]:
-    voted = {v.member_id for v in await polls.votes(ctx.session, poll.id)}  # type: ignore[arg-type]
+    assert poll.id is not None
+    voted = {v.member_id for v in await polls.votes(ctx.session, poll.id)}
     invited = [
         c.member_id
-        for c in await polls.copies(ctx.session, poll.id)  # type: ignore[arg-type]
+        for c in await polls.copies(ctx.session, poll.id)
         if c.member_id is not None and not c.is_group
     ]
     people = [await members.get(ctx.session, mid) for mid in invited if mid not in voted]
@@ -232,11 +235,12 @@ async def workbook(ctx: Context, poll: Poll) -> bytes:
     ws.append([ctx.t("poll.xlsx.voters"), result.voters])
     ws.column_dimensions["A"].width = 50
     if not poll.anonymous:
+        assert poll.id is not None
         sheet = wb.create_sheet(ctx.t("poll.xlsx.ballots")[:31])
         sheet.append(
             [ctx.t("xlsx.col.full_name"), ctx.t("poll.xlsx.choice"), ctx.t("poll.xlsx.at")]
         )
-        for vote in await polls.votes(ctx.session, poll.id):  # type: ignore[arg-type]
+        for vote in await polls.votes(ctx.session, poll.id):
             chosen = "; ".join(poll.options[i] for i in vote.choices if i < len(poll.options))
             sheet.append([vote.name, chosen, ctx.t.datetime(vote.updated_at)])
         sheet.column_dimensions["A"].width = 30

@@ -48,14 +48,15 @@ class Tally:
 async def tally(session: AsyncSession, poll: Poll) -> Tally:
     """Named and text votes from the database, plus the platform's counts of anonymous
     native copies: one poll sent to many chats is one result."""
+    assert poll.id is not None
     counts = [0] * len(poll.options)
     voters = 0
-    for vote in await polls.votes(session, poll.id):  # type: ignore[arg-type]
+    for vote in await polls.votes(session, poll.id):
         voters += 1
         for choice in vote.choices:
             if 0 <= choice < len(counts):
                 counts[choice] += 1
-    for copy in await polls.copies(session, poll.id):  # type: ignore[arg-type]
+    for copy in await polls.copies(session, poll.id):
         if copy.counts_json:
             reported = json.loads(copy.counts_json)
             voters += int(reported["voters"])
@@ -131,6 +132,7 @@ async def on_poll_answer(ctx: Context) -> None:
 async def record_vote(ctx: Context, poll: Poll, copy: PollCopy, choices: list[int]) -> bool:
     """Store (or with no choices, remove) this person's answer; False when it cannot count."""
     event = ctx.event
+    assert poll.id is not None
     if not poll.is_open:
         ctx.reply(ctx.t("poll.closed_already", question=poll.question))
         return False
@@ -164,7 +166,8 @@ async def _invited(ctx: Context, poll: Poll) -> bool:
     can reach anyone)."""
     if ctx.member is None:
         return False
-    return any(c.member_id == ctx.member.id for c in await polls.copies(ctx.session, poll.id))  # type: ignore[arg-type]
+    assert poll.id is not None
+    return any(c.member_id == ctx.member.id for c in await polls.copies(ctx.session, poll.id))
 
 
 # --- text polls -------------------------------------------------------------------------------
@@ -207,9 +210,10 @@ async def text_vote(ctx: Context) -> bool:
 async def close_poll(app: Any, session: AsyncSession, poll: Poll, now: datetime) -> None:
     """Close in the database first (later answers are not counted), announce the result where
     the poll was created (delivery engine), then stop the native copies in the background."""
+    assert poll.id is not None
     poll.state, poll.closed_at = CLOSED, now
     session.add(poll)
-    await reminders.skip_for(session, ["poll_close"], poll.id, now, "closed")  # type: ignore[arg-type]
+    await reminders.skip_for(session, ["poll_close"], poll.id, now, "closed")
     t = app.translator()
     result = await tally(session, poll)
     job = DeliveryJob(
@@ -231,7 +235,7 @@ async def close_poll(app: Any, session: AsyncSession, poll: Poll, now: datetime)
     await outbox.queue_job(session, job, content, [origin], now=now)
     native = [
         (c.id, c.platform, c.message_ref)
-        for c in await polls.copies(session, poll.id)  # type: ignore[arg-type]
+        for c in await polls.copies(session, poll.id)
         if c.native_id and c.message_ref and not c.stopped
     ]
     if native:
@@ -271,10 +275,11 @@ async def close_at_deadline(
 
 async def plan_close(session: AsyncSession, poll: Poll, now: datetime) -> None:
     if poll.closes_at is not None:
+        assert poll.id is not None
         await reminders.add(
             session,
             kind="poll_close",
-            ref_id=poll.id,  # type: ignore[arg-type]
+            ref_id=poll.id,
             key=f"poll-close:{poll.id}",
             due_at=poll.closes_at,
             now=now,
