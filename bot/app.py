@@ -277,7 +277,7 @@ class App:
         now = self.clock.now()
         dialog, expired = await load_dialog(session, event.platform, event.user_id, now)
         adapter = self.adapters.get(event.platform)
-        caps = adapter.caps if adapter else Capabilities(False, False, False, False, False, 4000)
+        caps = adapter.caps if adapter else Capabilities(False, False, False, 4000)
         ctx = Context(
             app=self,
             event=event,

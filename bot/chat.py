@@ -143,8 +143,6 @@ class Message:
 class Capabilities:
     inline_buttons: bool
     native_polls: bool
-    edits: bool
-    file_upload: bool
     request_contact: bool
     max_text_length: int
 

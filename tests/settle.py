@@ -42,3 +42,24 @@ async def settled(app: App, timeout: float = 10.0) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("deliveries did not settle")
+
+
+async def reminders_settled(app: App, timeout: float = 10.0) -> None:
+    """Until no reminder is due and still pending (the scheduler has fired or skipped them)."""
+    from models.reminders import PENDING, Reminder
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        async with app.db.session() as session:
+            due = (
+                await session.exec(
+                    select(func.count())
+                    .select_from(Reminder)
+                    .where(Reminder.state == PENDING, col(Reminder.due_at) <= app.clock.now())
+                )
+            ).one()
+        if not due:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("due reminders were not handled")

@@ -3,7 +3,6 @@ scheduler (also across a restart), rescheduling, cancelling, attendance, minutes
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,7 +14,7 @@ from models.meetings import Invite, Meeting
 from models.reminders import Reminder
 from tests.fake_telegram import FakeTelegram
 from tests.people import seed
-from tests.settle import settled
+from tests.settle import reminders_settled, settled
 from tests.tg import ADMIN, Bot, press, received, say, start_bot, stop_bot, tg_settings
 from tests.tg_flows import plan, send_invitations
 
@@ -259,7 +258,7 @@ async def test_reminders_missed_after_the_start_are_skipped_and_past_meetings_fr
     clock.set(datetime.fromisoformat("2026-11-25T07:30:00+00:00"))  # down until 14:30
     bot = await start_bot(settings, clock)
     try:
-        await asyncio.sleep(0.5)
+        await reminders_settled(bot.app)
         assert await bot.app.scheduler.run_due() == 0  # the wake-up at start handled them
         async with bot.app.db.session() as session:
             rows = (await session.exec(select(Reminder))).all()

@@ -25,8 +25,6 @@ from models import members
 CAPS = Capabilities(
     inline_buttons=False,
     native_polls=False,
-    edits=False,
-    file_upload=True,
     request_contact=False,
     max_text_length=4000,
 )

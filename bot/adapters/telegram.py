@@ -49,8 +49,6 @@ log = logging.getLogger(__name__)
 CAPS = Capabilities(
     inline_buttons=True,
     native_polls=True,
-    edits=True,
-    file_upload=True,
     request_contact=True,
     max_text_length=4096,
 )

@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 CAPS = Capabilities(
     inline_buttons=False,
     native_polls=False,
-    edits=False,
-    file_upload=False,
     request_contact=False,
     max_text_length=MAX_TEXT,
 )
