@@ -14,7 +14,7 @@ import traceback
 from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -73,6 +73,12 @@ class Adapter(Protocol):
     def private_link(self, start: str) -> str | None: ...
 
 
+class PollStopper(Protocol):
+    """An adapter whose app has native polls (Capabilities.native_polls) can close one."""
+
+    async def stop_poll(self, message_ref: str) -> None: ...
+
+
 class App:
     def __init__(self, settings: Settings, db: Database, clock: Clock, registry: Registry) -> None:
         self.settings = settings
@@ -124,6 +130,15 @@ class App:
             if getattr(adapter, "paid_limiter", None) is not None:
                 return self.settings.delivery.for_platform(adapter.platform)
         return None
+
+    async def stop_native_poll(self, address: Address, message_ref: str) -> bool:
+        """Close a native poll sent to `address` (no more answers in the app); False where
+        that app has no native polls."""
+        adapter = await self.adapter_for(address)
+        if adapter is None or not adapter.caps.native_polls:
+            return False
+        await cast(PollStopper, adapter).stop_poll(message_ref)
+        return True
 
     async def adapter_for(self, address: Address) -> Adapter | None:
         """The bot to send through: the one named, else the one this person or group talks

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.chat import Address, Button, Document, FileRef, Message, PollContent
 from bot.context import Outgoing
@@ -29,6 +29,9 @@ from bot.group_commit import GroupCommit
 from bot.sending import ChatMoved, RateLimited, Rejected, Transient, Unreachable
 from models import cluster, groups, members, outbox
 from models.outbox import FAILED, SENT, UNCERTAIN, UNREACHABLE, OutboxItem, OutboxMessage
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +102,7 @@ def to_message(stored: OutboxMessage, item: OutboxItem) -> Message:
 class DeliveryWorker:
     def __init__(
         self,
-        app: Any,
+        app: App,
         adapter: Any,
         settings: WorkerSettings | None = None,
         worker_id: str | None = None,

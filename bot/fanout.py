@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.sql import Select
 
 from models import outbox, transactions
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +27,7 @@ PAGE = 2000  # recipients per transaction: a few tens of milliseconds on SQLite
 
 
 class FanOut:
-    def __init__(self, app: Any, *, page: int = PAGE, poll_interval: float = 5.0) -> None:
+    def __init__(self, app: App, *, page: int = PAGE, poll_interval: float = 5.0) -> None:
         self.app = app
         self.page = page
         self.poll_interval = poll_interval

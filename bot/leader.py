@@ -15,9 +15,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models import cluster
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +31,7 @@ Hook = Callable[[], Awaitable[None]]
 class Leadership:
     def __init__(
         self,
-        app: Any,
+        app: App,
         holder: str,
         *,
         name: str = LEADER,

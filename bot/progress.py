@@ -10,9 +10,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.chat import Address, Button, Message
+from bot.i18n import Translator
 from bot.registry import payload
 from models import outbox
 from models.outbox import (
@@ -26,10 +27,13 @@ from models.outbox import (
     DeliveryJob,
 )
 
+if TYPE_CHECKING:
+    from bot.app import App
+
 log = logging.getLogger(__name__)
 
 
-def progress_text(t: Any, job: DeliveryJob, counts: dict[str, int]) -> str:
+def progress_text(t: Translator, job: DeliveryJob, counts: dict[str, int]) -> str:
     done = sum(counts.get(s, 0) for s in (SENT, UNREACHABLE, FAILED, UNCERTAIN))
     return t(
         "job.progress",
@@ -41,7 +45,7 @@ def progress_text(t: Any, job: DeliveryJob, counts: dict[str, int]) -> str:
     )
 
 
-def report_text(t: Any, job: DeliveryJob, counts: dict[str, int]) -> str:
+def report_text(t: Translator, job: DeliveryJob, counts: dict[str, int]) -> str:
     """The headline says how it went (✔ everyone got it, ⚠️ some did not, ⏹ stopped); only
     the problems that happened are listed."""
     sent = counts.get(SENT, 0)
@@ -62,7 +66,7 @@ class ProgressReporter:
     bot/leader.py): one progress message per job, whatever the number of workers."""
 
     def __init__(
-        self, app: Any, interval: float = 3.0, active: Callable[[], bool] | None = None
+        self, app: App, interval: float = 3.0, active: Callable[[], bool] | None = None
     ) -> None:
         self.app = app
         self.interval = interval

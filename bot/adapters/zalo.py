@@ -22,6 +22,7 @@ import httpx
 from bot.app import App
 from bot.chat import Capabilities, Document, Event, Message
 from bot.config import Settings
+from bot.i18n import Translator
 from bot.links import file_url
 from bot.ratelimit import Limits, RateLimiter
 from bot.sending import RateLimited, Rejected, SendError, Transient, Unreachable
@@ -274,7 +275,7 @@ class ZaloAdapter:
                 raise Transient(f"partly sent: {exc}", maybe_delivered=True) from exc
         raise Transient("partly sent: rate limited", maybe_delivered=True)
 
-    def _render(self, t: Any, message: Message, payloads: list[str], first: int = 1) -> str:
+    def _render(self, t: Translator, message: Message, payloads: list[str], first: int = 1) -> str:
         lines = [message.text] if message.text else []
         numbered = [b for row in message.buttons for b in row if b.payload]
         links = [b for row in message.buttons for b in row if b.url and not b.payload]

@@ -31,6 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import textutil
 from bot.chat import Button
 from bot.context import Context
+from bot.i18n import Translator
 from bot.registry import OutdatedPress
 from handlers import registry
 from models import units
@@ -86,7 +87,7 @@ def matching(choices: Sequence[Choice], query: str) -> list[Choice]:
 
 
 def page(
-    t: Any,
+    t: Translator,
     choices: Sequence[Choice],
     number: int = 0,
     *,

@@ -10,7 +10,7 @@ import calendar
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,6 +23,9 @@ from handlers.meetings.ics import ics_filename, meeting_ics
 from models import meetings, reminders, units
 from models.meetings import Meeting
 from models.outbox import DeliveryJob, OutboxMessage, buttons_to_json
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY3479"  # no look-alikes (0/O, 1/I/L, 5/S, 8/B)
 CAPTION_LIMIT = 1000
@@ -105,7 +108,7 @@ def calendar_file(
 
 
 async def send_to_invitees(
-    app: Any,
+    app: App,
     session: AsyncSession,
     meeting: Meeting,
     *,
@@ -179,7 +182,7 @@ async def plan_reminders(session: AsyncSession, meeting: Meeting, now: datetime)
 
 
 async def create(
-    app: Any,
+    app: App,
     session: AsyncSession,
     data: dict[str, Any],
     *,

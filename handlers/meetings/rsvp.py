@@ -4,7 +4,7 @@ code shown at the meeting (/diemdanh), fetch the minutes; and the scheduler's re
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +27,9 @@ from models import meetings, units
 from models.meetings import MAYBE, NO, SCHEDULED, YES
 from models.reminders import Reminder
 from scheduler import action
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 ANSWERS = {"y": YES, "n": NO, "m": MAYBE}
 
@@ -227,7 +230,7 @@ async def check_in(ctx: Context) -> None:
 
 # --- the scheduler's actions ---------------------------------------------------------------
 @action("meeting_reminder")
-async def remind(app: Any, session: AsyncSession, row: Reminder, late: bool) -> str | None:
+async def remind(app: App, session: AsyncSession, row: Reminder, late: bool) -> str | None:
     meeting = await meetings.get(session, row.ref_id)
     if meeting is None or meeting.status != SCHEDULED:
         return "meeting cancelled"
@@ -261,7 +264,7 @@ async def remind(app: Any, session: AsyncSession, row: Reminder, late: bool) -> 
 
 
 @action("meeting_next")
-async def next_occurrence(app: Any, session: AsyncSession, row: Reminder, late: bool) -> str | None:
+async def next_occurrence(app: App, session: AsyncSession, row: Reminder, late: bool) -> str | None:
     """A recurring meeting has started: plan the next one (invitations, reminders)."""
     meeting = await meetings.get(session, row.ref_id)
     if meeting is None or meeting.status != SCHEDULED or not meeting.repeat:

@@ -12,6 +12,7 @@ from typing import Any
 from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
+from bot.i18n import Translator
 from bot.registry import ID, PAGE, OutdatedPress, payload, press_number, press_parts
 from handlers import registry
 from handlers.common import pickers
@@ -383,7 +384,7 @@ async def _submit(ctx: Context, data: dict[str, Any]) -> None:
     ctx.reply(ctx.t("reg.submitted" if reached else "reg.submitted_no_board"))
 
 
-def approval_request(t: Any, member: Member, unit: Unit) -> Message:
+def approval_request(t: Translator, member: Member, unit: Unit) -> Message:
     values = {name: to_stored(name, getattr(member, name)) for name in FIELD_STEPS}
     text = "\n".join(
         [

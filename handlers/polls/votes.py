@@ -14,19 +14,23 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Address, Event
 from bot.context import Context
 from bot.delivery import PollSent
+from bot.i18n import Translator
 from handlers import registry
 from models import members, outbox, polls, reminders
 from models.outbox import DeliveryJob, OutboxMessage, Recipient
 from models.polls import CLOSED, MEMBERS, Poll, PollCopy
 from models.reminders import Reminder
 from scheduler import action
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +69,7 @@ async def tally(session: AsyncSession, poll: Poll) -> Tally:
     return Tally(counts, voters)
 
 
-def results_text(t: Any, poll: Poll, result: Tally) -> str:
+def results_text(t: Translator, poll: Poll, result: Tally) -> str:
     head = "poll.results_final" if poll.state == CLOSED else "poll.results_now"
     lines = [t(head, question=poll.question)]
     best = max(result.counts, default=0)
@@ -77,7 +81,7 @@ def results_text(t: Any, poll: Poll, result: Tally) -> str:
     return "\n".join(lines)
 
 
-def chart_png(t: Any, poll: Poll, result: Tally) -> bytes:
+def chart_png(t: Translator, poll: Poll, result: Tally) -> bytes:
     import io
 
     # Imported here: matplotlib takes most of a second to load.
@@ -104,7 +108,7 @@ def chart_png(t: Any, poll: Poll, result: Tally) -> bytes:
 
 # --- native polls ---------------------------------------------------------------------------
 @registry.on_poll_state
-async def on_poll_state(app: Any, session: AsyncSession, event: Event) -> None:
+async def on_poll_state(app: App, session: AsyncSession, event: Event) -> None:
     """Counts of an anonymous native copy (named polls are counted from the answers)."""
     state = event.poll_state
     assert state is not None
@@ -207,7 +211,7 @@ async def text_vote(ctx: Context) -> bool:
 
 
 # --- closing ----------------------------------------------------------------------------------
-async def close_poll(app: Any, session: AsyncSession, poll: Poll, now: datetime) -> None:
+async def close_poll(app: App, session: AsyncSession, poll: Poll, now: datetime) -> None:
     """Close in the database first (later answers are not counted), announce the result where
     the poll was created (delivery engine), then stop the native copies in the background."""
     assert poll.id is not None
@@ -242,14 +246,12 @@ async def close_poll(app: Any, session: AsyncSession, poll: Poll, now: datetime)
         app.spawn(_stop_native(app, native))
 
 
-async def _stop_native(app: Any, native: list[tuple[Any, str, str]]) -> None:
+async def _stop_native(app: App, native: list[tuple[Any, str, str]]) -> None:
     for copy_id, platform, ref in native:
-        # the bot that sent the copy: the one its chat talks to
-        adapter = await app.adapter_for(Address(platform, ref.partition(":")[0]))
-        if adapter is None or not adapter.caps.native_polls:  # nothing to stop elsewhere
-            continue
+        # through the bot that sent the copy: the one its chat talks to
         try:
-            await adapter.stop_poll(ref)
+            if not await app.stop_native_poll(Address(platform, ref.partition(":")[0]), ref):
+                continue  # nothing to stop in that app
         except Exception as exc:  # closed in the database already: answers no longer count
             log.info("could not stop poll copy %s: %s", copy_id, exc)
             continue
@@ -264,7 +266,7 @@ async def _stop_native(app: Any, native: list[tuple[Any, str, str]]) -> None:
 
 @action("poll_close")
 async def close_at_deadline(
-    app: Any, session: AsyncSession, row: Reminder, late: bool
+    app: App, session: AsyncSession, row: Reminder, late: bool
 ) -> str | None:
     poll = await session.get(Poll, row.ref_id)
     if poll is None or not poll.is_open:
