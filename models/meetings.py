@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+from pydantic import Field as DraftField
 from sqlalchemy import UniqueConstraint, case, func, insert, literal
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -188,3 +190,64 @@ async def attendance_in_year(
         .order_by(col(Invite.member_id))
     )
     return [(int(m), int(n), int(a or 0)) for m, n, a in (await session.exec(query)).all()]
+
+
+# --- creating a meeting ---------------------------------------------------------------------------
+class MeetingDraft(BaseModel):
+    """A meeting as the /hop dialog gathers it (its dialog data, validated), or as the next
+    occurrence of a recurring one: what `create` turns into a row."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    unit_id: int
+    title: str
+    kind: str = "khac"
+    starts: datetime
+    ends: datetime
+    place: str = ""  # a web address here is the online link
+    agenda: str | None = ""
+    audience: str
+    offsets: list[int] = DraftField(default_factory=lambda: list(DEFAULT_OFFSETS))
+    repeat: str = ""
+
+
+async def create(
+    *,
+    session: AsyncSession,
+    draft: MeetingDraft,
+    organiser_id: int | None,
+    platform: str,
+    chat_id: str,
+    checkin_code: str,
+    now: datetime,
+    series_id: int | None = None,
+) -> Meeting:
+    """The meeting row (a recurring meeting's first occurrence starts its series)."""
+    place, link = draft.place, ""
+    if place.startswith(("http://", "https://")):
+        place, link = "", place
+    meeting = Meeting(
+        unit_id=draft.unit_id,
+        organiser_id=organiser_id,
+        organiser_platform=platform,
+        organiser_chat=chat_id,
+        title=draft.title,
+        kind=draft.kind,
+        starts_at=draft.starts,
+        ends_at=draft.ends,
+        place=place,
+        online_link=link,
+        agenda=draft.agenda or "",
+        audience=draft.audience,
+        offsets_json=json.dumps(draft.offsets),
+        repeat=draft.repeat,
+        series_id=series_id,
+        checkin_code=checkin_code,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(meeting)
+    await session.flush()
+    if meeting.series_id is None and meeting.repeat:
+        meeting.series_id = meeting.id
+    return meeting

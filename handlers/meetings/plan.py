@@ -7,7 +7,6 @@ Shared by the /hop dialog, the organiser's actions and the scheduler's actions.
 from __future__ import annotations
 
 import calendar
-import json
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -184,45 +183,28 @@ async def plan_reminders(session: AsyncSession, meeting: Meeting, now: datetime)
 async def create(
     app: App,
     session: AsyncSession,
-    data: dict[str, Any],
+    draft: meetings.MeetingDraft,
     *,
-    organiser: Any,
+    organiser: int | None,
     platform: str,
     chat_id: str,
     now: datetime,
     series_id: int | None = None,
 ) -> tuple[Meeting, int]:
     """A meeting with its invitees, invitation job and reminders. Returns (meeting, queued)."""
-    unit = await units.get(session, data["unit_id"])
+    unit = await units.get(session, draft.unit_id)
     assert unit is not None and unit.id is not None
-    place, link = data.get("place", ""), ""
-    if place.startswith(("http://", "https://")):
-        place, link = "", place
-    meeting = Meeting(
-        unit_id=unit.id,
+    meeting = await meetings.create(
+        session=session,
+        draft=draft,
         organiser_id=organiser,
-        organiser_platform=platform,
-        organiser_chat=chat_id,
-        title=data["title"],
-        kind=data.get("kind", "khac"),
-        starts_at=datetime.fromisoformat(data["starts"]),
-        ends_at=datetime.fromisoformat(data["ends"]),
-        place=place,
-        online_link=link,
-        agenda=data.get("agenda") or "",
-        audience=data["audience"],
-        offsets_json=json.dumps(data.get("offsets", meetings.DEFAULT_OFFSETS)),
-        repeat=data.get("repeat", ""),
-        series_id=series_id,
+        platform=platform,
+        chat_id=chat_id,
         checkin_code="".join(secrets.choice(CODE_ALPHABET) for _ in range(6)),
-        created_at=now,
-        updated_at=now,
+        now=now,
+        series_id=series_id,
     )
-    session.add(meeting)
-    await session.flush()
-    if meeting.series_id is None and meeting.repeat:
-        meeting.series_id = meeting.id
-    chosen = AUDIENCES[data["audience"]]
+    chosen = AUDIENCES[draft.audience]
     if chosen.members is not None:
         assert meeting.id is not None
         await meetings.invite_all(session, meeting.id, chosen.members(unit))
@@ -243,7 +225,7 @@ async def create(
         key=f"invite:{meeting.id}",
         kind="invitation",
         text=text,
-        audience=audiences.of_unit(data["audience"], unit),
+        audience=audiences.of_unit(draft.audience, unit),
         now=now,
         with_rsvp=True,
         attach_ics=True,

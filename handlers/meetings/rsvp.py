@@ -271,22 +271,22 @@ async def next_occurrence(app: App, session: AsyncSession, row: Reminder, late: 
         return "series stopped"
     start = next_start(meeting, app.settings.tz)
     duration = meeting.ends_at - meeting.starts_at
-    data = {
-        "unit_id": meeting.unit_id,
-        "title": meeting.title,
-        "kind": meeting.kind,
-        "starts": start.isoformat(),
-        "ends": (start + duration).isoformat(),
-        "place": meeting.online_link or meeting.place,
-        "agenda": meeting.agenda,
-        "audience": meeting.audience,
-        "offsets": meeting.offsets,
-        "repeat": meeting.repeat,
-    }
+    draft = meetings.MeetingDraft(
+        unit_id=meeting.unit_id,
+        title=meeting.title,
+        kind=meeting.kind,
+        starts=start,
+        ends=start + duration,
+        place=meeting.online_link or meeting.place,
+        agenda=meeting.agenda,
+        audience=meeting.audience,
+        offsets=meeting.offsets,
+        repeat=meeting.repeat,
+    )
     await create(
         app,
         session,
-        data,
+        draft,
         organiser=meeting.organiser_id,
         platform=meeting.organiser_platform,
         chat_id=meeting.organiser_chat,

@@ -325,7 +325,7 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
     meeting, queued = await create(
         ctx.app,
         ctx.session,
-        data,
+        meetings.MeetingDraft.model_validate(data),
         organiser=ctx.member.id if ctx.member else None,
         platform=ctx.event.platform,
         chat_id=ctx.event.chat_id,
