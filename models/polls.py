@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Index, UniqueConstraint, text, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -282,3 +283,54 @@ async def set_vote(
     vote.choices_json = json.dumps(sorted(set(choices)))
     vote.updated_at = at
     session.add(vote)
+
+
+# --- creating a poll ------------------------------------------------------------------------------
+class PollDraft(BaseModel):
+    """A poll as the /binhchon dialog gathers it (its dialog data, validated)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    q: str  # the question
+    opts: list[str]
+    anon: bool = False
+    multi: bool = False
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a poll was made: its results and the organiser's progress go back there."""
+
+    platform: str
+    chat_id: str
+    is_group: bool
+
+
+async def create(
+    *,
+    session: AsyncSession,
+    draft: PollDraft,
+    target: str,
+    unit_id: int | None,
+    closes_at: datetime | None,
+    created_by: int | None,
+    origin: Origin,
+    now: datetime,
+) -> Poll:
+    poll = Poll(
+        question=draft.q,
+        options_json=json.dumps(draft.opts, ensure_ascii=False),
+        anonymous=draft.anon,
+        multiple=draft.multi,
+        target=target,
+        unit_id=unit_id,
+        closes_at=closes_at,
+        created_by=created_by,
+        origin_platform=origin.platform,
+        origin_chat_id=origin.chat_id,
+        origin_is_group=origin.is_group,
+        created_at=now,
+    )
+    session.add(poll)
+    await session.flush()
+    return poll

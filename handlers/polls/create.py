@@ -21,7 +21,7 @@ from handlers import registry
 from handlers.common import audiences, pickers
 from handlers.common.fields import length_note
 from handlers.polls.votes import plan_close
-from models import groups, outbox, units
+from models import groups, outbox, polls, units
 from models.outbox import DeliveryJob, OutboxMessage, Recipient
 from models.polls import GROUPS, HERE, MEMBERS, Poll
 from models.units import Unit
@@ -400,22 +400,16 @@ async def _send(ctx: Context, data: dict[str, Any]) -> None:
             ctx.reply(ctx.t("poll.nobody"))
             return
         audience, recipients = audiences.of_unit(key, unit), []
-    poll = Poll(
-        question=data["q"],
-        options_json=json.dumps(data["opts"], ensure_ascii=False),
-        anonymous=data["anon"],
-        multiple=data["multi"],
+    poll = await polls.create(
+        session=ctx.session,
+        draft=polls.PollDraft.model_validate(data),
         target=target,
         unit_id=unit_id,
         closes_at=closes,
         created_by=ctx.member.id if ctx.member else None,
-        origin_platform=ctx.event.platform,
-        origin_chat_id=ctx.event.chat_id,
-        origin_is_group=not ctx.event.is_private,
-        created_at=ctx.now,
+        origin=polls.Origin(ctx.event.platform, ctx.event.chat_id, not ctx.event.is_private),
+        now=ctx.now,
     )
-    ctx.session.add(poll)
-    await ctx.session.flush()
     spec = {
         "id": poll.id,
         "question": poll.question,
