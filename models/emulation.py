@@ -366,3 +366,40 @@ async def report_rows(session: AsyncSession, campaign: Campaign, root: Unit) -> 
             )
         )
     return rows
+
+
+# --- collective titles --------------------------------------------------------------------------
+async def toggle_unit_pledge(
+    *,
+    session: AsyncSession,
+    campaign_id: int,
+    unit_id: int,
+    code: str,
+    by: int | None,
+    at: datetime,
+) -> bool:
+    """Register the unit for the title, or take it back if it was registered; True when it
+    is registered now."""
+    existing = [
+        p for p in await unit_pledges(session, campaign_id, [unit_id]) if p.title_code == code
+    ]
+    if existing:
+        await session.delete(existing[0])
+    else:
+        session.add(
+            UnitPledge(
+                campaign_id=campaign_id,
+                unit_id=unit_id,
+                title_code=code,
+                pledged_by=by,
+                created_at=at,
+            )
+        )
+    await session.flush()
+    return not existing
+
+
+async def decide_unit_pledge(*, session: AsyncSession, pledge: UnitPledge, result: str) -> None:
+    """The board's decision on a unit's collective title at the year-end review."""
+    pledge.result = result
+    session.add(pledge)

@@ -334,3 +334,25 @@ async def create(
     session.add(poll)
     await session.flush()
     return poll
+
+
+async def set_native_counts(
+    *, session: AsyncSession, copy: PollCopy, counts: Sequence[int], voters: int
+) -> None:
+    """The app's own count of an anonymous native copy (nobody's choice is known)."""
+    copy.counts_json = json.dumps({"counts": list(counts), "voters": voters})
+    session.add(copy)
+
+
+async def close(*, session: AsyncSession, poll: Poll, at: datetime) -> None:
+    """No answer counts from now on."""
+    poll.state, poll.closed_at = CLOSED, at
+    session.add(poll)
+
+
+async def mark_stopped(*, session: AsyncSession, copy_id: int) -> None:
+    """The app closed this native copy too: nobody can answer it there any more."""
+    copy = await session.get(PollCopy, copy_id)
+    if copy is not None:
+        copy.stopped = True
+        session.add(copy)

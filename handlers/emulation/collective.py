@@ -183,26 +183,16 @@ async def _toggle(ctx: Context, unit: Unit, code: str) -> None:
     if code not in {t["code"] for t in collective_titles(campaign)}:
         raise OutdatedPress(code)
     assert campaign.id is not None and unit.id is not None
-    existing = [
-        p
-        for p in await emulation.unit_pledges(ctx.session, campaign.id, [unit.id])
-        if p.title_code == code
-    ]
-    if existing:
-        await ctx.session.delete(existing[0])
-    else:
-        ctx.session.add(
-            UnitPledge(
-                campaign_id=campaign.id,
-                unit_id=unit.id,
-                title_code=code,
-                pledged_by=ctx.member.id if ctx.member else None,
-                created_at=ctx.now,
-            )
-        )
-    await ctx.session.flush()
+    saved = await emulation.toggle_unit_pledge(
+        session=ctx.session,
+        campaign_id=campaign.id,
+        unit_id=unit.id,
+        code=code,
+        by=ctx.member.id if ctx.member else None,
+        at=ctx.now,
+    )
     ctx.audit(
-        "unit_pledge_removed" if existing else "unit_pledge_saved",
+        "unit_pledge_saved" if saved else "unit_pledge_removed",
         target=f"unit:{unit.code}",
         title=code,
     )
@@ -257,8 +247,7 @@ async def _decide(ctx: Context, pledge_id: int, result: str) -> None:
         raise OutdatedPress(str(pledge_id))
     if not await ctx.manages(unit, f"unit_pledge:{pledge.id}"):
         return
-    pledge.result = result
-    ctx.session.add(pledge)
+    await emulation.decide_unit_pledge(session=ctx.session, pledge=pledge, result=result)
     ctx.audit("unit_pledge_decided", target=f"unit_pledge:{pledge.id}", result=result)
     root = await units.get(ctx.session, campaign.unit_id)
     assert root is not None

@@ -116,8 +116,9 @@ async def on_poll_state(app: App, session: AsyncSession, event: Event) -> None:
     poll = await session.get(Poll, copy.poll_id) if copy else None
     if copy is None or poll is None or not poll.is_open or not poll.anonymous:
         return
-    copy.counts_json = json.dumps({"counts": list(state.counts), "voters": state.voters})
-    session.add(copy)
+    await polls.set_native_counts(
+        session=session, copy=copy, counts=state.counts, voters=state.voters
+    )
 
 
 @registry.on_poll_answer
@@ -215,8 +216,7 @@ async def close_poll(app: App, session: AsyncSession, poll: Poll, now: datetime)
     """Close in the database first (later answers are not counted), announce the result where
     the poll was created (delivery engine), then stop the native copies in the background."""
     assert poll.id is not None
-    poll.state, poll.closed_at = CLOSED, now
-    session.add(poll)
+    await polls.close(session=session, poll=poll, at=now)
     await reminders.skip_for(session, ["poll_close"], poll.id, now, "closed")
     t = app.translator()
     result = await tally(session, poll)
@@ -256,11 +256,8 @@ async def _stop_native(app: App, native: list[tuple[Any, str, str]]) -> None:
             log.info("could not stop poll copy %s: %s", copy_id, exc)
             continue
         async with app.db.session() as session:
-            copy = await session.get(PollCopy, copy_id)
-            if copy is not None:
-                copy.stopped = True
-                session.add(copy)
-                await session.commit()
+            await polls.mark_stopped(session=session, copy_id=copy_id)
+            await session.commit()
         await asyncio.sleep(0)
 
 
