@@ -403,3 +403,74 @@ async def decide_unit_pledge(*, session: AsyncSession, pledge: UnitPledge, resul
     """The board's decision on a unit's collective title at the year-end review."""
     pledge.result = result
     session.add(pledge)
+
+
+# --- campaigns and pledges ------------------------------------------------------------------------
+async def create_campaign(
+    *,
+    session: AsyncSession,
+    unit_id: int,
+    year: int,
+    deadline: datetime,
+    titles: list[dict],
+    targets: list[dict],
+    created_by: int | None,
+    now: datetime,
+) -> Campaign:
+    campaign = Campaign(
+        unit_id=unit_id,
+        year=year,
+        deadline=deadline,
+        titles_json=json.dumps(titles, ensure_ascii=False),
+        targets_json=json.dumps(targets, ensure_ascii=False),
+        created_by=created_by,
+        created_at=now,
+    )
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+async def save_pledges(
+    *,
+    session: AsyncSession,
+    campaign_id: int,
+    member_id: int,
+    unit_id: int,
+    chosen: Sequence[str],
+    commitment: str,
+    now: datetime,
+) -> None:
+    """The member's titles for the campaign are exactly `chosen`: new ones are added, ones no
+    longer chosen dropped, kept ones keep their commitment unless a new one is given."""
+    existing = {p.title_code: p for p in await pledges_of(session, campaign_id, member_id)}
+    for code, old in existing.items():
+        if code not in chosen:
+            await session.delete(old)
+    for code in chosen:
+        if code in existing:
+            existing[code].commitment = commitment or existing[code].commitment
+            session.add(existing[code])
+        else:
+            session.add(
+                Pledge(
+                    campaign_id=campaign_id,
+                    member_id=member_id,
+                    unit_id=unit_id,
+                    title_code=code,
+                    commitment=commitment,
+                    created_at=now,
+                )
+            )
+
+
+async def move_deadline(*, session: AsyncSession, campaign: Campaign, deadline: datetime) -> None:
+    """A running campaign's registration deadline moves (its reminders are planned again)."""
+    campaign.deadline = deadline
+    session.add(campaign)
+
+
+async def set_titles(*, session: AsyncSession, campaign: Campaign, titles: list[dict]) -> None:
+    """A running campaign's titles change (a title taken out stays, marked "removed")."""
+    campaign.titles_json = json.dumps(titles, ensure_ascii=False)
+    session.add(campaign)

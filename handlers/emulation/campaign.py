@@ -7,7 +7,6 @@ kept in each campaign), never from code.
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -23,7 +22,7 @@ from handlers import registry
 from handlers.common import audiences
 from handlers.common.dialogs import dialog_press
 from models import emulation, reminders, units
-from models.emulation import Campaign, Pledge
+from models.emulation import Campaign
 from models.members import Member
 from models.outbox import DeliveryJob, OutboxMessage
 from models.reminders import Reminder
@@ -319,17 +318,16 @@ async def launch_campaign(
     """Create the campaign, tell every member (delivery engine) and plan the reminders.
     Used by /thidua_mo and by `congdoan thidua mo --file` (a campaign file)."""
     assert unit.id is not None
-    campaign = Campaign(
+    campaign = await emulation.create_campaign(
+        session=session,
         unit_id=unit.id,
         year=year,
         deadline=deadline,
-        titles_json=json.dumps(titles, ensure_ascii=False),
-        targets_json=json.dumps(targets, ensure_ascii=False),
+        titles=titles,
+        targets=targets,
         created_by=created_by,
-        created_at=now,
+        now=now,
     )
-    session.add(campaign)
-    await session.flush()
     t = app.translator()
     member_ids = await emulation.members_without_pledge(session, campaign, unit)
     text = t(
@@ -605,26 +603,15 @@ async def _save_pledges(
         ctx.reply(problem)
         await _show_choices(ctx, campaign, data)
         return
-    existing = {
-        p.title_code: p for p in await emulation.pledges_of(ctx.session, campaign.id, ctx.member.id)
-    }
-    for code, old in existing.items():
-        if code not in data["chosen"]:
-            await ctx.session.delete(old)
-    for code in data["chosen"]:
-        if code in existing:
-            existing[code].commitment = commitment or existing[code].commitment
-        else:
-            ctx.session.add(
-                Pledge(
-                    campaign_id=campaign.id,
-                    member_id=ctx.member.id,
-                    unit_id=ctx.member.unit_id,
-                    title_code=code,
-                    commitment=commitment,
-                    created_at=ctx.now,
-                )
-            )
+    await emulation.save_pledges(
+        session=ctx.session,
+        campaign_id=campaign.id,
+        member_id=ctx.member.id,
+        unit_id=ctx.member.unit_id,
+        chosen=data["chosen"],
+        commitment=commitment,
+        now=ctx.now,
+    )
     await ctx.end_dialog()
     ctx.audit("pledge_saved", target=f"campaign:{campaign.id}", titles=data["chosen"])
     # every chosen code is an offered title (_check_choice above)

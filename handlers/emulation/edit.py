@@ -7,8 +7,6 @@ campaign flagged "removed": nobody can pick it any more, existing pledges stay v
 
 from __future__ import annotations
 
-import json
-
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import OutdatedPress, code_part, payload
@@ -96,8 +94,7 @@ async def on_deadline(ctx: Context) -> None:
     day = deadline.date()
     old = campaign.deadline
     assert campaign.id is not None
-    campaign.deadline = deadline
-    ctx.session.add(campaign)
+    await emulation.move_deadline(session=ctx.session, campaign=campaign, deadline=deadline)
     await reminders.skip_for(
         ctx.session,
         ["emulation_deadline"],
@@ -195,8 +192,7 @@ async def _toggle_title(ctx: Context, campaign: Campaign, code: str) -> None:
             titles.append(spec)
         note = ctx.t("emu.edit.added", title=names[code])
         action = "emulation_title_added"
-    campaign.titles_json = json.dumps(titles, ensure_ascii=False)
-    ctx.session.add(campaign)
+    await emulation.set_titles(session=ctx.session, campaign=campaign, titles=titles)
     ctx.audit(action, target=f"campaign:{campaign.id}", title=code)
     await _show_titles(ctx, campaign, edit=True)
     ctx.reply(note)
