@@ -68,9 +68,7 @@ async def _redeem(ctx: Context, code: str) -> None:
     if member is None or member.status != ACTIVE:
         ctx.reply(ctx.t("link.bad_code", minutes=CODE_MINUTES))
         return
-    identity.member_id = member_id
-    identity.last_seen_at = ctx.now  # the app they just used is where messages go
-    ctx.session.add(identity)
+    await members.link(session=ctx.session, identity=identity, member_id=member_id, at=ctx.now)
     ctx.audit("account_linked", target=f"member:{member_id}", platform=identity.platform)
     others = [
         i for i in await members.identities_of(ctx.session, [member_id]) if i.id != identity.id

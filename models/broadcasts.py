@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from pydantic import BaseModel, ConfigDict
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.outbox import DeliveryJob
-from models.types import UTCDateTime
+from models.types import UTCDateTime, fit_file_name
 from models.units import Unit, ids_under
 
 
@@ -83,3 +84,61 @@ async def active_in(
         .order_by(col(Broadcast.send_at))
     )
     return [(b, j) for b, j in (await session.exec(query)).all()]
+
+
+# --- creating an announcement ---------------------------------------------------------------------
+class AttachedFile(BaseModel):
+    """A photo or document the board attached (the app's own file id)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    kind: str | None = None
+    id: str | None = None
+    platform: str | None = None
+    name: str | None = None
+
+
+class BroadcastDraft(BaseModel):
+    """An announcement as the /thongbao dialog gathers it (its dialog data, validated)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    unit_id: int
+    audience: str
+    text: str
+    file: AttachedFile | None = None
+    pin: bool = False
+    paid: bool = False
+    send_at: datetime | None = None  # None: now
+    repeat: str = ""
+
+
+async def create(
+    *,
+    session: AsyncSession,
+    draft: BroadcastDraft,
+    author_member_id: int | None,
+    author_name: str,
+    send_at: datetime,
+    now: datetime,
+) -> Broadcast:
+    file = draft.file or AttachedFile()
+    item = Broadcast(
+        unit_id=draft.unit_id,
+        author_member_id=author_member_id,
+        author_name=author_name[:128],
+        audience=draft.audience,
+        text=draft.text,
+        file_kind=file.kind,
+        file_id=file.id,
+        file_platform=file.platform,
+        file_name=fit_file_name(file.name, 200) if file.name else None,
+        pin=draft.pin,
+        paid=draft.paid,
+        send_at=send_at,
+        repeat=draft.repeat,
+        created_at=now,
+    )
+    session.add(item)
+    await session.flush()
+    return item

@@ -387,3 +387,11 @@ async def mark_back(*, session: AsyncSession, member: Member) -> None:
     """A member who had left takes part again."""
     member.status = ACTIVE
     session.add(member)
+
+
+async def link(*, session: AsyncSession, identity: Identity, member_id: int, at: datetime) -> None:
+    """This app account now belongs to the member; it is where their messages go from now on
+    (the app they used last)."""
+    identity.member_id = member_id
+    identity.last_seen_at = at
+    session.add(identity)

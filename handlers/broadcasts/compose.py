@@ -25,7 +25,6 @@ from models import broadcasts, outbox, reminders, units
 from models.broadcasts import Broadcast
 from models.outbox import DeliveryJob, OutboxMessage
 from models.reminders import Reminder
-from models.types import fit_file_name
 from scheduler import action
 
 FLOW = "broadcast"
@@ -386,25 +385,14 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
     if send_at < ctx.now:
         ctx.reply(ctx.t("invalid.datetime.past"))
         return
-    file = data.get("file") or {}
-    item = Broadcast(
-        unit_id=unit.id,
+    item = await broadcasts.create(
+        session=ctx.session,
+        draft=broadcasts.BroadcastDraft.model_validate(data),
         author_member_id=ctx.member.id if ctx.member else None,
-        author_name=(ctx.member.full_name if ctx.member else ctx.event.user_name)[:128],
-        audience=data["audience"],
-        text=data["text"],
-        file_kind=file.get("kind"),
-        file_id=file.get("id"),
-        file_platform=file.get("platform"),
-        file_name=fit_file_name(file["name"], 200) if file.get("name") else None,
-        pin=bool(data.get("pin")),
-        paid=bool(data.get("paid")),
+        author_name=ctx.member.full_name if ctx.member else ctx.event.user_name,
         send_at=send_at,
-        repeat=data.get("repeat", ""),
-        created_at=ctx.now,
+        now=ctx.now,
     )
-    ctx.session.add(item)
-    await ctx.session.flush()
     assert item.id is not None
     added = await queue_occurrence(
         ctx.app,
