@@ -131,11 +131,4 @@ async def release_lease(session: AsyncSession, name: str, holder: str, now: date
     await session.commit()
 
 
-async def lease_holder(session: AsyncSession, name: str, now: datetime) -> str | None:
-    lease = await session.get(Lease, name)
-    if lease is None or lease.until < now or not lease.holder:
-        return None
-    return lease.holder
-
-
 # --- the send pace (PostgreSQL; the queries are in bot/shared_pace.py) -----------------------

@@ -84,13 +84,3 @@ async def linked_page(
     """The next `limit` linked groups under `root`, in id order, after id `after`."""
     query = _linked_in(root).where(col(ChatGroup.id) > after).order_by(col(ChatGroup.id))
     return (await session.exec(query.limit(limit))).all()
-
-
-async def linked_in_subtree(session: AsyncSession, root: Unit) -> Sequence[ChatGroup]:
-    query = (
-        select(ChatGroup)
-        .join(Unit, col(Unit.id) == ChatGroup.unit_id)
-        .where(col(Unit.path).startswith(root.path), col(ChatGroup.active).is_(True))
-        .order_by(col(ChatGroup.id))
-    )
-    return (await session.exec(query)).all()

@@ -156,16 +156,7 @@ async def organised_in(
     return (await session.exec(query)).all()
 
 
-async def answer_counts(session: AsyncSession, meeting_id: int) -> dict[str | None, int]:
-    query = (
-        select(Invite.answer, func.count())
-        .where(Invite.meeting_id == meeting_id)
-        .group_by(Invite.answer)
-    )
-    return {answer: int(n) for answer, n in (await session.exec(query)).all()}
-
-
-async def by_code(session: AsyncSession, code: str, around: datetime) -> Sequence[Meeting]:
+async def by_code(session: AsyncSession, code: str) -> Sequence[Meeting]:
     query = select(Meeting).where(
         Meeting.checkin_code == code.strip().upper(), Meeting.status == SCHEDULED
     )

@@ -303,36 +303,12 @@ async def count_reachable_of(session: AsyncSession, member_ids: Sequence[int]) -
     return found
 
 
-async def ids_from(session: AsyncSession, ids_query: Any) -> list[int]:
-    """Every member id of a query (for small audiences: the invitees of one meeting)."""
-    people = ids_query.subquery()
-    first = people.c[0]
-    return [int(i) for i in (await session.exec(select(first).order_by(first))).all()]
-
-
 async def ids_page(session: AsyncSession, ids_query: Any, *, after: int, limit: int) -> list[int]:
     """The next `limit` member ids of a query, in id order, after `after`."""
     people = ids_query.subquery()
     first = people.c[0]
     query = select(first).where(first > after).order_by(first).limit(limit)
     return [int(i) for i in (await session.exec(query)).all()]
-
-
-async def ids_in_subtree(
-    session: AsyncSession,
-    root: Unit,
-    *,
-    gender: str | None = None,
-    missing_card: bool = False,
-) -> list[int]:
-    """Active members under `root`, optionally filtered (used to pick an audience)."""
-    query = select(Member.id).where(_in_subtree(root), Member.status == ACTIVE)
-    if gender:
-        query = query.where(Member.gender == gender)
-    if missing_card:
-        query = query.where(col(Member.card_number).is_(None))
-    ids = (await session.exec(query.order_by(col(Member.id)))).all()
-    return [int(cast(int, i)) for i in ids]  # primary keys: never NULL
 
 
 async def names(session: AsyncSession, member_ids: Sequence[int]) -> dict[int, str]:

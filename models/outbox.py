@@ -462,13 +462,6 @@ async def unfinished(session: AsyncSession, platform: str) -> int:
     return int((await session.exec(query)).one())
 
 
-async def next_due_time(session: AsyncSession, platform: str) -> datetime | None:
-    query = select(func.min(OutboxItem.not_before)).where(
-        *_of_bot(platform), OutboxItem.state == QUEUED
-    )
-    return (await session.exec(query)).one()
-
-
 def _held_by(item_id: int, worker: str | None) -> list[Any]:
     where = [col(OutboxItem.id) == item_id]
     if worker is not None:  # a worker only touches rows it holds

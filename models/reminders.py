@@ -84,12 +84,3 @@ async def skip_for(
         .values(state=SKIPPED, done_at=now, note=note)
     )
     return int(result.rowcount or 0)
-
-
-async def pending_for(session: AsyncSession, kind: str, ref_id: int) -> Sequence[Reminder]:
-    query = (
-        select(Reminder)
-        .where(Reminder.kind == kind, Reminder.ref_id == ref_id, Reminder.state == PENDING)
-        .order_by(col(Reminder.due_at))
-    )
-    return (await session.exec(query)).all()

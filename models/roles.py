@@ -93,13 +93,3 @@ def role_holder_ids_query(root: Unit, role: str) -> Any:
         .where(RoleAssignment.role == role, col(Unit.path).startswith(root.path))
         .distinct()
     )
-
-
-async def member_ids_with_role_in(session: AsyncSession, root: Unit, role: str) -> list[int]:
-    """Members holding `role` on `root` or any unit below it."""
-    query = (
-        select(RoleAssignment.member_id)
-        .join(Unit, col(Unit.id) == RoleAssignment.unit_id)
-        .where(RoleAssignment.role == role, col(Unit.path).startswith(root.path))
-    )
-    return sorted(set((await session.exec(query)).all()))

@@ -466,7 +466,7 @@ async def pledge(ctx: Context) -> None:
     if campaign is None:
         latest = await emulation.latest_for(ctx.session, unit)
         if latest is not None:
-            await _show_mine(ctx, latest, closed=True)
+            await _show_mine(ctx, latest)
         else:
             ctx.reply(ctx.t("emu.none_open"))
         return
@@ -627,7 +627,7 @@ async def _save_pledges(
     )
 
 
-async def _show_mine(ctx: Context, campaign: Campaign, closed: bool) -> None:
+async def _show_mine(ctx: Context, campaign: Campaign) -> None:
     assert ctx.member is not None and campaign.id is not None and ctx.member.id is not None
     mine = await emulation.pledges_of(ctx.session, campaign.id, ctx.member.id)
     names = [

@@ -206,7 +206,7 @@ async def check_in(ctx: Context) -> None:
         ctx.reply(ctx.t("mt.checkin_usage"))
         return
     assert ctx.member is not None or ctx.is_config_admin
-    for meeting in await meetings.by_code(ctx.session, code, ctx.now):
+    for meeting in await meetings.by_code(ctx.session, code):
         window_open = meeting.starts_at - timedelta(minutes=30)
         window_close = meeting.ends_at + timedelta(hours=2)
         assert meeting.id is not None

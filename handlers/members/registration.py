@@ -97,7 +97,7 @@ async def on_input(ctx: Context) -> None:
         value = FIELDS[step].parse(raw, local_today(ctx.t, ctx.now))
     except textutil.InvalidInput as bad:
         ctx.reply(field_error(ctx.t, bad, f"field.{step}"))
-        await _prompt(ctx, step, data, reprompt=True)
+        await _prompt(ctx, step, data)
         return
     data[step] = to_stored(step, value)
     if step == "phone":  # echo it back (a shared contact is not visible in the chat as text)
@@ -187,7 +187,7 @@ def _nav_buttons(ctx: Context, step: str) -> list[list[Button]]:
     return [row]
 
 
-async def _prompt(ctx: Context, step: str, data: dict[str, Any], reprompt: bool = False) -> None:
+async def _prompt(ctx: Context, step: str, data: dict[str, Any]) -> None:
     t = ctx.t
     if step == CONFIRM:
         ctx.reply(await _summary(ctx, data))
