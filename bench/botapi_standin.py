@@ -1,6 +1,6 @@
 """A lean Bot API stand-in for intake benchmarks: long-polled updates in, answers recorded.
 
-Unlike tests/fake_telegram.py (which models chats, edits and errors for end-to-end tests) this
+Unlike tests/fakes/telegram/ (which models chats, edits and errors for end-to-end tests) this
 one does as little as possible per request, so that the bots measured against it, not the
 server, set the pace: a plain HTTP/1.1 keep-alive server on asyncio streams (no framework),
 answers built from a few fields, nothing kept for chats nobody watches.

@@ -14,7 +14,7 @@ from models import members, units
 from models.db import Database
 from models.members import Identity, Member
 from models.outbox import OutboxItem
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.people import FIRST, seed
 from tests.settle import settled
 from tests.tg import ADMIN, GROUP, Bot, press, received, say, start_bot, stop_bot, tg_settings

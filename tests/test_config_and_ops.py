@@ -198,7 +198,7 @@ async def test_cli_run_serves_zalo_and_stops_cleanly(tmp_path: Path) -> None:
 
     import httpx
 
-    from tests.fake_zalo import FakeZalo
+    from tests.fakes.zalo import FakeZalo
 
     fake = FakeZalo()
     await fake.start()

@@ -15,7 +15,7 @@ from models import roles, units
 from models.emulation import Pledge
 from models.members import Member
 from models.reminders import Reminder
-from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.people import seed, set_join_dates
 from tests.tg import ADMIN, Bot, press, received, say
 from tests.tg_flows import launch

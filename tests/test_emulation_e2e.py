@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from bot.clock import FakeClock
 from models.emulation import Pledge
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.people import seed, set_join_dates
 from tests.tg import ADMIN, Bot, press, received, say
 from tests.tg_flows import launch

@@ -20,7 +20,7 @@ from models.members import Member
 from models.outbox import DeliveryJob
 from models.reminders import Reminder
 from tests.conftest import make_settings
-from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.people import seed, set_join_dates
 from tests.tg import ADMIN, Bot, press, received, say, start_bot, stop_bot, tg_settings
 from tests.tg_flows import launch

@@ -1,4 +1,4 @@
-"""Tests for tests/fake_telegram.py, driven by a real python-telegram-bot Application."""
+"""Tests for tests/fakes/telegram/, driven by a real python-telegram-bot Application."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fake_telegram import FakeTelegram, render_text
+from tests.fakes.telegram import FakeTelegram, render_text
 
 # Any warning (unclosed sockets, un-awaited coroutines, PTB deprecations) fails the test.
 pytestmark = pytest.mark.filterwarnings("error")

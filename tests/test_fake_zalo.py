@@ -1,4 +1,4 @@
-"""Tests for bot/adapters/zalo_api.py, driven against the fake server in tests/fake_zalo.py."""
+"""Tests for bot/adapters/zalo_api.py, driven against the fake server in tests/fakes/zalo/."""
 
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ from bot.adapters.zalo_api import (
     parse_update,
     split_for_zalo,
 )
-from tests.fake_common import InLoopServer
-from tests.fake_zalo import SECRET_HEADER, FakeZalo
+from tests.fakes.server import InLoopServer
+from tests.fakes.zalo import SECRET_HEADER, FakeZalo
 
 # Unclosed sockets, un-awaited coroutines and the like fail the test.
 pytestmark = pytest.mark.filterwarnings("error")

@@ -1,6 +1,6 @@
 """The fake Bot API refuses keyboards Telegram refuses: more than 100 inline buttons, rows
 wider than 8, over about 10 KB of markup, callback_data outside 1–64 bytes (sources in
-tests/fake_telegram.py), on every method that takes a keyboard."""
+tests/fakes/telegram/limits.py), on every method that takes a keyboard."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from telegram import (
 )
 from telegram.error import BadRequest
 
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 
 USER = 501
 TOO_LONG = r"(?i)reply markup is too long"

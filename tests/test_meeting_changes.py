@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from models.reminders import Reminder
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.people import seed
 from tests.tg import ADMIN, Bot, press, say
 from tests.tg_flows import plan, send_invitations

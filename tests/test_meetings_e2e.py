@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot.clock import FakeClock
 from models.meetings import Invite, Meeting
 from models.reminders import Reminder
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.people import seed
 from tests.settle import reminders_settled, settled
 from tests.tg import ADMIN, Bot, press, received, say, start_bot, stop_bot, tg_settings

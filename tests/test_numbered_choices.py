@@ -11,7 +11,7 @@ from bot.app import App
 from models.members import Member
 from tests.conftest import ConsoleUser
 from tests.console_flows import register_lan
-from tests.fake_zalo import FakeZalo
+from tests.fakes.zalo import FakeZalo
 from tests.people import add_member
 from tests.zl import ZADMIN, ZBot, zsay
 

@@ -13,7 +13,7 @@ from bot.clock import FakeClock
 from bot.config import ConfigError, load_settings
 from models.broadcasts import Broadcast
 from models.outbox import OutboxItem, OutboxMessage
-from tests.fake_telegram import PAID_BROADCAST_REFUSED, FakeTelegram
+from tests.fakes.telegram import PAID_BROADCAST_REFUSED, FakeTelegram
 from tests.people import seed
 from tests.settle import settled
 from tests.tg import ADMIN, Bot, received, start_bot, stop_bot, tg_settings

@@ -16,7 +16,7 @@ from handlers.common.pickers import PAGE_SIZE
 from models import members, roles, units
 from models.members import Identity, Member
 from tests.big_units import DEEP, ROOT, TO_COUNT, big_units
-from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.tg import Bot, press, say, start_bot, stop_bot, tg_settings
 
 BOARD = 777  # Chủ tịch of the big CĐCS (a board member, not a config admin)

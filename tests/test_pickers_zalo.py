@@ -13,7 +13,7 @@ from bot.runtime import build_app
 from handlers.common.pickers import PAGE_SIZE
 from tests.big_units import DEEP, ROOT, TO_COUNT, big_units
 from tests.conftest import ConsoleUser, make_settings
-from tests.fake_zalo import FakeZalo
+from tests.fakes.zalo import FakeZalo
 from tests.zl import ZADMIN, start_zbot, stop_zbot, zalo_settings, zchoose, zsay
 
 PAGES = -(-(TO_COUNT + 3) // PAGE_SIZE)

@@ -10,7 +10,7 @@ import pytest
 from bot.app import App
 from bot.chat import Button, Event, Message
 from tests.conftest import ConsoleUser
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.people import seed, set_join_dates
 from tests.tg import Bot, say
 from tests.tg_flows import launch

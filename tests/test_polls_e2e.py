@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from bot.clock import FakeClock
 from models.polls import Poll, PollVote
-from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.people import seed
 from tests.tg import (
     ADMIN,

@@ -16,7 +16,7 @@ from bot.runtime import Background, _add_adapters, build_app, close_pace, pace_k
 from models.members import Identity
 from models.outbox import OutboxItem
 from tests.conftest import make_settings
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.people import seed
 from tests.settle import settled
 from tests.tg import ADMIN, received, say

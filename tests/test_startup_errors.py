@@ -18,7 +18,7 @@ from bot import logs
 from bot.adapters.telegram import TelegramAdapter
 from bot.clock import FakeClock
 from bot.runtime import build_app
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.tg import LAN, tg_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,7 @@ from bot.web import build_web_app
 from models.audit import AuditEntry
 from models.groups import ChatGroup
 from tests.conftest import make_settings
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.tg import ADMIN, GROUP, LAN, Bot, handled, press, say, start_bot, stop_bot, tg_settings
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.tg import LAN, Bot, handled
 
 

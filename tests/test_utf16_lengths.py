@@ -14,7 +14,7 @@ from bot import textutil
 from bot.app import App
 from bot.chat import Document, FileRef, Message
 from tests.conftest import ConsoleUser
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.people import seed
 from tests.tg import ADMIN, LAN, Bot, handled, press, received, say
 from tests.world import SCT_BOARD, World, assert_no_crash, build, says

@@ -17,7 +17,7 @@ from bot.clock import FakeClock
 from bot.runtime import build_app
 from bot.web import MAX_BODY_BYTES, build_web_app
 from tests.conftest import make_settings
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 from tests.tg import LAN
 
 SECRET = "s3cret-webhook-value"

@@ -8,7 +8,7 @@ import re
 from bot.app import App
 from bot.i18n import CATALOGS, TYPED
 from tests.conftest import ConsoleUser
-from tests.fake_zalo import FakeZalo
+from tests.fakes.zalo import FakeZalo
 from tests.people import add_member
 from tests.zl import ZBot, zsay
 

@@ -17,8 +17,8 @@ from bot.clock import FakeClock
 from bot.runtime import Background, build_app
 from bot.sending import Transient
 from bot.web import build_web_app
-from tests.fake_common import InLoopServer
-from tests.fake_zalo import FakeZalo
+from tests.fakes.server import InLoopServer
+from tests.fakes.zalo import FakeZalo
 from tests.zl import (
     ZADMIN,
     ZBot,

@@ -15,8 +15,8 @@ from bot.clock import FakeClock
 from bot.web import build_web_app
 from models.members import Member
 from models.polls import PollVote
-from tests.fake_telegram import FakeTelegram
-from tests.fake_zalo import FakeZalo
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.zalo import FakeZalo
 from tests.people import seed
 from tests.tg import ADMIN, GROUP, copies_recorded, press, say, updates_handled
 from tests.zl import (

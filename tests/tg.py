@@ -19,7 +19,7 @@ from bot.clock import FakeClock
 from bot.config import Settings
 from bot.runtime import Background, build_app
 from tests.conftest import make_settings
-from tests.fake_telegram import FakeTelegram
+from tests.fakes.telegram import FakeTelegram
 
 ADMIN = 900  # telegram:900 is a config admin
 LAN = 501

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.fakes.telegram import FakeTelegram, SentMessage
 from tests.tg import ADMIN, press, say
 
 

@@ -20,8 +20,8 @@ from bot.runtime import Background, build_app
 from models import units
 from models.members import Identity, Member
 from tests.conftest import make_settings
-from tests.fake_telegram import FakeTelegram
-from tests.fake_zalo import FakeZalo, SentZaloMessage
+from tests.fakes.telegram import FakeTelegram
+from tests.fakes.zalo import FakeZalo, SentZaloMessage
 from tests.tg import ADMIN
 
 ZADMIN = "9000"  # a config admin on Zalo

@@ -2,7 +2,7 @@
 
 Kept separate from the chat adapter so the wire format (wrapped results, ``ok`` flags, the 408
 "nothing arrived" long-poll answer, string ids, epoch-millisecond dates) is handled in one
-place and can be tested against ``tests/fake_zalo.py``.
+place and can be tested against ``tests/fakes/zalo/``.
 
 Errors: any answer whose JSON is not ``{"ok": true, ...}`` raises :class:`ZaloApiError`
 (also when the HTTP status was 200); a body that is not JSON raises it with the HTTP status as

@@ -1,7 +1,7 @@
 """Choosing from a list that may be long: a page of buttons at a time, and search by typing.
 
 No list a person picks from is sent whole. Telegram refuses an inline keyboard of more than
-100 buttons (see tests/fake_telegram.py for the limits and their sources), and Zalo and the
+100 buttons (see tests/fakes/telegram/limits.py for the limits and their sources), and Zalo and the
 console turn every button into a numbered line, so a CĐCS with 1,000 tổ would otherwise get
 a 1,000-line message. A picker shows PAGE_SIZE choices, "← Trang trước" / "Trang sau →"
 buttons and "Trang 2/125"; when the list is longer than a page it also says that typing a few
