@@ -21,19 +21,22 @@ console: $(STAMP)
 # ruff, mypy, the suite on SQLite, then the suite on PostgreSQL: on $CONGDOAN_TEST_POSTGRES_URL,
 # else on a throwaway server started from this machine's PostgreSQL, else "PostgreSQL pass
 # SKIPPED".
+# The tests run in one process per core (pytest-xdist), a test file per process at a time.
+PYTEST_PARALLEL := -n auto --dist loadfile
+
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	@echo "SQLite pass"
-	$(BIN)/python -m pytest -q
-	$(BIN)/python tests/pgserver.py pass -q
+	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
+	$(BIN)/python tests/pgserver.py pass -q $(PYTEST_PARALLEL)
 
 # While working: ruff, mypy and the tests that need no fake server, browser or subprocess (the e2e
 # marker, tests/conftest.py), on SQLite. `make test` runs everything.
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -m "not e2e"
+	$(BIN)/python -m pytest -q -m "not e2e" $(PYTEST_PARALLEL)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.broadcast

@@ -43,6 +43,7 @@ from models.reminders import Reminder
 from scheduler import action
 from tests import conftest
 from tests.conftest import make_settings
+from tests.settle import reminders_settled
 
 POSTGRES_URL_ENV = "CONGDOAN_TEST_POSTGRES_URL"
 NO_POSTGRES = (
@@ -554,6 +555,7 @@ async def test_the_scheduler_fires_in_one_process_and_another_takes_over(
         for app in apps:  # a handler in either process re-arms after planning
             await app.scheduler.rearm()
         await asyncio.wait_for(fired.wait(), 5)
+        await reminders_settled(apps[0])  # its firing committed: the probe is done, not due
         assert [who for who, _ in FIRED if who in "ab"] == ["a"]
         assert not second.is_leader and not apps[1].scheduler.aps.running
 
