@@ -3,7 +3,6 @@ against the fake Bot API server, and actions phrased the way a person acts."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.adapters.telegram import TelegramAdapter
 from bot.app import App
@@ -128,10 +128,9 @@ async def copies_recorded(bot: Bot, count: int) -> None:
     """Wait until the delivery engine has recorded `count` sent copies: it does so right after
     Telegram answers sendPoll, and a vote is matched to its poll through that record."""
     from models.polls import PollCopy
+    from tests.settle import until
 
-    for _ in range(250):
-        async with bot.app.db.session() as session:
-            if len((await session.exec(select(PollCopy))).all()) >= count:
-                return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"{count} poll copies never recorded")
+    async def recorded(session: AsyncSession) -> bool:
+        return len((await session.exec(select(PollCopy))).all()) >= count
+
+    await until(bot.app, recorded, timeout=5, failure=f"{count} poll copies never recorded")

@@ -23,8 +23,8 @@ BOARD_MENU = [
 
 def member_menu(ctx: Context, greeting: bool = False) -> Message:
     t = ctx.t
-    leads_a_group = any(role == "to_truong" for role, _ in ctx.roles)
-    names = MEMBER_MENU + (BOARD_MENU if ctx.is_board else ["hop"] if leads_a_group else [])
+    # a tổ trưởng (an organiser who is not on the board) calls the tổ's meetings
+    names = MEMBER_MENU + (BOARD_MENU if ctx.is_board else ["hop"] if ctx.is_organiser else [])
     buttons = [
         [Button(t(f"menu.{n}"), payload("cmd", n)) for n in names[i : i + 2]]
         for i in range(0, len(names), 2)

@@ -371,7 +371,7 @@ async def _submit(ctx: Context, data: dict[str, Any]) -> None:
     ctx.member = member
     await ctx.end_dialog()
     if roster_match:
-        member.status, member.decided_at = ACTIVE, ctx.now
+        await members.approve(session=session, member=member, by=None, at=ctx.now)
         ctx.audit("registration_auto_approved", target=f"member:{member.id}")
         ctx.reply(ctx.t("reg.auto_approved", name=member.full_name))
         ctx.reply(member_menu(ctx))
