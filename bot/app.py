@@ -188,7 +188,7 @@ class App:
                 worker.wake()
         if result.replan and self.scheduler is not None:
             await self.scheduler.rearm()
-        await self.deliver(result.outgoing)
+        await self.deliver(result.outgoing, first_to=(event.platform, event.chat_id))
         for work in result.followups:
             self.spawn(work())
 
@@ -418,9 +418,16 @@ class App:
         return False
 
     # --- sending ---------------------------------------------------------------------
-    async def deliver(self, outgoing: Sequence[Outgoing]) -> None:
+    async def deliver(
+        self, outgoing: Sequence[Outgoing], *, first_to: tuple[str, str] | None = None
+    ) -> None:
+        """Send one update's answers in order; with `first_to`, that chat's come first (the
+        person who acted is waiting; the board members told about it are not)."""
         with_choices: set[tuple[Address, str | None]] = set()
-        for item in coalesce(outgoing):
+        items = coalesce(outgoing)
+        if first_to is not None:
+            items.sort(key=lambda item: (item.address.platform, item.address.chat_id) != first_to)
+        for item in items:
             adapter = await self.adapter_for(item.address)
             if adapter is None:
                 log.warning(
