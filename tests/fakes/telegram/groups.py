@@ -144,7 +144,8 @@ class GroupsState(TelegramState):
         if parameter and not _START_PARAMETER.match(parameter):
             raise AssertionError(f"Telegram would not open this start parameter: {parameter!r}")
         rights: set[str] = set()
-        for name in (query.get("admin") or [""])[0].split("+"):
+        # "+" separates the rights; a URL decoder reads it as a space
+        for name in re.split(r"[+ ]", (query.get("admin") or [""])[0]):
             if name and name not in ADMIN_RIGHTS:
                 raise AssertionError(f"unknown admin right {name!r} in {link!r}")
             if name:
