@@ -190,7 +190,7 @@ MESSAGES: dict[str, str] = {
     "help.cmd.doanvien": "union member list",
     "help.cmd.timkiem": "find a member by name, phone number or card number",
     "help.cmd.xuatds": "export the member list to Excel",
-    "help.cmd.lienketnhom": "(in a group) link the group to a unit",
+    "help.cmd.lienketnhom": "(in a group) link the group to a unit; (private) get a link that adds the bot to a group",
     "help.cmd.huylienket": "(in a group) unlink the group",
     "help.cmd.phanquyen": "give or remove a role: /phanquyen <member no.> <bch|to_truong|admin> <unit code> [bỏ]",
     # --- settings ---

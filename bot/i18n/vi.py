@@ -190,7 +190,7 @@ MESSAGES: dict[str, str] = {
     "help.cmd.doanvien": "danh sách đoàn viên",
     "help.cmd.timkiem": "tìm đoàn viên theo tên, số điện thoại, số thẻ",
     "help.cmd.xuatds": "xuất danh sách đoàn viên ra Excel",
-    "help.cmd.lienketnhom": "(trong nhóm) liên kết nhóm với đơn vị",
+    "help.cmd.lienketnhom": "(trong nhóm) liên kết nhóm với đơn vị; (chat riêng) lấy đường dẫn thêm bot vào nhóm",
     "help.cmd.huylienket": "(trong nhóm) hủy liên kết nhóm",
     "help.cmd.phanquyen": "giao hoặc bỏ vai trò: /phanquyen <mã ĐV> <bch|to_truong|admin> <mã đơn vị> [bỏ]",
     # --- cài đặt ---
