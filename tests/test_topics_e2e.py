@@ -59,17 +59,28 @@ async def test_answers_and_a_group_poll_stay_in_their_topic(fake: FakeTelegram, 
     hello = await fake.wait_for(FORUM, contains="nhắn riêng cho bot", since=mark)
     assert hello.thread_id is None
     assert "message_thread_id" not in hello.params
-    # a member's quick poll in the topic: the card, every answer and the poll itself
+    # a quick poll in the topic: the card, every answer and the poll itself
     mark = fake.mark()
-    in_forum(fake, chats[0], "/binhchon Đi dã ngoại Thứ Bảy? | Có | Không", talk)
+    in_forum(fake, ADMIN, "/binhchon Đi dã ngoại Thứ Bảy? | Có | Không", talk)
     card = await fake.wait_for(FORUM, contains="📊 Bình chọn", since=mark)
     assert card.thread_id == talk
-    fake.user_presses(chats[0], card, card.button("Gửi bình chọn"))
+    fake.user_presses(ADMIN, card, card.button("Gửi bình chọn"))
     await fake.wait_for(FORUM, contains="Đã tạo bình chọn", since=mark)
     await fake.wait_until(lambda: bool(fake.polls_in(FORUM)), what="the native poll")
     await handled(bot, fake)
     assert [m.thread_id for m in fake.sent[mark:] if m.chat_id == FORUM] == [talk] * 3
     assert [p.thread_id for p in fake.polls_in(FORUM)] == [talk]
+    # asked in the topic, the results are shown there; closed early by its organiser in
+    # private, the final results go back to where the poll was made
+    mark = fake.mark()
+    in_forum(fake, chats[0], "/ketqua 1", talk)
+    now = await fake.wait_for(FORUM, contains="Kết quả tạm thời", since=mark)
+    assert now.thread_id == talk
+    await say(fake, ADMIN, "/ketqua 1", "Kết quả tạm thời")
+    manage = await fake.wait_for(ADMIN, contains="Quản lý bình chọn số 1", since=mark)
+    fake.user_presses(ADMIN, manage, manage.button("Kết thúc ngay"))
+    final = await fake.wait_for(FORUM, contains="KẾT QUẢ BÌNH CHỌN", since=mark)
+    assert final.thread_id == talk
 
 
 async def test_announcements_go_to_the_linked_topic(fake: FakeTelegram, bot: Bot) -> None:

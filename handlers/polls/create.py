@@ -410,7 +410,9 @@ async def _send(ctx: Context, data: dict[str, Any]) -> None:
         unit_id=unit_id,
         closes_at=closes,
         created_by=ctx.member.id if ctx.member else None,
-        origin=polls.Origin(ctx.event.platform, ctx.event.chat_id, not ctx.event.is_private),
+        origin=polls.Origin(
+            ctx.event.platform, ctx.event.chat_id, not ctx.event.is_private, ctx.event.thread_id
+        ),
         now=ctx.now,
     )
     spec = {

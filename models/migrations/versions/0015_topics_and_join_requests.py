@@ -1,4 +1,4 @@
-"""Telegram forum topics (a group link's topic, an outbox row's topic) and join requests
+"""Telegram forum topics (a group link's, an outbox row's, a poll's origin) and join requests
 
 Revision ID: 0015
 Revises: 0014
@@ -18,12 +18,15 @@ down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# A forum topic's message_thread_id: a group link's, an outbox row's, a poll's origin.
+TOPICS = (("chat_groups", "thread_id"), ("outbox", "thread_id"), ("polls", "origin_thread_id"))
+
 
 def upgrade() -> None:
-    for table in ("chat_groups", "outbox"):
+    for table, column in TOPICS:
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.add_column(
-                sa.Column("thread_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
+                sa.Column(column, sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
             )
     op.create_table(
         "join_requests",
@@ -53,6 +56,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_join_requests_unit_id"))
         batch_op.drop_index(batch_op.f("ix_join_requests_state"))
     op.drop_table("join_requests")
-    for table in ("outbox", "chat_groups"):
+    for table, column in reversed(TOPICS):
         with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column("thread_id")
+            batch_op.drop_column(column)
