@@ -26,7 +26,7 @@ from bot.registry import ID, OutdatedPress, payload, press_parts
 from bot.sending import SendError, Transient
 from handlers import registry
 from handlers.common.decisions import on_member_decided
-from handlers.common.notify import notify_board
+from handlers.common.notify import board_chats, notify_board
 from handlers.members.registration import begin
 from models import groups, members, units
 from models.groups import APPROVED, APPROVING, DECLINED, DECLINING, GONE, WAITING, JoinRequest
@@ -206,6 +206,7 @@ async def tell_platform(app: App, request_ids: list[int]) -> None:
         except SendError as exc:
             log.warning("join request %s refused by the platform: %s", request_id, exc)
             outcome, error = "gone", str(exc)
+            await _tell_board_refused(app, request_id)
         if outcome is None:
             continue
         state = GONE if outcome == "gone" else (APPROVED if approve else DECLINED)
@@ -214,6 +215,22 @@ async def tell_platform(app: App, request_ids: list[int]) -> None:
             if request is not None and request.state in (APPROVING, DECLINING):
                 groups.answered(request=request, state=state, error=error, at=app.clock.now())
                 await session.commit()
+
+
+async def _tell_board_refused(app: App, request_id: int) -> None:
+    """The platform refused to let the bot decide (it is no longer an administrator that may
+    add members): the unit's board is told, to decide in the app and give the bot the right."""
+    async with app.db.session() as session:
+        request = await groups.get_request(session, request_id)
+        unit = await units.get(session, request.unit_id) if request else None
+        if request is None or unit is None:
+            return
+        group = await groups.find(session, request.platform, request.chat_id)
+        title = group.title if group is not None and group.title else unit.name
+        chats = await board_chats(session, app, unit)
+    await app.deliver(
+        [Outgoing(address, Message(t("jr.board_no_right", group=title))) for address, t in chats]
+    )
 
 
 @registry.on_start

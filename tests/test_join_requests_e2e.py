@@ -247,3 +247,21 @@ async def test_a_request_declined_meanwhile_is_not_overruled(fake: FakeTelegram,
     assert refusals == ["Bad Request: HIDE_REQUESTER_MISSING"]
     assert not fake.is_member(GROUP, other)
     assert await states(bot) == ["gone"]
+
+
+async def test_the_board_hears_when_the_bot_lost_the_right_to_add_members(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    await linked_group(fake, bot)
+    fake._bot_rights[GROUP].discard("can_invite_users")  # an owner took the right away
+    (member,) = await seed(bot.app, 1)
+    mark = fake.mark()
+    fake.user_asks_to_join(GROUP, member, "Hoa", title=TITLE)
+    await fake.wait_for(
+        ADMIN, contains="không duyệt được một yêu cầu vào nhóm «Tổ Văn phòng»", since=mark
+    )
+    await handled(bot, fake)
+    refusals = [body["description"] for m, _p, body in fake.errors if m == "approveChatJoinRequest"]
+    assert refusals == ["Bad Request: CHAT_ADMIN_REQUIRED"]
+    assert fake.pending_join_requests(GROUP) == [member]  # still there for a human admin
+    assert await states(bot) == ["gone"]

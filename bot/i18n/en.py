@@ -163,6 +163,7 @@ MESSAGES: dict[str, str] = {
     "jr.board_approved": "{name} has been let into «{group}».",
     "jr.board_declined": "The request of {name} to join «{group}» was declined.",
     "jr.already_decided": "This request to join has already been handled.",
+    "jr.board_no_right": "The bot could not answer a request to join «{group}»: Telegram says the bot is no longer an administrator allowed to add members. Please handle the request in Telegram and give the bot that right again.",
     # --- menu and help ---
     "menu.greeting": "Hello, {name}! Choose a feature below:",
     "menu.title": "Choose a feature:",

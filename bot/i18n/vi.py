@@ -163,6 +163,7 @@ MESSAGES: dict[str, str] = {
     "jr.board_approved": "Đã cho {name} vào nhóm «{group}».",
     "jr.board_declined": "Đã từ chối yêu cầu vào nhóm «{group}» của {name}.",
     "jr.already_decided": "Yêu cầu vào nhóm này đã được xử lý rồi.",
+    "jr.board_no_right": "Bot không duyệt được một yêu cầu vào nhóm «{group}»: Telegram báo bot không còn là quản trị viên có quyền thêm thành viên. Anh/chị vui lòng xét yêu cầu ngay trong Telegram và cấp lại quyền đó cho bot.",
     # --- menu và trợ giúp ---
     "menu.greeting": "Chào {name}! Anh/chị chọn chức năng bên dưới:",
     "menu.title": "Anh/chị chọn chức năng:",
