@@ -16,6 +16,7 @@ from bot.i18n import Translator
 from bot.registry import ID, PAGE, OutdatedPress, payload, press_number, press_parts
 from handlers import registry
 from handlers.common import pickers
+from handlers.common.decisions import member_decided
 from handlers.common.dialogs import dialog_press
 from handlers.common.fields import (
     FIELDS,
@@ -374,6 +375,7 @@ async def _submit(ctx: Context, data: dict[str, Any]) -> None:
         ctx.audit("registration_auto_approved", target=f"member:{member.id}")
         ctx.reply(ctx.t("reg.auto_approved", name=member.full_name))
         ctx.reply(member_menu(ctx))
+        await member_decided(ctx, member, approved=True)
         return
     ctx.audit("registration_submitted", target=f"member:{member.id}")
     unit = await units.get(session, member.unit_id)
@@ -459,6 +461,7 @@ async def decide(ctx: Context, member_id: int, *, approve: bool) -> None:
     )
     for ident in await members.identities_of(ctx.session, [member.id]):
         ctx.send_to(ident, lambda t: Message(t("reg.approved", unit=unit.name)))
+    await member_decided(ctx, member, approved=True)
 
 
 @registry.flow("reject")
@@ -484,6 +487,7 @@ async def on_reject_reason(ctx: Context) -> None:
     ctx.reply(ctx.t("appr.done_rejected", name=member.full_name))
     for ident in await members.identities_of(ctx.session, [member.id]):
         ctx.send_to(ident, lambda t: Message(t("reg.rejected", reason=reason)))
+    await member_decided(ctx, member, approved=False)
 
 
 @registry.button("rej", access="board")
