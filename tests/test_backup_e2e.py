@@ -14,10 +14,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.backup import archive
 from bot.clock import FakeClock
+from bot.config import BackupSection
 from models.dialogs import DialogState
 from models.emulation import Pledge
 from models.members import Identity, Member
 from models.outbox import SENDING, SENT, UNCERTAIN, OutboxItem
+from models.reminders import Reminder
 from tests.backups import (
     congdoan,
     drop_databases_set_aside,
@@ -158,3 +160,53 @@ async def test_backup_mid_broadcast_and_registration_restores_everything(
             await stop_bot(bot)
     finally:
         drop_databases_set_aside()
+
+
+async def test_the_daily_backup_runs_in_the_leader_and_a_failure_is_told_to_the_admin_chat(
+    fake: FakeTelegram, tmp_path: Path, clock: FakeClock
+) -> None:
+    skip_without_pg_tools()
+    settings = tg_settings(tmp_path, fake, admin_chat="telegram:-100777")
+    settings.backup = BackupSection(
+        dir=str(tmp_path / "backups"),
+        daily_at="02:30",
+        keep=3,  # type: ignore[arg-type]
+    )
+    bot = await start_bot(settings, clock)  # 2026-11-23 02:00 UTC = 09:00 in Hà Nội
+    try:
+
+        async def planned(session: AsyncSession) -> bool:
+            found = (await session.exec(select(Reminder).where(Reminder.kind == "backup"))).all()
+            return [r.key for r in found] == ["backup:2026-11-24T02:30"]
+
+        await until(bot.app, planned, timeout=10, failure="the daily backup was not planned")
+        assert bot.background.leader is not None and bot.background.leader.is_leader
+        assert bot.app.scheduler is not None
+        clock.set(datetime(2026, 11, 23, 19, 30, tzinfo=UTC))  # 02:30 on the 24th, local
+        assert await bot.app.scheduler.run_due() == 1
+        assert [p.name for p in (tmp_path / "backups").iterdir()] == [
+            "congdoan-20261123-193000Z.tar.gz"
+        ]
+        async with bot.app.db.session() as session:
+            found = (await session.exec(select(Reminder).where(Reminder.kind == "backup"))).all()
+        assert [(r.key, r.state) for r in found] == [
+            ("backup:2026-11-24T02:30", "done"),
+            ("backup:2026-11-25T02:30", "pending"),
+        ]
+        # the next night the backup directory cannot be written: the admin chat hears it
+        (tmp_path / "backups").rename(tmp_path / "moved")
+        (tmp_path / "backups").write_text("a file where the directory was")
+        clock.set(datetime(2026, 11, 24, 19, 30, tzinfo=UTC))
+        assert await bot.app.scheduler.run_due() == 1
+        told = await fake.wait_for(-100777, contains="sao lưu dữ liệu tự động")
+        assert "lúc 02:30 ngày 25/11/2026 không thành công" in told.body
+        assert "backups là một tệp, không phải thư mục" in told.body
+        assert "congdoan backup" in told.body
+        async with bot.app.db.session() as session:
+            found = (await session.exec(select(Reminder).where(Reminder.kind == "backup"))).all()
+        assert [(r.key, r.state) for r in found][1:] == [
+            ("backup:2026-11-25T02:30", "skipped"),
+            ("backup:2026-11-26T02:30", "pending"),  # and it tries again the next night
+        ]
+    finally:
+        await stop_bot(bot)

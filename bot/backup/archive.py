@@ -8,6 +8,7 @@ congdoan-20261202-023000Z.tar.gz
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import tarfile
@@ -119,11 +120,21 @@ def unpack(archive: Path, into: Path) -> None:
 
 
 def ensure_dir(directory: Path) -> None:
+    if directory.exists() and not directory.is_dir():
+        raise BackupError(f"{directory} là một tệp, không phải thư mục (xem [backup] dir).")
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BackupError(
-            f"Không tạo được thư mục sao lưu {directory}: {exc.strerror or exc}"
-        ) from None
-    if not directory.is_dir():
-        raise BackupError(f"{directory} không phải thư mục (xem [backup] dir).")
+        raise BackupError(f"Không tạo được thư mục sao lưu {directory}: {os_reason(exc)}") from None
+
+
+def os_reason(exc: OSError) -> str:
+    """The usual reasons in Vietnamese; others as the system says them."""
+    reasons = {
+        errno.EACCES: "không có quyền ghi",
+        errno.EPERM: "không có quyền ghi",
+        errno.EROFS: "ổ đĩa chỉ cho đọc",
+        errno.ENOSPC: "ổ đĩa đã đầy",
+        errno.ENOTDIR: "một phần của đường dẫn là tệp, không phải thư mục",
+    }
+    return reasons.get(exc.errno or 0, exc.strerror or str(exc))

@@ -92,5 +92,6 @@ async def tell_admins(app: Any, when: datetime, reason: str) -> None:
         return
     platform, _, chat_id = target.partition(":")
     t = app.translator()
-    text = t("backup.failed", when=t.datetime(when), reason=reason)
+    local = when.astimezone(app.settings.tz)
+    text = t("backup.failed", time=f"{local:%H:%M}", date=t.date(local.date()), reason=reason)
     app.spawn(app.deliver([Outgoing(Address(platform, chat_id), Message(text))]))

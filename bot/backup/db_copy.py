@@ -103,14 +103,14 @@ def copy_sync(source_url: str, target_url: str, now: datetime) -> dict[str, int]
     target_engine = create_engine(database.sync_url(target_url))
     try:
         with source_engine.connect() as source, target_engine.connect() as target:
-            busy = [t.name for t in tables if _count(target, t)]
-            if busy:
-                raise RestoreRefused(
-                    "Cơ sở dữ liệu đích đã có dữ liệu (bảng " + ", ".join(busy[:5]) + "): "
-                    "chỉ sao chép vào một cơ sở dữ liệu trống."
-                )
             counts: dict[str, int] = {}
             with source.begin(), target.begin():  # one snapshot read, one transaction written
+                busy = [t.name for t in tables if _count(target, t)]
+                if busy:
+                    raise RestoreRefused(
+                        "Cơ sở dữ liệu đích đã có dữ liệu (bảng " + ", ".join(busy[:5]) + "): "
+                        "chỉ sao chép vào một cơ sở dữ liệu trống."
+                    )
                 for table in tables:
                     counts[table.name] = _copy_table(source, target, table)
                 if target.dialect.name == "postgresql":

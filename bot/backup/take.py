@@ -70,7 +70,7 @@ async def take_backup(settings: Settings, now: datetime | None = None) -> Taken:
             await asyncio.to_thread(archive.pack, partial, manifest, copy, exports_dir, exports)
         partial.rename(target)  # only a complete file carries the backup name
     except OSError as exc:
-        raise BackupError(f"Ghi bản sao lưu thất bại: {exc.strerror or exc}") from None
+        raise BackupError(f"Ghi bản sao lưu thất bại: {archive.os_reason(exc)}") from None
     finally:
         partial.unlink(missing_ok=True)
     pruned = archive.prune(directory, settings.backup.keep)
