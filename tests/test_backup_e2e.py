@@ -117,6 +117,7 @@ async def test_backup_mid_broadcast_and_registration_restores_everything(
         put_back = await congdoan(fresh, "restore", str(backup))
         assert put_back.returncode == 0, put_back.stderr
         assert "Đã khôi phục" in put_back.stdout
+        assert "còn 7 tin trong hàng đợi" in put_back.stdout  # six queued, one in flight
         restored = database_url(fresh)
         assert await rows(restored, Member) == before["members"]
         assert await rows(restored, Identity) == before["identities"]

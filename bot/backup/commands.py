@@ -49,6 +49,11 @@ async def restore(settings: Settings, file: Path) -> int:
             f"  Bản sao lưu cũ hơn chương trình (mới nhất {done.level.head}): lần khởi động tới, "
             "bot tự nâng cấp cơ sở dữ liệu."
         )
+    if done.waiting:
+        print(
+            f"  Bản sao lưu còn {done.waiting} tin trong hàng đợi: bot gửi tiếp khi khởi động "
+            "(tin đã gửi sau thời điểm sao lưu sẽ được gửi lại; xem docs/operations.md)."
+        )
     print("  Khởi động lại bot để dùng dữ liệu đã khôi phục.")
     return 0
 

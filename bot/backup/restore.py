@@ -19,12 +19,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy import create_engine, func
+from sqlmodel import Session, col, select
+
 from bot.backup import archive, pg_tools, sqlite_copy
 from bot.backup.errors import BackupError, RestoreRefused
 from bot.backup.levels import Level, check_level
 from bot.backup.running import running_processes
 from bot.backup.take import backend_of
 from bot.config import Settings
+from models import db as database
+from models.outbox import QUEUED, SENDING, OutboxItem
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class Restored:
     aside: str | None  # where the database that was there before now is
     exports: int
     exports_aside: Path | None
+    waiting: int  # outbox rows of the copy still to send (queued) or in flight (sending)
 
 
 def _stamp(now: datetime) -> str:
@@ -76,7 +82,19 @@ async def restore_backup(settings: Settings, file: Path, now: datetime | None = 
         exports, exports_aside = _replace_exports(
             unpacked / archive.EXPORTS, Path(settings.backup.exports_dir), stamp
         )
-    return Restored(level, aside, exports, exports_aside)
+    waiting = await asyncio.to_thread(_waiting_sends, url)
+    return Restored(level, aside, exports, exports_aside, waiting)
+
+
+def _waiting_sends(url: str) -> int:
+    """What the bot will send (or report uncertain) when it starts on the restored copy."""
+    engine = create_engine(database.sync_url(url))
+    try:
+        with Session(engine) as session:
+            query = select(func.count()).where(col(OutboxItem.state).in_([QUEUED, SENDING]))
+            return int(session.exec(query).one())
+    finally:
+        engine.dispose()
 
 
 async def _checked(work: Awaitable[str | None]) -> str | None:
