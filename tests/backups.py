@@ -31,11 +31,13 @@ def write_site(directory: Path, **backup: object) -> Path:
     return config
 
 
-async def congdoan(directory: Path, *args: str) -> subprocess.CompletedProcess:
+async def congdoan(
+    directory: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """`congdoan --config directory/config.toml ARGS` in a thread: the bot of the test keeps
     running on the event loop meanwhile."""
     config = str(directory / "config.toml")
-    return await asyncio.to_thread(run_cli, "--config", config, *args, cwd=directory)
+    return await asyncio.to_thread(run_cli, "--config", config, *args, cwd=directory, env=env)
 
 
 def skip_without_pg_tools() -> None:

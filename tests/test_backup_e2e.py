@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.backup import archive
 from bot.clock import FakeClock
 from bot.config import BackupSection
+from bot.runtime import build_app
 from models.dialogs import DialogState
 from models.emulation import Pledge
 from models.members import Identity, Member
@@ -27,6 +28,7 @@ from tests.backups import (
     skip_without_pg_tools,
     write_site,
 )
+from tests.conftest import make_settings
 from tests.databases import database_url, on_postgresql
 from tests.fakes.telegram import FakeTelegram
 from tests.people import seed, set_join_dates
@@ -211,3 +213,27 @@ async def test_the_daily_backup_runs_in_the_leader_and_a_failure_is_told_to_the_
         ]
     finally:
         await stop_bot(bot)
+
+
+async def test_db_copy_on_the_command_line(tmp_path: Path, clock: FakeClock) -> None:
+    """From a SQLite file to the test's database (PostgreSQL on the PostgreSQL pass)."""
+    source = tmp_path / "site"
+    write_site(source)
+    sqlite_url = f"sqlite+aiosqlite:///{source / 'bot.db'}"
+    only_sqlite = {"CONGDOAN_DATABASE_URL": sqlite_url}
+    settings = make_settings(source)
+    settings.database.url = sqlite_url
+    app = await build_app(settings, clock)
+    await seed(app, 5)
+    await app.db.dispose()
+    target = database_url(tmp_path / "target")
+    copied = await congdoan(source, "db", "copy", "--to", target, env=only_sqlite)
+    assert copied.returncode == 0, copied.stderr
+    assert "số dòng từng bảng đã khớp" in copied.stdout
+    assert await rows(target, Member) == await rows(sqlite_url, Member)
+    again = await congdoan(source, "db", "copy", "--to", target, env=only_sqlite)
+    assert again.returncode == 2
+    assert "Cơ sở dữ liệu đích đã có dữ liệu" in again.stderr
+    missing = await congdoan(source, "db", "copy", env=only_sqlite)
+    assert missing.returncode == 2
+    assert "Cần --to postgresql+asyncpg://" in missing.stderr
