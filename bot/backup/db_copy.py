@@ -14,7 +14,17 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, create_engine, func, select, text, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Table,
+    bindparam,
+    create_engine,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
@@ -60,8 +70,6 @@ def _copy_table(source: Connection, target: Connection, table: Table) -> int:
         target.execute(table.insert(), rows)
         copied += len(rows)
     if pending:
-        from sqlalchemy import bindparam
-
         statement = (
             update(table)
             .where(*(k == bindparam(f"k_{k.key}") for k in keys))
