@@ -12,7 +12,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# pg_dump / pg_restore for `congdoan backup` and `congdoan restore` on PostgreSQL
+# pg_dump / pg_restore for `congdoan backup` and `congdoan restore` on PostgreSQL; not pinned
+# to a version: each rebuild takes Debian's security updates of the 15 client.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends postgresql-client \
     && rm -rf /var/lib/apt/lists/*
@@ -28,7 +30,8 @@ RUN pip install . && rm -rf build ./*.egg-info
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin congdoan \
     && mkdir -p /app/data \
     && chown congdoan:congdoan /app/data
-USER congdoan
+# numeric: the host and orchestrators can tell it is not root without the image's passwd
+USER 10001:10001
 VOLUME ["/app/data"]
 EXPOSE 8080
 

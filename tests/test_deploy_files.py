@@ -1,5 +1,5 @@
 """The deployment files, checked by the tools that read them when this machine has them
-(systemd-analyze, docker compose or docker-compose, nginx, caddy); each check says when it is
+(systemd-analyze, docker compose or docker-compose, nginx, caddy, hadolint); each check says when it is
 skipped. Base images cannot be pulled here: the image itself is not built (docs/operations.md,
 "What was and was not tried here")."""
 
@@ -124,6 +124,15 @@ def test_the_image_holds_every_package_and_runs_as_a_plain_user() -> None:
     for package in packages:
         assert f"COPY {package} ./{package}" in dockerfile
     assert re.search(r"^FROM python:3\.11-slim", dockerfile, re.MULTILINE)
-    assert re.search(r"^USER congdoan$", dockerfile, re.MULTILINE)
+    assert re.search(r"^USER 10001:10001$", dockerfile, re.MULTILINE)
+    assert "useradd --system --uid 10001" in dockerfile
     assert "HEALTHCHECK" in dockerfile and "/healthz" in dockerfile
     assert dockerfile.rstrip().endswith('CMD ["congdoan", "--config", "/app/config.toml", "run"]')
+
+
+def test_dockerfile_lints_clean() -> None:
+    hadolint = need("hadolint")
+    result = subprocess.run(
+        [hadolint, "--no-color", str(ROOT / "Dockerfile")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
