@@ -1,7 +1,7 @@
 """The deployment files, checked by the tools that read them when this machine has them
-(systemd-analyze, docker compose or docker-compose, nginx, caddy, hadolint); each check says when it is
-skipped. Base images cannot be pulled here: the image itself is not built (docs/operations.md,
-"What was and was not tried here")."""
+(systemd-analyze, docker compose or docker-compose, nginx, caddy, hadolint); each check says
+when it is skipped. Base images cannot be pulled here: the image itself is not built
+(docs/operations.md, "What was and was not tried here")."""
 
 from __future__ import annotations
 
