@@ -226,3 +226,44 @@ async def test_db_copy_moves_every_row_and_refuses_a_target_with_data(tmp_path: 
     with pytest.raises(RestoreRefused, match="đã có dữ liệu"):
         await copy_database(source.database.url, target_url)
     shutil.rmtree(tmp_path / "target", ignore_errors=True)
+
+
+async def test_restore_refuses_a_truncated_or_a_newer_postgresql_archive(tmp_path: Path) -> None:
+    if not on_postgresql():
+        pytest.skip("PostgreSQL pass only: pg_dump archives")
+    skip_without_pg_tools()
+    from sqlalchemy import text
+
+    from tests.databases import postgresql
+
+    live = site(tmp_path, "live")
+    app = await build_app(live)
+    await seed(app, 2)
+    taken = await take_backup(live, NOW)
+    async with app.db.session() as session:  # as a later version would leave it
+        await session.exec(text("UPDATE alembic_version SET version_num = '0099'"))
+        await session.commit()
+    newer = await take_backup(live, NOW + timedelta(minutes=1))
+    await app.db.dispose()
+    assert newer.revision == "0099"
+    work = tmp_path / "cut"
+    work.mkdir()
+    archive.unpack(taken.path, work)
+    dump = work / archive.DATABASE_FILES["postgresql"]
+    dump.write_bytes(dump.read_bytes()[: dump.stat().st_size // 2])
+    truncated = tmp_path / "truncated.tar.gz"
+    archive.pack(truncated, archive.read_manifest(taken.path), dump, work / "exports", [])
+
+    target = site(tmp_path, "target")
+    before = await rows(target.database.url, Member)
+    with pytest.raises(RestoreRefused, match="Tệp sao lưu PostgreSQL không dùng được"):
+        await restore_backup(target, truncated, NOW)
+    with pytest.raises(RestoreRefused, match="phiên bản cơ sở dữ liệu 0099, mới hơn"):
+        await restore_backup(target, newer.path, NOW)
+    assert await rows(target.database.url, Member) == before
+    server = postgresql()
+    assert server is not None
+    aside = server.admin.execute(
+        "SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_before\\_restore\\_%'"
+    ).fetchone()
+    assert aside == (0,)
