@@ -5,14 +5,19 @@ again from the copy (issue 15, "Back up and restore")."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections import Counter
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.backup import archive
+from bot.backup import RestoreRefused, archive
+from bot.backup.restore import restore_backup
+from bot.backup.take import take_backup
 from bot.clock import FakeClock
 from bot.config import BackupSection
 from bot.runtime import build_app
@@ -237,3 +242,39 @@ async def test_db_copy_on_the_command_line(tmp_path: Path, clock: FakeClock) -> 
     missing = await congdoan(source, "db", "copy", env=only_sqlite)
     assert missing.returncode == 2
     assert "Cần --to postgresql+asyncpg://" in missing.stderr
+
+
+@pytest.mark.sqlite_only("another process holding the SQLite file open")
+async def test_restore_refuses_while_another_process_has_the_sqlite_file_open(
+    tmp_path: Path,
+) -> None:
+    """Seen without any lease: e.g. an intake-only `congdoan run --no-delivery`."""
+    live = make_settings(tmp_path / "live")
+    live.backup.dir = str(tmp_path / "backups")
+    app = await build_app(live)
+    await seed(app, 2)
+    await app.db.dispose()
+    taken = await take_backup(live)
+    path = live.database.url.split(":///", 1)[1]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_OPEN, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == b"open"
+        with pytest.raises(RestoreRefused, match=f"tiến trình {holder.pid} đang mở tệp"):
+            await restore_backup(live, taken.path)
+    finally:
+        holder.communicate(b"")
+    done = await restore_backup(live, taken.path)  # once it is gone
+    assert done.aside is not None
+
+
+# Another process with the database open and idle: it says "open", then waits for stdin.
+HOLD_OPEN = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+conn.execute("SELECT count(*) FROM members").fetchone()
+print("open", flush=True)
+sys.stdin.read()
+"""

@@ -6,12 +6,15 @@ competes for it every few seconds, and holds leases on the outbox rows it is sen
 known to be gone (same host, pid free), means the bot runs; a clean stop gives the leases up,
 a killed process's run out within 15 s (leader) or 30 s (outbox rows). On PostgreSQL any other
 open connection to the database also counts (an intake-only `congdoan run --no-delivery`
-holds no lease but keeps connections).
+holds no lease but keeps connections); on SQLite any other process of this machine that has
+the file open (read from /proc: the processes of the same user, or all of them as root).
 """
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
 from sqlmodel import Session, col, select
@@ -40,6 +43,8 @@ def running_processes(url: str, now: datetime) -> list[str]:
                 )
                 holders.update(h for h in session.exec(query2).all() if h)
             found = sorted(h for h in holders if not cluster.is_gone(h))
+            if engine.dialect.name == "sqlite" and engine.url.database:
+                found += [f"tiến trình {pid} đang mở tệp" for pid in openers(engine.url.database)]
             if engine.dialect.name == "postgresql":
                 others = session.connection().exec_driver_sql(
                     "SELECT count(*) FROM pg_stat_activity "
@@ -51,3 +56,23 @@ def running_processes(url: str, now: datetime) -> list[str]:
             return found
     finally:
         engine.dispose()
+
+
+def openers(database: str) -> list[int]:
+    """Other processes that have the SQLite file (or its -wal) open, as far as /proc shows."""
+    wanted = {os.path.realpath(database + suffix) for suffix in ("", "-wal")}
+    found = []
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            links = {os.readlink(fd) for fd in (entry / "fd").iterdir()}
+        except OSError:  # gone, or not ours to look at
+            continue
+        if links & wanted:
+            found.append(int(entry.name))
+    return sorted(found)
