@@ -7,10 +7,12 @@
 # least the server's version).
 FROM python:3.11-slim-bookworm
 
+# MPLCONFIGDIR: the charts' matplotlib cache, somewhere writable (/app is not)
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MPLCONFIGDIR=/tmp/matplotlib
 
 # pg_dump / pg_restore for `congdoan backup` and `congdoan restore` on PostgreSQL; not pinned
 # to a version: each rebuild takes Debian's security updates of the 15 client.
