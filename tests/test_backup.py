@@ -3,6 +3,7 @@ and what it keeps aside, and `db copy` to another database."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import tarfile
@@ -14,6 +15,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from bot.backup import BackupError, RestoreRefused, archive
+from bot.backup.commands import status
 from bot.backup.db_copy import copy_database
 from bot.backup.restore import restore_backup
 from bot.backup.take import take_backup
@@ -267,3 +269,26 @@ async def test_restore_refuses_a_truncated_or_a_newer_postgresql_archive(tmp_pat
         "SELECT count(*) FROM pg_database WHERE datname LIKE '%\\_before\\_restore\\_%'"
     ).fetchone()
     assert aside == (0,)
+
+
+async def test_check_tells_how_old_the_newest_backup_is(tmp_path: Path) -> None:
+    skip_without_pg_tools()
+    settings = site(tmp_path, "live", daily_at="02:30")
+    await (await build_app(settings)).db.dispose()
+    assert status(settings, NOW)[:2] == [
+        f"! Chưa có bản sao lưu nào trong {settings.backup.dir} (congdoan backup)",
+        "• Sao lưu hằng ngày lúc 02:30, giữ 14 bản",
+    ]
+    taken = await take_backup(settings, NOW)
+    taken_at = NOW.timestamp()
+    os.utime(taken.path, (taken_at, taken_at))
+    assert status(settings, NOW + timedelta(hours=5))[0] == (
+        f"✔ Sao lưu: 1 bản trong {settings.backup.dir}, mới nhất {taken.path.name} (5 giờ trước)"
+    )
+    assert status(settings, NOW + timedelta(days=3))[0].startswith("! Sao lưu: 1 bản")
+    if on_postgresql():
+        settings.backup.pg_bin = str(tmp_path / "nowhere")
+        assert (
+            status(settings, NOW)[2]
+            == f"✖ Không thấy pg_dump trong {tmp_path / 'nowhere'} ([backup] pg_bin)."
+        )

@@ -3,10 +3,42 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from bot.backup.errors import BackupError, RestoreRefused
 from bot.config import Settings
+
+
+def status(settings: Settings, now: datetime) -> list[str]:
+    """Lines for `congdoan check`: the newest backup, the schedule, pg_dump on PostgreSQL."""
+    from bot.backup import archive, pg_tools
+    from bot.backup.take import backend_of
+
+    lines = []
+    found = archive.backups_in(Path(settings.backup.dir))
+    if found:
+        newest = found[-1]
+        hours = (now.timestamp() - newest.stat().st_mtime) / 3600
+        mark = "✔" if hours <= 36 else "!"
+        lines.append(
+            f"{mark} Sao lưu: {len(found)} bản trong {settings.backup.dir}, mới nhất {newest.name} "
+            f"({hours:.0f} giờ trước)"
+        )
+    else:
+        lines.append(f"! Chưa có bản sao lưu nào trong {settings.backup.dir} (congdoan backup)")
+    at = settings.backup.daily_at
+    lines.append(
+        f"• Sao lưu hằng ngày lúc {at:%H:%M}, giữ {settings.backup.keep} bản"
+        if at
+        else "! Chưa bật sao lưu hằng ngày ([backup] daily_at)"
+    )
+    try:
+        if backend_of(settings.database.url) == "postgresql":
+            lines.append(f"✔ pg_dump: {pg_tools.find_tool('pg_dump', settings.backup.pg_bin)}")
+    except BackupError as exc:
+        lines.append(f"✖ {exc}")
+    return lines
 
 
 async def backup(settings: Settings) -> int:
