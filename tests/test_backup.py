@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from bot.backup import BackupError, RestoreRefused, archive
 from bot.backup.commands import status
+from bot.backup.daily import next_time
 from bot.backup.db_copy import copy_database
 from bot.backup.restore import restore_backup
 from bot.backup.take import take_backup
@@ -292,3 +293,22 @@ async def test_check_tells_how_old_the_newest_backup_is(tmp_path: Path) -> None:
             status(settings, NOW)[2]
             == f"✖ Không thấy pg_dump trong {tmp_path / 'nowhere'} ([backup] pg_bin)."
         )
+
+
+def test_the_next_daily_backup_is_at_the_set_local_time() -> None:
+    class App:
+        settings = make_settings(Path("/nonexistent"), backup={"daily_at": "02:30"})
+
+    app = App()
+    # 09:00:17.5 in Hà Nội: tomorrow 02:30:00 local, 19:30 UTC today
+    assert next_time(app, datetime(2026, 11, 23, 2, 0, 17, 500_000, tzinfo=UTC)) == datetime(
+        2026, 11, 23, 19, 30, tzinfo=UTC
+    )
+    assert next_time(app, datetime(2026, 11, 23, 19, 29, 59, tzinfo=UTC)) == datetime(
+        2026, 11, 23, 19, 30, tzinfo=UTC
+    )
+    assert next_time(app, datetime(2026, 11, 23, 19, 30, tzinfo=UTC)) == datetime(
+        2026, 11, 24, 19, 30, tzinfo=UTC
+    )
+    app.settings.backup.daily_at = None
+    assert next_time(app, NOW) is None

@@ -35,7 +35,7 @@ def next_time(app: Any, now: datetime) -> datetime | None:
     local = now.astimezone(app.settings.tz)
     due = local.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
     if due <= local:
-        due = (local + timedelta(days=1)).replace(hour=at.hour, minute=at.minute)
+        due += timedelta(days=1)  # same wall-clock time tomorrow
     return due.astimezone(now.tzinfo)
 
 
