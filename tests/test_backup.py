@@ -80,6 +80,7 @@ async def test_a_backup_holds_the_database_and_the_exports_and_only_keep_remain(
         "notes.txt",
     ]
     assert taken[2].pruned == [taken[0].path]
+    assert taken[2].path.stat().st_mode & 0o777 == 0o600  # personal data
     with tarfile.open(taken[2].path) as tar:
         names = sorted(tar.getnames())
     kind = "postgresql" if on_postgresql() else "sqlite"

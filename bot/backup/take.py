@@ -67,6 +67,7 @@ async def take_backup(settings: Settings, now: datetime | None = None) -> Taken:
                 database=copy.name,
                 exports=len(exports),
             )
+            partial.touch(mode=0o600)  # personal data: readable by the bot's user only
             await asyncio.to_thread(archive.pack, partial, manifest, copy, exports_dir, exports)
         partial.rename(target)  # only a complete file carries the backup name
     except OSError as exc:
