@@ -17,9 +17,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.backup import RestoreRefused, archive
 from bot.backup.restore import restore_backup
+from bot.backup.settings import BackupSection
 from bot.backup.take import take_backup
 from bot.clock import FakeClock
-from bot.config import BackupSection
 from bot.runtime import build_app
 from models.dialogs import DialogState
 from models.emulation import Pledge
