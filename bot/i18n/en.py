@@ -19,6 +19,7 @@ MESSAGES: dict[str, str] = {
     "error.busy": "Sorry, the system is busy and could not save what you just did. Please send it again in a few minutes.",
     "error.unexpected": "Sorry, the bot ran into a problem and could not handle your request. Your saved data is safe. Please try again in a few minutes (error code: {ref}).",
     "error.report": "⚠️ Unexpected error: {kind} at {where} (platform {platform}, event {ref}).",
+    "backup.failed": "⚠️ The automatic backup of {time} on {date} failed: {reason}\nThe data in use is not affected. The server's administrator should fix this, then run «congdoan backup» to back up again.",
     # --- access ---
     "access.not_member": "This feature is for union members approved by the executive board (BCH). Type /dangky to register.",
     "access.pending": "Your registration is waiting for the executive board's approval. The bot will let you know as soon as there is a decision.",

@@ -19,6 +19,7 @@ MESSAGES: dict[str, str] = {
     "error.busy": "Xin lỗi anh/chị, hệ thống đang bận nên chưa lưu được thao tác vừa rồi. Anh/chị vui lòng gửi lại sau ít phút.",
     "error.unexpected": "Xin lỗi anh/chị, bot vừa gặp sự cố và chưa xử lý được yêu cầu. Dữ liệu đã lưu không bị mất. Anh/chị vui lòng thử lại sau ít phút (mã lỗi: {ref}).",
     "error.report": "⚠️ Lỗi không mong muốn: {kind} tại {where} (nền tảng {platform}, sự kiện {ref}).",
+    "backup.failed": "⚠️ Lần sao lưu dữ liệu tự động lúc {time} ngày {date} không thành công: {reason}\nDữ liệu đang dùng không bị ảnh hưởng. Người quản trị máy chủ vui lòng khắc phục rồi chạy lệnh «congdoan backup» để sao lưu lại.",
     # --- quyền ---
     "access.not_member": "Chức năng này dành cho đoàn viên đã được Ban Chấp hành (BCH) duyệt. Anh/chị gõ /dangky để đăng ký.",
     "access.pending": "Yêu cầu đăng ký của anh/chị đang chờ Ban Chấp hành duyệt. Bot sẽ báo ngay khi có kết quả.",
