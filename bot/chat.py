@@ -139,6 +139,10 @@ class Message:
     more_choices: bool = False
 
 
+# How people call each app in the texts the bot writes.
+APP_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "Console"}
+
+
 @dataclass(frozen=True)
 class Capabilities:
     inline_buttons: bool
