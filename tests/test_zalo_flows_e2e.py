@@ -133,6 +133,7 @@ async def test_export_as_signed_link_and_faults(
 async def test_one_member_on_both_apps_gets_each_message_once(
     fake: FakeTelegram, zfake: FakeZalo, tmp_path: Path, clock: FakeClock
 ) -> None:
+    zfake.bot_info["can_join_groups"] = True  # a Zalo group poll below
     bot = await start_zbot(zalo_settings(tmp_path, zfake, telegram=fake), clock)
     try:
         chats = await seed(bot.app, 2)  # registered on Telegram

@@ -153,6 +153,11 @@ class ZaloAdapter:
         await self.drain()
         await self.api.aclose()
 
+    @property
+    def polling(self) -> bool:
+        """Whether the getUpdates loop runs (it ends when Zalo refuses the token)."""
+        return self._poller is not None and not self._poller.done()
+
     def private_link(self, start: str) -> str | None:
         return None  # Zalo has no deep links to a bot chat
 
