@@ -107,6 +107,14 @@ class ProgressReporter:
                     self._last.pop(job.id, None)
                 await session.commit()
 
+    def _held_back(self, platform: str) -> bool:
+        """The platform's deliveries are paused (used-up quota) or stopped (token refused)."""
+        return any(
+            getattr(w, "platform", None) == platform and w.held_back()
+            for w in self.app.workers
+            if hasattr(w, "held_back")
+        )
+
     async def _quota_held(self, session: Any, job_id: int) -> list[DeliveryWorker]:
         """The workers of this process whose quota is used up and that hold rows of the job."""
         exhausted = [w for w in self.app.workers if getattr(w, "quota_exhausted", False)]
@@ -125,8 +133,8 @@ class ProgressReporter:
         if not job.status_platform or not job.status_chat_id:
             return
         adapter = await self.app.adapter_for(Address(job.status_platform, job.status_chat_id))
-        if adapter is None:
-            return
+        if adapter is None or self._held_back(job.status_platform):
+            return  # (no sends into a used-up quota: the message catches up afterwards)
         assert job.id is not None
         t = self.app.translator(job.language)
         if finished:

@@ -155,18 +155,26 @@ async def zbroadcast(fake: FakeZalo, text: str) -> None:
 
 
 async def run_clock_until(
-    app: App, clock: FakeClock, done: Callable[[], bool], *, step: float = 5.0, what: str = ""
+    app: App,
+    clock: FakeClock,
+    done: Callable[[], bool],
+    *,
+    step: float = 5.0,
+    what: str = "",
+    timeout: float = 90.0,
 ) -> None:
-    """Move the injected clock `step` seconds at a time (waking the delivery workers) until
-    `done()` holds: retries back off and quota pauses last on that clock, not in real time."""
-    for _ in range(600):
-        if done():
-            return
+    """Move the injected clock `step` seconds every 30 ms (waking the delivery workers) until
+    `done()` holds: retries back off and quota pauses last on that clock, not in real time.
+    `timeout` (real seconds) only bounds a test that would otherwise hang."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not done():
+        if loop.time() > deadline:
+            raise AssertionError(f"still waiting for {what or 'the condition'}")
         await asyncio.sleep(0.03)
         clock.advance(seconds=step)
         for worker in app.workers:
             worker.wake()
-    raise AssertionError(f"still waiting for {what or 'the condition'}")
 
 
 def reports_to(fake: FakeZalo, chat_id: str, contains: str = "đã gửi xong") -> Callable[[], bool]:
