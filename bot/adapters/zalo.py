@@ -34,13 +34,7 @@ from bot.config import Settings
 from bot.i18n import Translator
 from bot.links import file_url
 from bot.ratelimit import Limits, RateLimiter
-from bot.sending import (
-    Halted,
-    RateLimited,
-    Rejected,
-    SendError,
-    Transient,
-)
+from bot.sending import Halted, RateLimited, Rejected, SendError, Transient
 from bot.textutil import CHOICE_REPLY, choice_by_label
 from models import chat_extras, groups, members
 
