@@ -440,9 +440,12 @@ class DeliveryWorker:
             await self._quota_refused(row, now, exc)
             return
         except Halted as exc:
+            first = self.halted is None
             self._halt(str(exc))
             async with self._turn(), self.app.db.session() as session:
                 await self._requeue(session, row, now, now, error="halted", refund=True)
+            if first:
+                await self._tell_admins("delivery.halted")
         except RateLimited as exc:
             async with self._turn(), self.app.db.session() as session:
                 await self._requeue(

@@ -64,9 +64,19 @@ async def test_408_on_a_send_is_retried_400_and_404_fail_at_once(
 
 
 async def test_401_stops_zalo_with_a_plain_message_and_keeps_rows_queued(
-    zfake: FakeZalo, tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    fake: FakeTelegram,
+    zfake: FakeZalo,
+    tmp_path: Path,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    settings = zalo_settings(tmp_path, zfake, zalo_delivery={"concurrency": 1})
+    settings = zalo_settings(
+        tmp_path,
+        zfake,
+        telegram=fake,
+        admin_chat=f"telegram:{ADMIN}",
+        zalo_delivery={"concurrency": 1},
+    )
     bot = await start_zbot(settings, clock)
     try:
         people = await zseed(bot.app, 3)
@@ -88,6 +98,8 @@ async def test_401_stops_zalo_with_a_plain_message_and_keeps_rows_queued(
         states = await _states(bot)
         assert set(states) <= {"queued", "sent"} and states["queued"] >= 1
         assert not [m for m in zfake.messages_to(people[0]) if "nghỉ mát" in m.body]
+        told = await fake.wait_for(ADMIN, contains="Zalo từ chối token của bot (401")
+        assert "vẫn chờ trong hàng đợi" in told.body and zfake.token not in told.body
     finally:
         await stop_zbot(bot)
 

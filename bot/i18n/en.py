@@ -21,6 +21,7 @@ MESSAGES: dict[str, str] = {
     "error.report": "⚠️ Unexpected error: {kind} at {where} (platform {platform}, event {ref}).",
     "delivery.quota.exhausted": "⏸ {app} says the sending quota is used up (since {since}). The bot has paused sending through {app}: every remaining message stays queued, none is lost, and they go out by themselves once {app} allows it. Messages through other apps go on as usual.",
     "delivery.quota.resumed": "▶️ {app} takes messages again: the bot goes on sending what is still queued.",
+    "delivery.halted": "⛔ {app} refused the bot's token (401: expired or invalid). The bot has stopped sending through {app}; the remaining messages wait in the queue. Please check the token, then restart the bot.",
     # --- access ---
     "access.not_member": "This feature is for union members approved by the executive board (BCH). Type /dangky to register.",
     "access.pending": "Your registration is waiting for the executive board's approval. The bot will let you know as soon as there is a decision.",

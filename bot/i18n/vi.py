@@ -21,6 +21,7 @@ MESSAGES: dict[str, str] = {
     "error.report": "⚠️ Lỗi không mong muốn: {kind} tại {where} (nền tảng {platform}, sự kiện {ref}).",
     "delivery.quota.exhausted": "⏸ {app} báo đã hết hạn mức gửi tin (từ {since}). Bot tạm ngừng gửi tin qua {app}: mọi tin còn lại vẫn nằm trong hàng đợi, không tin nào bị mất, và sẽ tự gửi tiếp khi {app} cho phép. Tin qua ứng dụng khác vẫn gửi bình thường.",
     "delivery.quota.resumed": "▶️ {app} đã nhận tin trở lại: bot tiếp tục gửi các tin còn trong hàng đợi.",
+    "delivery.halted": "⛔ {app} từ chối token của bot (401: token hết hạn hoặc không hợp lệ). Bot đã ngừng gửi tin qua {app}; các tin còn lại vẫn chờ trong hàng đợi. Vui lòng kiểm tra token rồi khởi động lại bot.",
     # --- quyền ---
     "access.not_member": "Chức năng này dành cho đoàn viên đã được Ban Chấp hành (BCH) duyệt. Anh/chị gõ /dangky để đăng ký.",
     "access.pending": "Yêu cầu đăng ký của anh/chị đang chờ Ban Chấp hành duyệt. Bot sẽ báo ngay khi có kết quả.",
