@@ -88,6 +88,8 @@ async def test_pledge_multi_select_and_poll_by_numbers(
     await zchoose(zfake, ZADMIN, card, "Gửi bình chọn", "gửi tới 2 đoàn viên")
     poll = await zfake.wait_for(people[1], contains="BÌNH CHỌN: Tham quan")
     assert "Trả lời bằng một số" in poll.body
+    # (the engine records each copy right after Zalo's answer; a person reads first)
+    await copies_recorded(zbot, 2)  # type: ignore[arg-type]
     await zsay(zfake, people[1], "2", "Đã ghi nhận lựa chọn")
     result = await zsay(zfake, ZADMIN, "/ketqua 1", "Kết quả tạm thời")
     assert "2. Nha Trang — 1 (100%)" in result.body
