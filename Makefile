@@ -24,18 +24,18 @@ console: $(STAMP)
 # The tests run in one process per core (pytest-xdist), a test file per process at a time.
 PYTEST_PARALLEL := -n auto --dist loadfile
 
-test: $(STAMP)
+lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+test: lint
 	@echo "SQLite pass"
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 	$(BIN)/python tests/pgserver.py pass -q $(PYTEST_PARALLEL)
 
 # While working: ruff, mypy and the tests that need no fake server, browser or subprocess (the e2e
 # marker, tests/conftest.py), on SQLite. `make test` runs everything.
-test-fast: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/mypy
+test-fast: lint
 	$(BIN)/python -m pytest -q -m "not e2e" $(PYTEST_PARALLEL)
 
 bench: $(STAMP)

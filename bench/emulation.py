@@ -25,10 +25,11 @@ sys.path.insert(0, str(ROOT))
 async def main(members: int, unit_count: int, pledge_count: int) -> None:
     from sqlalchemy import insert
 
-    from bot.config import DEFAULT_TARGETS, DEFAULT_TITLES, parse_settings
+    from bot.config import parse_settings
     from bot.i18n import Translator
     from bot.runtime import build_app
     from handlers.emulation.report import build_report, summarise, workbook
+    from handlers.emulation.settings import DEFAULT_TARGETS, DEFAULT_TITLES
     from models import emulation, units
     from models.emulation import Campaign, Pledge
     from models.members import Member

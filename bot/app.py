@@ -140,6 +140,24 @@ class App:
         await cast(PollStopper, adapter).stop_poll(message_ref)
         return True
 
+    def group_link(self, platform: str, start: str, bot: str | None = None) -> str | None:
+        """A link that adds the bot to a group and starts it there with `start`; None where
+        the app has none."""
+        adapter = self.bots.get(bot) if bot else self.adapters.get(platform)
+        make = getattr(adapter, "group_link", None)
+        return make(start) if make is not None else None
+
+    async def answer_join_request(
+        self, platform: str, bot: str | None, chat_id: str, user_id: str, *, approve: bool
+    ) -> str | None:
+        """Tell the platform the decision on a request to join a group (see
+        TelegramAdapter.answer_join_request); None where the app has no join requests."""
+        adapter = self.bots.get(bot) if bot else self.adapters.get(platform)
+        answer = getattr(adapter, "answer_join_request", None)
+        if answer is None:
+            return None
+        return str(await answer(chat_id, user_id, approve=approve))
+
     async def adapter_for(self, address: Address) -> Adapter | None:
         """The bot to send through: the one named, else the one this person or group talks
         to (only looked up where a platform has several bots), else the platform's main one."""
@@ -188,7 +206,7 @@ class App:
                 worker.wake()
         if result.replan and self.scheduler is not None:
             await self.scheduler.rearm()
-        await self.deliver(result.outgoing)
+        await self.deliver(result.outgoing, first_to=(event.platform, event.chat_id))
         for work in result.followups:
             self.spawn(work())
 
@@ -418,9 +436,16 @@ class App:
         return False
 
     # --- sending ---------------------------------------------------------------------
-    async def deliver(self, outgoing: Sequence[Outgoing]) -> None:
+    async def deliver(
+        self, outgoing: Sequence[Outgoing], *, first_to: tuple[str, str] | None = None
+    ) -> None:
+        """Send one update's answers in order; with `first_to`, that chat's come first (the
+        person who acted is waiting; the board members told about it are not)."""
         with_choices: set[tuple[Address, str | None]] = set()
-        for item in coalesce(outgoing):
+        items = coalesce(outgoing)
+        if first_to is not None:
+            items.sort(key=lambda item: (item.address.platform, item.address.chat_id) != first_to)
+        for item in items:
             adapter = await self.adapter_for(item.address)
             if adapter is None:
                 log.warning(

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import time
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -23,6 +20,8 @@ from pydantic import (
 )
 
 from bot.ratelimit import Limits
+from bot.settings_base import ConfigError, StrictModel
+from handlers.emulation.settings import EmulationSection
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "config.toml"
@@ -39,15 +38,7 @@ ENV_OVERRIDES = {
 }
 
 
-class ConfigError(Exception):
-    """A config problem, phrased for the person who edits config.toml."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class BotSection(_Strict):
+class BotSection(StrictModel):
     language: Literal["vi", "en"] = "vi"
     timezone: str = "Asia/Ho_Chi_Minh"
     name: str = "Trợ lý Công đoàn"
@@ -88,13 +79,13 @@ def _check_address(value: str) -> None:
         raise ValueError(f"'{value}' phải có dạng nền_tảng:id, ví dụ telegram:123456789")
 
 
-class DatabaseSection(_Strict):
+class DatabaseSection(StrictModel):
     url: str = "sqlite+aiosqlite:///data/congdoan.db"
     # How long a write waits for another writer before the update is retried.
     lock_timeout_ms: int = Field(default=5000, ge=10, le=60_000)
 
 
-class ExtraTelegramBot(_Strict):
+class ExtraTelegramBot(StrictModel):
     """Another Telegram bot of the same deployment (e.g. one per CĐCS of a province): members
     who talk to it are answered and reached through it. Settings other than the token are the
     main bot's."""
@@ -106,7 +97,7 @@ class ExtraTelegramBot(_Strict):
     base_file_url: str = ""
 
 
-class TelegramSection(_Strict):
+class TelegramSection(StrictModel):
     token: SecretStr = SecretStr("")
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
@@ -156,7 +147,7 @@ class TelegramSection(_Strict):
         return self.model_copy(update=update)
 
 
-class ZaloSection(_Strict):
+class ZaloSection(StrictModel):
     """The Zalo Bot Platform (bot created in Zalo Bot Manager)."""
 
     token: SecretStr = SecretStr("")
@@ -172,7 +163,7 @@ class ZaloSection(_Strict):
         return bool(self.token.get_secret_value())
 
 
-class WebSection(_Strict):
+class WebSection(StrictModel):
     """The bot's own web server: webhooks, health check, and download links for files sent
     to apps that cannot take uploads (Zalo)."""
 
@@ -185,7 +176,7 @@ class WebSection(_Strict):
     link_hours: int = Field(default=72, ge=1, le=24 * 30)
 
 
-class PlatformDelivery(_Strict):
+class PlatformDelivery(StrictModel):
     """How fast the delivery engine may send on one platform."""
 
     messages_per_second: int = Field(default=30, ge=1, le=1000)
@@ -226,7 +217,7 @@ class PlatformDelivery(_Strict):
         )
 
 
-class DeliverySection(_Strict):
+class DeliverySection(StrictModel):
     telegram: PlatformDelivery = Field(default_factory=PlatformDelivery)
     # Zalo publishes no limits: start slow, raise it when it proves fine.
     zalo: PlatformDelivery = Field(
@@ -252,205 +243,14 @@ class DeliverySection(_Strict):
         return self
 
 
-class ShareCap(_Strict):
-    of: str  # another title's code
-    percent: float = Field(gt=0, le=100)
-
-
-class TitleSpec(_Strict):
-    """An emulation title (danh hiệu thi đua) members or units can register for."""
-
-    code: str = Field(min_length=2, max_length=16, pattern=r"^[A-Z0-9_]+$")
-    name: str = Field(min_length=3, max_length=120)
-    # How tables and buttons name it (LĐTT, GVN-ĐVN); empty: the full name.
-    short: str = Field(default="", max_length=24)
-    kind: Literal["individual", "collective"] = "individual"
-    description: str = ""
-    gender: Literal["nam", "nu"] | None = None
-    min_months: int = Field(default=0, ge=0, le=120)  # since joining the union
-    requires: list[str] = Field(default_factory=list)  # other titles pledged alongside
-    # e.g. CSTĐCS: at most 15 % of those who reach LĐTT, applied when the board awards it at
-    # the year-end review (at registration it is only shown)
-    max_share: ShareCap | None = None
-
-
-class TargetSpec(_Strict):
-    # The title it counts; empty only for non_leader_share (then: every individual title).
-    title: str = ""
-    # registered_share: % of (women) members who registered; reached_share: % who reached it
-    # at the review; min_count: at least N people reached it at the review ("có ít nhất 05
-    # chiến sĩ thi đua cơ sở"); non_leader_share: at least N % of the titles awarded at the
-    # review went to members who are not leaders or managers (by job title, leader_titles).
-    measure: Literal["registered_share", "reached_share", "min_count", "non_leader_share"]
-    value: float = Field(gt=0)
-    among: Literal["all", "women"] = "all"
-
-
-DEFAULT_TITLES = [
-    TitleSpec(
-        code="LDTT",
-        short="LĐTT",
-        name="Lao động tiên tiến",
-        min_months=10,
-        description="hoàn thành tốt nhiệm vụ, chấp hành tốt chủ trương, pháp luật",
-    ),
-    TitleSpec(
-        code="CSTDCS",
-        short="CSTĐCS",
-        name="Chiến sĩ thi đua cơ sở",
-        requires=["LDTT"],
-        max_share=ShareCap(of="LDTT", percent=15),
-        min_months=10,
-        description="đạt Lao động tiên tiến và có sáng kiến, giải pháp được công nhận",
-    ),
-    TitleSpec(
-        code="DVXS",
-        short="ĐVCĐ xuất sắc",
-        name="Đoàn viên công đoàn xuất sắc",
-        description="tích cực tham gia hoạt động công đoàn",
-    ),
-    TitleSpec(
-        code="GVNDVN",
-        short="GVN-ĐVN",
-        name="Giỏi việc nước, đảm việc nhà",
-        gender="nu",
-        description="dành cho đoàn viên nữ",
-    ),
-    TitleSpec(
-        code="LDGLDST",
-        short="LĐG-LĐST",
-        name="Lao động giỏi, lao động sáng tạo",
-        description="năng suất cao, có cải tiến kỹ thuật",
-    ),
-    TitleSpec(
-        code="TMGPVT",
-        short="TMG-PVT",
-        name="Tham mưu giỏi, phục vụ tốt",
-        description="dành cho bộ phận tham mưu, phục vụ",
-    ),
-    TitleSpec(
-        code="TCDVM",
-        short="Tổ CĐ vững mạnh",
-        name="Tổ công đoàn vững mạnh",
-        kind="collective",
-        description="danh hiệu tập thể của tổ công đoàn",
-    ),
-]
-DEFAULT_TARGETS = [
-    TargetSpec(title="LDTT", measure="reached_share", value=95),
-    TargetSpec(title="DVXS", measure="reached_share", value=95),
-    TargetSpec(title="GVNDVN", measure="registered_share", value=100, among="women"),
-    TargetSpec(title="CSTDCS", measure="min_count", value=5),
-]
-# Job titles (chức vụ) of leaders and managers (cán bộ lãnh đạo, quản lý), for the
-# non_leader_share target: a job title that begins with one of these, accents and case aside
-# ("Phó Trưởng phòng Kế hoạch" begins with "Phó Trưởng phòng").
-DEFAULT_LEADER_TITLES = [
-    "Giám đốc",
-    "Phó Giám đốc",
-    "Tổng Giám đốc",
-    "Phó Tổng Giám đốc",
-    "Chủ tịch",
-    "Phó Chủ tịch",
-    "Chánh Văn phòng",
-    "Phó Chánh Văn phòng",
-    "Chánh Thanh tra",
-    "Phó Chánh Thanh tra",
-    "Trưởng phòng",
-    "Phó Trưởng phòng",
-    "Phó phòng",
-    "Trưởng ban",
-    "Phó Trưởng ban",
-    "Trưởng khoa",
-    "Phó Trưởng khoa",
-    "Chi cục trưởng",
-    "Phó Chi cục trưởng",
-    "Hiệu trưởng",
-    "Phó Hiệu trưởng",
-    "Thủ trưởng",
-    "Kế toán trưởng",
-    "Quản đốc",
-    "Phó Quản đốc",
-]
-
-
-# Each title is a button of its own in /thidua, /thidua_mo and /thidua_sua (Telegram refuses a
-# keyboard of more than 100 buttons, and the edit menu lists a campaign's and the config's).
-MAX_TITLES = 20
-
-
-class EmulationSection(_Strict):
-    titles: list[TitleSpec] = Field(default_factory=lambda: list(DEFAULT_TITLES))
-    targets: list[TargetSpec] = Field(default_factory=lambda: list(DEFAULT_TARGETS))
-    # Reminders to those who have not registered, this many days before the deadline, sent
-    # at this local time (office hours, not at the deadline's 23:59).
-    reminder_days: list[int] = Field(default_factory=lambda: [7, 1])
-    reminder_time: time = time(8, 0)
-    leader_titles: list[str] = Field(default_factory=lambda: list(DEFAULT_LEADER_TITLES))
-
-    @field_validator("reminder_days")
-    @classmethod
-    def _reminder_days(cls, values: list[int]) -> list[int]:
-        if any(not 0 <= v <= 366 for v in values):
-            raise ValueError("số ngày trước hạn chót phải từ 0 đến 366")
-        return values
-
-    @field_validator("reminder_time", mode="before")
-    @classmethod
-    def _reminder_time(cls, value: object) -> object:
-        if isinstance(value, str):
-            hours, sep, minutes = value.strip().partition(":")
-            if not (
-                sep
-                and hours.isascii()
-                and hours.isdigit()
-                and minutes.isascii()
-                and minutes.isdigit()
-                and int(hours) < 24
-                and int(minutes) < 60
-            ):
-                raise ValueError(f"'{value}' không phải giờ hợp lệ (ví dụ: \"08:00\")")
-            return time(int(hours), int(minutes))
-        return value
-
-    def check(self) -> None:
-        if len(self.titles) > MAX_TITLES:
-            raise ConfigError(
-                f"emulation.titles: tối đa {MAX_TITLES} danh hiệu, đang có {len(self.titles)}"
-            )
-        codes = [t.code for t in self.titles]
-        for index, title in enumerate(self.titles):
-            if codes.count(title.code) > 1:
-                raise ConfigError(f"emulation.titles[{index}].code: '{title.code}' bị trùng")
-            for other in [*title.requires, *([title.max_share.of] if title.max_share else [])]:
-                if other not in codes:
-                    raise ConfigError(
-                        f"emulation.titles[{index}]: danh hiệu '{title.code}' "
-                        f"tham chiếu '{other}' không có trong danh mục"
-                    )
-        for index, target in enumerate(self.targets):
-            if not target.title and target.measure != "non_leader_share":
-                raise ConfigError(
-                    f"emulation.targets[{index}].title: cần mã danh hiệu của chỉ tiêu "
-                    "(chỉ chỉ tiêu non_leader_share được để trống: tính mọi danh hiệu cá nhân)"
-                )
-            if target.title and target.title not in codes:
-                raise ConfigError(
-                    f"emulation.targets[{index}].title: không có danh hiệu "
-                    f"'{target.title}' trong emulation.titles"
-                )
-            if target.measure != "min_count" and target.value > 100:
-                raise ConfigError(f"emulation.targets[{index}].value: tỷ lệ tối đa là 100")
-
-
-class UnitSection(_Strict):
+class UnitSection(StrictModel):
     code: str = Field(min_length=2, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=2, max_length=200)
     kind: Literal["cdcs", "cdbp", "to"] = "to"
     parent: str = ""
 
 
-class Settings(_Strict):
+class Settings(StrictModel):
     bot: BotSection = Field(default_factory=BotSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     telegram: TelegramSection = Field(default_factory=TelegramSection)

@@ -84,6 +84,8 @@ class Background:
         )
         self.tasks.append(asyncio.create_task(reporter.run(self.stop)))
         self.tasks.append(asyncio.create_task(leader.run(self.stop)))
+        for hook in self.app.registry.start_hooks:
+            self.app.spawn(hook(self.app))
 
     async def _stop_scheduler(self) -> None:
         if self.app.scheduler is not None:

@@ -19,10 +19,11 @@ sys.path.insert(0, str(ROOT))
 
 
 async def main() -> None:
-    from bot.config import DEFAULT_TARGETS, DEFAULT_TITLES, TargetSpec, parse_settings
+    from bot.config import parse_settings
     from bot.i18n import Translator
     from bot.runtime import build_app
     from handlers.emulation.report import build_report
+    from handlers.emulation.settings import DEFAULT_TARGETS, DEFAULT_TITLES, TargetSpec
     from models import units
     from models.emulation import Campaign, Pledge
     from models.members import Member

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
@@ -329,6 +330,80 @@ async def pending_in(session: AsyncSession, roots: Sequence[Unit]) -> Sequence[M
         .order_by(col(Member.created_at))
     )
     return (await session.exec(query)).all()
+
+
+# --- what people tell about themselves ----------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class MemberDetails:
+    """What a person gives about themselves when they register (None: skipped)."""
+
+    full_name: str
+    gender: str | None = None
+    birth_date: date | None = None
+    phone: str | None = None
+    job_title: str | None = None
+    card_number: str | None = None
+    joined_union_on: date | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RosterRow(MemberDetails):
+    """One row of the union's own member list (danh sách đoàn viên), imported by the board."""
+
+    email: str | None = None
+
+
+def _write(member: Member, details: MemberDetails, *, keep_skipped: bool) -> None:
+    for name, value in asdict(details).items():
+        if value in (None, "") and keep_skipped:
+            continue
+        if name == "full_name":
+            member.set_name(value)
+        else:
+            setattr(member, name, value or None)
+
+
+async def submit_registration(
+    *,
+    session: AsyncSession,
+    member: Member | None,
+    unit_id: int,
+    details: MemberDetails,
+    at: datetime,
+) -> Member:
+    """A request to join, waiting for the board: a new member row, or the person's earlier
+    (rejected) row asking again with what they typed now."""
+    member = member or Member(full_name="", name_key="", unit_id=unit_id)
+    _write(member, details, keep_skipped=False)
+    member.unit_id, member.status = unit_id, PENDING
+    member.updated_at, member.reject_reason = at, None
+    session.add(member)
+    await session.flush()
+    return member
+
+
+async def claim_roster_row(
+    *, session: AsyncSession, member: Member, details: MemberDetails, at: datetime
+) -> None:
+    """The person matches a row of the roster (same phone or card number): what they typed
+    fills it in, what they skipped keeps the roster's data, and no board decision is needed."""
+    _write(member, details, keep_skipped=True)
+    member.updated_at, member.reject_reason = at, None
+    await approve(session=session, member=member, by=None, at=at)
+    await session.flush()
+
+
+async def save_roster_row(
+    *, session: AsyncSession, existing: Member | None, unit_id: int, row: RosterRow
+) -> Member:
+    """A roster row written over the member it matches (a blank cell keeps what is there), or
+    a new row that waits for its owner to register in chat."""
+    member = existing or Member(full_name="", name_key="", unit_id=unit_id, status=ROSTER)
+    _write(member, row, keep_skipped=True)
+    member.unit_id = unit_id
+    session.add(member)
+    await session.flush()
+    return member
 
 
 # --- a board's decisions on a member ------------------------------------------------------------

@@ -46,6 +46,19 @@ async def test_unit_board_member_gets_request_and_rejects_with_reason(
     assert "Bước 1/8" in out
 
 
+async def test_the_registrant_is_answered_before_the_board_is_told(
+    app: App, console: ConsoleUser
+) -> None:
+    """The person who pressed «Gửi đăng ký» is waiting for the answer; the board members told
+    about the request are not, so their messages go after it."""
+    await make_board(app, "2001", "Phạm Văn Chủ", "SCT")
+    await register_lan(console)
+    out = await console.say("1")
+    submitted = out.index("Đã gửi yêu cầu đăng ký tới Ban Chấp hành")
+    assert out.index("── tin gửi tới người dùng console:2001") > submitted
+    assert out.index("Yêu cầu đăng ký đoàn viên mới") > submitted
+
+
 async def test_board_of_other_union_cannot_approve(app: App, console: ConsoleUser) -> None:
     await make_board(app, "3001", "Lê Thị Xây", "SXD")
     await register_lan(console)

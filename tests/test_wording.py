@@ -13,7 +13,8 @@ from tests.people import add_member
 from tests.zl import ZBot, zsay
 
 # Shown only where the app has the "share my phone number" button (Telegram).
-BUTTON_APPS_ONLY = {"reg.ask.phone_button"}
+# Said only where the app has the button: the share-phone keyboard, the add-to-group link.
+BUTTON_APPS_ONLY = {"reg.ask.phone_button", "group.add_link"}
 PRESS_WORDS = {
     "vi": re.compile(r"\bbấm\b|\bnút\b", re.IGNORECASE),
     "en": re.compile(r"\btap\b|\bpress\b|\bbuttons?\b", re.IGNORECASE),

@@ -165,7 +165,10 @@ async def expand(
         found = await groups.linked_page(
             session, unit, after=cursor, limit=limit, without=spec.get("without", [])
         )
-        recipients = [Recipient(g.platform, g.chat_id, is_group=True, bot=g.bot) for g in found]
+        recipients = [
+            Recipient(g.platform, g.chat_id, is_group=True, bot=g.bot, thread_id=g.thread_id)
+            for g in found
+        ]
         last = found[-1].id if len(found) == limit else None
         return recipients, last
     ids = await members.ids_page(session, chosen.members(unit), after=cursor, limit=limit)

@@ -15,12 +15,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import textutil
 from bot.chat import Button, Message
-from bot.config import DEFAULT_TITLES
 from bot.context import Context
 from bot.registry import Number, OutdatedPress, PartSpec, code_part, payload
 from handlers import registry
 from handlers.common import audiences
 from handlers.common.dialogs import dialog_press
+from handlers.emulation.settings import DEFAULT_TITLES
 from models import emulation, reminders, units
 from models.emulation import Campaign
 from models.members import Member

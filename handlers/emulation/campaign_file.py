@@ -15,10 +15,12 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from bot.config import ConfigError, EmulationSection, Settings, TargetSpec, TitleSpec, _Strict
+from bot.config import Settings
+from bot.settings_base import ConfigError, StrictModel
+from handlers.emulation.settings import EmulationSection, TargetSpec, TitleSpec
 
 
-class CampaignFile(_Strict):
+class CampaignFile(StrictModel):
     unit: str = Field(min_length=2)
     year: int = Field(ge=2000, le=2100)
     deadline: date

@@ -17,12 +17,12 @@ from openpyxl.styles import Font, PatternFill
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.chat import Address, Document, Message
-from bot.config import DEFAULT_LEADER_TITLES
 from bot.context import Context, Outgoing
 from bot.spreadsheet import text_cell
 from bot.textutil import fold_input
 from handlers import registry
 from handlers.emulation.campaign import percent, short_name, target_text
+from handlers.emulation.settings import DEFAULT_LEADER_TITLES
 from handlers.members.listing import XLSX
 from models import emulation, units
 from models.emulation import Campaign, ReportRow, UnitPledge

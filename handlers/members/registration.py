@@ -16,8 +16,16 @@ from bot.i18n import Translator
 from bot.registry import ID, PAGE, OutdatedPress, payload, press_number, press_parts
 from handlers import registry
 from handlers.common import pickers
+from handlers.common.decisions import member_decided
 from handlers.common.dialogs import dialog_press
-from handlers.common.fields import FIELDS, apply, field_error, local_today, summary_lines, to_stored
+from handlers.common.fields import (
+    FIELDS,
+    field_error,
+    from_stored,
+    local_today,
+    summary_lines,
+    to_stored,
+)
 from handlers.common.menu import member_menu
 from handlers.common.notify import notify_board
 from models import members, units
@@ -351,37 +359,46 @@ async def _submit(ctx: Context, data: dict[str, Any]) -> None:
         ctx.reply(ctx.t("reg.duplicate"))
         await _prompt(ctx, CONFIRM, data)
         return
-    member = (
-        duplicate
-        if roster_match
-        else (ctx.member or Member(full_name="", name_key="", unit_id=data["unit_id"]))
-    )
-    assert member is not None
-    for name in FIELD_STEPS:
-        value = data.get(name)
-        if value not in (None, "") or not roster_match:  # a skipped field keeps roster data
-            apply(member, name, value)
-    if not roster_match:
-        member.unit_id = data["unit_id"]
-    member.updated_at = ctx.now
-    member.reject_reason = None
-    session.add(member)
-    await session.flush()
+    details = _details(data)
+    if roster_match:
+        assert duplicate is not None
+        member = duplicate
+        await members.claim_roster_row(session=session, member=member, details=details, at=ctx.now)
+    else:
+        member = await members.submit_registration(
+            session=session, member=ctx.member, unit_id=data["unit_id"], details=details, at=ctx.now
+        )
     ctx.identity.member_id = member.id
     ctx.member = member
     await ctx.end_dialog()
     if roster_match:
-        await members.approve(session=session, member=member, by=None, at=ctx.now)
         ctx.audit("registration_auto_approved", target=f"member:{member.id}")
         ctx.reply(ctx.t("reg.auto_approved", name=member.full_name))
         ctx.reply(member_menu(ctx))
+        await member_decided(ctx, member, approved=True)
         return
-    member.status = PENDING
     ctx.audit("registration_submitted", target=f"member:{member.id}")
     unit = await units.get(session, member.unit_id)
     assert unit is not None
     reached = await notify_board(ctx, unit, lambda t: approval_request(t, member, unit))
     ctx.reply(ctx.t("reg.submitted" if reached else "reg.submitted_no_board"))
+
+
+def _details(data: dict[str, Any]) -> members.MemberDetails:
+    """The dialog's answers as the member row will hold them (a skipped step: None)."""
+
+    def given(name: str) -> Any:
+        return from_stored(name, data.get(name)) or None
+
+    return members.MemberDetails(
+        full_name=data.get("full_name") or "",
+        gender=given("gender"),
+        birth_date=given("birth_date"),
+        phone=given("phone"),
+        job_title=given("job_title"),
+        card_number=given("card_number"),
+        joined_union_on=given("joined_union_on"),
+    )
 
 
 def approval_request(t: Translator, member: Member, unit: Unit) -> Message:
@@ -444,6 +461,7 @@ async def decide(ctx: Context, member_id: int, *, approve: bool) -> None:
     )
     for ident in await members.identities_of(ctx.session, [member.id]):
         ctx.send_to(ident, lambda t: Message(t("reg.approved", unit=unit.name)))
+    await member_decided(ctx, member, approved=True)
 
 
 @registry.flow("reject")
@@ -469,6 +487,7 @@ async def on_reject_reason(ctx: Context) -> None:
     ctx.reply(ctx.t("appr.done_rejected", name=member.full_name))
     for ident in await members.identities_of(ctx.session, [member.id]):
         ctx.send_to(ident, lambda t: Message(t("reg.rejected", reason=reason)))
+    await member_decided(ctx, member, approved=False)
 
 
 @registry.button("rej", access="board")

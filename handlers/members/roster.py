@@ -203,16 +203,10 @@ async def _import_row(
         card_number=parsed.get("card_number"),
         exclude_id=None,
     )
-    member = existing or Member(full_name=name, name_key="", unit_id=unit.id, status=ROSTER)
     moved = existing is not None and existing.unit_id != unit.id
-    member.unit_id = unit.id
-    for key, value in parsed.items():
-        if key == "full_name":
-            member.set_name(str(value))
-        else:
-            setattr(member, key, value)
-    session.add(member)
-    await session.flush()
+    member = await members.save_roster_row(
+        session=session, existing=existing, unit_id=unit.id, row=members.RosterRow(**parsed)
+    )
     if moved:  # pledges follow the member to the unit that will review them
         assert member.id is not None
         await emulation.follow_member(session, member.id, unit.id)
