@@ -191,6 +191,14 @@ class PlatformDelivery(StrictModel):
     # Stars balance (docs/reach.md has Telegram's conditions).
     paid_broadcast: bool = False
     paid_messages_per_second: int = Field(default=1000, ge=1, le=1000)
+    # Zalo only: its 429 is "Quota exceeded" (maybe a daily or monthly allowance). Each
+    # refusal pauses Zalo's deliveries longer: from quota_first_pause_seconds, doubling up to
+    # quota_max_pause_minutes; refusals lasting quota_pause_after_minutes count as the quota
+    # being used up: the board and the admin chat are told, rows stay queued, and one message
+    # is tried after each pause until Zalo takes it again.
+    quota_first_pause_seconds: float = Field(default=5.0, gt=0, le=3600)
+    quota_max_pause_minutes: float = Field(default=60.0, gt=0, le=24 * 60)
+    quota_pause_after_minutes: float = Field(default=10.0, ge=0, le=24 * 60)
 
     def limits(self) -> Limits:
         return Limits(

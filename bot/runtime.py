@@ -296,6 +296,7 @@ async def run_worker(settings: Settings) -> None:
                 bot.username = bot.application.bot.username
                 started.append(bot)
         if zalo is not None:
+            await zalo.identify()  # getMe: checks the token, learns can_join_groups
             started.append(zalo)
         background.start()
         log.info("worker %s running: %s", background.worker_id, ", ".join(app.adapters))
