@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot import textutil
+from bot.webui.pages import PageRegistry
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -56,6 +57,8 @@ class Registry:
         # Pages a fan-out job's audience into recipients: (session, spec, cursor, limit) →
         # (recipients, next cursor or None when done). See bot/fanout.py.
         self.expand_audience: Callable[..., Awaitable[Any]] | None = None
+        # The web pages features serve (bot/webui/pages.py).
+        self.pages = PageRegistry()
 
     def expander(self, func: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         self.expand_audience = func
