@@ -170,3 +170,22 @@ REGISTRATION = {
     "card_number": "",
     "joined_union_on": "01/06/2015",
 }
+
+
+async def unit_id(app: App, code: str) -> int:
+    async with app.db.session() as session:
+        unit = await units.by_code(session, code)
+    assert unit is not None and unit.id is not None
+    return unit.id
+
+
+async def register_on_web(s: Site, user_id: str, unit_code: str, **fields: str) -> httpx.Response:
+    """`user_id` asks /dangky in chat, opens the form from its link and sends it."""
+    async with s.browser() as browser:
+        await s.sign_in(browser, user_id, "/dangky")
+        form = await browser.get("/web/dangky")
+        data = {**REGISTRATION, **fields}
+        unit = str(await unit_id(s.app, unit_code))
+        return await browser.post(
+            "/web/dangky", data={"csrf": csrf_of(form.text), "unit": unit, **data}
+        )
