@@ -94,8 +94,9 @@ class Site:
         await self.say(user_id, text)
         urls = [b.url for b in chats.buttons(user_id)[before:] if b.url]
         assert len(urls) == 1, chats.texts(user_id)
-        assert urls[0].startswith(PUBLIC_URL + "/web/in/")
-        return urls[0].removeprefix(PUBLIC_URL)
+        base = self.app.settings.web.public_url
+        assert urls[0].startswith(base + "/web/in/")
+        return urls[0].removeprefix(base)
 
     async def sign_in(self, browser: httpx.AsyncClient, user_id: str, text: str = "/web") -> str:
         """Open the chat's link in `browser` and press its button; returns where it led."""

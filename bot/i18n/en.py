@@ -96,7 +96,7 @@ MESSAGES: dict[str, str] = {
     "appr.web.more": "Showing the first {shown} requests; once done, reload the page for more.",
     # --- profile ---
     # --- web pages (docs/web.md) ---
-    "web.site": "Trade union — management pages",
+    "web.site": "Trade union",
     "web.skip_to_content": "Skip to the main content",
     "web.nav": "Pages",
     "web.sign_out": "Sign out",

@@ -95,7 +95,7 @@ MESSAGES: dict[str, str] = {
     "appr.web.skipped": "{count} yêu cầu đã được xử lý trước đó hoặc không thuộc phạm vi anh/chị quản lý nên không thay đổi.",
     "appr.web.more": "Đang hiện {shown} yêu cầu đầu tiên; duyệt xong, tải lại trang để xem tiếp.",
     # --- trang web (docs/web.md) ---
-    "web.site": "Công đoàn — trang quản lý",
+    "web.site": "Công đoàn",
     "web.skip_to_content": "Bỏ qua, tới nội dung chính",
     "web.nav": "Các trang",
     "web.sign_out": "Đăng xuất",
