@@ -4,7 +4,8 @@
 
 A temporary SQLite file with one CĐCS of 20 tổ, `--members` active members and `--pending`
 requests; a board member's session; then each page fetched `--repeats` times in process
-(httpx over ASGI, no network): the board's pending requests page and the registration form.
+(httpx over ASGI, no network): the board's pending requests page, the member table (a page,
+a search, a filter; the export three times) and the registration form.
 Prints the median and the slowest time per page.
 """
 
@@ -117,6 +118,17 @@ async def main(count: int, pending: int, repeats: int) -> None:
             _report(
                 "GET /web/duyet (200 shown)",
                 [await _time(board, "GET", "/web/duyet") for _ in range(repeats)],
+            )
+            for name, path in (
+                ("GET /web/doanvien (page 1 of all)", "/web/doanvien"),
+                ("GET /web/doanvien?trang=150", "/web/doanvien?trang=150"),
+                ("GET /web/doanvien?q=nguyen van thu 12", "/web/doanvien?q=nguyen+van+thu+12"),
+                ("GET /web/doanvien?trangthai=pending", "/web/doanvien?trangthai=pending"),
+            ):
+                _report(name, [await _time(board, "GET", path) for _ in range(repeats)])
+            _report(
+                "GET /web/doanvien.xlsx (10,300 rows)",
+                [await _time(board, "GET", "/web/doanvien.xlsx") for _ in range(3)],
             )
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as person:
             person.cookies.set(COOKIE, tokens[1], path="/web")

@@ -17,7 +17,7 @@ def load_all() -> Registry:
         review,
     )
     from handlers.meetings import manage, rsvp, schedule  # noqa: F401
-    from handlers.members import listing, pages, profile, registration  # noqa: F401
+    from handlers.members import listing, pages, profile, registration, table  # noqa: F401
     from handlers.members import manage as member_manage  # noqa: F401
     from handlers.polls import create, results, votes  # noqa: F401
 

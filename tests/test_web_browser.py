@@ -104,6 +104,11 @@ async def test_a_member_registers_on_a_phone_and_the_board_approves(
         await board.get_by_text("Đã duyệt 1 đoàn viên.").wait_for()
         assert await _status_of(s, "Nguyễn Thị Lan") == "active"
         assert "đã được Ban Chấp hành duyệt" in s.telegram.texts(str(LAN_TELEGRAM))
+        await board.get_by_role("link", name="Danh sách đoàn viên").first.click()
+        await board.get_by_label("Tìm theo tên, số điện thoại hoặc số thẻ").fill("nguyen thi")
+        await board.get_by_role("button", name="Lọc danh sách").click()
+        await board.get_by_role("cell", name="Nguyễn Thị Lan").wait_for()
+        await shot(board, "member-table")
         # Signing out ends the session: the page asks to sign in again.
         await board.get_by_role("button", name="Đăng xuất").click()
         await board.get_by_text("đã đăng xuất").wait_for()
