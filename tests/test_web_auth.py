@@ -239,3 +239,20 @@ async def test_a_csrf_token_of_another_session_is_refused(tmp_path: Path) -> Non
         )
         assert sent.status_code == 403
         assert await _pending_count(s) == 0
+
+
+async def test_the_menu_buttons_home_offers_registration_to_newcomers_only(
+    tmp_path: Path,
+) -> None:
+    async with site(tmp_path) as s, s.browser() as newcomer, s.browser() as board:
+        data = mini_app_data(5551, auth_date=_now_ts(s))
+        answer = await newcomer.post("/web/tg", data={"init_data": data, "next": "/web"})
+        assert answer.headers["location"] == "/web"
+        home = await newcomer.get("/web")
+        assert 'href="/web/dangky"' in home.text
+        assert 'href="/web/duyet"' not in home.text
+        await _board(s)
+        await s.sign_in(board, BOARD)
+        boards_home = await board.get("/web")
+        assert 'href="/web/duyet"' in boards_home.text
+        assert 'href="/web/dangky"' not in boards_home.text

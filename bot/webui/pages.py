@@ -33,6 +33,9 @@ class PageSpec:
     # Whether answers the handler gives in chat (ctx.reply) go to the person's chat: yes for a
     # member's form the chat confirms, no for the board's pages (the page itself answers).
     chat_replies: bool
+    # Whether the home page and the navigation offer it to this person (e.g. registration only
+    # to someone not yet a member); None: to everyone its access lets in.
+    offered: Callable[[Context], bool] | None = None
 
 
 @dataclass
@@ -74,6 +77,7 @@ class PageRegistry:
         title_key: str,
         nav: bool = True,
         chat_replies: bool = False,
+        offered: Callable[[Context], bool] | None = None,
     ) -> Callable[[PageHandler], PageHandler]:
         if not path.startswith("/web/"):
             raise ValueError(f"page {path} must live under /web/")
@@ -81,7 +85,7 @@ class PageRegistry:
         def register(func: PageHandler) -> PageHandler:
             if path in self.pages:
                 raise ValueError(f"page {path} registered twice")
-            self.pages[path] = PageSpec(path, func, access, title_key, nav, chat_replies)
+            self.pages[path] = PageSpec(path, func, access, title_key, nav, chat_replies, offered)
             return func
 
         return register

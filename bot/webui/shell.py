@@ -109,7 +109,7 @@ class WebShell:
         return [
             (spec.path, spec.title_key)
             for spec in self.pages.pages.values()
-            if spec.nav and ctx.may(spec.access)
+            if spec.nav and ctx.may(spec.access) and (spec.offered is None or spec.offered(ctx))
         ]
 
     def message(

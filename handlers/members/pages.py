@@ -39,7 +39,13 @@ pages.template_folder("members", Path(__file__).parent / "templates")
 
 
 # --- registration ---------------------------------------------------------------------------
-@pages.page(FORM_PAGE, access="anyone", title_key="reg.form.title", nav=False, chat_replies=True)
+@pages.page(
+    FORM_PAGE,
+    access="anyone",
+    title_key="reg.form.title",
+    chat_replies=True,
+    offered=lambda ctx: already_registered(ctx) is None,
+)
 async def registration_form(web: WebRequest) -> Response:
     ctx, t = web.ctx, web.t
     refusal = already_registered(ctx)
