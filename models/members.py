@@ -283,6 +283,7 @@ async def table_page(
     text: str = "",
     gender: str | None = None,
     status: str | None = None,
+    has_card: bool | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[int, list[Member]]:
@@ -295,6 +296,9 @@ async def table_page(
     ]
     if gender:
         where.append(col(Member.gender) == gender)
+    if has_card is not None:
+        card = col(Member.card_number)
+        where.append(card.is_not(None) if has_card else card.is_(None))
     if text.strip():
         where.append(_matching(text))
     total = (await session.exec(select(func.count()).select_from(Member).where(*where))).one()

@@ -20,7 +20,11 @@ BOARD, LEADER = "2", "4"
 async def _people(s: Site) -> None:
     await make_role(s.app, "console", BOARD, "Trần Văn Bảo", "SCT", "bch", "+84901111111")
     await make_role(s.app, "console", LEADER, "Phạm Văn Tổ", "SCT-VP", "to_truong", "+84903333333")
-    await add_member(s.app, "Lê Văn Bình", "SCT-VP", "+84913000001")
+    binh = await add_member(s.app, "Lê Văn Bình", "SCT-VP", "+84913000001")
+    async with s.app.db.session() as session:
+        binh.card_number = "79123456"
+        session.add(binh)
+        await session.commit()
     await add_member(s.app, "Nguyễn Thị Ánh", "SCT-KT", "+84913000002", gender="nu")
     await add_member(s.app, "Phạm Văn An", "SCT-VP", "+84913000003")
     await add_member(s.app, "Đỗ Minh Đức", "SCT-KT", "+84913000004", status="pending")
@@ -71,6 +75,10 @@ async def test_search_and_filters(tmp_path: Path) -> None:
         assert _names(in_unit.text) == ["Nguyễn Thị Ánh", "Đỗ Minh Đức"]
         women = await browser.get("/web/doanvien", params={"gioitinh": "nu"})
         assert _names(women.text) == ["Nguyễn Thị Ánh"]
+        with_card = await browser.get("/web/doanvien", params={"the": "co"})
+        assert _names(with_card.text) == ["Lê Văn Bình"]
+        without = await browser.get("/web/doanvien", params={"the": "chua", "donvi": kt})
+        assert _names(without.text) == ["Nguyễn Thị Ánh", "Đỗ Minh Đức"]
         waiting = await browser.get("/web/doanvien", params={"trangthai": "pending"})
         assert _names(waiting.text) == ["Đỗ Minh Đức"]
         odd = await browser.get("/web/doanvien", params={"gioitinh": "x", "trangthai": "' OR 1=1"})

@@ -162,6 +162,8 @@ MESSAGES: dict[str, str] = {
     "members.web.search": "Search by name, phone or card number",
     "members.web.all_units": "All units",
     "members.web.any": "All",
+    "members.web.card.co": "Has a card",
+    "members.web.card.chua": "No card yet",
     "members.web.filter": "Filter the list",
     "members.web.count": "{count} people (page {page}/{pages}).",
     "members.web.export": "Download the Excel file",

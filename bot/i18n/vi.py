@@ -162,6 +162,8 @@ MESSAGES: dict[str, str] = {
     "members.web.search": "Tìm theo tên, số điện thoại hoặc số thẻ",
     "members.web.all_units": "Tất cả đơn vị",
     "members.web.any": "Tất cả",
+    "members.web.card.co": "Đã có thẻ",
+    "members.web.card.chua": "Chưa có thẻ",
     "members.web.filter": "Lọc danh sách",
     "members.web.count": "{count} người (trang {page}/{pages}).",
     "members.web.export": "Tải tệp Excel",

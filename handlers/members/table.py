@@ -20,6 +20,7 @@ TABLE_PAGE = "/web/doanvien"
 EXPORT_PAGE = "/web/doanvien.xlsx"
 PAGE_SIZE = 50
 SEARCH_MAX = 80
+CARD_CHOICES = ("co", "chua")  # has a union card number / has none yet
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 pages = registry.pages
@@ -47,6 +48,8 @@ async def member_table(web: WebRequest) -> Response:
     gender = gender if gender in GENDERS else ""
     status = query.get("trangthai", "")
     status = status if status in LISTED else ""
+    card = query.get("the", "")
+    card = card if card in CARD_CHOICES else ""
     page = textutil.number_or_none(query.get("trang", "1"), low=1, high=100_000) or 1
     total, rows = await members.table_page(
         ctx.session,
@@ -54,11 +57,12 @@ async def member_table(web: WebRequest) -> Response:
         text=text,
         gender=gender or None,
         status=status or None,
+        has_card={"co": True, "chua": False}.get(card),
         offset=(page - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
     )
     unit_of = await units.by_ids(ctx.session, [m.unit_id for m in rows])
-    kept = {"q": text, "donvi": unit_id or "", "gioitinh": gender, "trangthai": status}
+    kept = {"q": text, "donvi": unit_id or "", "gioitinh": gender, "trangthai": status, "the": card}
     kept = {k: v for k, v in kept.items() if v}
     pages_count = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 
@@ -88,7 +92,14 @@ async def member_table(web: WebRequest) -> Response:
         options=options,
         genders=GENDERS,
         statuses=LISTED,
-        chosen={"q": text, "donvi": str(unit_id or ""), "gioitinh": gender, "trangthai": status},
+        cards=CARD_CHOICES,
+        chosen={
+            "q": text,
+            "donvi": str(unit_id or ""),
+            "gioitinh": gender,
+            "trangthai": status,
+            "the": card,
+        },
         notice=notice,
         export=EXPORT_PAGE,
     )
