@@ -3,6 +3,7 @@ decisions, audit and access, from the browser side (in-process, no browser)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from sqlmodel import col, select
@@ -237,3 +238,71 @@ async def test_without_a_public_address_the_chat_offers_no_page(tmp_path: Path) 
         assert [b.url for b in s.console.buttons("1001") if b.url is not None] == []
         await s.say("1", "/web")
         assert "chưa được cấu hình" in s.console.texts("1")
+
+
+# --- the member's own profile ------------------------------------------------------------------
+async def _lan_member(s: Site) -> None:
+    await make_role(
+        s.app, "console", "1001", "Nguyễn Thị Lan", "SCT-VP", "to_truong", "+84912345678"
+    )
+
+
+async def test_the_profile_form_saves_what_changed_by_the_chats_rules(tmp_path: Path) -> None:
+    async with site(tmp_path) as s, s.browser() as browser:
+        await _lan_member(s)
+        await _people(s)
+        landing = await s.sign_in(browser, "1001", "/hoso")
+        assert landing == "/web/hoso"
+        form = await browser.get("/web/hoso")
+        assert 'value="Nguyễn Thị Lan"' in form.text and 'value="0912 345 678"' in form.text
+        csrf = csrf_of(form.text)
+        fields = {
+            "full_name": "Nguyễn Thị Lan",
+            "gender": "nam",
+            "birth_date": "",
+            "phone": "0912 345 678",
+            "email": "",
+            "job_title": "Chuyên viên",
+            "card_number": "",
+            "joined_union_on": "",
+        }
+        bad = await browser.post(
+            "/web/hoso", data={"csrf": csrf, **fields, "email": "lan@", "birth_date": "05/09/1990"}
+        )
+        assert bad.status_code == 422
+        assert _chat_error(s, "email", "lan@") in bad.text
+        taken = await browser.post(
+            "/web/hoso",
+            data={"csrf": csrf, **fields, "phone": "0901111111", "job_title": "Kế toán"},
+        )
+        assert taken.status_code == 422 and "đã được một đoàn viên khác sử dụng" in taken.text
+        lan = (await _members(s))["Nguyễn Thị Lan"]
+        assert (lan.phone, lan.job_title) == ("+84912345678", "Chuyên viên")  # nothing kept
+        saved = await browser.post(
+            "/web/hoso",
+            data={
+                "csrf": csrf,
+                **fields,
+                "email": "Lan.Nguyen@Gmail.com",
+                "birth_date": "05/09/1990",
+            },
+        )
+        assert saved.status_code == 200 and "Đã lưu: 2 mục thay đổi" in saved.text
+        lan = (await _members(s))["Nguyễn Thị Lan"]
+        assert lan.birth_date is not None and lan.birth_date.isoformat() == "1990-09-05"
+        assert lan.email == FIELDS["email"].parse(
+            "Lan.Nguyen@Gmail.com", local_today(s.app.translator(), s.clock.now())
+        )
+        updated = await _audit(s, "profile_updated")
+        assert sorted(json.loads(a.detail_json)["field"] for a in updated) == [
+            "birth_date",
+            "email",
+        ]
+
+
+async def test_the_profile_form_is_for_members(tmp_path: Path) -> None:
+    async with site(tmp_path) as s, s.browser() as browser:
+        await s.sign_in(browser, "1001", "/dangky")
+        refused = await browser.get("/web/hoso")
+        assert refused.status_code == 403
+        assert "Ban Chấp hành (BCH) duyệt" in refused.text

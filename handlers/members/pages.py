@@ -4,6 +4,8 @@ rules and messages: handlers/common/fields.py), and the board's page of pending 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,8 @@ from bot.webui.pages import WebRequest
 from handlers import registry
 from handlers.common import pickers
 from handlers.common.fields import FIELDS, field_error, local_today, to_stored
+from handlers.members.profile import EDITABLE, save_field, taken
+from handlers.members.profile import FORM_PAGE as PROFILE_PAGE
 from handlers.members.registration import (
     AUTO_APPROVED,
     DUPLICATE,
@@ -92,8 +96,20 @@ async def _read_form(
         errors["unit"] = t("reg.unit.unknown")
     else:
         data["unit_id"] = unit.id
-    today = local_today(t, ctx.now)
-    for name in FIELD_STEPS:
+    fields, refused = read_fields(web, FIELD_STEPS, values)
+    return {**data, **fields}, {**errors, **refused}
+
+
+def read_fields(
+    web: WebRequest, names: Sequence[str], values: dict[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Each field as the chat reads it (a blank optional field: None), and the chat's
+    refusal for each one that does not pass."""
+    t = web.t
+    data: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    today = local_today(t, web.ctx.now)
+    for name in names:
         text = values[name]
         if not text.strip() and FIELDS[name].optional:
             data[name] = None
@@ -103,6 +119,61 @@ async def _read_form(
         except textutil.InvalidInput as bad:
             errors[name] = field_error(t, bad, f"field.{name}")
     return data, errors
+
+
+# --- the member's own profile ---------------------------------------------------------------
+def _as_typed(name: str, value: Any) -> str:
+    """A stored value as a person would type it back into the form."""
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    if name == "phone":
+        return textutil.format_phone_local(value)
+    return str(value)
+
+
+@pages.page(
+    PROFILE_PAGE,
+    access="member",
+    title_key="profile.web.title",
+    offered=lambda ctx: ctx.member is not None,
+)
+async def profile_form(web: WebRequest) -> Response:
+    """/hoso as one form: every field the chat lets a member edit, each by the chat's rules,
+    saved (and audited) field by field as the chat does; a phone or card of another member
+    changes nothing."""
+    ctx, t = web.ctx, web.t
+    member = ctx.member
+    if member is None:  # a config admin who never registered
+        return web.render("message.html", text=t("profile.none"))
+    current = {name: _as_typed(name, getattr(member, name)) for name in EDITABLE}
+    values = current if web.method == "GET" else {name: web.value(name) for name in EDITABLE}
+    errors: dict[str, str] = {}
+    notice = ""
+    if web.method == "POST":
+        data, errors = read_fields(web, EDITABLE, values)
+        changed = [
+            n for n in EDITABLE if n not in errors and data[n] != to_stored(n, getattr(member, n))
+        ]
+        for name in changed:  # checked before any is saved: a refusal keeps nothing
+            if await taken(ctx, member, name, data[name]):
+                errors[name] = t("profile.duplicate")
+        if not errors:
+            for name in changed:
+                await save_field(ctx, member, name, data[name])
+            notice = t("profile.web.saved", count=len(changed))
+            values = {name: _as_typed(name, getattr(member, name)) for name in EDITABLE}
+    unit = await units.get(ctx.session, member.unit_id)
+    return web.render(
+        "members/profile.html",
+        fields=[(name, FIELDS[name]) for name in EDITABLE],
+        values=values,
+        errors=errors,
+        notice=notice,
+        unit=unit.name if unit else "",
+        status=422 if errors else 200,
+    )
 
 
 # --- the board's pending requests -----------------------------------------------------------
