@@ -109,6 +109,15 @@ async def test_a_member_registers_on_a_phone_and_the_board_approves(
         await board.get_by_role("button", name="Lọc danh sách").click()
         await board.get_by_role("cell", name="Nguyễn Thị Lan").wait_for()
         await shot(board, "member-table")
+        # Now a member, Lan opens the menu button's page again: her profile is offered.
+        fresh = mini_app_data(LAN_TELEGRAM, auth_date=int(s.clock.now().timestamp()))
+        await page.goto(f"{base}/web/tg?next=/web#tgWebAppData={quote(fresh, safe='')}")
+        await page.wait_for_url(f"{base}/web")
+        await page.get_by_role("link", name="Hồ sơ đoàn viên của tôi").first.click()
+        await page.get_by_label("Email").fill("lan.nguyen@gmail.com")
+        await page.get_by_role("button", name="Lưu hồ sơ").click()
+        await page.get_by_text("Đã lưu: 1 mục thay đổi.").wait_for()
+        await shot(page, "profile-phone")
         # Signing out ends the session: the page asks to sign in again.
         await board.get_by_role("button", name="Đăng xuất").click()
         await board.get_by_text("đã đăng xuất").wait_for()
