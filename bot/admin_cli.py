@@ -63,6 +63,11 @@ async def check(settings: Settings) -> int:
         print("• Chưa có token Zalo.")
     if not settings.telegram.enabled and not settings.zalo.enabled:
         print("• `congdoan run` sẽ mở chat console.")
+    from bot.backup.commands import status as backup_status
+
+    for line in backup_status(settings, utcnow()):
+        print(line)
+        problems += line.startswith("✖")
     return 1 if problems else 0
 
 

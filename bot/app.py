@@ -140,6 +140,24 @@ class App:
         await cast(PollStopper, adapter).stop_poll(message_ref)
         return True
 
+    def group_link(self, platform: str, start: str, bot: str | None = None) -> str | None:
+        """A link that adds the bot to a group and starts it there with `start`; None where
+        the app has none."""
+        adapter = self.bots.get(bot) if bot else self.adapters.get(platform)
+        make = getattr(adapter, "group_link", None)
+        return make(start) if make is not None else None
+
+    async def answer_join_request(
+        self, platform: str, bot: str | None, chat_id: str, user_id: str, *, approve: bool
+    ) -> str | None:
+        """Tell the platform the decision on a request to join a group (see
+        TelegramAdapter.answer_join_request); None where the app has no join requests."""
+        adapter = self.bots.get(bot) if bot else self.adapters.get(platform)
+        answer = getattr(adapter, "answer_join_request", None)
+        if answer is None:
+            return None
+        return str(await answer(chat_id, user_id, approve=approve))
+
     async def adapter_for(self, address: Address) -> Adapter | None:
         """The bot to send through: the one named, else the one this person or group talks
         to (only looked up where a platform has several bots), else the platform's main one."""

@@ -11,7 +11,8 @@ from typing import Literal
 
 ChatKind = Literal["private", "group"]
 # Things that happen in groups rather than words people type.
-GroupChange = Literal["bot_added", "bot_removed", "member_joined", "migrated"]
+# "join_request": someone asked to join a group that approves new members (Telegram).
+GroupChange = Literal["bot_added", "bot_removed", "member_joined", "migrated", "join_request"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,12 @@ class Event:
     poll_state: PollState | None = None
     # Which of the deployment's bots it came through ("telegram:sct"); None: the main bot.
     bot: str | None = None
+    # The forum topic of a group the message (or the message a button is on) belongs to;
+    # None: the group's main chat (Telegram's "General" topic) or a group without topics.
+    thread_id: str | None = None
+    # A join request: the private chat the bot may write to about it (Telegram's
+    # user_chat_id, usable for a few minutes unless the person writes to the bot).
+    private_chat_id: str | None = None
 
     @property
     def is_private(self) -> bool:
@@ -139,6 +146,8 @@ class Message:
     # just before it in the same chat (several cards on screen at once: "1. Duyệt 2. Từ chối"
     # then "3. Duyệt 4. Từ chối"), instead of starting again at 1 and taking over "1".
     more_choices: bool = False
+    # In a group with topics: the topic it goes to (None: the main chat).
+    thread_id: str | None = None
 
 
 @dataclass(frozen=True)

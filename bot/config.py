@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.backup.settings import BackupSection
 from bot.ratelimit import Limits
 from bot.settings_base import ConfigError, StrictModel
 from handlers.emulation.settings import EmulationSection
@@ -258,6 +259,7 @@ class Settings(StrictModel):
     web: WebSection = Field(default_factory=WebSection)
     delivery: DeliverySection = Field(default_factory=DeliverySection)
     emulation: EmulationSection = Field(default_factory=EmulationSection)
+    backup: BackupSection = Field(default_factory=BackupSection)
     units: list[UnitSection] = Field(default_factory=list)
 
     @property
@@ -335,7 +337,15 @@ def load_settings(path: Path | str | None = None) -> Settings:
         raise ConfigError(f"{file}: lỗi cú pháp TOML: {exc}") from None
     settings = parse_settings(data, str(file))
     settings.database.url = _anchor_sqlite(settings.database.url, file.parent)
+    settings.backup.dir = str(_anchor_path(settings.backup.dir, file.parent))
+    settings.backup.exports_dir = str(_anchor_path(settings.backup.exports_dir, file.parent))
     return settings
+
+
+def _anchor_path(path: str, base: Path) -> Path:
+    """A relative directory in the config means "next to config.toml"."""
+    given = Path(path)
+    return given if given.is_absolute() else (base / given).resolve()
 
 
 def _anchor_sqlite(url: str, base: Path) -> str:

@@ -128,8 +128,9 @@ class Context:
     def reply(self, message: Message | str) -> None:
         if isinstance(message, str):
             message = Message(message)
-        if not self.event.is_private:  # an answer to one person in a group
-            message = replace(message, for_user=self.event.user_id)
+        if not self.event.is_private:  # an answer to one person in a group, in their topic
+            thread = message.thread_id or self.event.thread_id
+            message = replace(message, for_user=self.event.user_id, thread_id=thread)
         event = self.event  # through the bot it came by
         address = Address(event.platform, event.chat_id, event.bot or event.platform)
         self.outgoing.append(Outgoing(address, message))

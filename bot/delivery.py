@@ -96,6 +96,7 @@ def to_message(stored: OutboxMessage, item: OutboxItem) -> Message:
         image=image,
         pin=stored.pin_in_groups and item.is_group,
         poll=poll,
+        thread_id=item.thread_id,
     )
 
 

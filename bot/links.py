@@ -44,3 +44,25 @@ def check(settings: Settings, file_id: str, expires: str, sig: str, now: datetim
         return False
     expected = _signature(signing_key(settings), file_id, int(expires))
     return hmac.compare_digest(expected.encode(), sig.encode())
+
+
+# --- the payload of a link that adds the bot to a group (Telegram ?startgroup=) ------------------
+# "lk_<unit id>_<expiry>_<signature>": Telegram allows 64 characters of A-Z a-z 0-9 _ - there.
+GROUP_TOKEN = "lk_"
+
+
+def group_token(settings: Settings, unit_id: int, expires_at: datetime) -> str:
+    expires = int(expires_at.timestamp())
+    sig = _signature(signing_key(settings), f"group:{unit_id}", expires)
+    return f"{GROUP_TOKEN}{unit_id}_{expires}_{sig}"
+
+
+def read_group_token(settings: Settings, token: str, now: datetime) -> int | None:
+    """The unit a group link was made for; None when it is not ours, altered or expired."""
+    parts = token.removeprefix(GROUP_TOKEN).split("_")
+    if not token.startswith(GROUP_TOKEN) or len(parts) != 3:
+        return None
+    unit, expires, sig = parts
+    if not (unit.isascii() and unit.isdigit() and len(unit) <= 12):
+        return None
+    return int(unit) if check(settings, f"group:{unit}", expires, sig, now) else None

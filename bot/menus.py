@@ -20,7 +20,7 @@ async def command_menus(app: App, platform: str, language: str) -> dict[str, Any
         if spec.access in ("board", "admin"):
             if spec.where != "group":
                 board.append(item)
-            else:
+            if spec.where != "private":
                 group.append(item)
         else:
             if spec.where != "group":

@@ -6,7 +6,7 @@ so a feature cannot forget a permission check.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -57,6 +57,9 @@ class Registry:
         # Pages a fan-out job's audience into recipients: (session, spec, cursor, limit) →
         # (recipients, next cursor or None when done). See bot/fanout.py.
         self.expand_audience: Callable[..., Awaitable[Any]] | None = None
+        # Run once the delivery workers start (e.g. telling the platform decisions a stop
+        # interrupted): each gets the app.
+        self.start_hooks: list[Callable[[Any], Coroutine[Any, Any, None]]] = []
         # The web pages features serve (bot/webui/pages.py).
         self.pages = PageRegistry()
 
@@ -131,6 +134,12 @@ class Registry:
         self, func: Callable[[Any, Any], Awaitable[None]]
     ) -> Callable[[Any, Any], Awaitable[None]]:
         self.poll_sent = func
+        return func
+
+    def on_start(
+        self, func: Callable[[Any], Coroutine[Any, Any, None]]
+    ) -> Callable[[Any], Coroutine[Any, Any, None]]:
+        self.start_hooks.append(func)
         return func
 
     def on_text(self, func: Callable[[Any], Awaitable[bool]]) -> Callable[[Any], Awaitable[bool]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.chat import Button, Message
 from bot.context import Context
+from bot.links import GROUP_TOKEN
 from bot.registry import CommandSpec, press_parts
 from handlers import registry
 from handlers.common.menu import MENU_COMMANDS, member_menu
@@ -25,6 +26,10 @@ async def start(ctx: Context) -> None:
 
 
 async def group_start(ctx: Context) -> None:
+    if ctx.event.args.strip().startswith(GROUP_TOKEN):
+        # The bot was added with the board's link (?startgroup=): linking, with its rules.
+        await ctx.app.run_command(ctx, "lienketnhom")
+        return
     link = ctx.private_link()
     buttons = [[Button(ctx.t("group.open_private"), url=link)]] if link else []
     ctx.reply(Message(ctx.t("group.hello"), buttons=buttons))

@@ -16,7 +16,7 @@ from models.cluster import Lease, SendPace
 from models.dialogs import DialogState
 from models.emulation import Campaign, Pledge
 from models.events import ProcessedEvent
-from models.groups import ChatGroup
+from models.groups import ChatGroup, JoinRequest
 from models.meetings import Invite, Meeting
 from models.members import Identity, Member
 from models.outbox import DeliveryJob, OutboxItem, OutboxMessage
@@ -36,6 +36,7 @@ __all__ = [
     "DialogState",
     "Identity",
     "Invite",
+    "JoinRequest",
     "Lease",
     "LinkCode",
     "Meeting",

@@ -132,6 +132,8 @@ class OutboxItem(SQLModel, table=True):
     platform: str = Field(max_length=16)
     chat_id: str = Field(max_length=64)
     is_group: bool = False
+    # A group's forum topic (Telegram), None: the main chat.
+    thread_id: str | None = Field(default=None, max_length=32)
     member_id: int | None = Field(default=None, foreign_key="members.id")
     priority: int = 5  # lower goes first
     state: str = Field(default=QUEUED, max_length=12)
@@ -157,6 +159,7 @@ class Recipient:
     is_group: bool = False
     member_id: int | None = None
     bot: str | None = None  # the bot to go through; None: the platform's main bot
+    thread_id: str | None = None  # a group's forum topic; None: the main chat
 
 
 def buttons_to_json(rows: list[list[Any]]) -> str:
@@ -214,6 +217,7 @@ async def add_rows(
             "platform": r.platform,
             "chat_id": r.chat_id,
             "is_group": r.is_group,
+            "thread_id": r.thread_id,
             "member_id": r.member_id,
             "bot": r.bot or r.platform,
             "priority": priority,

@@ -43,6 +43,8 @@ class Poll(SQLModel, table=True):
     origin_platform: str = Field(max_length=16)
     origin_chat_id: str = Field(max_length=64)
     origin_is_group: bool = False
+    # The group's forum topic it was made in (Telegram); its results go back there.
+    origin_thread_id: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -304,6 +306,7 @@ class Origin:
     platform: str
     chat_id: str
     is_group: bool
+    thread_id: str | None = None
 
 
 async def create(
@@ -329,6 +332,7 @@ async def create(
         origin_platform=origin.platform,
         origin_chat_id=origin.chat_id,
         origin_is_group=origin.is_group,
+        origin_thread_id=origin.thread_id,
         created_at=now,
     )
     session.add(poll)

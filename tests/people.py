@@ -75,10 +75,13 @@ async def set_join_dates(bot: Bot, chats: list[int], joined: date) -> None:
         await session.commit()
 
 
-async def make_board(app: App, console_user: str, name: str, unit_code: str) -> Member:
+async def make_board(
+    app: App, console_user: str, name: str, unit_code: str, *, platform: str = "console"
+) -> Member:
+    """A BCH member of `unit_code`, talking on `platform` as user `console_user`."""
     member = await add_member(app, name, unit_code, "+8490" + console_user.zfill(7))
     async with app.db.session() as session:
-        ident = await members.ensure_identity(session, "console", console_user, name)
+        ident = await members.ensure_identity(session, platform, console_user, name)
         ident.member_id = member.id
         unit = await units.by_code(session, unit_code)
         assert unit is not None

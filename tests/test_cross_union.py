@@ -35,7 +35,7 @@ SCT_ONLY = [
 
 def sct_objects(w: World) -> list[str]:
     """Every board-only press that names an object of SCT (a member, a request, a job, a
-    meeting, a poll, a pledge, a unit)."""
+    meeting, a poll, a pledge, a unit, a request to join a group)."""
     i, c = w.ids, w.codes
     meeting, poll = i["meeting"], i["poll"]
     return [
@@ -67,6 +67,8 @@ def sct_objects(w: World) -> list[str]:
         f"v1:mm:att:{meeting}:0",
         f"v1:mm:mark:{meeting}:{i['a']}:0",
         f"v1:mins:{meeting}",
+        f"v1:jr:ok:{i['join']}",
+        f"v1:jr:no:{i['join']}",
     ]
 
 
@@ -165,7 +167,7 @@ def test_the_matrix_covers_every_board_prefix() -> None:
 
 class _FakeWorld:
     ids = {k: 1 for k in ("meeting", "poll", "waiting", "a", "sxd_vp", "sct_kt", "gone", "job")}
-    ids |= {"pledge": 1, "unit_pledge": 1, "sct_vp": 1, "sct": 1}
+    ids |= {"pledge": 1, "unit_pledge": 1, "sct_vp": 1, "sct": 1, "join": 1}
     codes = {"collective": "X", "individual": "Y"}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 from models.db import alembic_config, sync_url, upgrade
@@ -44,7 +45,8 @@ def test_the_migration_fills_in_existing_members(tmp_path: Path) -> None:
     url = database_url(tmp_path)
     upgrade(url)
     config = alembic_config(url)
-    command.downgrade(config, "0014")
+    before = ScriptDirectory.from_config(config).get_revision("0019").down_revision
+    command.downgrade(config, str(before))  # to just before 0019
     engine = create_engine(sync_url(url))
     try:
         with engine.begin() as conn:

@@ -12,8 +12,8 @@ from tests.fakes.zalo import FakeZalo
 from tests.people import add_member
 from tests.zl import ZBot, zsay
 
-# Shown only where the app has the "share my phone number" button (Telegram).
-BUTTON_APPS_ONLY = {"reg.ask.phone_button"}
+# Said only where the app has the button: the share-phone keyboard, the add-to-group link.
+BUTTON_APPS_ONLY = {"reg.ask.phone_button", "group.add_link"}
 # Shown only on the web pages (docs/web.md), which always have buttons.
 WEB_PAGES_ONLY = {"reg.form.intro", "web.signin.explain", "web.mini_app.outside"}
 PRESS_WORDS = {

@@ -62,3 +62,28 @@ async def compose(
     await press(fake, ADMIN, when_msg, "Hẹn giờ", "thời điểm gửi")
     repeat = await say(fake, ADMIN, when, "Lặp lại không")
     return await press(fake, ADMIN, repeat, "Chỉ một lần", "Xem trước")
+
+
+async def register_in_private(
+    fake: FakeTelegram,
+    user: int,
+    name: str,
+    phone: str,
+    *,
+    first: str = "Bước 2/8",
+    expect: str = "Đã gửi yêu cầu",
+) -> SentMessage:
+    """Someone whose registration has reached the name step (the unit already chosen) fills
+    it in and sends it; returns the bot's answer (`expect`)."""
+    await fake.wait_for(user, contains=first)
+    await say(fake, user, name, "Bước 3/8")
+    gender = fake.messages_to(user)[-1]
+    await press(fake, user, gender, "Nữ", "Bước 4/8")
+    await say(fake, user, "05/09/1990", "Bước 5/8")
+    await say(fake, user, phone, "Bước 6/8")
+    await say(fake, user, "Kế toán viên", "Bước 7/8")
+    card = await press(fake, user, fake.messages_to(user)[-1], "Bỏ qua", "Bước 8/8")
+    summary = await press(fake, user, card, "Bỏ qua", "Thông tin đã đúng chưa")
+    mark = fake.mark()
+    fake.user_presses(user, summary, summary.button("Gửi đăng ký"))
+    return await fake.wait_for(user, contains=expect, since=mark)

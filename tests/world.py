@@ -25,6 +25,7 @@ from bot.i18n import VI
 from models import members, roles, units
 from models.audit import AuditEntry
 from models.emulation import Campaign, Pledge, UnitPledge
+from models.groups import JoinRequest
 from models.meetings import Invite, Meeting
 from models.members import Member
 from models.outbox import DeliveryJob
@@ -266,6 +267,16 @@ async def build(app: App, console: ConsoleUser) -> World:
         )
         session.add_all([pledge, unit_pledge])
         await session.flush()
+        join = JoinRequest(
+            platform="telegram",
+            chat_id="-1007770001",
+            user_id="555",
+            private_chat_id="555",
+            unit_id=sct_vp.id,  # type: ignore[arg-type]
+            requested_at=now,
+        )
+        session.add(join)
+        await session.flush()
         for identity_user in (ADMIN,):
             await members.ensure_identity(session, "console", identity_user, "Quản trị")
         world.ids = {
@@ -286,6 +297,7 @@ async def build(app: App, console: ConsoleUser) -> World:
             "campaign": campaign.id,
             "pledge": pledge.id,
             "unit_pledge": unit_pledge.id,
+            "join": join.id,
         }  # type: ignore[dict-item]
         world.codes = {"individual": individual, "collective": collective}
         await session.commit()

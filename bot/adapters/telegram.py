@@ -78,6 +78,10 @@ ATTACHMENTS = (
     "dice",
     "game",
 )
+# What the bot asks for when a board adds it to a group with its link: pinning announcements,
+# and invite_users, which approveChatJoinRequest needs ("must have the can_invite_users
+# administrator right", https://core.telegram.org/bots/api#approvechatjoinrequest).
+GROUP_RIGHTS = ("pin_messages", "invite_users")
 PRESENT = {
     ChatMemberStatus.MEMBER,
     ChatMemberStatus.ADMINISTRATOR,
@@ -231,6 +235,37 @@ class TelegramAdapter:
             return None
         return f"https://t.me/{self.username}" + (f"?start={start}" if start else "")
 
+    def group_link(self, start: str) -> str | None:
+        """A link that adds the bot to a group the person picks, as an administrator with
+        the rights it needs there, and then sends `/start <start>` into that group
+        (https://core.telegram.org/api/links#bot-links: `?startgroup=<param>&admin=<rights>`,
+        the rights joined by "+")."""
+        if not self.username:
+            return None
+        rights = "+".join(GROUP_RIGHTS)
+        return f"https://t.me/{self.username}?startgroup={start}&admin={rights}"
+
+    async def answer_join_request(self, chat_id: str, user_id: str, *, approve: bool) -> str:
+        """Approve or decline someone's request to join a group (the bot needs the
+        can_invite_users right). "done"; "gone" when there is no such request any more
+        (another admin handled it, or it was withdrawn: HIDE_REQUESTER_MISSING); "member"
+        when they are in the group already (USER_ALREADY_PARTICIPANT). Other refusals raise
+        a SendError."""
+        bot = self.application.bot
+        method = bot.approve_chat_join_request if approve else bot.decline_chat_join_request
+        try:
+            await self._call(
+                chat_id, lambda: method(int(chat_id), int(user_id)), paced=False, urgent=True
+            )
+        except Rejected as exc:
+            reason = str(exc).upper()
+            if "HIDE_REQUESTER_MISSING" in reason:
+                return "gone"
+            if "USER_ALREADY_PARTICIPANT" in reason:
+                return "member"
+            raise
+        return "done"
+
     def _event_key(self, update: Update) -> str:
         """What makes an update the same update when it comes again. Telegram's update_id
         restarts with a new token and may jump after a quiet week, so a message is known by
@@ -262,6 +297,7 @@ class TelegramAdapter:
                     payload=query.data,
                     message_ref=ref,
                     chat_title=chat.title or "",
+                    thread_id=_topic(msg),
                 )
             ]
         if update.my_chat_member is not None:
@@ -311,11 +347,25 @@ class TelegramAdapter:
                     poll_state=state,
                 )
             ]
+        if update.chat_join_request is not None:
+            request = update.chat_join_request
+            return [
+                self._event(
+                    uid,
+                    request.chat.id,
+                    request.chat.type,
+                    request.from_user,
+                    group_change="join_request",
+                    chat_title=request.chat.title or "",
+                    private_chat_id=str(request.user_chat_id),
+                )
+            ]
         message = update.message
         if message is None or message.from_user is None:
             return []
         chat = message.chat
         title = chat.title or ""
+        topic = _topic(message)
         if message.migrate_to_chat_id:
             return [
                 self._event(
@@ -358,9 +408,14 @@ class TelegramAdapter:
                         command=name.lower(),
                         args=args.strip(),
                         chat_title=title,
+                        thread_id=topic,
                     )
                 ]
-            return [self._event(uid, chat.id, chat.type, user, text=text, chat_title=title)]
+            return [
+                self._event(
+                    uid, chat.id, chat.type, user, text=text, chat_title=title, thread_id=topic
+                )
+            ]
         if message.contact is not None:
             owner = message.contact.user_id
             contact = Contact(message.contact.phone_number, str(owner) if owner else None)
@@ -378,6 +433,7 @@ class TelegramAdapter:
                         file=file,
                         text=message.caption,
                         chat_title=title,
+                        thread_id=topic,
                     )
                 ]
         return []
@@ -407,6 +463,12 @@ class TelegramAdapter:
             return await self._send(
                 chat_id, message, first_paced=bulk, urgent=not bulk, paid=paid and bulk
             )
+        except Rejected as exc:
+            if not (message.thread_id and "thread not found" in str(exc).lower()):
+                raise
+            # The topic was deleted: the group's main chat rather than nothing.
+            log.info("topic %s of %s is gone; sending to the main chat", message.thread_id, chat_id)
+            return await self.send(chat_id, replace(message, thread_id=None), bulk=bulk, paid=paid)
         except RateLimited as limited:
             if bulk:
                 raise
@@ -450,7 +512,11 @@ class TelegramAdapter:
         paced = first_paced  # only the first call of a bulk send was paced by the engine
         # Bot API: "Pass True to allow up to 1000 messages per second, ignoring broadcasting
         # limits for a fee of 0.1 Telegram Stars per message" (every sending method).
-        fee: dict[str, Any] = {"allow_paid_broadcast": True} if paid else {}
+        extra: dict[str, Any] = {"allow_paid_broadcast": True} if paid else {}
+        # and, every sending method: message_thread_id, "Unique identifier for the target
+        # message thread (topic) of the forum; for forum supergroups only".
+        if message.thread_id and chat_id.startswith("-"):
+            extra["message_thread_id"] = int(message.thread_id)
 
         async def call(fn: Any) -> Any:
             nonlocal paced
@@ -481,7 +547,7 @@ class TelegramAdapter:
                     list(poll.options),
                     is_anonymous=poll.anonymous,
                     allows_multiple_answers=poll.multiple,
-                    **fee,
+                    **extra,
                 )
             )
             # The native poll id rides along: votes come back with it, not with the chat.
@@ -495,12 +561,12 @@ class TelegramAdapter:
                         photo=img.content,
                         caption=message.text or None,
                         reply_markup=markup,
-                        **fee,
+                        **extra,
                     )
                 )
                 return f"{chat_id}:{sent.message_id}"
             # A caption holds 1,024 units: the picture first, then the whole text.
-            await call(lambda: bot.send_photo(cid, photo=img.content, **fee))
+            await call(lambda: bot.send_photo(cid, photo=img.content, **extra))
             message = replace(message, image=None)
         fits = utf16_len(message.text) <= CAPTION_LIMIT
         if message.document is not None:
@@ -512,7 +578,7 @@ class TelegramAdapter:
                     filename=doc.filename,
                     caption=message.text if fits else "",
                     reply_markup=markup if fits else None,
-                    **fee,
+                    **extra,
                 )
             )
             if fits:
@@ -524,11 +590,15 @@ class TelegramAdapter:
             if fits:
                 sent = await call(
                     lambda: send(
-                        cid, file.file_id, caption=message.text or None, reply_markup=markup, **fee
+                        cid,
+                        file.file_id,
+                        caption=message.text or None,
+                        reply_markup=markup,
+                        **extra,
                     )
                 )
                 return await self._maybe_pin(call, message, chat_id, sent.message_id)
-            await call(lambda: send(cid, file.file_id, **fee))  # the file, then the whole text
+            await call(lambda: send(cid, file.file_id, **extra))  # the file, then the whole text
             message = replace(message, attachment=None)
         # Telegram refuses empty text; a buttons-only message still needs a line.
         chunks = split_text(message.text, TEXT_LIMIT, utf16=True) or (["…"] if markup else [])
@@ -537,7 +607,7 @@ class TelegramAdapter:
             last = index == len(chunks) - 1
             reply_markup: Any = markup if last else None
             if last and message.request_contact:
-                await call(lambda c=chunk: bot.send_message(cid, c, reply_markup=markup, **fee))
+                await call(lambda c=chunk: bot.send_message(cid, c, reply_markup=markup, **extra))
                 keyboard = ReplyKeyboardMarkup(
                     [[KeyboardButton(message.request_contact, request_contact=True)]],
                     resize_keyboard=True,
@@ -550,7 +620,7 @@ class TelegramAdapter:
                 # so it still works after a restart.
                 reply_markup = ReplyKeyboardRemove()
             sent = await call(
-                lambda c=chunk, m=reply_markup: bot.send_message(cid, c, reply_markup=m, **fee)
+                lambda c=chunk, m=reply_markup: bot.send_message(cid, c, reply_markup=m, **extra)
             )
             sent_id = sent.message_id
         if sent_id is None:
@@ -578,6 +648,17 @@ class TelegramAdapter:
             except SendError as exc:  # the bot may lack the right to pin: the message stands
                 log.info("could not pin in a group: %s", exc)
         return f"{chat_id}:{message_id}"
+
+
+def _topic(message: Any) -> str | None:
+    """The forum topic a message is in. Bot API: `message_thread_id` is "Unique identifier of
+    a message thread to which the message belongs; for supergroups only", `is_topic_message`
+    "True, if the message is sent to a forum topic". Replies in a group without topics also
+    carry a thread id; only a forum topic is a place to answer in."""
+    if message is None or not getattr(message, "is_topic_message", False):
+        return None
+    thread = getattr(message, "message_thread_id", None)
+    return str(thread) if thread else None
 
 
 def _file_ref(message: Any) -> FileRef | None:

@@ -145,7 +145,10 @@ async def expand(
     chosen = AUDIENCES[spec["audience"]]
     if chosen.members is None:
         found = await groups.linked_page(session, unit, after=cursor, limit=limit)
-        recipients = [Recipient(g.platform, g.chat_id, is_group=True, bot=g.bot) for g in found]
+        recipients = [
+            Recipient(g.platform, g.chat_id, is_group=True, bot=g.bot, thread_id=g.thread_id)
+            for g in found
+        ]
         last = found[-1].id if len(found) == limit else None
         return recipients, last
     ids = await members.ids_page(session, chosen.members(unit), after=cursor, limit=limit)

@@ -17,6 +17,7 @@ from bot.registry import ID, PAGE, OutdatedPress, payload, press_number, press_p
 from bot.webui.entry import page_button
 from handlers import registry
 from handlers.common import pickers
+from handlers.common.decisions import member_decided
 from handlers.common.dialogs import dialog_press
 from handlers.common.fields import (
     FIELDS,
@@ -407,6 +408,7 @@ async def file_request(ctx: Context, data: dict[str, Any]) -> str:
     await ctx.end_dialog()
     if roster_match:
         ctx.audit("registration_auto_approved", target=f"member:{member.id}")
+        await member_decided(ctx, member, approved=True)
         return AUTO_APPROVED
     ctx.audit("registration_submitted", target=f"member:{member.id}")
     unit = await units.get(session, member.unit_id)
@@ -498,6 +500,7 @@ async def approve_request(ctx: Context, member: Member, unit: Unit) -> None:
     ctx.audit("member_approved", target=f"member:{member.id}")
     for ident in await members.identities_of(ctx.session, [member.id or 0]):
         ctx.send_to(ident, lambda t: Message(t("reg.approved", unit=unit.name)))
+    await member_decided(ctx, member, approved=True)
 
 
 async def reject_request(ctx: Context, member: Member, reason: str) -> None:
@@ -507,6 +510,7 @@ async def reject_request(ctx: Context, member: Member, reason: str) -> None:
     ctx.audit("member_rejected", target=f"member:{member.id}", reason=reason)
     for ident in await members.identities_of(ctx.session, [member.id or 0]):
         ctx.send_to(ident, lambda t: Message(t("reg.rejected", reason=reason)))
+    await member_decided(ctx, member, approved=False)
 
 
 def read_reason(text: str) -> str:

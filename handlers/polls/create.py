@@ -391,7 +391,10 @@ async def _send(ctx: Context, data: dict[str, Any]) -> None:
     if target == HERE:
         group = await groups.find(ctx.session, ctx.event.platform, ctx.event.chat_id)
         unit_id = group.unit_id if group else None
-        recipients = [Recipient(ctx.event.platform, ctx.event.chat_id, is_group=True)]
+        here = Recipient(
+            ctx.event.platform, ctx.event.chat_id, is_group=True, thread_id=ctx.event.thread_id
+        )
+        recipients = [here]
     else:
         assert unit is not None
         unit_id = unit.id
@@ -407,7 +410,9 @@ async def _send(ctx: Context, data: dict[str, Any]) -> None:
         unit_id=unit_id,
         closes_at=closes,
         created_by=ctx.member.id if ctx.member else None,
-        origin=polls.Origin(ctx.event.platform, ctx.event.chat_id, not ctx.event.is_private),
+        origin=polls.Origin(
+            ctx.event.platform, ctx.event.chat_id, not ctx.event.is_private, ctx.event.thread_id
+        ),
         now=ctx.now,
     )
     spec = {

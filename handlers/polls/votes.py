@@ -235,7 +235,12 @@ async def close_poll(app: App, session: AsyncSession, poll: Poll, now: datetime)
         file_name=f"binh-chon-{poll.id}.png",
         file_data=chart_png(t, poll, result),
     )
-    origin = Recipient(poll.origin_platform, poll.origin_chat_id, is_group=poll.origin_is_group)
+    origin = Recipient(
+        poll.origin_platform,
+        poll.origin_chat_id,
+        is_group=poll.origin_is_group,
+        thread_id=poll.origin_thread_id,
+    )
     await outbox.queue_job(session, job, content, [origin], now=now)
     native = [
         (c.id, c.platform, c.message_ref)

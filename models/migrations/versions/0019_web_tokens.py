@@ -2,7 +2,7 @@
 sortable text (the member table pages in SQL, in Vietnamese order)
 
 Revision ID: 0019
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-02 06:30:00
 """
 
@@ -16,7 +16,7 @@ import models.types
 from models.names import vi_sort_text
 
 revision: str = "0019"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

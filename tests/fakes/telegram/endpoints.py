@@ -31,6 +31,7 @@ from tests.fakes import JSONDict
 from tests.fakes.errors import ApiError
 from tests.fakes.faults import FailRule, Faults, StallRule
 from tests.fakes.server import LoopbackServer
+from tests.fakes.telegram.groups import GroupsState
 from tests.fakes.telegram.limits import (
     BUTTON_DATA_INVALID,
     CALLBACK_DATA_BYTES,
@@ -52,7 +53,7 @@ from tests.fakes.telegram.limits import (
     REPLY_MAX_PER_ROW,
     TEXT_MAX,
 )
-from tests.fakes.telegram.state import SentMessage, StoredFile, TelegramState, unix_now
+from tests.fakes.telegram.state import SentMessage, StoredFile, unix_now
 from tests.fakes.telegram.text import EntityError, render_text, utf16_len
 
 _LOGGER = logging.getLogger(__name__)
@@ -120,7 +121,7 @@ class UploadedFile:
     mime_type: str
 
 
-class FakeTelegram(TelegramState):
+class FakeTelegram(GroupsState):
     """Fake Bot API server plus helpers to act as Telegram users."""
 
     def __init__(
@@ -169,6 +170,8 @@ class FakeTelegram(TelegramState):
             "getchatmembercount": self._get_chat_member_count,
             "leavechat": self._leave_chat,
             "getfile": self._get_file,
+            "approvechatjoinrequest": self._answer_join_request,
+            "declinechatjoinrequest": self._answer_join_request,
         }
         # Accepted and acknowledged; recorded in `calls` like everything else.
         for name in (
@@ -272,14 +275,18 @@ class FakeTelegram(TelegramState):
         chat_id: int | None = None,
         times: int = 1,
         after_processing: bool = True,
-    ) -> None:
+        release: asyncio.Event | None = None,
+    ) -> StallRule:
         """The next `times` calls of `method` (to chat_id, if given) answer only after
-        `seconds`, so a client with a shorter read timeout gives up. With after_processing the
-        call takes effect first (the message is sent, as when Telegram is slow to answer);
-        without, it fails after the wait as if it never arrived."""
-        self._faults.stalls.append(
-            StallRule(method.lower(), seconds, times, after_processing, chat_id=chat_id)
+        `seconds` (or as soon as `release` is set), so a client with a shorter read timeout
+        gives up. With after_processing the call takes effect first (the message is sent, as
+        when Telegram is slow to answer); without, it fails after the wait as if it never
+        arrived. The rule's `taken` event tells when a call has been stalled."""
+        rule = StallRule(
+            method.lower(), seconds, times, after_processing, chat_id=chat_id, release=release
         )
+        self._faults.stalls.append(rule)
+        return rule
 
     # ------------------------------------------------------------------ internals: HTTP
 
@@ -372,11 +379,11 @@ class FakeTelegram(TelegramState):
             raise ApiError(404, "Not Found: method not found")
         stall = self._faults.take_stall(key, params.get("chat_id"))
         if stall is not None and not stall.after_processing:
-            await asyncio.sleep(stall.seconds)
+            await stall.wait()
             raise ApiError(504, "Gateway Timeout")
         result = handler(method, params)
         if stall is not None:
-            await asyncio.sleep(stall.seconds)
+            await stall.wait()
         return result
 
     async def _get_updates(self, params: JSONDict) -> list[JSONDict]:
@@ -480,7 +487,7 @@ class FakeTelegram(TelegramState):
             raise ApiError(403, "Forbidden: bot was blocked by the user")
         if raw in self._bot_gone:
             raise ApiError(403, self._bot_gone[raw])
-        if self.strict_chats and raw not in self._known_chats:
+        if self.strict_chats and raw not in self._known_chats and not self._join_window_open(raw):
             if raw > 0:
                 raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
             raise ApiError(400, "Bad Request: chat not found")
@@ -583,8 +590,11 @@ class FakeTelegram(TelegramState):
         markup: JSONDict | None,
         sent: SentMessage,
     ) -> JSONDict:
-        """The last check of every send (the message replied to), then the message is in."""
-        fields = {**fields, **self._reply_fields(chat_id, params)}
+        """The last checks of every send (the topic, the message replied to), then the
+        message is in."""
+        thread = self._thread_fields(chat_id, params)
+        sent.thread_id = thread.get("message_thread_id")
+        fields = {**fields, **thread, **self._reply_fields(chat_id, params)}
         return self._record_bot_message(chat_id, fields, markup, sent)
 
     def _send_message(self, method: str, params: JSONDict) -> JSONDict:
@@ -909,6 +919,8 @@ class FakeTelegram(TelegramState):
         }
 
     def _chat_member(self, chat_id: int, user_id: int) -> JSONDict:
+        if user_id == self.bot_id and chat_id in self._bot_rights and chat_id not in self._bot_gone:
+            return self._bot_as_admin(chat_id)
         if user_id == self.bot_id:
             user = copy.deepcopy(self.bot_user)
             status = "left" if chat_id in self._bot_gone else "member"

@@ -56,6 +56,7 @@ class SentMessage:
     edit_count: int = 0
     deleted: bool = False
     poll: JSONDict | None = None  # sendPoll: the live Poll JSON, updated as people vote
+    thread_id: int | None = None  # the forum topic it went to (message_thread_id)
 
     @property
     def body(self) -> str:
@@ -193,6 +194,15 @@ class TelegramState(ChangeWaiter):
         self._next_message_id: dict[int, int] = {}
         self._messages: dict[tuple[int, int], JSONDict] = {}
         self._sent_by_key: dict[tuple[int, int], SentMessage] = {}
+        # Forum supergroups (Chat.is_forum) and their topics: chat -> thread id -> name.
+        self._forums: set[int] = set()
+        self._topics: dict[int, dict[int, str]] = {}
+        # Join requests waiting for an admin: (chat, user) -> the ChatJoinRequest JSON, and the
+        # private chats the bot may write to because of one: user_chat_id -> until (unix time).
+        self._join_requests: dict[tuple[int, int], JSONDict] = {}
+        self._join_windows: dict[int, float] = {}
+        # The bot's administrator rights per chat (ChatAdministratorRights fields set True).
+        self._bot_rights: dict[int, set[str]] = {}
 
     # ------------------------------------------------------------------ acting as people
 
@@ -208,9 +218,11 @@ class TelegramState(ChangeWaiter):
         username: str | None = None,
         reply_to: SentMessage | int | None = None,
         language_code: str | None = None,
+        thread_id: int | None = None,
     ) -> JSONDict:
         """A text message. A leading /command gets its bot_command entity like on Telegram
-        (ASCII letters, digits and '_' only, optionally @botname)."""
+        (ASCII letters, digits and '_' only, optionally @botname). `thread_id`: written in
+        that topic of a forum supergroup (see `open_topic`)."""
         if language_code is not None:
             self._remember_user(user_id, first_name, username)
             self._users[user_id]["language_code"] = language_code
@@ -229,6 +241,7 @@ class TelegramState(ChangeWaiter):
             chat_title=chat_title,
             username=username,
             reply_to=reply_to,
+            thread_id=thread_id,
         )
 
     def user_sends_contact(
@@ -519,6 +532,7 @@ class TelegramState(ChangeWaiter):
         self._chat_titles[chat_id] = title
         user = self._remember_user(user_id, first_name, None)
         self._member_status[(chat_id, user_id)] = "member"
+        self._join_requests.pop((chat_id, user_id), None)  # let in: no request left
         return self._user_message(
             user_id,
             {"new_chat_members": [user]},
@@ -764,7 +778,10 @@ class TelegramState(ChangeWaiter):
             if user.get("username"):
                 chat["username"] = user["username"]
             return chat
-        return {"id": chat_id, "type": kind, "title": self._chat_titles.get(chat_id, "Nhóm")}
+        chat = {"id": chat_id, "type": kind, "title": self._chat_titles.get(chat_id, "Nhóm")}
+        if chat_id in self._forums:
+            chat["is_forum"] = True  # Chat: "True, if the supergroup chat is a forum"
+        return chat
 
     def _new_message(self, chat_id: int, sender: JSONDict | None, fields: JSONDict) -> JSONDict:
         # Private chats and groups number messages per chat, shared by users and the bot.
@@ -792,6 +809,7 @@ class TelegramState(ChangeWaiter):
         chat_title: str | None = None,
         username: str | None = None,
         reply_to: SentMessage | int | None = None,
+        thread_id: int | None = None,
     ) -> JSONDict:
         user = self._remember_user(user_id, first_name, username)
         if chat_id is None:
@@ -811,6 +829,13 @@ class TelegramState(ChangeWaiter):
             original = self._messages.get((chat_id, reply_id))
             if original is not None:
                 fields["reply_to_message"] = self._without_reply(original)
+        if thread_id is not None:
+            if thread_id not in self._topics.get(chat_id, {}):
+                raise AssertionError(f"chat {chat_id} has no topic {thread_id} (open_topic)")
+            # Bot API Message: message_thread_id, and is_topic_message "True, if the message
+            # is sent to a forum topic".
+            fields["message_thread_id"] = thread_id
+            fields["is_topic_message"] = True
         message = self._new_message(chat_id, user, fields)
         return self._queue_update({"message": copy.deepcopy(message)})
 
