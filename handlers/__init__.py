@@ -16,6 +16,7 @@ def load_all() -> Registry:
         report,
         review,
     )
+    from handlers.emulation import pages as emulation_pages  # noqa: F401
     from handlers.meetings import manage, rsvp, schedule  # noqa: F401
     from handlers.members import listing, pages, profile, registration, table  # noqa: F401
     from handlers.members import manage as member_manage  # noqa: F401

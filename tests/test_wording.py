@@ -15,7 +15,12 @@ from tests.zl import ZBot, zsay
 # Said only where the app has the button: the share-phone keyboard, the add-to-group link.
 BUTTON_APPS_ONLY = {"reg.ask.phone_button", "group.add_link"}
 # Shown only on the web pages (docs/web.md), which always have buttons.
-WEB_PAGES_ONLY = {"reg.form.intro", "web.signin.explain", "web.mini_app.outside"}
+WEB_PAGES_ONLY = {
+    "reg.form.intro",
+    "web.signin.explain",
+    "web.mini_app.outside",
+    "emu.web.intro",
+}
 PRESS_WORDS = {
     "vi": re.compile(r"\bbấm\b|\bnút\b", re.IGNORECASE),
     "en": re.compile(r"\btap\b|\bpress\b|\bbuttons?\b", re.IGNORECASE),
