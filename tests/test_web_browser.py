@@ -6,6 +6,7 @@ the link /web gives. Skipped, saying why, where Chromium is not installed."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -14,6 +15,7 @@ import pytest
 from sqlmodel import select
 
 from bot.web import build_web_app
+from models import emulation, units
 from models.members import Member
 from tests.browser import DESK, PHONE, chromium, need_chromium, shot
 from tests.fakes.server import LoopbackServer
@@ -49,6 +51,24 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[Site, str]]:
             yield s, base
     finally:
         await server.stop()
+
+
+async def _open_campaign(s: Site) -> None:
+    titles = [title.model_dump() for title in s.app.settings.emulation.titles]
+    async with s.app.db.session() as session:
+        unit = await units.by_code(session, "SCT")
+        assert unit is not None and unit.id is not None
+        await emulation.create_campaign(
+            session=session,
+            unit_id=unit.id,
+            year=2026,
+            deadline=s.clock.now() + timedelta(days=10),
+            titles=titles,
+            targets=[],
+            created_by=None,
+            now=s.clock.now(),
+        )
+        await session.commit()
 
 
 async def _status_of(s: Site, name: str) -> str:
@@ -115,9 +135,19 @@ async def test_a_member_registers_on_a_phone_and_the_board_approves(
         await page.wait_for_url(f"{base}/web")
         await page.get_by_role("link", name="Hồ sơ đoàn viên của tôi").first.click()
         await page.get_by_label("Email").fill("lan.nguyen@gmail.com")
+        await page.get_by_label("Ngày vào công đoàn").fill("01/06/2015")
         await page.get_by_role("button", name="Lưu hồ sơ").click()
-        await page.get_by_text("Đã lưu: 1 mục thay đổi.").wait_for()
+        await page.get_by_text("Đã lưu: 2 mục thay đổi.").wait_for()
         await shot(page, "profile-phone")
+        # The year's emulation campaign is open: she pledges from the same page's menu.
+        await _open_campaign(s)
+        await page.goto(f"{base}/web")
+        await page.get_by_role("link", name="Đăng ký thi đua").first.click()
+        await page.get_by_label("Lao động tiên tiến").check()
+        await page.get_by_label("Cam kết, phấn đấu của anh/chị").fill("Hoàn thành tốt nhiệm vụ")
+        await page.get_by_role("button", name="Lưu đăng ký").click()
+        await page.get_by_text("Đã ghi nhận đăng ký thi đua năm 2026").first.wait_for()
+        await shot(page, "pledges-phone")
         # Signing out ends the session: the page asks to sign in again.
         await board.get_by_role("button", name="Đăng xuất").click()
         await board.get_by_text("đã đăng xuất").wait_for()
