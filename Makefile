@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
+	@$(BIN)/python -c "from tests.browser import missing_reason as m; print(m() or 'Browser tests: Chromium found')"
 	@echo "SQLite pass"
 	$(BIN)/python -m pytest -q $(PYTEST_PARALLEL)
 	$(BIN)/python tests/pgserver.py pass -q $(PYTEST_PARALLEL)

@@ -409,17 +409,7 @@ class App:
         await handler(ctx)
 
     async def _allowed(self, ctx: Context, access: str, what: str) -> bool:
-        if access == "anyone":
-            return True
-        if access == "member" and (ctx.is_active_member or ctx.is_config_admin):
-            return True
-        if access == "organiser" and (
-            ctx.is_organiser or (not ctx.event.is_private and ctx.is_active_member)
-        ):
-            return True
-        if access == "board" and ctx.is_board:
-            return True
-        if access == "admin" and ctx.is_admin:
+        if ctx.may(access):
             return True
         if access == "member":
             key = (

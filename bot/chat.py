@@ -108,6 +108,8 @@ class Button:
     label: str
     payload: str | None = None
     url: str | None = None
+    # A page opened inside the app (a Telegram Mini App), where Capabilities.web_app says so.
+    web_app: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,8 @@ class Capabilities:
     native_polls: bool
     request_contact: bool
     max_text_length: int
+    # Buttons may open a web page inside the app (Telegram Mini Apps; docs/web.md).
+    web_app: bool = False
 
 
 @dataclass(frozen=True)

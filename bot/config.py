@@ -175,6 +175,14 @@ class WebSection(StrictModel):
     # Signs download links; from CONGDOAN_LINK_SECRET. Empty: derived from the bot tokens.
     link_secret: SecretStr = SecretStr("")
     link_hours: int = Field(default=72, ge=1, le=24 * 30)
+    # The web pages (docs/web.md): a one-time sign-in link from /web lives this long, a
+    # browser session this long, and Telegram Mini App data this many seconds after Telegram
+    # signed it.
+    signin_minutes: int = Field(default=10, ge=1, le=60)
+    session_hours: int = Field(default=12, ge=1, le=24 * 7)
+    mini_app_max_age_seconds: int = Field(default=3600, ge=60, le=24 * 3600)
+    # Open registration as a Telegram Mini App (needs an https public_url); off: a link.
+    mini_app: bool = True
 
 
 class PlatformDelivery(StrictModel):

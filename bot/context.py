@@ -74,6 +74,19 @@ class Context:
         tổ for a collective title (the router's "organiser" access)."""
         return self.is_board or any(role == TO_TRUONG for role, _ in self.roles)
 
+    def may(self, access: str) -> bool:
+        """Whether this person has a registry access level ("anyone", "member", "organiser",
+        "board", "admin"): the one rule the router and the web pages both apply."""
+        if access == "anyone":
+            return True
+        if access == "member":
+            return self.is_active_member or self.is_config_admin
+        if access == "organiser":
+            return self.is_organiser or (not self.event.is_private and self.is_active_member)
+        if access == "board":
+            return self.is_board
+        return access == "admin" and self.is_admin
+
     async def organiser_roots(self) -> list[Unit]:
         """The units this person organises for: the board's, and a tổ trưởng's own tổ."""
         roots = await self.board_roots()

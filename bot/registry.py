@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot import textutil
+from bot.webui.pages import PageRegistry
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -59,6 +60,8 @@ class Registry:
         # Run once the delivery workers start (e.g. telling the platform decisions a stop
         # interrupted): each gets the app.
         self.start_hooks: list[Callable[[Any], Coroutine[Any, Any, None]]] = []
+        # The web pages features serve (bot/webui/pages.py).
+        self.pages = PageRegistry()
 
     def expander(self, func: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         self.expand_audience = func

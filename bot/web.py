@@ -144,11 +144,14 @@ def build_web_app(
             headers={"Content-Disposition": f"{disposition}; filename*=UTF-8''{name}"},
         )
 
+    from bot.webui.shell import routes as web_pages
+
     return Starlette(
         routes=[
             Route("/healthz", health),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/zalo/webhook", zalo_webhook, methods=["POST"]),
             Route("/f/{file_id}/{name}", download),
+            *(web_pages(app) if app is not None else []),  # the web pages (docs/web.md)
         ]
     )

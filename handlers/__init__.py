@@ -7,7 +7,7 @@ registry = Registry()
 
 def load_all() -> Registry:
     """Import every feature module so its registrations run; returns the shared registry."""
-    from handlers import account, groups, help, linking  # noqa: F401
+    from handlers import account, groups, help, linking, web_signin  # noqa: F401
     from handlers.broadcasts import compose, deliveries  # noqa: F401
     from handlers.emulation import (  # noqa: F401
         campaign,
@@ -16,8 +16,9 @@ def load_all() -> Registry:
         report,
         review,
     )
+    from handlers.emulation import pages as emulation_pages  # noqa: F401
     from handlers.meetings import manage, rsvp, schedule  # noqa: F401
-    from handlers.members import listing, profile, registration  # noqa: F401
+    from handlers.members import listing, pages, profile, registration, table  # noqa: F401
     from handlers.members import manage as member_manage  # noqa: F401
     from handlers.polls import create, results, votes  # noqa: F401
 

@@ -24,6 +24,7 @@ from models.polls import Poll, PollCopy, PollVote
 from models.reminders import Reminder
 from models.roles import RoleAssignment
 from models.units import Unit
+from models.web import WebToken
 
 __all__ = [
     "AuditEntry",
@@ -52,4 +53,5 @@ __all__ = [
     "SendPace",
     "SharedFile",
     "Unit",
+    "WebToken",
 ]

@@ -12,7 +12,7 @@ from sqlalchemy import select as core_select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from models.names import nfc, search_key, vi_sort_key
+from models.names import SORT_TEXT_MAX, nfc, search_key, vi_sort_key, vi_sort_text
 from models.types import UTCDateTime, utcnow
 from models.units import Unit
 
@@ -31,6 +31,8 @@ class Member(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     full_name: str = Field(max_length=80)
     name_key: str = Field(max_length=80, index=True)
+    # The name's Vietnamese order as sortable text (names.vi_sort_text): lists page in SQL.
+    sort_key: str = Field(default="", max_length=SORT_TEXT_MAX, index=True)
     gender: str | None = Field(default=None, max_length=8)
     birth_date: date | None = None
     phone: str | None = Field(default=None, max_length=20, index=True)
@@ -49,6 +51,7 @@ class Member(SQLModel, table=True):
     def set_name(self, name: str) -> None:
         self.full_name = nfc(name)
         self.name_key = search_key(self.full_name)
+        self.sort_key = vi_sort_text(self.full_name)
 
 
 class Identity(SQLModel, table=True):
@@ -214,16 +217,24 @@ async def list_in_subtree(
     where = (_in_subtree(root), col(Member.status).in_(statuses))
     if limit is None and offset == 0:
         return by_name((await session.exec(select(Member).where(*where))).all())
+    return (await _page_by_name(session, where, offset, limit))[1]
+
+
+async def _page_by_name(
+    session: AsyncSession, where: Sequence[Any], offset: int, limit: int | None
+) -> tuple[int, list[Member]]:
+    """How many members match `where`, and one page of them in Vietnamese name order: every
+    match's id and name in one query (SQL cannot sort the Vietnamese way), the page's rows in
+    another."""
     names = (await session.exec(select(Member.id, Member.full_name).where(*where))).all()
     ordered = sorted(names, key=lambda row: (vi_sort_key(row[1]), row[0]))
-    page = [
-        int(cast(int, i)) for i, _ in ordered[offset : None if limit is None else offset + limit]
-    ]
+    end = None if limit is None else offset + limit
+    page = [int(cast(int, i)) for i, _ in ordered[offset:end]]
     if not page:
-        return []
+        return len(ordered), []
     rows = (await session.exec(select(Member).where(col(Member.id).in_(page)))).all()
     found = {m.id: m for m in rows}
-    return [found[i] for i in page if i in found]
+    return len(ordered), [found[i] for i in page if i in found]
 
 
 async def count_in_subtree(
@@ -241,23 +252,64 @@ async def search(
     session: AsyncSession, root: Unit, text: str, *, limit: int = 20
 ) -> Sequence[Member]:
     """Members under `root` whose name, phone or card matches, diacritics ignored."""
+    query = (
+        select(Member)
+        .where(_in_subtree(root), _matching(text), col(Member.status).in_(LISTED))
+        .order_by(col(Member.name_key))
+        .limit(limit)
+    )
+    return by_name((await session.exec(query)).all())
+
+
+# Everyone a board looks up: not the rejected requests.
+LISTED = (ACTIVE, PENDING, ROSTER, LEFT)
+
+
+def _matching(text: str) -> ColumnElement[bool]:
+    """A name (diacritics ignored), four digits or more of a phone, or a card number."""
     key = search_key(text)
     digits = "".join(ch for ch in text if ch in "0123456789")  # not "²", "٣"
     conditions = [col(Member.name_key).contains(key)]
     if len(digits) >= 4:
         conditions.append(col(Member.phone).contains(digits.lstrip("0")))
     conditions.append(col(Member.card_number) == text.strip().upper())
+    return or_(*conditions)
+
+
+async def table_page(
+    session: AsyncSession,
+    roots: Sequence[Unit],
+    *,
+    text: str = "",
+    gender: str | None = None,
+    status: str | None = None,
+    has_card: bool | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[int, list[Member]]:
+    """How many members under `roots` match, and one page of them in Vietnamese name order."""
+    if not roots:
+        return 0, []
+    where = [
+        or_(*[_in_subtree(root) for root in roots]),
+        col(Member.status).in_([status] if status else LISTED),
+    ]
+    if gender:
+        where.append(col(Member.gender) == gender)
+    if has_card is not None:
+        card = col(Member.card_number)
+        where.append(card.is_not(None) if has_card else card.is_(None))
+    if text.strip():
+        where.append(_matching(text))
+    total = (await session.exec(select(func.count()).select_from(Member).where(*where))).one()
     query = (
         select(Member)
-        .where(
-            _in_subtree(root),
-            or_(*conditions),
-            col(Member.status).in_([ACTIVE, PENDING, ROSTER, LEFT]),
-        )
-        .order_by(col(Member.name_key))
+        .where(*where)
+        .order_by(col(Member.sort_key), col(Member.id))
+        .offset(offset)
         .limit(limit)
     )
-    return by_name((await session.exec(query)).all())
+    return int(total), list((await session.exec(query)).all())
 
 
 def subtree_ids_query(root: Unit, *, gender: str | None = None, missing_card: bool = False) -> Any:

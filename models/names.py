@@ -57,3 +57,22 @@ def vi_sort_key(full_name: str) -> tuple[tuple[tuple[int, ...], tuple[int, ...]]
     words = nfc(full_name).split()
     ordered = words[-1:] + words[:-1]
     return tuple(_vi_word_key(word) for word in ordered)
+
+
+SORT_TEXT_MAX = 512
+
+
+def vi_sort_text(full_name: str) -> str:
+    """`vi_sort_key` written as text that sorts the same way in SQL, under any collation: only
+    the characters 0-9 and a-f (no collation reorders those), each word's letters as two hex
+    digits (rank + 1; a rank past 0xEE as "f" and six digits), "00" after the letters, then
+    its tones one digit each and "0". A database can then sort and page members by name."""
+    parts: list[str] = []
+    for ranks, tones in vi_sort_key(full_name):
+        for rank in ranks:
+            code = rank + 1
+            parts.append(f"{code:02x}" if code < 0xF0 else f"f{code:06x}")
+        parts.append("00")
+        parts.extend(str(tone) for tone in tones)
+        parts.append("0")
+    return "".join(parts)[:SORT_TEXT_MAX]

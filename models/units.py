@@ -43,6 +43,15 @@ async def get(session: AsyncSession, unit_id: int) -> Unit | None:
     return await session.get(Unit, unit_id)
 
 
+async def by_ids(session: AsyncSession, unit_ids: Iterable[int]) -> dict[int, Unit]:
+    """The units with these ids, in one query."""
+    wanted = sorted(set(unit_ids))
+    if not wanted:
+        return {}
+    rows = (await session.exec(select(Unit).where(col(Unit.id).in_(wanted)))).all()
+    return {u.id: u for u in rows if u.id is not None}
+
+
 async def children(session: AsyncSession, parent: Unit | None) -> Sequence[Unit]:
     parent_id = parent.id if parent else None
     query = select(Unit).where(Unit.parent_id == parent_id).order_by(col(Unit.name))

@@ -43,11 +43,16 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 
 
 def tg_settings(
-    tmp_path: Path, fake: FakeTelegram, delivery: dict[str, Any] | None = None, **bot: object
+    tmp_path: Path,
+    fake: FakeTelegram,
+    delivery: dict[str, Any] | None = None,
+    web: dict[str, Any] | None = None,
+    **bot: object,
 ) -> Settings:
     """Settings for a bot on the fake server: short timeouts, quick progress updates."""
     return make_settings(
         tmp_path,
+        web=web or {},
         telegram={
             "token": fake.token,
             "base_url": fake.base_url,

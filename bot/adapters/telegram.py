@@ -21,9 +21,11 @@ from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    MenuButtonWebApp,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
+    WebAppInfo,
 )
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import (
@@ -43,6 +45,7 @@ from bot.config import TelegramSection
 from bot.ratelimit import Limits, RateLimiter
 from bot.sending import ChatMoved, RateLimited, Rejected, SendError, Transient, Unreachable
 from bot.textutil import split_text, utf16_len
+from bot.webui import entry
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +108,9 @@ class TelegramAdapter:
         self.settings = settings
         self.name = name
         self.bot_key = f"telegram:{name}" if name else "telegram"
+        # Mini Apps need an https page, and their data is checked with the main bot's token.
+        if name is None and entry.mini_app_enabled(app.settings):
+            self.caps = replace(CAPS, web_app=True)
         # One limiter for everything this bot sends: broadcasts and direct replies alike.
         self.limiter = RateLimiter(limits or Limits())
         # Paid broadcasts (allow_paid_broadcast) have a lane of their own, up to 1,000/s.
@@ -199,6 +205,9 @@ class TelegramAdapter:
                     scope=BotCommandScopeChat(int(chat_id)),
                     language_code=code,
                 )
+        if self.caps.web_app:  # the bot's menu button opens the registration form
+            label, url = entry.menu_button(self.app.settings)
+            await bot.set_chat_menu_button(menu_button=MenuButtonWebApp(label, WebAppInfo(url)))
 
     # --- in ---------------------------------------------------------------------------------
     async def _on_update(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -688,6 +697,8 @@ def _inline(message: Message) -> InlineKeyboardMarkup | None:
         [
             InlineKeyboardButton(b.label, callback_data=b.payload)
             if b.payload
+            else InlineKeyboardButton(b.label, web_app=WebAppInfo(b.web_app))
+            if b.web_app
             else InlineKeyboardButton(b.label, url=b.url)
             for b in row
         ]

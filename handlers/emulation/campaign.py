@@ -17,6 +17,7 @@ from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import Number, OutdatedPress, PartSpec, code_part, payload
+from bot.webui.entry import page_button
 from handlers import registry
 from handlers.common import audiences
 from handlers.common.dialogs import dialog_press
@@ -30,6 +31,7 @@ from models.units import Unit
 from scheduler import action
 
 OPEN_FLOW, PLEDGE_FLOW = "emu_open", "emu_pledge"
+FORM_PAGE = "/web/thidua"  # registering pledges as one form
 
 
 def months_between(start: date, end: date) -> int:
@@ -472,11 +474,16 @@ async def pledge(ctx: Context) -> None:
         return
     assert campaign.id is not None and member.id is not None
     mine = [p.title_code for p in await emulation.pledges_of(ctx.session, campaign.id, member.id)]
-    await _show_choices(ctx, campaign, {"campaign_id": campaign.id, "chosen": mine})
+    form = await page_button(ctx, ctx.t("emu.btn.form"), FORM_PAGE)
+    await _show_choices(ctx, campaign, {"campaign_id": campaign.id, "chosen": mine}, form=form)
 
 
 async def _show_choices(
-    ctx: Context, campaign: Campaign, data: dict[str, Any], edit: bool = False
+    ctx: Context,
+    campaign: Campaign,
+    data: dict[str, Any],
+    edit: bool = False,
+    form: Button | None = None,
 ) -> None:
     assert ctx.member is not None
     await ctx.set_dialog(PLEDGE_FLOW, "choose", data)
@@ -503,6 +510,8 @@ async def _show_choices(
         rows.append([Button(f"{mark} {title['name']}", payload("emp", "t", title["code"]))])
     rows.append([Button(ctx.t("emu.btn.next"), payload("emp", "next"))])
     rows.append([Button(ctx.t("btn.cancel"), payload("emp", "cancel"))])
+    if form is not None:  # the same choice as one page (handlers/emulation/pages.py)
+        rows.append([form])
     ctx.reply(
         Message("\n".join(lines), buttons=rows, edit_ref=ctx.event.message_ref if edit else None)
     )
@@ -581,7 +590,7 @@ async def on_commitment(ctx: Context) -> None:
         ctx.reply(ctx.t("bc.use_buttons"))
         return
     try:
-        text = textutil.parse_free_text(ctx.event.text or "", max_len=500, min_len=3)
+        text = read_commitment(ctx.event.text or "")
     except textutil.InvalidInput as bad:
         ctx.reply(ctx.t(bad.key, **bad.params))
         return
@@ -596,35 +605,53 @@ async def on_commitment(ctx: Context) -> None:
 async def _save_pledges(
     ctx: Context, campaign: Campaign, data: dict[str, Any], commitment: str
 ) -> None:
-    assert ctx.member is not None and campaign.id is not None and ctx.member.id is not None
-    # Check again: the campaign (or the member's profile) may have changed meanwhile.
-    problem = await _check_choice(ctx, campaign, data["chosen"])
+    problem = await file_pledges(ctx, campaign, data["chosen"], commitment)
     if problem:
         ctx.reply(problem)
         await _show_choices(ctx, campaign, data)
         return
+    ctx.reply(receipt(ctx.t, campaign, data["chosen"], commitment))
+
+
+async def file_pledges(
+    ctx: Context, campaign: Campaign, chosen: list[str], commitment: str
+) -> str | None:
+    """Save the member's pledges (the titles in `chosen`, in the campaign's order) after the
+    chat's checks, audited; or the reason they cannot be saved, changing nothing."""
+    assert ctx.member is not None and campaign.id is not None and ctx.member.id is not None
+    # Check again: the campaign (or the member's profile) may have changed meanwhile.
+    problem = await _check_choice(ctx, campaign, chosen)
+    if problem:
+        return problem
     await emulation.save_pledges(
         session=ctx.session,
         campaign_id=campaign.id,
         member_id=ctx.member.id,
         unit_id=ctx.member.unit_id,
-        chosen=data["chosen"],
+        chosen=chosen,
         commitment=commitment,
         now=ctx.now,
     )
     await ctx.end_dialog()
-    ctx.audit("pledge_saved", target=f"campaign:{campaign.id}", titles=data["chosen"])
-    # every chosen code is an offered title (_check_choice above)
-    names = [campaign.title(c)["name"] for c in data["chosen"]]  # type: ignore[index]
-    ctx.reply(
-        ctx.t(
-            "emu.receipt",
-            year=campaign.year,
-            titles="\n".join(f"• {n}" for n in names),
-            deadline=ctx.t.date(campaign.deadline.astimezone(ctx.t.tz).date()),
-            commitment=commitment or ctx.t("common.empty"),
-        )
+    ctx.audit("pledge_saved", target=f"campaign:{campaign.id}", titles=chosen)
+    return None
+
+
+def receipt(t: Any, campaign: Campaign, chosen: list[str], commitment: str) -> str:
+    # every chosen code is an offered title (file_pledges checked)
+    names = [campaign.title(c)["name"] for c in chosen]  # type: ignore[index]
+    return t(
+        "emu.receipt",
+        year=campaign.year,
+        titles="\n".join(f"• {n}" for n in names),
+        deadline=t.date(campaign.deadline.astimezone(t.tz).date()),
+        commitment=commitment or t("common.empty"),
     )
+
+
+def read_commitment(text: str) -> str:
+    """A personal commitment as typed (raises textutil.InvalidInput)."""
+    return textutil.parse_free_text(text, max_len=500, min_len=3)
 
 
 async def _show_mine(ctx: Context, campaign: Campaign) -> None:

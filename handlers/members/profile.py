@@ -8,6 +8,7 @@ from bot import textutil
 from bot.chat import Button, Message
 from bot.context import Context
 from bot.registry import OutdatedPress, payload, press_parts
+from bot.webui.entry import page_button
 from handlers import registry
 from handlers.common.fields import (
     FIELDS,
@@ -19,8 +20,10 @@ from handlers.common.fields import (
     to_stored,
 )
 from models import members, units
+from models.members import Member
 
 FLOW = "profile"
+FORM_PAGE = "/web/hoso"  # the same profile as one form (handlers/members/pages.py)
 GENDERS = ("nam", "nu")  # the gender buttons
 EDITABLE = [
     "full_name",
@@ -39,7 +42,11 @@ async def show_profile(ctx: Context) -> None:
     if ctx.member is None:  # a config admin who never registered
         ctx.reply(ctx.t("profile.none"))
         return
-    ctx.reply(await profile_message(ctx))
+    message = await profile_message(ctx)
+    form = await page_button(ctx, ctx.t("profile.btn.form"), FORM_PAGE)
+    if form is not None:
+        message.buttons.append([form])
+    ctx.reply(message)
 
 
 async def profile_message(ctx: Context) -> Message:
@@ -125,20 +132,34 @@ async def _save(ctx: Context, name: str, value: Any) -> None:
     if member is None:
         await ctx.end_dialog()
         return
-    if name in ("phone", "card_number"):
-        clash = await members.find_duplicate(
-            ctx.session,
-            phone=value if name == "phone" else None,
-            card_number=value if name == "card_number" else None,
-            exclude_id=member.id,
-        )
-        if clash is not None:
-            ctx.reply(ctx.t("profile.duplicate"))
-            return
-    apply(member, name, value)
-    member.updated_at = ctx.now
+    if not await save_field(ctx, member, name, value):
+        ctx.reply(ctx.t("profile.duplicate"))
+        return
     await ctx.end_dialog()
-    ctx.audit("profile_updated", target=f"member:{member.id}", field=name)
     label = ctx.t(f"field.{name}")  # "Đã cập nhật email.": the field's name inside a sentence
     ctx.reply(ctx.t("profile.saved", field=label[:1].lower() + label[1:]))
     ctx.reply(await profile_message(ctx))
+
+
+async def save_field(ctx: Context, member: Member, name: str, value: Any) -> bool:
+    """One field of the member's own profile changed (a stored value, already checked by its
+    rules), audited; False, changing nothing, when the phone or card is another member's."""
+    if await taken(ctx, member, name, value):
+        return False
+    apply(member, name, value)
+    member.updated_at = ctx.now
+    ctx.audit("profile_updated", target=f"member:{member.id}", field=name)
+    return True
+
+
+async def taken(ctx: Context, member: Member, name: str, value: Any) -> bool:
+    """Whether this phone or card number is already another member's."""
+    if name not in ("phone", "card_number") or not value:
+        return False
+    clash = await members.find_duplicate(
+        ctx.session,
+        phone=value if name == "phone" else None,
+        card_number=value if name == "card_number" else None,
+        exclude_id=member.id,
+    )
+    return clash is not None

@@ -14,6 +14,7 @@ from bot.chat import Button, Message
 from bot.context import Context
 from bot.i18n import Translator
 from bot.registry import ID, PAGE, OutdatedPress, payload, press_number, press_parts
+from bot.webui.entry import page_button
 from handlers import registry
 from handlers.common import pickers
 from handlers.common.decisions import member_decided
@@ -45,6 +46,7 @@ STEPS = [
 ]
 FIELD_STEPS = STEPS[1:]
 CONFIRM = "confirm"
+FORM_PAGE = "/web/dangky"  # the same registration as a form (handlers/members/pages.py)
 
 
 # --- entry points -------------------------------------------------------------------------
@@ -53,14 +55,21 @@ async def start_registration(ctx: Context) -> None:
     await begin(ctx, ctx.event.args.strip())
 
 
-async def begin(ctx: Context, unit_code: str = "") -> None:
-    """Start (or restart) the dialog; a unit code from a deep link preselects the unit."""
+def already_registered(ctx: Context) -> str | None:
+    """Why this person cannot register again (a member, a request waiting), or None."""
     member = ctx.member
     if member is not None and member.status == ACTIVE:
-        ctx.reply(ctx.t("reg.already_member", name=member.full_name))
-        return
+        return ctx.t("reg.already_member", name=member.full_name)
     if member is not None and member.status == PENDING:
-        ctx.reply(ctx.t("reg.already_pending"))
+        return ctx.t("reg.already_pending")
+    return None
+
+
+async def begin(ctx: Context, unit_code: str = "") -> None:
+    """Start (or restart) the dialog; a unit code from a deep link preselects the unit."""
+    refusal = already_registered(ctx)
+    if refusal is not None:
+        ctx.reply(refusal)
         return
     data: dict[str, Any] = {}
     start_unit = await units.by_code(ctx.session, unit_code) if unit_code else None
@@ -68,7 +77,8 @@ async def begin(ctx: Context, unit_code: str = "") -> None:
         data["browse"] = start_unit.id
         if not await units.children(ctx.session, start_unit):
             data["unit_id"] = start_unit.id
-    ctx.reply(ctx.t("reg.welcome"))
+    form = await page_button(ctx, ctx.t("reg.btn.form"), FORM_PAGE)
+    ctx.reply(Message(ctx.t("reg.welcome"), buttons=[[form]] if form else []))
     step = "full_name" if "unit_id" in data else "unit"
     await _go(ctx, step, data)
 
@@ -341,6 +351,33 @@ def _edit_menu(ctx: Context) -> Message:
 
 # --- submission -----------------------------------------------------------------------------
 async def _submit(ctx: Context, data: dict[str, Any]) -> None:
+    outcome = await file_request(ctx, data)
+    if outcome == DUPLICATE:
+        ctx.reply(ctx.t("reg.duplicate"))
+        await _prompt(ctx, CONFIRM, data)
+        return
+    confirm_in_chat(ctx, outcome)
+
+
+def confirm_in_chat(ctx: Context, outcome: str) -> None:
+    """What the person is told in chat once their request is filed (the dialog or the form)."""
+    if outcome == AUTO_APPROVED:
+        assert ctx.member is not None
+        ctx.reply(ctx.t("reg.auto_approved", name=ctx.member.full_name))
+        ctx.reply(member_menu(ctx))
+        return
+    ctx.reply(ctx.t(outcome))
+
+
+# What filing a request came to: a catalog key of the answer ("reg.submitted", …).
+DUPLICATE, AUTO_APPROVED = "reg.duplicate", "reg.auto_approved"
+
+
+async def file_request(ctx: Context, data: dict[str, Any]) -> str:
+    """File the registration in `data` (the dialog's answers: unit_id and the stored field
+    values): a roster row it matches is claimed, else a request waits for the board, who are
+    told. Returns DUPLICATE (nothing changed), AUTO_APPROVED, "reg.submitted" or
+    "reg.submitted_no_board"."""
     session = ctx.session
     duplicate = await members.find_duplicate(
         session,
@@ -356,9 +393,7 @@ async def _submit(ctx: Context, data: dict[str, Any]) -> None:
     )
     if duplicate is not None and not roster_match:
         ctx.audit("registration_duplicate", target=f"member:{duplicate.id}")
-        ctx.reply(ctx.t("reg.duplicate"))
-        await _prompt(ctx, CONFIRM, data)
-        return
+        return DUPLICATE
     details = _details(data)
     if roster_match:
         assert duplicate is not None
@@ -373,15 +408,13 @@ async def _submit(ctx: Context, data: dict[str, Any]) -> None:
     await ctx.end_dialog()
     if roster_match:
         ctx.audit("registration_auto_approved", target=f"member:{member.id}")
-        ctx.reply(ctx.t("reg.auto_approved", name=member.full_name))
-        ctx.reply(member_menu(ctx))
         await member_decided(ctx, member, approved=True)
-        return
+        return AUTO_APPROVED
     ctx.audit("registration_submitted", target=f"member:{member.id}")
     unit = await units.get(session, member.unit_id)
     assert unit is not None
     reached = await notify_board(ctx, unit, lambda t: approval_request(t, member, unit))
-    ctx.reply(ctx.t("reg.submitted" if reached else "reg.submitted_no_board"))
+    return "reg.submitted" if reached else "reg.submitted_no_board"
 
 
 def _details(data: dict[str, Any]) -> members.MemberDetails:
@@ -453,22 +486,43 @@ async def decide(ctx: Context, member_id: int, *, approve: bool) -> None:
             )
         )
         return
-    by = ctx.member.id if ctx.member else None
-    await members.approve(session=ctx.session, member=member, by=by, at=ctx.now)
-    ctx.audit("member_approved", target=f"member:{member.id}")
+    await approve_request(ctx, member, unit)
     ctx.reply(
         Message(ctx.t("appr.done_approved", name=member.full_name), edit_ref=ctx.event.message_ref)
     )
-    for ident in await members.identities_of(ctx.session, [member.id]):
+
+
+async def approve_request(ctx: Context, member: Member, unit: Unit) -> None:
+    """A pending request approved by this board member (checked by the caller), and the
+    person told."""
+    by = ctx.member.id if ctx.member else None
+    await members.approve(session=ctx.session, member=member, by=by, at=ctx.now)
+    ctx.audit("member_approved", target=f"member:{member.id}")
+    for ident in await members.identities_of(ctx.session, [member.id or 0]):
         ctx.send_to(ident, lambda t: Message(t("reg.approved", unit=unit.name)))
     await member_decided(ctx, member, approved=True)
+
+
+async def reject_request(ctx: Context, member: Member, reason: str) -> None:
+    """A pending request refused with a reason the person is told."""
+    by = ctx.member.id if ctx.member else None
+    await members.reject(session=ctx.session, member=member, reason=reason, by=by, at=ctx.now)
+    ctx.audit("member_rejected", target=f"member:{member.id}", reason=reason)
+    for ident in await members.identities_of(ctx.session, [member.id or 0]):
+        ctx.send_to(ident, lambda t: Message(t("reg.rejected", reason=reason)))
+    await member_decided(ctx, member, approved=False)
+
+
+def read_reason(text: str) -> str:
+    """A rejection's reason as typed (raises textutil.InvalidInput)."""
+    return textutil.parse_free_text(text, max_len=300, min_len=3)
 
 
 @registry.flow("reject")
 async def on_reject_reason(ctx: Context) -> None:
     assert ctx.dialog is not None
     try:
-        reason = textutil.parse_free_text(ctx.event.text or "", max_len=300, min_len=3)
+        reason = read_reason(ctx.event.text or "")
     except textutil.InvalidInput as bad:
         ctx.reply(ctx.t(bad.key, **bad.params) + "\n" + ctx.t("appr.ask_reason_again"))
         return
@@ -481,13 +535,8 @@ async def on_reject_reason(ctx: Context) -> None:
     unit = await units.get(ctx.session, member.unit_id)
     if unit is None or not await ctx.manages(unit, f"member:{member.id}"):
         return
-    by = ctx.member.id if ctx.member else None
-    await members.reject(session=ctx.session, member=member, reason=reason, by=by, at=ctx.now)
-    ctx.audit("member_rejected", target=f"member:{member.id}", reason=reason)
+    await reject_request(ctx, member, reason)
     ctx.reply(ctx.t("appr.done_rejected", name=member.full_name))
-    for ident in await members.identities_of(ctx.session, [member.id]):
-        ctx.send_to(ident, lambda t: Message(t("reg.rejected", reason=reason)))
-    await member_decided(ctx, member, approved=False)
 
 
 @registry.button("rej", access="board")

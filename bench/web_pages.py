@@ -1,0 +1,149 @@
+"""How long the web pages take with 10,000 members (docs/web.md).
+
+    .venv/bin/python -m bench.web_pages [--members 10000] [--pending 300] [--repeats 30]
+
+A temporary SQLite file with one CĐCS of 20 tổ, `--members` active members and `--pending`
+requests; a board member's session; then each page fetched `--repeats` times in process
+(httpx over ASGI, no network): the board's pending requests page, the member table (a page,
+a search, a filter; the export three times) and the registration form.
+Prints the median and the slowest time per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+from bot.app import App
+from bot.clock import SystemClock
+from bot.config import parse_settings
+from bot.runtime import build_app
+from bot.web import build_web_app
+from bot.webui.shell import COOKIE
+from models import members, roles, units
+from models import web as web_tokens
+from models.members import Identity, Member
+
+BASE = "https://bench.example.vn"
+TO_COUNT = 20
+
+
+async def _seed(app: App, count: int, pending: int) -> str:
+    async with app.db.session() as session:
+        root = await units.by_code(session, "BM")
+        assert root is not None and root.id is not None
+        tos = [await units.by_code(session, f"BM-{i}") for i in range(TO_COUNT)]
+        unit_ids = [u.id for u in tos if u is not None and u.id is not None]
+        for i in range(count + pending):
+            member = Member(
+                full_name="",
+                name_key="",
+                unit_id=unit_ids[i % len(unit_ids)],
+                status="pending" if i >= count else "active",
+                phone=f"+8491{i:07d}",
+                job_title="Chuyên viên",
+            )
+            member.set_name(f"Nguyễn Văn Thử {i}")
+            session.add(member)
+        board = Member(full_name="", name_key="", unit_id=root.id, status="active")
+        board.set_name("Trần Thị Ban")
+        session.add(board)
+        await session.flush()
+        assert board.id is not None
+        session.add(Identity(platform="console", user_id="2", member_id=board.id))
+        await roles.grant(session, board.id, "bch", root, "bench")
+        token = await web_tokens.issue(
+            session,
+            kind=web_tokens.SESSION,
+            purpose="signin",
+            platform="console",
+            user_id="2",
+            now=app.clock.now(),
+            ttl=timedelta(hours=1),
+        )
+        await members.ensure_identity(session, "console", "3", "Người mới")
+        member_token = await web_tokens.issue(
+            session,
+            kind=web_tokens.SESSION,
+            purpose="/web/dangky",
+            platform="console",
+            user_id="3",
+            now=app.clock.now(),
+            ttl=timedelta(hours=1),
+        )
+        await session.commit()
+    return f"{token} {member_token}"
+
+
+async def _time(client: httpx.AsyncClient, method: str, path: str, **kw: object) -> float:
+    start = time.perf_counter()
+    answer = await client.request(method, path, **kw)  # type: ignore[arg-type]
+    elapsed = time.perf_counter() - start
+    assert answer.status_code in (200, 422), (path, answer.status_code, answer.text[:300])
+    return elapsed
+
+
+def _report(name: str, samples: list[float]) -> None:
+    ms = sorted(s * 1000 for s in samples)
+    print(f"{name:<34} median {statistics.median(ms):7.1f} ms   slowest {ms[-1]:7.1f} ms")
+
+
+async def main(count: int, pending: int, repeats: int) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        units_conf = [{"code": "BM", "name": "Công đoàn cơ sở Benchmark", "kind": "cdcs"}] + [
+            {"code": f"BM-{i}", "name": f"Tổ công đoàn số {i}", "kind": "to", "parent": "BM"}
+            for i in range(TO_COUNT)
+        ]
+        settings = parse_settings(
+            {
+                "database": {"url": f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"},
+                "units": units_conf,
+                "web": {"public_url": BASE},
+            }
+        )
+        app = await build_app(settings, SystemClock())
+        tokens = (await _seed(app, count, pending)).split()
+        transport = httpx.ASGITransport(app=build_web_app(None, "", app=app))
+        print(f"{count} members, {pending} pending, {repeats} fetches each (SQLite, in process)")
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as board:
+            board.cookies.set(COOKIE, tokens[0], path="/web")
+            await board.get("/web/duyet")  # warm the templates
+            _report(
+                "GET /web/duyet (200 shown)",
+                [await _time(board, "GET", "/web/duyet") for _ in range(repeats)],
+            )
+            for name, path in (
+                ("GET /web/doanvien (page 1 of all)", "/web/doanvien"),
+                ("GET /web/doanvien?trang=150", "/web/doanvien?trang=150"),
+                ("GET /web/doanvien?q=nguyen van thu 12", "/web/doanvien?q=nguyen+van+thu+12"),
+                ("GET /web/doanvien?trangthai=pending", "/web/doanvien?trangthai=pending"),
+            ):
+                _report(name, [await _time(board, "GET", path) for _ in range(repeats)])
+            _report(
+                "GET /web/doanvien.xlsx (10,300 rows)",
+                [await _time(board, "GET", "/web/doanvien.xlsx") for _ in range(3)],
+            )
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as person:
+            person.cookies.set(COOKIE, tokens[1], path="/web")
+            await person.get("/web/dangky")
+            _report(
+                "GET /web/dangky",
+                [await _time(person, "GET", "/web/dangky") for _ in range(repeats)],
+            )
+        await app.db.dispose()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--pending", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    asyncio.run(main(args.members, args.pending, args.repeats))
