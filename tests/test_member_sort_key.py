@@ -1,5 +1,5 @@
 """Members' names as sortable text (models/names.py vi_sort_text): the same order as
-vi_sort_key, and migration 0019 fills it in for the members already there."""
+vi_sort_key, and migration 0016 fills it in for the members already there."""
 
 from __future__ import annotations
 
@@ -45,8 +45,8 @@ def test_the_migration_fills_in_existing_members(tmp_path: Path) -> None:
     url = database_url(tmp_path)
     upgrade(url)
     config = alembic_config(url)
-    before = ScriptDirectory.from_config(config).get_revision("0019").down_revision
-    command.downgrade(config, str(before))  # to just before 0019
+    before = ScriptDirectory.from_config(config).get_revision("0016").down_revision
+    command.downgrade(config, str(before))  # to just before 0016
     engine = create_engine(sync_url(url))
     try:
         with engine.begin() as conn:

@@ -1,7 +1,7 @@
 """the web side: one-time links and browser sessions, stored hashed; members' names as
 sortable text (the member table pages in SQL, in Vietnamese order)
 
-Revision ID: 0019
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-02 06:30:00
 """
@@ -15,7 +15,7 @@ from alembic import op
 import models.types
 from models.names import vi_sort_text
 
-revision: str = "0019"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
