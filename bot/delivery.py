@@ -133,6 +133,13 @@ class DeliveryWorker:
         self._sent: GroupCommit[tuple[int, str | None], None] = GroupCommit(self._sent_batch)
         # Called after each row reaches a final state (tests and benchmarks watch it).
         self.on_outcome: Callable[[OutboxItem, str], Awaitable[None] | None] | None = None
+        # The health check's view (bot/monitoring/health.py): alive, and last seen working
+        # (a loop, a finished send or a lease renewal; on the app's clock).
+        self.running = False
+        self.last_beat: datetime | None = None
+
+    def _beat(self) -> None:
+        self.last_beat = self.app.clock.now()
 
     def wake(self) -> None:
         self._wake.set()
@@ -180,10 +187,18 @@ class DeliveryWorker:
         return ended
 
     async def run(self, stop: asyncio.Event) -> None:
+        self.running = True
+        try:
+            await self._run(stop)
+        finally:
+            self.running = False
+
+    async def _run(self, stop: asyncio.Event) -> None:
         await self.recover()
         keeper = asyncio.create_task(self._keep_leases(stop))
         try:
             while not stop.is_set():
+                self._beat()
                 rows = await self._claim()
                 if not rows:
                     self._wake.clear()
@@ -276,6 +291,7 @@ class DeliveryWorker:
                 return
             try:
                 await self.keep_leases()
+                self._beat()
             except Exception:
                 log.exception("renewing %s leases failed", self.platform)
 
@@ -393,6 +409,7 @@ class DeliveryWorker:
                 if answered is not None:
                     answered()  # the pace learns when the message had arrived at the latest
         except RateLimited as exc:
+            self.app.metrics.sent(self.platform, "rate_limited")
             async with self._turn(), self.app.db.session() as session:
                 await self._requeue(
                     session,
@@ -413,6 +430,7 @@ class DeliveryWorker:
                 await session.commit()
             await self._final(row, UNREACHABLE, str(exc))
         except ChatMoved as exc:
+            self.app.metrics.sent(self.platform, "moved")
             async with self._turn(), self.app.db.session() as session:
                 await groups.migrate(session, self.platform, row.chat_id, exc.new_chat_id)
                 await self._requeue(
@@ -459,6 +477,7 @@ class DeliveryWorker:
         elif attempts >= self.settings.max_attempts:
             await self._final(row, FAILED, f"gave up after {attempts} attempts: {exc}")
         else:
+            self.app.metrics.sent(self.platform, "retry")
             now = self.app.clock.now()
             delay = min(self.settings.backoff_base**attempts, self.settings.backoff_cap)
             async with self._turn(), self.app.db.session() as session:
@@ -516,6 +535,8 @@ class DeliveryWorker:
         await self._outcome(row, state)
 
     async def _outcome(self, row: OutboxItem, state: str) -> None:
+        self._beat()
+        self.app.metrics.sent(self.platform, state)
         if self.on_outcome is not None:
             result = self.on_outcome(row, state)
             if asyncio.iscoroutine(result):

@@ -86,6 +86,7 @@ class ZaloAdapter:
             ) from exc
         self.username = str(me.get("account_name") or me.get("display_name") or "")
         conf = self.settings.zalo
+        self.app.beats.started(self.platform, polling=polling)
         if polling:
             try:
                 await self.api.delete_webhook()  # getUpdates does not work while one is set
@@ -124,11 +125,14 @@ class ZaloAdapter:
                     else logging.WARNING
                 )
                 log.log(level, "Zalo getUpdates failed (%s); retrying in %.0f s", exc, backoff)
+                if level == logging.ERROR:
+                    self.app.beats.refused(self.platform)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=backoff)
                 backoff = min(backoff * 2, 60.0)
                 continue
             backoff = 1.0
+            self.app.beats.answered(self.platform)  # updates or "nothing new" (408)
             if update is not None:
                 self.accept(update)
 

@@ -19,6 +19,9 @@ MESSAGES: dict[str, str] = {
     "error.busy": "Sorry, the system is busy and could not save what you just did. Please send it again in a few minutes.",
     "error.unexpected": "Sorry, the bot ran into a problem and could not handle your request. Your saved data is safe. Please try again in a few minutes (error code: {ref}).",
     "error.report": "⚠️ Unexpected error: {kind} at {where} (platform {platform}, event {ref}).",
+    "ops.delivery_stalled": "⚠️ Delivery has stalled: {count} messages have been due for more than {minutes} minutes and have not gone out. Check the delivery process (congdoan worker) and /healthz.",
+    "ops.delivery_resumed": "✅ Delivery is moving again.",
+    "ops.token_refused": "⚠️ The platform refused the token of bot {bot} (401). Check or replace the token in the configuration, then restart the bot.",
     # --- access ---
     "access.not_member": "This feature is for union members approved by the executive board (BCH). Type /dangky to register.",
     "access.pending": "Your registration is waiting for the executive board's approval. The bot will let you know as soon as there is a decision.",

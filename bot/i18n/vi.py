@@ -19,6 +19,9 @@ MESSAGES: dict[str, str] = {
     "error.busy": "Xin lỗi anh/chị, hệ thống đang bận nên chưa lưu được thao tác vừa rồi. Anh/chị vui lòng gửi lại sau ít phút.",
     "error.unexpected": "Xin lỗi anh/chị, bot vừa gặp sự cố và chưa xử lý được yêu cầu. Dữ liệu đã lưu không bị mất. Anh/chị vui lòng thử lại sau ít phút (mã lỗi: {ref}).",
     "error.report": "⚠️ Lỗi không mong muốn: {kind} tại {where} (nền tảng {platform}, sự kiện {ref}).",
+    "ops.delivery_stalled": "⚠️ Việc gửi tin đang bị nghẽn: {count} tin đã đến giờ gửi hơn {minutes} phút mà chưa đi. Hãy kiểm tra tiến trình gửi (congdoan worker) và /healthz.",
+    "ops.delivery_resumed": "✅ Việc gửi tin đã chạy lại bình thường.",
+    "ops.token_refused": "⚠️ Nền tảng từ chối token của bot {bot} (401). Hãy kiểm tra hoặc thay token trong cấu hình rồi khởi động lại bot.",
     # --- quyền ---
     "access.not_member": "Chức năng này dành cho đoàn viên đã được Ban Chấp hành (BCH) duyệt. Anh/chị gõ /dangky để đăng ký.",
     "access.pending": "Yêu cầu đăng ký của anh/chị đang chờ Ban Chấp hành duyệt. Bot sẽ báo ngay khi có kết quả.",

@@ -1,0 +1,113 @@
+"""/healthz on a running bot against the fake Telegram server: 200 when every part is well,
+503 when the database is gone, when a delivery worker has stopped (also as seen from an
+intake-only process on the same database) and when Telegram refuses the token; time is the
+injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.runtime import build_app
+from tests import databases
+from tests.fakes.telegram import FakeTelegram
+from tests.monitoring import healthz, until_health
+from tests.tg import ADMIN, Bot, start_bot, stop_bot, tg_settings
+
+
+@pytest.fixture
+async def bot(fake: FakeTelegram, tmp_path: Path, clock: FakeClock) -> AsyncIterator[Bot]:
+    settings = tg_settings(tmp_path, fake, admin_chat=f"telegram:{ADMIN}")
+    running = await start_bot(settings, clock, beacon_every=0.05, stall_check_every=0.05)
+    yield running
+    await stop_bot(running)
+
+
+async def polled(bot: Bot) -> None:
+    """Until Telegram has answered a getUpdates of this bot."""
+    for _ in range(500):
+        beat = bot.app.beats.apps.get("telegram")
+        if beat is not None and beat.last_ok is not None:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no getUpdates answered")
+
+
+async def test_healthy_bot_reports_every_part(
+    fake: FakeTelegram, bot: Bot, clock: FakeClock
+) -> None:
+    await polled(bot)
+    body = await until_health(bot.app, 200)
+    assert body["ok"] is True
+    assert body["database"]["ok"] is True
+    assert body["migrations"]["database"] == body["migrations"]["head"] == "0014"
+    worker = body["delivery"]["workers"]["telegram"]
+    assert body["delivery"]["here"] is True and worker["running"] is True
+    assert body["scheduler"]["leader"] == "this process" and body["scheduler"]["armed"] is True
+    assert body["scheduler"]["next_wakeup"] is not None  # at least the safety tick
+    telegram = body["apps"]["apps"]["telegram"]
+    assert telegram["mode"] == "polling" and telegram["token_refused"] is False
+    assert telegram["last_ok"] is not None
+    # Ten minutes later (nothing in between), the next poll and worker loop make it well again.
+    clock.advance(minutes=10)
+    body = await until_health(bot.app, 200)
+    assert body["apps"]["apps"]["telegram"]["age_seconds"] < 120
+
+
+async def test_database_gone_turns_503(fake: FakeTelegram, bot: Bot) -> None:
+    await until_health(bot.app, 200)
+    databases.remove(bot.settings.database.url)
+    status, body = await healthz(bot.app)
+    assert status == 503
+    assert body["ok"] is False and body["database"]["ok"] is False
+    assert body["database"]["error"]  # the driver's exception type, no secret
+    assert body["migrations"]["ok"] is False
+    assert body["delivery"] == {"ok": False, "error": "database unreachable"}
+
+
+async def test_stopped_worker_turns_503_here_and_elsewhere(
+    fake: FakeTelegram,
+    bot: Bot,
+    clock: FakeClock,
+) -> None:
+    await until_health(bot.app, 200)
+    # An intake-only process on the same database (`congdoan run --no-delivery`).
+    intake = await build_app(bot.settings, clock)
+    try:
+        body = await until_health(intake, 200)
+        assert body["delivery"]["here"] is False
+        assert body["delivery"]["note"] == "not in this process"
+        assert [w["worker"] for w in body["delivery"]["elsewhere"]] == [bot.background.worker_id]
+        assert body["scheduler"]["leader"] == "another process is leader"
+        # The worker stops (a crash): this process says so at once ...
+        worker_task = bot.background.tasks[0]
+        worker_task.cancel()
+        await asyncio.gather(worker_task, return_exceptions=True)
+        status, body = await healthz(bot.app)
+        assert status == 503
+        assert body["delivery"]["workers"]["telegram"]["running"] is False
+        # ... and the intake process once its heartbeat has run out (worker_stale_seconds).
+        clock.advance(seconds=61)
+        status, body = await healthz(intake)
+        assert status == 503
+        assert body["delivery"]["ok"] is False and body["delivery"]["elsewhere"] == []
+    finally:
+        await intake.db.dispose()
+
+
+async def test_refused_token_turns_503_and_tells_the_admin_chat(
+    fake: FakeTelegram,
+    bot: Bot,
+) -> None:
+    await until_health(bot.app, 200)
+    mark = fake.mark()
+    fake.fail_next("getUpdates", error_code=401, description="Unauthorized")
+    told = await fake.wait_for(ADMIN, contains="từ chối token", since=mark)
+    assert "telegram" in told.body
+    status, body = await healthz(bot.app)
+    assert status == 503 and body["apps"]["apps"]["telegram"]["token_refused"] is True
+    assert fake.token not in str(body)
