@@ -1,7 +1,7 @@
 """/healthz on a running bot against the fake Telegram server: 200 when every part is well,
 503 when the database is gone, when a delivery worker has stopped (also as seen from an
-intake-only process on the same database) and when Telegram refuses the token; time is the
-injected clock."""
+intake-only process on the same database) and when Telegram refuses the token; the admin
+chat told of a stalled delivery once, and of its end. Time is the injected clock."""
 
 from __future__ import annotations
 
@@ -12,11 +12,15 @@ from pathlib import Path
 import pytest
 
 from bot.clock import FakeClock
+from bot.delivery import DeliveryWorker
+from bot.monitoring.stall import StallWatch
 from bot.runtime import build_app
 from tests import databases
 from tests.fakes.telegram import FakeTelegram
 from tests.monitoring import healthz, until_health
+from tests.people import seed
 from tests.tg import ADMIN, Bot, start_bot, stop_bot, tg_settings
+from tests.tg_flows import compose
 
 
 @pytest.fixture
@@ -111,3 +115,39 @@ async def test_refused_token_turns_503_and_tells_the_admin_chat(
     status, body = await healthz(bot.app)
     assert status == 503 and body["apps"]["apps"]["telegram"]["token_refused"] is True
     assert fake.token not in str(body)
+
+
+async def test_stalled_delivery_is_told_once_then_its_end(
+    fake: FakeTelegram, bot: Bot, clock: FakeClock
+) -> None:
+    await seed(bot.app, 3)
+    worker_task = bot.background.tasks[0]  # the worker stops: nothing goes out any more
+    worker_task.cancel()
+    await asyncio.gather(worker_task, return_exceptions=True)
+    preview = await compose(fake, "Họp toàn thể lúc 14:00 thứ Sáu.", "Tất cả đoàn viên")
+    fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
+    await fake.wait_for(ADMIN, contains="đang được gửi")
+    watch = bot.background.stall_watch
+    assert watch is not None
+    await checks(watch, 2)
+    assert stall_notes(fake) == []  # due for less than stall_alert_minutes (15)
+    clock.advance(minutes=16)
+    told = await fake.wait_for(ADMIN, contains="bị nghẽn")
+    assert "3 tin" in told.body and "16 phút" in told.body
+    await checks(watch, 5)
+    assert len(stall_notes(fake)) == 1  # once per stall, not at every check
+    # Another worker sends the rows: the admin chat hears that it is over, once.
+    await DeliveryWorker(bot.app, bot.adapter).drain()
+    await fake.wait_for(ADMIN, contains="chạy lại bình thường")
+    await checks(watch, 3)
+    assert len(stall_notes(fake)) == 1
+    assert len([m for m in fake.messages_to(ADMIN) if "chạy lại bình thường" in m.body]) == 1
+
+
+async def checks(watch: StallWatch, count: int) -> None:
+    for _ in range(count):
+        await asyncio.wait_for(watch.checked.wait(), 5)
+
+
+def stall_notes(fake: FakeTelegram) -> list[str]:
+    return [m.body for m in fake.messages_to(ADMIN) if "bị nghẽn" in m.body]
