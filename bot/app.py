@@ -415,10 +415,9 @@ class App:
         if spec.where == "group" and ctx.event.is_private:
             ctx.reply(ctx.t("group.group_only", command=name))
             return
-        if not await self._allowed(ctx, spec.access, f"/{name}"):
-            return
         with logs.about(logs.HANDLER, f"/{name}"):
-            await spec.handler(ctx)
+            if await self._allowed(ctx, spec.access, f"/{name}"):
+                await spec.handler(ctx)
 
     async def _press(self, ctx: Context, payload: str) -> None:
         parsed = parse_payload(payload)
@@ -426,10 +425,9 @@ class App:
             raise OutdatedPress(payload)
         prefix, _ = parsed
         handler, access = self.registry.buttons[prefix]
-        if not await self._allowed(ctx, access, f"button:{prefix}"):
-            return
         with logs.about(logs.HANDLER, f"button:{prefix}"):
-            await handler(ctx)
+            if await self._allowed(ctx, access, f"button:{prefix}"):
+                await handler(ctx)
 
     async def _allowed(self, ctx: Context, access: str, what: str) -> bool:
         if access == "anyone":
