@@ -1,6 +1,6 @@
 """/healthz on a running bot against the fake Telegram server: 200 when every part is well,
 503 when the database is gone, when a delivery worker has stopped (also as seen from an
-intake-only process on the same database) and when Telegram refuses the token; the admin
+intake-only process on the same database) and when Telegram or Zalo refuses the token; the admin
 chat told of a stalled delivery once, and of its end. Time is the injected clock."""
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from bot.monitoring.stall import StallWatch
 from bot.runtime import build_app
 from tests import databases
 from tests.fakes.telegram import FakeTelegram
+from tests.fakes.zalo import FakeZalo
 from tests.monitoring import healthz, until_health
 from tests.people import seed
 from tests.tg import ADMIN, Bot, start_bot, stop_bot, tg_settings
 from tests.tg_flows import compose
+from tests.zl import ZADMIN, start_zbot, stop_zbot, zalo_settings
 
 
 @pytest.fixture
@@ -151,3 +153,23 @@ async def checks(watch: StallWatch, count: int) -> None:
 
 def stall_notes(fake: FakeTelegram) -> list[str]:
     return [m.body for m in fake.messages_to(ADMIN) if "bị nghẽn" in m.body]
+
+
+async def test_zalo_refusing_the_token_is_told_and_shown_until_it_answers_again(
+    zfake: FakeZalo, tmp_path: Path, clock: FakeClock
+) -> None:
+    settings = zalo_settings(tmp_path, zfake)
+    settings.bot.admin_chat = f"zalo:{ZADMIN}"
+    zbot = await start_zbot(settings, clock)
+    try:
+        await until_health(zbot.app, 200)
+        zfake.fail_next("getUpdates", 401, "Unauthorized")
+        told = await zfake.wait_for(ZADMIN, contains="từ chối token")
+        assert "zalo" in told.body
+        body = await until_health(zbot.app, 503)
+        assert body["apps"]["apps"]["zalo"]["token_refused"] is True
+        # The next getUpdates (after a second's backoff) is answered: well again.
+        body = await until_health(zbot.app, 200)
+        assert body["apps"]["apps"]["zalo"]["token_refused"] is False
+    finally:
+        await stop_zbot(zbot)
