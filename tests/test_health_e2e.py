@@ -50,7 +50,7 @@ async def test_healthy_bot_reports_every_part(
     body = await until_health(bot.app, 200)
     assert body["ok"] is True
     assert body["database"]["ok"] is True
-    assert body["migrations"]["database"] == body["migrations"]["head"] == "0014"
+    assert body["migrations"]["database"] == body["migrations"]["head"] is not None
     worker = body["delivery"]["workers"]["telegram"]
     assert body["delivery"]["here"] is True and worker["running"] is True
     assert body["scheduler"]["leader"] == "this process" and body["scheduler"]["armed"] is True

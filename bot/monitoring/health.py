@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -45,7 +46,8 @@ def _age(app: App, when: datetime | None) -> float | None:
 def _sqlite_revision(path: str, timeout: float) -> str | None:
     """A fresh connection, never creating the file: the pool's connections keep working on
     a file that was deleted under them, so they cannot tell."""
-    conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=timeout)
+    uri = Path(path).resolve().as_uri() + "?mode=rw"  # percent-encoded: any file name
+    conn = sqlite3.connect(uri, uri=True, timeout=timeout)
     try:
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         return row[0] if row else None
