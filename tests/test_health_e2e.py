@@ -1,7 +1,8 @@
 """/healthz on a running bot against the fake Telegram server: 200 when every part is well,
-503 when the database is gone, when a delivery worker has stopped (also as seen from an
-intake-only process on the same database) and when Telegram or Zalo refuses the token; the admin
-chat told of a stalled delivery once, and of its end. Time is the injected clock."""
+503 when the database is gone or behind the code's migrations, when a delivery worker has
+stopped (also as seen from an intake-only process on the same database) and when Telegram or
+Zalo refuses the token; the admin chat told of a stalled delivery once, and of its end. Time
+is the injected clock."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from bot.clock import FakeClock
 from bot.delivery import DeliveryWorker
 from bot.monitoring.stall import StallWatch
 from bot.runtime import build_app
+from models.db import sync_url
 from tests import databases
 from tests.fakes.telegram import FakeTelegram
 from tests.fakes.zalo import FakeZalo
@@ -173,3 +176,18 @@ async def test_zalo_refusing_the_token_is_told_and_shown_until_it_answers_again(
         assert body["apps"]["apps"]["zalo"]["token_refused"] is False
     finally:
         await stop_zbot(zbot)
+
+
+async def test_database_behind_the_code_turns_503(fake: FakeTelegram, bot: Bot) -> None:
+    body = await until_health(bot.app, 200)
+    head = body["migrations"]["head"]
+    # Another release's code ran against this database and left it at an older revision.
+    engine = create_engine(sync_url(bot.settings.database.url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0013'"))
+    finally:
+        engine.dispose()
+    status, body = await healthz(bot.app)
+    assert status == 503 and body["database"]["ok"] is True
+    assert body["migrations"] == {"ok": False, "database": "0013", "head": head}
