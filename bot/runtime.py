@@ -235,6 +235,19 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
+async def _serve(server: uvicorn.Server, settings: Settings, *, needed: bool) -> None:
+    """Run the web server. One that cannot listen (the port is taken) stops the bot as before
+    when webhooks or download links need it; a polling bot goes on without /healthz and
+    /metrics, and says so."""
+    try:
+        await server.serve()
+    except SystemExit:  # uvicorn exits when it cannot bind
+        if needed:
+            raise
+        where = f"{settings.web.listen}:{settings.web.port}"
+        log.error("web server could not listen on %s: no /healthz or /metrics", where)
+
+
 async def run_bots(settings: Settings, *, delivery: bool = True) -> None:
     """Serve every configured app at once (Telegram, Zalo or both), with one web server for
     webhooks, download links, /healthz and /metrics. `delivery=False` (`congdoan run
@@ -274,7 +287,8 @@ async def run_bots(settings: Settings, *, delivery: bool = True) -> None:
             lifespan="off",
         )
         server = uvicorn.Server(config)
-        serving = asyncio.create_task(server.serve())
+        needed = zalo is not None or (settings.telegram.mode == "webhook" and telegram is not None)
+        serving = asyncio.create_task(_serve(server, settings, needed=needed))
         if delivery:
             background.start()
         log.info("bot running: %s%s", ", ".join(app.adapters), "" if delivery else " (intake only)")

@@ -23,10 +23,8 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def test_polling_bot_serves_health_and_metrics(tmp_path: Path) -> None:
-    fake = FakeTelegram()
-    await fake.start()
-    port = free_port()
+def polling_config(tmp_path: Path, fake: FakeTelegram, port: int) -> Path:
+    """The example config on the fake server, the web server on `port`, JSON log lines."""
     config = (ROOT / "config.example.toml").read_text(encoding="utf-8")
     for old, new in (
         ('base_url = "https://api.telegram.org/bot"', f'base_url = "{fake.base_url}"'),
@@ -39,20 +37,39 @@ async def test_polling_bot_serves_health_and_metrics(tmp_path: Path) -> None:
     ):
         assert old in config, old
         config = config.replace(old, new)
-    (tmp_path / "config.toml").write_text(config, encoding="utf-8")
+    path = tmp_path / "config.toml"
+    path.write_text(config, encoding="utf-8")
+    return path
+
+
+async def start_run(tmp_path: Path, fake: FakeTelegram, port: int) -> asyncio.subprocess.Process:
     env = {**cli_env(tmp_path), "CONGDOAN_TELEGRAM_TOKEN": fake.token}
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         "--config",
-        str(tmp_path / "config.toml"),
+        str(polling_config(tmp_path, fake, port)),
         "run",
         cwd=tmp_path,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def stop_run(process: asyncio.subprocess.Process) -> str:
+    process.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, err.decode()
+    return err.decode()
+
+
+async def test_polling_bot_serves_health_and_metrics(tmp_path: Path) -> None:
+    fake = FakeTelegram()
+    await fake.start()
+    port = free_port()
+    process = await start_run(tmp_path, fake, port)
     try:
         fake.user_sends(501, "/trogiup", first_name="Lan")
         await fake.wait_for(501, contains="Các lệnh", timeout=30)
@@ -69,12 +86,27 @@ async def test_polling_bot_serves_health_and_metrics(tmp_path: Path) -> None:
         assert metrics.status_code == 200
         assert 'congdoan_updates_total{platform="telegram"} 1.0' in metrics.text
     finally:
-        process.send_signal(signal.SIGTERM)
-        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+        text = await stop_run(process)
         await fake.stop()
-    assert process.returncode == 0, err.decode()
-    text = err.decode()
     assert fake.token not in text
     logged = [json.loads(line) for line in text.splitlines() if line.strip()]
     assert any(line["message"].startswith("bot running") for line in logged)
     assert {"time", "level", "logger", "message"} <= set(logged[0])
+
+
+async def test_a_taken_port_does_not_stop_a_polling_bot(tmp_path: Path) -> None:
+    """Before, a polling bot opened no port: one that something else holds must not keep it
+    from answering (the log says that /healthz is missing)."""
+    fake = FakeTelegram()
+    await fake.start()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = await start_run(tmp_path, fake, taken.getsockname()[1])
+        try:
+            fake.user_sends(501, "/trogiup", first_name="Lan")
+            await fake.wait_for(501, contains="Các lệnh", timeout=30)
+        finally:
+            text = await stop_run(process)
+            await fake.stop()
+    assert "no /healthz or /metrics" in text
