@@ -63,6 +63,11 @@ async def check(settings: Settings) -> int:
         print("• Chưa có token Zalo.")
     if not settings.telegram.enabled and not settings.zalo.enabled:
         print("• `congdoan run` sẽ mở chat console.")
+    from bot.backup.commands import status as backup_status
+
+    for line in backup_status(settings, utcnow()):
+        print(line)
+        problems += line.startswith("✖")
     return 1 if problems else 0
 
 
@@ -72,13 +77,14 @@ async def _check_zalo(settings: Settings) -> int:
     api = ZaloApi(settings.zalo.token.get_secret_value(), base_url=settings.zalo.base_url)
     try:
         me = await api.get_me()
-        print(f"✔ Token Zalo hợp lệ: {me.get('account_name') or me.get('display_name') or '?'}")
-        return 0
     except ZaloApiError as exc:
-        print(
-            f"✖ Token Zalo bị từ chối ({exc.error_code}: {exc.description}). "
-            "Kiểm tra zalo.token hoặc CONGDOAN_ZALO_TOKEN."
-        )
+        if exc.error_code == 401:
+            print(
+                f"✖ Token Zalo bị từ chối (401: {exc.description}). "
+                "Kiểm tra zalo.token hoặc CONGDOAN_ZALO_TOKEN."
+            )
+        else:
+            print(f"✖ Zalo trả lỗi {exc.error_code} ({exc.description}); thử lại sau.")
         return 1
     except httpx.HTTPError as exc:
         print(
@@ -87,6 +93,21 @@ async def _check_zalo(settings: Settings) -> int:
         return 1
     finally:
         await api.aclose()
+    print(f"✔ Token Zalo hợp lệ: {me.get('account_name') or me.get('display_name') or '?'}")
+    if me.get("can_join_groups") is True:
+        print("✔ Zalo cho bot vào nhóm (can_join_groups): liên kết nhóm Zalo dùng được.")
+    else:
+        print(
+            "• Zalo chưa cho bot này vào nhóm (can_join_groups = false): trên Zalo bot chỉ "
+            "nhắn riêng; thông báo «gửi vào các nhóm» bỏ qua nhóm Zalo."
+        )
+    if settings.zalo.mode == "polling" and settings.web.public_url:
+        print(
+            "! Zalo đang chạy kiểu polling dù đã có web.public_url: Zalo khuyên dùng webhook "
+            'khi chạy thật «để tránh bỏ lỡ event». Đặt zalo.mode = "webhook", zalo.webhook_url '
+            f"= {settings.web.public_url.rstrip('/')}/zalo/webhook và zalo.webhook_secret."
+        )
+    return 0
 
 
 async def db(settings: Settings, action: str) -> int:

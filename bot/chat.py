@@ -148,6 +148,10 @@ class Message:
     thread_id: str | None = None
 
 
+# How people call each app in the texts the bot writes.
+APP_NAMES = {"telegram": "Telegram", "zalo": "Zalo", "console": "Console"}
+
+
 @dataclass(frozen=True)
 class Capabilities:
     inline_buttons: bool

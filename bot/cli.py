@@ -45,7 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     console.add_argument("--name", default="Khách", help="tên hiển thị")
     sub.add_parser("check", help="kiểm tra cấu hình, cơ sở dữ liệu và token")
     db = sub.add_parser("db", help="cơ sở dữ liệu")
-    db.add_argument("action", choices=["upgrade", "current"])
+    db.add_argument("action", choices=["upgrade", "current", "copy"])
+    db.add_argument(
+        "--to", help="copy: cơ sở dữ liệu đích, ví dụ postgresql+asyncpg://user:pass@host/db"
+    )
+    sub.add_parser("backup", help="sao lưu cơ sở dữ liệu và tệp xuất (khi bot đang chạy cũng được)")
+    rst = sub.add_parser("restore", help="khôi phục một bản sao lưu (bot phải dừng)")
+    rst.add_argument("file", type=Path, help="tệp congdoan-….tar.gz")
     mem = sub.add_parser("members", help="danh sách đoàn viên")
     mem_sub = mem.add_subparsers(dest="action", required=True)
     imp = mem_sub.add_parser("import", help="nhập danh sách đoàn viên từ tệp .xlsx")
@@ -122,6 +128,7 @@ def _log_file(settings: Settings, chat_in_terminal: bool) -> Path | None:
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     from bot import admin_cli, runtime
+    from bot.backup import commands as backup_commands
 
     if args.command == "routes":
         from bot.routes import print_routes
@@ -151,8 +158,14 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "check":
         return await admin_cli.check(settings)
+    if args.command == "db" and args.action == "copy":
+        return await backup_commands.copy(settings, args.to)
     if args.command == "db":
         return await admin_cli.db(settings, args.action)
+    if args.command == "backup":
+        return await backup_commands.backup(settings)
+    if args.command == "restore":
+        return await backup_commands.restore(settings, args.file)
     if args.command == "members" and args.action == "import":
         return await admin_cli.import_members(settings, args.file, date.today())
     if args.command == "members" and args.action == "export":

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.backup.settings import BackupSection
 from bot.ratelimit import Limits
 from bot.settings_base import ConfigError, StrictModel
 from handlers.emulation.settings import EmulationSection
@@ -214,6 +215,14 @@ class PlatformDelivery(StrictModel):
     # Stars balance (docs/reach.md has Telegram's conditions).
     paid_broadcast: bool = False
     paid_messages_per_second: int = Field(default=1000, ge=1, le=1000)
+    # Zalo only: its 429 is "Quota exceeded" (maybe a daily or monthly allowance). Each
+    # refusal pauses Zalo's deliveries longer: from quota_first_pause_seconds, doubling up to
+    # quota_max_pause_minutes; refusals lasting quota_pause_after_minutes count as the quota
+    # being used up: the board and the admin chat are told, rows stay queued, and one message
+    # is tried after each pause until Zalo takes it again.
+    quota_first_pause_seconds: float = Field(default=5.0, gt=0, le=3600)
+    quota_max_pause_minutes: float = Field(default=60.0, gt=0, le=24 * 60)
+    quota_pause_after_minutes: float = Field(default=10.0, ge=0, le=24 * 60)
 
     def limits(self) -> Limits:
         return Limits(
@@ -279,6 +288,7 @@ class Settings(StrictModel):
     health: HealthSection = Field(default_factory=HealthSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
     emulation: EmulationSection = Field(default_factory=EmulationSection)
+    backup: BackupSection = Field(default_factory=BackupSection)
     units: list[UnitSection] = Field(default_factory=list)
 
     @property
@@ -356,7 +366,15 @@ def load_settings(path: Path | str | None = None) -> Settings:
         raise ConfigError(f"{file}: lỗi cú pháp TOML: {exc}") from None
     settings = parse_settings(data, str(file))
     settings.database.url = _anchor_sqlite(settings.database.url, file.parent)
+    settings.backup.dir = str(_anchor_path(settings.backup.dir, file.parent))
+    settings.backup.exports_dir = str(_anchor_path(settings.backup.exports_dir, file.parent))
     return settings
+
+
+def _anchor_path(path: str, base: Path) -> Path:
+    """A relative directory in the config means "next to config.toml"."""
+    given = Path(path)
+    return given if given.is_absolute() else (base / given).resolve()
 
 
 def _anchor_sqlite(url: str, base: Path) -> str:

@@ -10,6 +10,12 @@ until they write again); group migrated → the row follows the new id; transien
 retried with exponential backoff up to a cap; a failure that may already have reached the
 person (read timeout, connection dropped mid-answer) → `uncertain`, never re-sent. See
 models/outbox.py for the state machine and README for the guarantee.
+
+A used-up quota (`QuotaExceeded`, Zalo's 429) pauses the worker itself: it claims nothing for
+as long as the adapter says (the pauses grow), then tries one row before the rest; the rows
+stay queued meanwhile, and once the refusals have lasted the configured time the admin chat is
+told (and the progress messages say so, bot/progress.py), then told again when sending goes
+on. A refused bot (`Halted`, Zalo's 401) stops the worker until a restart; its rows stay queued.
 """
 
 from __future__ import annotations
@@ -23,10 +29,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.chat import Address, Button, Document, FileRef, Message, PollContent
+from bot.chat import APP_NAMES, Address, Button, Document, FileRef, Message, PollContent
 from bot.context import Outgoing
 from bot.group_commit import GroupCommit
-from bot.sending import ChatMoved, RateLimited, Rejected, Transient, Unreachable
+from bot.sending import (
+    ChatMoved,
+    Halted,
+    QuotaExceeded,
+    RateLimited,
+    Rejected,
+    Transient,
+    Unreachable,
+)
 from models import cluster, groups, members, outbox
 from models.outbox import FAILED, SENT, UNCERTAIN, UNREACHABLE, OutboxItem, OutboxMessage
 
@@ -133,10 +147,24 @@ class DeliveryWorker:
         self._sent: GroupCommit[tuple[int, str | None], None] = GroupCommit(self._sent_batch)
         # Called after each row reaches a final state (tests and benchmarks watch it).
         self.on_outcome: Callable[[OutboxItem, str], Awaitable[None] | None] | None = None
+        # A used-up quota: nothing is claimed before `_paused_until`, then one row at a time
+        # (`_probing`) until one gets through. `quota_since`: when the refusals began;
+        # `quota_exhausted`: they lasted long enough to tell people (progress messages too).
+        self._paused_until: datetime | None = None
+        self._probing = False
+        self.quota_since: datetime | None = None
+        self.quota_exhausted = False
+        self.halted: str | None = None  # the platform refused the bot: nothing more is sent
         # The health check's view (bot/monitoring/health.py): alive, and last seen working
         # (a loop, a finished send or a lease renewal; on the app's clock).
         self.running = False
         self.last_beat: datetime | None = None
+
+    def held_back(self) -> bool:
+        """Not sending now: halted, or inside a quota pause."""
+        if self.halted is not None:
+            return True
+        return self._paused_until is not None and self.app.clock.now() < self._paused_until
 
     def _beat(self) -> None:
         self.last_beat = self.app.clock.now()
@@ -199,6 +227,10 @@ class DeliveryWorker:
         try:
             while not stop.is_set():
                 self._beat()
+                if self.held_back():
+                    self._wake.clear()
+                    await self._sleep(stop)
+                    continue
                 rows = await self._claim()
                 if not rows:
                     self._wake.clear()
@@ -214,6 +246,8 @@ class DeliveryWorker:
                     task = asyncio.create_task(self._deliver(row))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
+                if self._probing:  # one row after a quota pause: its outcome decides
+                    await asyncio.gather(*self._tasks, return_exceptions=True)
         finally:
             if self._tasks:  # let rows in flight record their outcome
                 await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -263,7 +297,7 @@ class DeliveryWorker:
                     self.worker_id,
                     now,
                     now + self._lease,
-                    limit=self._batch,
+                    limit=1 if self._probing else self._batch,
                 )
             # (a row of ours whose lease the clock overtook may come back: it is already here)
             rows = [r for r in rows if r.id not in self._in_flight]
@@ -340,7 +374,13 @@ class DeliveryWorker:
             limiter = self.adapter.paid_limiter if paid else self.adapter.limiter
 
             async def mark_sending(_lead: float = 0.0) -> bool:
+                if self.held_back():  # a quota pause began while this row waited
+                    return False
                 return await self._marks.submit(row_id)
+
+            if self.held_back():
+                await self._release([row_id])
+                return
 
             if getattr(limiter, "shared", False):
                 # The row is marked while the booked slot comes closer: the request leaves on it.
@@ -348,9 +388,14 @@ class DeliveryWorker:
                     row.chat_id, is_group=row.is_group, prepare=mark_sending
                 )
                 if not slot.prepared:
+                    if self.held_back():
+                        await self._release([row_id])
                     return  # cancelled while waiting, or no longer ours
             else:
                 slot = await limiter.acquire(row.chat_id, is_group=row.is_group)
+                if self.held_back():
+                    await self._release([row_id])
+                    return
                 if not await mark_sending():
                     return  # cancelled while waiting, or no longer ours
             if stored is None:
@@ -408,6 +453,16 @@ class DeliveryWorker:
             finally:
                 if answered is not None:
                     answered()  # the pace learns when the message had arrived at the latest
+        except QuotaExceeded as exc:
+            await self._quota_refused(row, now, exc)
+            return
+        except Halted as exc:
+            first = self.halted is None
+            self._halt(str(exc))
+            async with self._turn(), self.app.db.session() as session:
+                await self._requeue(session, row, now, now, error="halted", refund=True)
+            if first:
+                await self._tell_admins("delivery.halted")
         except RateLimited as exc:
             self.app.metrics.sent(self.platform, "rate_limited")
             async with self._turn(), self.app.db.session() as session:
@@ -445,6 +500,64 @@ class DeliveryWorker:
             await self._transient(row, exc)
         else:
             await self._final(row, SENT, None, ref, poll_json=stored.poll_json)
+            await self._quota_over()
+        self._probing = False  # whatever happened, it was not the quota: the others may go
+
+    async def _quota_refused(self, row: OutboxItem, now: datetime, exc: QuotaExceeded) -> None:
+        """The row waits out the pause in the queue (its attempt given back); the worker
+        claims nothing until then, and tells the admin chat once the refusals have lasted."""
+        until = now + timedelta(seconds=exc.retry_after)
+        if self._paused_until is None or until > self._paused_until:
+            self._paused_until = until
+        self._probing = True
+        self.quota_since = exc.since
+        async with self._turn(), self.app.db.session() as session:
+            await self._requeue(
+                session,
+                row,
+                now,
+                until,
+                error=f"quota exceeded, paused {exc.retry_after:g}s",
+                refund=True,
+            )
+        if exc.exhausted and not self.quota_exhausted:
+            self.quota_exhausted = True
+            log.warning(
+                "%s quota exceeded since %s: deliveries paused, rows stay queued",
+                self.platform,
+                exc.since.isoformat(),
+            )
+            await self._tell_admins("delivery.quota.exhausted", since=exc.since)
+
+    async def _quota_over(self) -> None:
+        """A send got through after quota refusals: everything goes on at the usual pace."""
+        self._probing = False
+        self._paused_until = None
+        if self.quota_since is None:
+            return
+        told, self.quota_since, self.quota_exhausted = self.quota_exhausted, None, False
+        if told:
+            log.warning("%s takes messages again: deliveries go on", self.platform)
+            await self._tell_admins("delivery.quota.resumed")
+
+    def _halt(self, reason: str) -> None:
+        if self.halted is None:
+            self.halted = reason
+            log.error("%s deliveries stopped: %s", self.platform, reason)
+
+    async def _tell_admins(self, key: str, *, since: datetime | None = None) -> None:
+        """A line for the admin chat (`bot.admin_chat`), if one is set."""
+        target = self.app.settings.bot.admin_chat
+        if not target:
+            return
+        platform, _, chat_id = target.partition(":")
+        t = self.app.translator()
+        when = t.datetime(since) if since is not None else ""
+        text = t(key, app=APP_NAMES.get(self.platform, self.platform), since=when)
+        try:
+            await self.app.deliver([Outgoing(Address(platform, chat_id), Message(text))])
+        except Exception:  # the admin chat may be on the platform that refuses
+            log.exception("could not tell the admin chat about %s", self.platform)
 
     async def _paid_refused(self, row: OutboxItem, stored: OutboxMessage, reason: str) -> None:
         """Telegram refused a paid send (no Stars, not allowed for this bot…; the Bot API does

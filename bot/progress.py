@@ -1,7 +1,9 @@
 """One progress message per delivery job, edited at a calm pace, then a final report.
 
 The board member who started a broadcast sees "Đã gửi 1.234/5.000 …" update every few seconds
-(not once per recipient), a stop button while it runs, and a report when it ends.
+(not once per recipient), a stop button while it runs, and a report when it ends. While a
+platform's quota is used up (bot/delivery.py), the message says so under the figures: its rows
+wait in the queue and go out by themselves when the platform takes messages again.
 """
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bot.chat import Address, Button, Message
+from bot.chat import APP_NAMES, Address, Button, Message
 from bot.i18n import Translator
 from bot.registry import payload
 from models import outbox
@@ -29,6 +31,7 @@ from models.outbox import (
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.delivery import DeliveryWorker
 
 log = logging.getLogger(__name__)
 
@@ -97,18 +100,41 @@ class ProgressReporter:
                     and not counts.get(SENDING)
                     and not outbox.pending_expansion(job)
                 )
-                await self._show(job, counts, finished)
+                held = await self._quota_held(session, job.id) if not finished else []
+                await self._show(job, counts, finished, held)
                 if finished:
                     job.finished_at = now
                     self._last.pop(job.id, None)
                 await session.commit()
 
-    async def _show(self, job: DeliveryJob, counts: dict[str, int], finished: bool) -> None:
+    def _held_back(self, platform: str) -> bool:
+        """The platform's deliveries are paused (used-up quota) or stopped (token refused)."""
+        return any(
+            getattr(w, "platform", None) == platform and w.held_back()
+            for w in self.app.workers
+            if hasattr(w, "held_back")
+        )
+
+    async def _quota_held(self, session: Any, job_id: int) -> list[DeliveryWorker]:
+        """The workers of this process whose quota is used up and that hold rows of the job."""
+        exhausted = [w for w in self.app.workers if getattr(w, "quota_exhausted", False)]
+        if not exhausted:
+            return []
+        waiting = await outbox.queued_bots(session, job_id)
+        return [w for w in exhausted if w.bot in waiting]
+
+    async def _show(
+        self,
+        job: DeliveryJob,
+        counts: dict[str, int],
+        finished: bool,
+        held: list[DeliveryWorker] | None = None,
+    ) -> None:
         if not job.status_platform or not job.status_chat_id:
             return
         adapter = await self.app.adapter_for(Address(job.status_platform, job.status_chat_id))
-        if adapter is None:
-            return
+        if adapter is None or self._held_back(job.status_platform):
+            return  # (no sends into a used-up quota: the message catches up afterwards)
         assert job.id is not None
         t = self.app.translator(job.language)
         if finished:
@@ -126,6 +152,10 @@ class ProgressReporter:
                 await adapter.send(job.status_chat_id, report)
             return
         text = progress_text(t, job, counts)
+        for worker in held or []:
+            assert worker.quota_since is not None
+            app = APP_NAMES.get(worker.platform, worker.platform)
+            text += "\n" + t("job.quota_paused", app=app, since=t.datetime(worker.quota_since))
         if self._last.get(job.id) == text and job.status_ref:
             return
         stop = [[Button(t("job.btn.stop"), payload("job", "stop", job.id))]]

@@ -6,11 +6,13 @@ import asyncio
 import hashlib
 import logging
 import signal
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from bot.app import App
+from bot.backup import daily as daily_backup
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.delivery import DeliveryWorker, WorkerSettings
@@ -65,6 +67,7 @@ class Background:
         self.beacon_every = beacon_every
         self.stall_check_every = stall_check_every
         self.stall_watch: StallWatch | None = None
+        self.scheduler: Scheduler | None = None
 
     def start(self) -> None:
         self.app.background = self  # the health check looks here
@@ -85,12 +88,12 @@ class Background:
         fanout = self.app.fanout = FanOut(self.app)
         self.app.workers.append(fanout)  # woken with the workers whenever something is queued
         self.tasks.append(asyncio.create_task(fanout.run(self.stop)))
-        scheduler = self.app.scheduler = Scheduler(self.app)
+        scheduler = self.app.scheduler = self.scheduler = Scheduler(self.app)
         self.leader = leader = Leadership(
             self.app,
             self.worker_id,
             ttl=self.leader_ttl,
-            on_gain=scheduler.start,
+            on_gain=self._lead,
             on_lose=self._stop_scheduler,
             on_renew=scheduler.rearm,
         )
@@ -107,6 +110,15 @@ class Background:
         self.tasks.append(asyncio.create_task(leader.run(self.stop)))  # last (tests kill it)
         for hook in self.app.registry.start_hooks:
             self.app.spawn(hook(self.app))
+
+    async def _lead(self) -> None:
+        """This process now leads: the next daily backup is planned, the scheduler armed."""
+        try:
+            await daily_backup.ensure_planned(self.app)
+        except Exception:
+            log.exception("planning the daily backup failed")
+        if self.scheduler is not None:
+            await self.scheduler.start()
 
     async def _stop_scheduler(self) -> None:
         if self.app.scheduler is not None:
@@ -184,7 +196,7 @@ async def run_console(settings: Settings, user_id: str, user_name: str) -> None:
     from bot.adapters.console import ConsoleAdapter
 
     app = await build_app(settings)
-    console = ConsoleAdapter(app, user_id, user_name)
+    console = ConsoleAdapter(app, user_id, user_name, export_dir=Path(settings.backup.exports_dir))
     app.add_adapter(console)
     background = Background(app)
     background.start()
@@ -324,6 +336,7 @@ async def run_worker(settings: Settings) -> None:
                 bot.username = bot.application.bot.username
                 started.append(bot)
         if zalo is not None:
+            await zalo.identify()  # getMe: checks the token, learns can_join_groups
             started.append(zalo)
         background.start()
         log.info("worker %s running: %s", background.worker_id, ", ".join(app.adapters))

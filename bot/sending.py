@@ -6,6 +6,8 @@ retries, pauses and final states the same way for every platform.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class SendError(Exception):
     """Base class; `str(error)` is a short technical reason, never shown to members."""
@@ -17,6 +19,25 @@ class RateLimited(SendError):
     def __init__(self, retry_after: float, reason: str = "rate limited") -> None:
         super().__init__(reason)
         self.retry_after = retry_after
+
+
+class QuotaExceeded(RateLimited):
+    """The platform's sending quota is used up (Zalo's 429 "Quota exceeded", which may be a
+    daily or monthly allowance, not a per-second pace): the delivery engine stops sending on
+    that platform for `retry_after` seconds, then tries one message before the rest.
+
+    `since` is when the refusals began; `exhausted` is True once they have lasted longer
+    than the configured time (the board and the admin chat are told then, once)."""
+
+    def __init__(self, retry_after: float, *, since: datetime, exhausted: bool) -> None:
+        super().__init__(retry_after, "quota exceeded")
+        self.since = since
+        self.exhausted = exhausted
+
+
+class Halted(SendError):
+    """The platform refused the bot itself (Zalo's 401: token invalid or expired): nothing
+    can be sent on it until someone fixes the configuration; queued rows stay queued."""
 
 
 class Unreachable(SendError):

@@ -85,25 +85,41 @@ async def migrate(session: AsyncSession, platform: str, old_id: str, new_id: str
     group.updated_at = utcnow()
 
 
-def _linked_in(root: Unit) -> Any:
-    return (
+def _linked_in(root: Unit, without: Sequence[str] = ()) -> Any:
+    """Active groups linked to `root` or a unit under it; `without`: platforms left out (those
+    whose bots may not be in groups, e.g. Zalo while getMe says can_join_groups is false)."""
+    query = (
         select(ChatGroup)
         .join(Unit, col(Unit.id) == ChatGroup.unit_id)
         .where(col(Unit.path).startswith(root.path), col(ChatGroup.active).is_(True))
     )
+    return query.where(col(ChatGroup.platform).not_in(without)) if without else query
 
 
-async def count_linked_in_subtree(session: AsyncSession, root: Unit) -> int:
-    query = select(func.count()).select_from(_linked_in(root).subquery())
+async def count_linked_in_subtree(
+    session: AsyncSession, root: Unit, *, without: Sequence[str] = ()
+) -> int:
+    query = select(func.count()).select_from(_linked_in(root, without).subquery())
     return int((await session.exec(query)).one())
 
 
+async def count_linked_on(session: AsyncSession, root: Unit, platform: str) -> int:
+    """How many of the groups linked under `root` are on `platform`."""
+    linked = _linked_in(root).where(ChatGroup.platform == platform).subquery()
+    return int((await session.exec(select(func.count()).select_from(linked))).one())
+
+
 async def linked_page(
-    session: AsyncSession, root: Unit, *, after: int, limit: int
+    session: AsyncSession,
+    root: Unit,
+    *,
+    after: int,
+    limit: int,
+    without: Sequence[str] = (),
 ) -> Sequence[ChatGroup]:
     """The next `limit` linked groups under `root`, in id order, after id `after`."""
-    query = _linked_in(root).where(col(ChatGroup.id) > after).order_by(col(ChatGroup.id))
-    return (await session.exec(query.limit(limit))).all()
+    query = _linked_in(root, without).where(col(ChatGroup.id) > after)
+    return (await session.exec(query.order_by(col(ChatGroup.id)).limit(limit))).all()
 
 
 # --- join requests ---------------------------------------------------------------------------

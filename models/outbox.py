@@ -691,6 +691,16 @@ async def counts(session: AsyncSession, job_id: int) -> dict[str, int]:
     return {state: int(n) for state, n in (await session.exec(query)).all()}
 
 
+async def queued_bots(session: AsyncSession, job_id: int) -> set[str]:
+    """The bots (platform, or a named Telegram bot) through which a job still has rows waiting."""
+    query = (
+        select(OutboxItem.bot)
+        .where(OutboxItem.job_id == job_id, col(OutboxItem.state).in_([QUEUED, SENDING]))
+        .distinct()
+    )
+    return {str(bot) for bot in (await session.exec(query)).all()}
+
+
 async def open_jobs(session: AsyncSession, now: datetime) -> Sequence[DeliveryJob]:
     query = select(DeliveryJob).where(
         col(DeliveryJob.finished_at).is_(None), col(DeliveryJob.start_at) <= now

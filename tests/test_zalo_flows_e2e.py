@@ -88,6 +88,8 @@ async def test_pledge_multi_select_and_poll_by_numbers(
     await zchoose(zfake, ZADMIN, card, "Gửi bình chọn", "gửi tới 2 đoàn viên")
     poll = await zfake.wait_for(people[1], contains="BÌNH CHỌN: Tham quan")
     assert "Trả lời bằng một số" in poll.body
+    # (the engine records each copy right after Zalo's answer; a person reads first)
+    await copies_recorded(zbot, 2)  # type: ignore[arg-type]
     await zsay(zfake, people[1], "2", "Đã ghi nhận lựa chọn")
     result = await zsay(zfake, ZADMIN, "/ketqua 1", "Kết quả tạm thời")
     assert "2. Nha Trang — 1 (100%)" in result.body
@@ -133,6 +135,7 @@ async def test_export_as_signed_link_and_faults(
 async def test_one_member_on_both_apps_gets_each_message_once(
     fake: FakeTelegram, zfake: FakeZalo, tmp_path: Path, clock: FakeClock
 ) -> None:
+    zfake.bot_info["can_join_groups"] = True  # a Zalo group poll below
     bot = await start_zbot(zalo_settings(tmp_path, zfake, telegram=fake), clock)
     try:
         chats = await seed(bot.app, 2)  # registered on Telegram

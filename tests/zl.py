@@ -3,8 +3,9 @@ tests, the fake Telegram API at the same time), and a person replying by number.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,13 +38,26 @@ class ZBot:
     settings: Settings
 
 
-def zalo_settings(tmp_path: Path, fake: FakeZalo, telegram: FakeTelegram | None = None) -> Settings:
+def zalo_settings(
+    tmp_path: Path,
+    fake: FakeZalo,
+    telegram: FakeTelegram | None = None,
+    *,
+    zalo_delivery: dict[str, Any] | None = None,
+    admin_chat: str = "",
+) -> Settings:
     sections: dict[str, Any] = {
         "zalo": {"token": fake.token, "base_url": fake.base_url, "poll_timeout": 1},
         "web": {"public_url": PUBLIC_URL},
-        "bot": {"admins": ["console:1", f"zalo:{ZADMIN}", f"telegram:{ADMIN}"]},
+        "bot": {
+            "admins": ["console:1", f"zalo:{ZADMIN}", f"telegram:{ADMIN}"],
+            "admin_chat": admin_chat,
+        },
         "delivery": {
-            "zalo": {"progress_interval_seconds": 0.2},
+            "zalo": {
+                "progress_interval_seconds": 0.2,
+                **(zalo_delivery or {}),
+            },
             "telegram": {"progress_interval_seconds": 0.2},
         },
     }
@@ -138,6 +152,34 @@ async def zbroadcast(fake: FakeZalo, text: str) -> None:
     when = await zchoose(fake, ZADMIN, whom, "Tất cả đoàn viên", "Gửi ngay hay hẹn giờ")
     preview = await zchoose(fake, ZADMIN, when, "Gửi ngay", "Xem trước")
     await zchoose(fake, ZADMIN, preview, "Xác nhận gửi", "")
+
+
+async def run_clock_until(
+    app: App,
+    clock: FakeClock,
+    done: Callable[[], bool],
+    *,
+    step: float = 5.0,
+    what: str = "",
+    timeout: float = 90.0,
+) -> None:
+    """Move the injected clock `step` seconds every 30 ms (waking the delivery workers) until
+    `done()` holds: retries back off and quota pauses last on that clock, not in real time.
+    `timeout` (real seconds) only bounds a test that would otherwise hang."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not done():
+        if loop.time() > deadline:
+            raise AssertionError(f"still waiting for {what or 'the condition'}")
+        await asyncio.sleep(0.03)
+        clock.advance(seconds=step)
+        for worker in app.workers:
+            worker.wake()
+
+
+def reports_to(fake: FakeZalo, chat_id: str, contains: str = "đã gửi xong") -> Callable[[], bool]:
+    """For `run_clock_until`: a message containing `contains` went to `chat_id`."""
+    return lambda: any(contains in m.body for m in fake.messages_to(chat_id))
 
 
 async def zseed(app: App, count: int, unit_code: str = "SCT-VP", start: int = 7000) -> list[str]:

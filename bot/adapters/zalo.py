@@ -5,6 +5,15 @@ buttons become numbered choices ("Trả lời 1, 2 hoặc 3") that a reply of "2
 multi-select — presses; files and charts become signed download links served by the bot's
 own web server (charts via sendPhoto with such a link); long texts are split at 2,000
 characters on line boundaries; polls arrive as numbered text polls.
+
+Errors follow the Zalo Bot Platform's error table (bot.zapps.me/docs/error-code/): 400 bad
+request and 404 not found are final for that message; 401 (token invalid or expired) stops the
+adapter with a plain message; 403 is listed as "Internal server error" and 408 as "Request
+timeout", so on a send both are retried like any server fault (a member is never marked
+unreachable by them: Zalo documents no error for a user who blocked the bot); 429 is "Quota
+exceeded", handled with growing pauses (bot/adapters/zalo_quota.py). Groups: `getMe` tells
+whether the bot may join groups (`can_join_groups`, false for ordinary bots while Zalo marks
+group chats "Sắp ra mắt"); while it is false the bot offers no group features on Zalo.
 """
 
 from __future__ import annotations
@@ -25,11 +34,12 @@ from bot.config import Settings
 from bot.i18n import Translator
 from bot.links import file_url
 from bot.ratelimit import Limits, RateLimiter
-from bot.sending import RateLimited, Rejected, SendError, Transient, Unreachable
+from bot.sending import Halted, RateLimited, Rejected, SendError, Transient
 from bot.textutil import CHOICE_REPLY, choice_by_label
 from models import chat_extras, groups, members
 
-from .zalo_api import MAX_TEXT, ZaloApi, ZaloApiError, ZaloUpdate, split_for_zalo
+from .zalo_api import MAX_TEXT, ZaloApi, ZaloApiError, ZaloUpdate, mask_token, split_for_zalo
+from .zalo_quota import QuotaPolicy, QuotaWatch
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +61,17 @@ class ZaloStartupError(RuntimeError):
     """The token is refused or the API cannot be reached at start: say so plainly."""
 
 
+def token_refused(token: str) -> str:
+    """What the operator reads when Zalo answers 401 (in Vietnamese, then English)."""
+    masked = mask_token(token)
+    return (
+        f"Token Zalo bị từ chối (401: token hết hạn hoặc không hợp lệ, token {masked}). "
+        "Kiểm tra zalo.token hoặc CONGDOAN_ZALO_TOKEN (lấy trong Zalo Bot Creator); bot "
+        "ngừng dùng Zalo cho tới khi khởi động lại. / Zalo refused the bot token (401: "
+        f"expired or invalid, token {masked}); Zalo is stopped until the bot is restarted."
+    )
+
+
 class ZaloAdapter:
     platform = "zalo"
     caps = CAPS
@@ -63,28 +84,48 @@ class ZaloAdapter:
             conf.token.get_secret_value(), base_url=conf.base_url, timeout=conf.request_timeout
         )
         self.limiter = RateLimiter(limits or Limits(global_count=8, group_count=10))
+        pace = settings.delivery.zalo
+        self.quota = QuotaWatch(
+            app.clock,
+            QuotaPolicy(
+                first_pause=pace.quota_first_pause_seconds,
+                max_pause=pace.quota_max_pause_minutes * 60,
+                exhausted_after=pace.quota_pause_after_minutes * 60,
+            ),
+        )
         self.username = ""
+        # From getMe: False for ordinary bots while Zalo keeps groups closed to them.
+        self.can_join_groups = False
+        self.halted: str | None = None  # why the adapter stopped itself (a refused token)
+        self._told_groups: set[str] = set()  # groups told that the bot does not work there
         self._stop = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self._handling: set[asyncio.Task[None]] = set()
         self._groups: set[str] = set()  # group chat ids seen, for the per-group rate limit
 
     # --- lifecycle -------------------------------------------------------------------------
-    async def start(self, *, polling: bool = True) -> None:
+    async def identify(self) -> dict[str, Any]:
+        """getMe: checks the token and learns the bot's name and whether it may join groups."""
         try:
             me = await self.api.get_me()
         except ZaloApiError as exc:
-            if exc.error_code in (401, 403):
+            if exc.error_code == 401:
                 raise ZaloStartupError(
-                    "Token Zalo bị từ chối (401). Kiểm tra zalo.token hoặc CONGDOAN_ZALO_TOKEN "
-                    "(lấy trong Zalo Bot Manager)."
+                    token_refused(self.settings.zalo.token.get_secret_value())
                 ) from exc
-            raise ZaloStartupError(f"Zalo trả lỗi khi khởi động: {exc}") from exc
+            raise ZaloStartupError(
+                f"Zalo trả lỗi khi khởi động ({exc.error_code}: {exc.description}); thử lại sau."
+            ) from exc
         except httpx.HTTPError as exc:
             raise ZaloStartupError(
                 f"Không kết nối được Zalo ({type(exc).__name__}). Kiểm tra mạng hoặc zalo.base_url."
             ) from exc
         self.username = str(me.get("account_name") or me.get("display_name") or "")
+        self.can_join_groups = me.get("can_join_groups") is True
+        return me
+
+    async def start(self, *, polling: bool = True) -> None:
+        await self.identify()
         conf = self.settings.zalo
         self.app.beats.started(self.platform, polling=polling)
         if polling:
@@ -107,6 +148,11 @@ class ZaloAdapter:
         await self.drain()
         await self.api.aclose()
 
+    @property
+    def polling(self) -> bool:
+        """Whether the getUpdates loop runs (it ends when Zalo refuses the token)."""
+        return self._poller is not None and not self._poller.done()
+
     def private_link(self, start: str) -> str | None:
         return None  # Zalo has no deep links to a bot chat
 
@@ -119,14 +165,11 @@ class ZaloAdapter:
             try:
                 update = await self.api.get_updates(timeout=self.settings.zalo.poll_timeout)
             except (ZaloApiError, httpx.HTTPError) as exc:
-                level = (
-                    logging.ERROR
-                    if isinstance(exc, ZaloApiError) and exc.error_code == 401
-                    else logging.WARNING
-                )
-                log.log(level, "Zalo getUpdates failed (%s); retrying in %.0f s", exc, backoff)
-                if level == logging.ERROR:
-                    self.app.beats.refused(self.platform)
+                if isinstance(exc, ZaloApiError) and exc.error_code == 401:
+                    self.app.beats.refused(self.platform)  # /healthz and the admin chat
+                    self._halt()
+                    return
+                log.warning("Zalo getUpdates failed (%s); retrying in %.0f s", exc, backoff)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=backoff)
                 backoff = min(backoff * 2, 60.0)
@@ -156,7 +199,18 @@ class ZaloAdapter:
         except Exception:
             log.exception("Zalo update %s failed", update.message_id)
 
+    def _halt(self) -> None:
+        """A refused token (401): stop polling and sending on Zalo, once, and say why."""
+        if self.halted is None:
+            self.halted = token_refused(self.settings.zalo.token.get_secret_value())
+            log.error("%s", self.halted)
+            self.app.beats.refused(self.platform, tell=False)  # /healthz (sends: delivery tells)
+        self._stop.set()
+
     async def to_events(self, update: ZaloUpdate) -> list[Event]:
+        if update.chat_type == "group" and not self.can_join_groups:
+            await self._groups_closed(update.chat_id)
+            return []
         if update.chat_type == "group":
             self._groups.add(update.chat_id)
         base: dict[str, Any] = dict(
@@ -203,6 +257,23 @@ class ZaloAdapter:
             if named is not None:
                 return [Event(**base, payload=payloads[named])]
         return [Event(**base, text=text)]
+
+    async def _groups_closed(self, chat_id: str) -> None:
+        """Zalo says this bot may not join groups (getMe): nothing is done in one, and the
+        group is told once (per run) to write to the bot in private instead."""
+        log.info("Zalo group message ignored: the bot may not join groups (can_join_groups)")
+        if chat_id in self._told_groups:
+            return
+        self._told_groups.add(chat_id)
+        try:
+            await self._call(
+                chat_id, partial(self.api.send_message, chat_id, self._closed_text()), paced=False
+            )
+        except SendError as exc:
+            log.info("could not tell a Zalo group that groups are closed: %s", exc)
+
+    def _closed_text(self) -> str:
+        return self.app.translator(None)("zalo.groups_closed")
 
     def _without_mention(self, text: str) -> str:
         """In groups the bot only sees messages that mention it: drop the leading mention."""
@@ -272,9 +343,11 @@ class ZaloAdapter:
             try:
                 return await self._call(chat_id, call, paced=False)
             except RateLimited as limited:
+                if limited.retry_after > 60:  # a used-up quota: the rest cannot follow soon
+                    raise Transient("partly sent: quota", maybe_delivered=True) from limited
                 await asyncio.sleep(limited.retry_after)
-            except Unreachable:
-                raise  # blocked meanwhile: final either way, and the person is marked
+            except Halted:
+                raise
             except SendError as exc:
                 raise Transient(f"partly sent: {exc}", maybe_delivered=True) from exc
         raise Transient("partly sent: rate limited", maybe_delivered=True)
@@ -312,30 +385,36 @@ class ZaloAdapter:
 
     async def _call(self, chat_id: str, call: Any, paced: bool) -> str:
         """One API call behind the rate limiter, its errors in neutral terms."""
+        if self.halted is not None:
+            raise Halted(self.halted)
         if not paced:
             await self.limiter.acquire(chat_id, is_group=chat_id in self._groups, urgent=True)
         try:
             result = await call()
         except ZaloApiError as exc:
-            raise _neutral(exc) from exc
+            raise self._neutral(exc) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise Transient(type(exc).__name__, maybe_delivered=False) from exc
         except httpx.HTTPError as exc:  # the request may have reached Zalo
             raise Transient(type(exc).__name__, maybe_delivered=True) from exc
+        self.quota.succeeded()
         message_id = result.get("message_id") if isinstance(result, dict) else None
         return f"{chat_id}:{message_id or ''}"
+
+    def _neutral(self, exc: ZaloApiError) -> SendError:
+        """Zalo's error table in neutral terms (see the module docstring)."""
+        code = exc.error_code
+        if code == 429:
+            return self.quota.refused(exc.retry_after)
+        if code == 401:
+            self._halt()
+            return Halted(self.halted or "401")
+        if code in (403, 408) or code >= 500:
+            # The table: 403 "Internal server error", 408 "Request timeout": faults on Zalo's
+            # side, retried with backoff. Nothing in the docs says such a message went out.
+            return Transient(f"{code}: {exc.description}", maybe_delivered=False)
+        return Rejected(f"{code}: {exc.description}")
 
 
 def _choice_key(chat_id: str, user_id: str) -> str:
     return f"{chat_id}/{user_id}"
-
-
-def _neutral(exc: ZaloApiError) -> SendError:
-    code = exc.error_code
-    if code == 429:
-        return RateLimited(exc.retry_after if exc.retry_after is not None else 5.0)
-    if code == 403:
-        return Unreachable(exc.description)
-    if code >= 500:
-        return Transient(exc.description, maybe_delivered=False)
-    return Rejected(f"{code}: {exc.description}")

@@ -30,6 +30,7 @@ __all__ = [
     "ZaloApi",
     "ZaloApiError",
     "ZaloUpdate",
+    "mask_token",
     "parse_update",
     "split_for_zalo",
 ]
@@ -46,12 +47,19 @@ ChatType = Literal["private", "group"]
 _CHAT_TYPES: dict[str, ChatType] = {"private": "private", "group": "group"}
 
 
+def mask_token(token: str) -> str:
+    """A token as it may be shown to the operator: its first characters only."""
+    return f"{token[:4]}***" if len(token) > 8 else "***"
+
+
 class ZaloApiError(Exception):
     """The API answered but refused the call (``ok: false``, or a non-JSON error page).
 
-    ``error_code`` is Zalo's code (401 bad token, 403 blocked / not allowed, 400 bad request,
-    408 poll timeout, 429 too many requests, 5xx) or the HTTP status if there was no JSON.
-    ``retry_after`` is seconds, when the server said so (429); it is optional on Zalo.
+    ``error_code`` is Zalo's code or the HTTP status if there was no JSON. Zalo's error table
+    (bot.zapps.me/docs/error-code/): 400 bad request (wrong path or API name), 401 token
+    expired or invalid, 403 "Internal server error", 404 not found, 408 request timeout (also
+    getUpdates' "nothing arrived"), 429 quota exceeded. ``retry_after`` is seconds, should the
+    server say so; the docs do not mention one.
     """
 
     def __init__(

@@ -40,10 +40,11 @@ class Heartbeats:
         beat.last_ok = self.clock.now()
         beat.refused_at = None
 
-    def refused(self, bot: str) -> None:
-        """The platform refused the token (HTTP 401)."""
+    def refused(self, bot: str, *, tell: bool = True) -> None:
+        """The platform refused the token (HTTP 401); `tell`: the admin chat hears it here
+        (False where another part tells it)."""
         beat = self._beat(bot)
         first = beat.refused_at is None
         beat.refused_at = self.clock.now()
-        if first and self.on_refused is not None:
+        if first and tell and self.on_refused is not None:
             self.on_refused(bot)

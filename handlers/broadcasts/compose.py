@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import textutil
-from bot.chat import Button, FileRef, Message
+from bot.chat import APP_NAMES, Button, FileRef, Message
 from bot.context import Context
 from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
 from bot.timeparse import parse_local_datetime
@@ -21,7 +21,7 @@ from handlers.common import audiences, pickers
 from handlers.common.audiences import AUDIENCES
 from handlers.common.dialogs import dialog_press
 from handlers.common.fields import length_note
-from models import broadcasts, outbox, reminders, units
+from models import broadcasts, groups, outbox, reminders, units
 from models.broadcasts import Broadcast
 from models.outbox import DeliveryJob, OutboxMessage
 from models.reminders import Reminder
@@ -257,7 +257,8 @@ async def _after_when(ctx: Context, data: dict[str, Any]) -> None:
 async def _preview(ctx: Context, data: dict[str, Any]) -> None:
     unit = await units.get(ctx.session, data["unit_id"])
     assert unit is not None
-    found = await audiences.count(ctx.session, data["audience"], unit)
+    closed = audiences.closed_to_groups(ctx.app) if data["audience"] == "groups" else ()
+    found = await audiences.count(ctx.session, data["audience"], unit, without=closed)
     if not found.reachable:
         ctx.reply(ctx.t("bc.nobody"))
         await _unit_chosen(ctx, data, unit)
@@ -285,6 +286,11 @@ async def _preview(ctx: Context, data: dict[str, Any]) -> None:
     if found.people > found.reachable:
         unreachable = found.people - found.reachable
         lines.append(t("bc.preview.unreachable", count=t.number(unreachable)))
+    for platform in closed:  # e.g. Zalo, while its bots may not be in groups
+        skipped = await groups.count_linked_on(ctx.session, unit, platform)
+        if skipped:
+            app = APP_NAMES.get(platform, platform)
+            lines.append(t("bc.preview.groups_closed", count=t.number(skipped), app=app))
     buttons = [[Button(t("bc.btn.send"), payload("bc", "go"))]]
     offer = _paid_offer(ctx, found.reachable)
     if offer:
@@ -483,9 +489,8 @@ async def queue_occurrence(
         pin_in_groups=item.pin,
         paid=item.paid,
     )
-    queued = await audiences.queue(
-        session, job, content, audiences.of_unit(item.audience, unit), now=now
-    )
+    spec = audiences.of_unit(item.audience, unit, without=audiences.closed_to_groups(app))
+    queued = await audiences.queue(session, job, content, spec, now=now)
     if queued is not None and item.job_id is None:
         item.job_id = job.id  # the first sending: what /tinmoi and /huythongbao look at
     return queued or 0

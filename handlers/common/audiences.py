@@ -77,19 +77,35 @@ class Counted:
     reachable: int  # of those, how many the bot can write to
 
 
-async def count(session: AsyncSession, key: str, unit: Unit) -> Counted:
-    """The preview's figures: one COUNT query, however large the audience."""
+async def count(
+    session: AsyncSession, key: str, unit: Unit, *, without: Sequence[str] = ()
+) -> Counted:
+    """The preview's figures: one COUNT query, however large the audience. `without`: the
+    platforms whose groups are left out (`closed_to_groups`)."""
     chosen = AUDIENCES[key]
     if chosen.members is None:
-        linked = await groups.count_linked_in_subtree(session, unit)
+        linked = await groups.count_linked_in_subtree(session, unit, without=without)
         return Counted(linked, linked)
     people, reachable = await members.count_reachable(session, chosen.members(unit))
     return Counted(people, reachable)
 
 
-def of_unit(key: str, unit: Unit) -> dict[str, Any]:
-    """A named audience, as a delivery job stores it."""
-    return {"audience": key, "unit_id": unit.id}
+def closed_to_groups(app: Any) -> tuple[str, ...]:
+    """Platforms whose bot may not be in groups now (Zalo while getMe's can_join_groups is
+    false): their linked groups get no announcements or polls until that changes."""
+    adapters = getattr(app, "adapters", {}).values()
+    return tuple(
+        sorted({a.platform for a in adapters if getattr(a, "can_join_groups", True) is False})
+    )
+
+
+def of_unit(key: str, unit: Unit, *, without: Sequence[str] = ()) -> dict[str, Any]:
+    """A named audience, as a delivery job stores it (`without`: platforms whose groups are
+    left out, for the groups audience)."""
+    spec: dict[str, Any] = {"audience": key, "unit_id": unit.id}
+    if without and AUDIENCES[key].members is None:
+        spec["without"] = sorted(without)
+    return spec
 
 
 def of_members(member_ids: Sequence[int]) -> dict[str, Any]:
@@ -125,7 +141,9 @@ async def _count_spec(session: AsyncSession, spec: dict[str, Any]) -> int:
     if "members" in spec:
         return await members.count_reachable_of(session, spec["members"])
     unit = await units.get(session, spec["unit_id"])
-    return 0 if unit is None else (await count(session, spec["audience"], unit)).reachable
+    if unit is None:
+        return 0
+    return (await count(session, spec["audience"], unit, without=spec.get("without", []))).reachable
 
 
 @registry.expander
@@ -144,7 +162,9 @@ async def expand(
         return [], None
     chosen = AUDIENCES[spec["audience"]]
     if chosen.members is None:
-        found = await groups.linked_page(session, unit, after=cursor, limit=limit)
+        found = await groups.linked_page(
+            session, unit, after=cursor, limit=limit, without=spec.get("without", [])
+        )
         recipients = [
             Recipient(g.platform, g.chat_id, is_group=True, bot=g.bot, thread_id=g.thread_id)
             for g in found

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from bot.settings_base import ConfigError, StrictModel
+from bot.settings_base import ConfigError, StrictModel, clock_time
 
 
 class ShareCap(StrictModel):
@@ -158,20 +158,7 @@ class EmulationSection(StrictModel):
     @field_validator("reminder_time", mode="before")
     @classmethod
     def _reminder_time(cls, value: object) -> object:
-        if isinstance(value, str):
-            hours, sep, minutes = value.strip().partition(":")
-            if not (
-                sep
-                and hours.isascii()
-                and hours.isdigit()
-                and minutes.isascii()
-                and minutes.isdigit()
-                and int(hours) < 24
-                and int(minutes) < 60
-            ):
-                raise ValueError(f"'{value}' không phải giờ hợp lệ (ví dụ: \"08:00\")")
-            return time(int(hours), int(minutes))
-        return value
+        return clock_time(value)
 
     def check(self) -> None:
         if len(self.titles) > MAX_TITLES:

@@ -399,10 +399,11 @@ async def _send(ctx: Context, data: dict[str, Any]) -> None:
         assert unit is not None
         unit_id = unit.id
         key = "all" if target == MEMBERS else "groups"
-        if not (await audiences.count(ctx.session, key, unit)).reachable:
+        closed = audiences.closed_to_groups(ctx.app)  # e.g. Zalo groups, closed to its bots
+        if not (await audiences.count(ctx.session, key, unit, without=closed)).reachable:
             ctx.reply(ctx.t("poll.nobody"))
             return
-        audience, recipients = audiences.of_unit(key, unit), []
+        audience, recipients = audiences.of_unit(key, unit, without=closed), []
     poll = await polls.create(
         session=ctx.session,
         draft=polls.PollDraft.model_validate(data),

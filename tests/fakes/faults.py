@@ -5,7 +5,9 @@ one ``Faults``, checks it for every call and decides what a stall does (see its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes import JSONDict
@@ -40,6 +42,17 @@ class StallRule:
     times: int
     after_processing: bool  # True: the call takes effect, then answers late; False: 504
     chat_id: Any = None  # None: every chat
+    release: asyncio.Event | None = None  # set: the answer comes now, before `seconds`
+    taken: asyncio.Event = field(default_factory=asyncio.Event)  # set once a call is stalled
+
+    async def wait(self) -> None:
+        """The stall itself: `seconds`, or until `release` is set."""
+        self.taken.set()
+        if self.release is None:
+            await asyncio.sleep(self.seconds)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.release.wait(), timeout=self.seconds)
 
 
 class Faults:

@@ -275,14 +275,18 @@ class FakeTelegram(GroupsState):
         chat_id: int | None = None,
         times: int = 1,
         after_processing: bool = True,
-    ) -> None:
+        release: asyncio.Event | None = None,
+    ) -> StallRule:
         """The next `times` calls of `method` (to chat_id, if given) answer only after
-        `seconds`, so a client with a shorter read timeout gives up. With after_processing the
-        call takes effect first (the message is sent, as when Telegram is slow to answer);
-        without, it fails after the wait as if it never arrived."""
-        self._faults.stalls.append(
-            StallRule(method.lower(), seconds, times, after_processing, chat_id=chat_id)
+        `seconds` (or as soon as `release` is set), so a client with a shorter read timeout
+        gives up. With after_processing the call takes effect first (the message is sent, as
+        when Telegram is slow to answer); without, it fails after the wait as if it never
+        arrived. The rule's `taken` event tells when a call has been stalled."""
+        rule = StallRule(
+            method.lower(), seconds, times, after_processing, chat_id=chat_id, release=release
         )
+        self._faults.stalls.append(rule)
+        return rule
 
     # ------------------------------------------------------------------ internals: HTTP
 
@@ -375,11 +379,11 @@ class FakeTelegram(GroupsState):
             raise ApiError(404, "Not Found: method not found")
         stall = self._faults.take_stall(key, params.get("chat_id"))
         if stall is not None and not stall.after_processing:
-            await asyncio.sleep(stall.seconds)
+            await stall.wait()
             raise ApiError(504, "Gateway Timeout")
         result = handler(method, params)
         if stall is not None:
-            await asyncio.sleep(stall.seconds)
+            await stall.wait()
         return result
 
     async def _get_updates(self, params: JSONDict) -> list[JSONDict]:

@@ -26,7 +26,13 @@ webhook pushes, fault injection).
 (starting/stopping uvicorn costs ~0.2 s per test otherwise).
 
 Errors mirror ``error_code`` as the HTTP status unless a test asks otherwise
-(``fail_next(..., http_status=200)`` models Zalo's "HTTP 200 but ok:false").
+(``fail_next(..., http_status=200)`` models Zalo's "HTTP 200 but ok:false"). Descriptions
+follow Zalo's error table (bot.zapps.me/docs/error-code/): 400 "Bad request", 401
+"Unauthorized", 403 "Internal server error", 404 "Not found", 408 "Request timeout", 429
+"Quota exceeded". ``fail_next(method, code, chat_id=…, times=…)`` injects any of them per call;
+``quota_left`` makes every send answer 429 once that many went through (a used-up quota, until
+set back to None); ``blocked_users`` answer 403 (Zalo documents nothing for them).
+``bot_info["can_join_groups"]`` is False, as for ordinary bots; group tests set it True.
 
 Typical use::
 

@@ -31,14 +31,15 @@ _LOGGER = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
 SECRET_HEADER = "X-Bot-Api-Secret-Token"
+# Zalo's error table (bot.zapps.me/docs/error-code/) for its codes; HTTP's wording for others.
 _DEFAULT_DESCRIPTIONS = {
-    400: "Bad Request",
+    400: "Bad request",
     401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
+    403: "Internal server error",
+    404: "Not found",
     408: "Request timeout",
     409: "Conflict",
-    429: "Too Many Requests",
+    429: "Quota exceeded",
     500: "Internal Server Error",
     502: "Bad Gateway",
     503: "Service Unavailable",
@@ -399,7 +400,7 @@ class FakeZalo(ZaloState):
         if not isinstance(chat_id, str) or not chat_id:
             raise ApiError(400, "Bad Request: chat_id must be a non-empty string")
         if chat_id in {str(u) for u in self.blocked_users}:
-            raise ApiError(403, "Forbidden: the user has blocked the bot")
+            raise ApiError(403, "Internal server error")
         return chat_id
 
     @staticmethod
@@ -412,9 +413,18 @@ class FakeZalo(ZaloState):
             raise ApiError(400, f"Bad Request: {what} is too long (max {MAX_TEXT} characters)")
         return value
 
+    def _spend_quota(self) -> None:
+        if self.quota_left is None:
+            return
+        if self.quota_left <= 0:
+            self.quota_refusals += 1
+            raise ApiError(429, "Quota exceeded")
+        self.quota_left -= 1
+
     def _send_message(self, body: JSONDict) -> JSONDict:
         chat_id = self._target_chat(body)
         text = self._check_text(body.get("text"), "text", required=True)
+        self._spend_quota()
         return self._record(chat_id, "sendMessage", text=text)
 
     def _send_photo(self, body: JSONDict) -> JSONDict:
@@ -423,6 +433,7 @@ class FakeZalo(ZaloState):
         if not isinstance(photo, str) or not photo.startswith(("https://", "http://")):
             raise ApiError(400, "Bad Request: photo must be a public http(s) URL")
         caption = self._check_text(body.get("caption"), "caption", required=False)
+        self._spend_quota()
         return self._record(chat_id, "sendPhoto", photo_url=photo, caption=caption or None)
 
     def _send_sticker(self, body: JSONDict) -> JSONDict:
@@ -430,6 +441,7 @@ class FakeZalo(ZaloState):
         sticker = body.get("sticker")
         if not isinstance(sticker, str) or not sticker:
             raise ApiError(400, "Bad Request: sticker is required")
+        self._spend_quota()
         return self._record(chat_id, "sendSticker", sticker=sticker)
 
     def _send_chat_action(self, body: JSONDict) -> bool:

@@ -58,7 +58,9 @@ class ZaloState(ChangeWaiter):
             "account_name": "bot.congdoan",
             "account_type": "BASIC",
             "display_name": bot_name,
-            "can_join_groups": True,
+            # getMe's sample answer (bot.zapps.me/docs/apis/getMe/): false for ordinary bots
+            # while Zalo marks group chats "Sắp ra mắt". Tests of group features set it True.
+            "can_join_groups": False,
         }
         # --- what the bot did (and `calls`, from ChangeWaiter)
         self.sent: list[SentZaloMessage] = []
@@ -66,7 +68,13 @@ class ZaloState(ChangeWaiter):
         self.delivered: list[Any] = []  # updates handed out by getUpdates, in order
         self.server_errors: list[BaseException] = []  # bugs inside the fake itself
         # --- knobs
-        self.blocked_users: set[str] = set()  # chats whose sends fail with 403
+        # Chats whose sends fail. Zalo documents no answer for a user who blocked the bot; the
+        # fake gives the table's 403 ("Internal server error"), the bot must not tell them apart.
+        self.blocked_users: set[str] = set()
+        # Sends still allowed before every send answers 429 "Quota exceeded" (Zalo's quota
+        # may be daily or monthly); None: no limit. Set it to None again for "a new day".
+        self.quota_left: int | None = None
+        self.quota_refusals = 0  # sends refused for the quota so far
         self.deliver_twice = False  # queue every simulated user update twice
         self.webhook_url = ""
         self.webhook_secret = ""
@@ -84,6 +92,9 @@ class ZaloState(ChangeWaiter):
         self.delivered.clear()
         self.server_errors.clear()
         self.blocked_users.clear()
+        self.bot_info["can_join_groups"] = False
+        self.quota_left = None
+        self.quota_refusals = 0
         self.deliver_twice = False
         self.webhook_url = ""
         self.webhook_secret = ""
