@@ -19,11 +19,14 @@ from typing import Any, Protocol, cast
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import logs
 from bot.chat import Address, Button, Capabilities, Event, Message
 from bot.clock import Clock
 from bot.config import PlatformDelivery, Settings
 from bot.context import Context, Outgoing
 from bot.i18n import Translator
+from bot.monitoring.beats import Heartbeats
+from bot.monitoring.metrics import Metrics
 from bot.ordering import KeyedLocks
 from bot.registry import OutdatedPress, Registry, parse_payload
 from models import events as processed
@@ -99,6 +102,12 @@ class App:
         self._background: set[asyncio.Task[Any]] = set()
         # Read-only updates leave no row; their ids are remembered here for redeliveries.
         self._recent = RecentEvents()
+        # Health and metrics (bot/monitoring/): when each app last heard from its platform,
+        # this app's own Prometheus registry, and this process's delivery machinery
+        # (bot/runtime.py Background; None in an intake-only process).
+        self.beats = Heartbeats(clock, on_refused=self._token_refused)
+        self.metrics = Metrics()
+        self.background: Any = None
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run follow-up work (e.g. stopping native polls) without holding up the reply; the
@@ -192,12 +201,21 @@ class App:
 
     # --- entry point ---------------------------------------------------------------
     async def handle(self, event: Event) -> None:
+        with logs.about(logs.EVENT_ID, event.event_id), logs.about(logs.PLATFORM, event.platform):
+            await self._handle(event)
+
+    async def _handle(self, event: Event) -> None:
         key = (event.platform, event.user_id or f"chat:{event.chat_id}")
         async with self._locks.hold(key):
             if self._recent.seen(event.platform, event.event_id):
                 log.info("duplicate event %s:%s ignored", event.platform, event.event_id)
                 return
+            loop = asyncio.get_running_loop()
+            began = loop.time()
             result = await self._process_retrying(event)
+            if result is not None:
+                self.metrics.handler_seconds.labels(event.platform).observe(loop.time() - began)
+                self.metrics.updates.labels(event.platform).inc()
         if result is None:
             log.info("duplicate event %s:%s ignored", event.platform, event.event_id)
             return
@@ -221,6 +239,7 @@ class App:
                 if not transactions.is_busy(exc):
                     raise
                 if attempt == BUSY_ATTEMPTS:
+                    self.metrics.errors.labels(event.platform, "busy").inc()
                     log.error(
                         "database busy: %s event %s not handled after %d tries (%s)",
                         event.platform,
@@ -262,6 +281,7 @@ class App:
                 if transactions.is_busy(exc):
                     raise
                 log.exception("error handling %s event %s", event.platform, event.event_id)
+                self.metrics.errors.labels(event.platform, "handler").inc()
                 await self._record_failed(event)
                 t = ctx.t if ctx else self.translator()
                 apology = Outgoing(
@@ -361,7 +381,8 @@ class App:
         if ctx.dialog is not None and event.is_private:
             flow = registry.flows.get(ctx.dialog.flow)
             if flow is not None:
-                await flow(ctx)
+                with logs.about(logs.HANDLER, f"flow:{ctx.dialog.flow}"):
+                    await flow(ctx)
                 return
             await ctx.end_dialog()
         if event.text:
@@ -394,9 +415,9 @@ class App:
         if spec.where == "group" and ctx.event.is_private:
             ctx.reply(ctx.t("group.group_only", command=name))
             return
-        if not await self._allowed(ctx, spec.access, f"/{name}"):
-            return
-        await spec.handler(ctx)
+        with logs.about(logs.HANDLER, f"/{name}"):
+            if await self._allowed(ctx, spec.access, f"/{name}"):
+                await spec.handler(ctx)
 
     async def _press(self, ctx: Context, payload: str) -> None:
         parsed = parse_payload(payload)
@@ -404,9 +425,9 @@ class App:
             raise OutdatedPress(payload)
         prefix, _ = parsed
         handler, access = self.registry.buttons[prefix]
-        if not await self._allowed(ctx, access, f"button:{prefix}"):
-            return
-        await handler(ctx)
+        with logs.about(logs.HANDLER, f"button:{prefix}"):
+            if await self._allowed(ctx, access, f"button:{prefix}"):
+                await handler(ctx)
 
     async def _allowed(self, ctx: Context, access: str, what: str) -> bool:
         if ctx.may(access):
@@ -454,6 +475,17 @@ class App:
                 await adapter.send(item.address.chat_id, message)
             except Exception:
                 log.exception("could not send to %s chat", item.address.platform)
+
+    def _token_refused(self, bot: str) -> None:
+        """A platform refused a bot's token (Heartbeats.refused): the admin chat is told once
+        (if it is on that platform, the message may not get through: the log says it too)."""
+        log.error("%s refused the bot's token (401): check its token", bot)
+        target = self.settings.bot.admin_chat
+        if not target:
+            return
+        platform, _, chat_id = target.partition(":")
+        text = self.translator(None, platform)("ops.token_refused", bot=bot)
+        self.spawn(self.deliver([Outgoing(Address(platform, chat_id), Message(text))]))
 
     def _error_report(self, event: Event, exc: BaseException) -> list[Outgoing]:
         """A report for the admin chat: where it failed, never what people typed."""

@@ -95,13 +95,16 @@ def main(argv: list[str] | None = None) -> int:
             *(extra.token.get_secret_value() for extra in settings.telegram.bots),
         ],
         level=logging.INFO,
-        file=CONSOLE_LOG if chat_in_terminal else None,
+        file=_log_file(settings, chat_in_terminal),
+        json_lines=settings.logging.format == "json",
+        max_bytes=settings.logging.max_bytes,
+        backup_count=settings.logging.backup_count,
     )
     if chat_in_terminal:
         from bot.i18n import Translator
 
         t = Translator(settings.bot.language, settings.tz)
-        print(t("console.log_file", path=CONSOLE_LOG))
+        print(t("console.log_file", path=_log_file(settings, chat_in_terminal)))
     try:
         return asyncio.run(_dispatch(args, settings))
     except KeyboardInterrupt:
@@ -114,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
             raise  # a bug: the traceback is printed with secrets masked (logs.setup)
         print(redactor.redact(plain), file=sys.stderr)
         return 2
+
+
+def _log_file(settings: Settings, chat_in_terminal: bool) -> Path | None:
+    """`[logging] file`; else stderr (journald, docker), or the console chat's own file."""
+    if settings.logging.file:
+        return Path(settings.logging.file)
+    return CONSOLE_LOG if chat_in_terminal else None
 
 
 async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

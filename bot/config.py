@@ -185,6 +185,30 @@ class WebSection(StrictModel):
     mini_app: bool = True
 
 
+class HealthSection(StrictModel):
+    """What /healthz calls unwell (docs/monitoring.md)."""
+
+    # A delivery worker that has not looped, finished a send or renewed its leases for this
+    # long has stopped (it does one of them at least every 10 s while it lives).
+    worker_stale_seconds: int = Field(default=60, ge=5, le=3600)
+    # A polling app whose last getUpdates answered longer ago than this is not receiving (a
+    # long poll answers at least every poll timeout, 30 s by default).
+    poll_stale_seconds: int = Field(default=120, ge=10, le=3600)
+    # How long the database check may take before it counts as unreachable.
+    database_timeout_seconds: float = Field(default=3.0, ge=0.1, le=60)
+
+
+class LoggingSection(StrictModel):
+    """Log lines: plain text or one JSON object a line; to stderr (journald, docker) or a file
+    that rotates."""
+
+    format: Literal["text", "json"] = "text"
+    # Empty: stderr. A relative path is taken from the directory the bot runs in.
+    file: str = ""
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=10_000)
+    backup_count: int = Field(default=5, ge=0, le=100)
+
+
 class PlatformDelivery(StrictModel):
     """How fast the delivery engine may send on one platform."""
 
@@ -227,6 +251,9 @@ class PlatformDelivery(StrictModel):
 
 
 class DeliverySection(StrictModel):
+    # The admin chat is told once when rows have been due this many minutes and not sent
+    # (0: never), and again when delivery is moving again.
+    stall_alert_minutes: int = Field(default=15, ge=0, le=24 * 60)
     telegram: PlatformDelivery = Field(default_factory=PlatformDelivery)
     # Zalo publishes no limits: start slow, raise it when it proves fine.
     zalo: PlatformDelivery = Field(
@@ -266,6 +293,8 @@ class Settings(StrictModel):
     zalo: ZaloSection = Field(default_factory=ZaloSection)
     web: WebSection = Field(default_factory=WebSection)
     delivery: DeliverySection = Field(default_factory=DeliverySection)
+    health: HealthSection = Field(default_factory=HealthSection)
+    logging: LoggingSection = Field(default_factory=LoggingSection)
     emulation: EmulationSection = Field(default_factory=EmulationSection)
     backup: BackupSection = Field(default_factory=BackupSection)
     units: list[UnitSection] = Field(default_factory=list)

@@ -155,12 +155,19 @@ class DeliveryWorker:
         self.quota_since: datetime | None = None
         self.quota_exhausted = False
         self.halted: str | None = None  # the platform refused the bot: nothing more is sent
+        # The health check's view (bot/monitoring/health.py): alive, and last seen working
+        # (a loop, a finished send or a lease renewal; on the app's clock).
+        self.running = False
+        self.last_beat: datetime | None = None
 
     def held_back(self) -> bool:
         """Not sending now: halted, or inside a quota pause."""
         if self.halted is not None:
             return True
         return self._paused_until is not None and self.app.clock.now() < self._paused_until
+
+    def _beat(self) -> None:
+        self.last_beat = self.app.clock.now()
 
     def wake(self) -> None:
         self._wake.set()
@@ -208,10 +215,18 @@ class DeliveryWorker:
         return ended
 
     async def run(self, stop: asyncio.Event) -> None:
+        self.running = True
+        try:
+            await self._run(stop)
+        finally:
+            self.running = False
+
+    async def _run(self, stop: asyncio.Event) -> None:
         await self.recover()
         keeper = asyncio.create_task(self._keep_leases(stop))
         try:
             while not stop.is_set():
+                self._beat()
                 if self.held_back():
                     self._wake.clear()
                     await self._sleep(stop)
@@ -310,6 +325,7 @@ class DeliveryWorker:
                 return
             try:
                 await self.keep_leases()
+                self._beat()
             except Exception:
                 log.exception("renewing %s leases failed", self.platform)
 
@@ -448,6 +464,7 @@ class DeliveryWorker:
             if first:
                 await self._tell_admins("delivery.halted")
         except RateLimited as exc:
+            self.app.metrics.sent(self.platform, "rate_limited")
             async with self._turn(), self.app.db.session() as session:
                 await self._requeue(
                     session,
@@ -468,6 +485,7 @@ class DeliveryWorker:
                 await session.commit()
             await self._final(row, UNREACHABLE, str(exc))
         except ChatMoved as exc:
+            self.app.metrics.sent(self.platform, "moved")
             async with self._turn(), self.app.db.session() as session:
                 await groups.migrate(session, self.platform, row.chat_id, exc.new_chat_id)
                 await self._requeue(
@@ -572,6 +590,7 @@ class DeliveryWorker:
         elif attempts >= self.settings.max_attempts:
             await self._final(row, FAILED, f"gave up after {attempts} attempts: {exc}")
         else:
+            self.app.metrics.sent(self.platform, "retry")
             now = self.app.clock.now()
             delay = min(self.settings.backoff_base**attempts, self.settings.backoff_cap)
             async with self._turn(), self.app.db.session() as session:
@@ -629,6 +648,8 @@ class DeliveryWorker:
         await self._outcome(row, state)
 
     async def _outcome(self, row: OutboxItem, state: str) -> None:
+        self._beat()
+        self.app.metrics.sent(self.platform, state)
         if self.on_outcome is not None:
             result = self.on_outcome(row, state)
             if asyncio.iscoroutine(result):

@@ -18,6 +18,8 @@ from bot.config import Settings
 from bot.delivery import DeliveryWorker, WorkerSettings
 from bot.fanout import FanOut
 from bot.leader import Leadership
+from bot.monitoring.beacon import Beacon
+from bot.monitoring.stall import StallWatch
 from bot.progress import ProgressReporter
 from bot.shared_pace import SharedPace
 from models import cluster, units
@@ -47,16 +49,28 @@ class Background:
     """Delivery: the workers, and in the leading process (one per database, bot/leader.py) the
     scheduler and the progress reporter; started and stopped together."""
 
-    def __init__(self, app: App, *, leader_ttl: float = 15.0) -> None:
+    def __init__(
+        self,
+        app: App,
+        *,
+        leader_ttl: float = 15.0,
+        beacon_every: float = 5.0,
+        stall_check_every: float = 30.0,
+    ) -> None:
         self.app = app
         self.stop = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
         self.worker_id = cluster.process_id()
         self.leader_ttl = leader_ttl
         self.leader: Leadership | None = None
+        self.delivery_workers: list[DeliveryWorker] = []
+        self.beacon_every = beacon_every
+        self.stall_check_every = stall_check_every
+        self.stall_watch: StallWatch | None = None
         self.scheduler: Scheduler | None = None
 
     def start(self) -> None:
+        self.app.background = self  # the health check looks here
         intervals = []
         for adapter in self.app.bots.values():  # a worker per bot
             conf = self.app.settings.delivery.for_platform(adapter.platform)
@@ -67,6 +81,7 @@ class Background:
                 worker_id=self.worker_id,
             )
             self.app.workers.append(worker)
+            self.delivery_workers.append(worker)
             self.tasks.append(asyncio.create_task(worker.run(self.stop)))
             intervals.append(conf.progress_interval_seconds)
         # Fan-out pages are claimed per job, so every delivery process may expand.
@@ -86,7 +101,13 @@ class Background:
             self.app, interval=min(intervals, default=3.0), active=lambda: leader.is_leader
         )
         self.tasks.append(asyncio.create_task(reporter.run(self.stop)))
-        self.tasks.append(asyncio.create_task(leader.run(self.stop)))
+        beacon = Beacon(self.app, self.worker_id, self.delivery_workers, every=self.beacon_every)
+        self.tasks.append(asyncio.create_task(beacon.run(self.stop)))
+        self.stall_watch = StallWatch(
+            self.app, active=lambda: leader.is_leader, every=self.stall_check_every
+        )
+        self.tasks.append(asyncio.create_task(self.stall_watch.run(self.stop)))
+        self.tasks.append(asyncio.create_task(leader.run(self.stop)))  # last (tests kill it)
         for hook in self.app.registry.start_hooks:
             self.app.spawn(hook(self.app))
 
@@ -114,6 +135,9 @@ class Background:
         self.app.scheduler = None
         self.app.workers.clear()
         self.app.fanout = None
+        self.delivery_workers.clear()
+        if self.app.background is self:
+            self.app.background = None
 
 
 def pace_key(platform: str, settings: Settings, adapter: Any = None) -> str:
@@ -223,9 +247,22 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
+async def _serve(server: uvicorn.Server, settings: Settings, *, needed: bool) -> None:
+    """Run the web server. One that cannot listen (the port is taken) stops the bot as before
+    when webhooks or download links need it; a polling bot goes on without /healthz and
+    /metrics, and says so."""
+    try:
+        await server.serve()
+    except SystemExit:  # uvicorn exits when it cannot bind
+        if needed:
+            raise
+        where = f"{settings.web.listen}:{settings.web.port}"
+        log.error("web server could not listen on %s: no /healthz or /metrics", where)
+
+
 async def run_bots(settings: Settings, *, delivery: bool = True) -> None:
     """Serve every configured app at once (Telegram, Zalo or both), with one web server for
-    webhooks and download links when one is needed. `delivery=False` (`congdoan run
+    webhooks, download links, /healthz and /metrics. `delivery=False` (`congdoan run
     --no-delivery`): intake only, the outbox is sent by `congdoan worker` processes."""
     from bot.web import build_web_app
 
@@ -247,20 +284,23 @@ async def run_bots(settings: Settings, *, delivery: bool = True) -> None:
         if zalo is not None:
             await zalo.start(polling=settings.zalo.mode != "webhook")
             started.append(zalo)
-        needs_web = zalo is not None or (settings.telegram.mode == "webhook" and telegram)
-        if needs_web:
-            web = build_web_app(
-                telegram, settings.telegram.webhook_secret.get_secret_value(), zalo=zalo, app=app
-            )
-            config = uvicorn.Config(
-                web,
-                host=settings.web.listen,
-                port=settings.web.port,
-                log_level="warning",
-                lifespan="off",
-            )
-            server = uvicorn.Server(config)
-            serving = asyncio.create_task(server.serve())
+        # Served in every mode: /healthz and /metrics, and the webhooks of the apps on one.
+        web = build_web_app(
+            telegram if settings.telegram.mode == "webhook" else None,
+            settings.telegram.webhook_secret.get_secret_value(),
+            zalo=zalo,
+            app=app,
+        )
+        config = uvicorn.Config(
+            web,
+            host=settings.web.listen,
+            port=settings.web.port,
+            log_level="warning",
+            lifespan="off",
+        )
+        server = uvicorn.Server(config)
+        needed = zalo is not None or (settings.telegram.mode == "webhook" and telegram is not None)
+        serving = asyncio.create_task(_serve(server, settings, needed=needed))
         if delivery:
             background.start()
         log.info("bot running: %s%s", ", ".join(app.adapters), "" if delivery else " (intake only)")

@@ -1,5 +1,5 @@
 """The bot's own web server: the Telegram and Zalo webhooks, download links for files sent to
-Zalo users, and a health check."""
+Zalo users, the health check (/healthz) and Prometheus metrics (/metrics)."""
 
 from __future__ import annotations
 
@@ -69,8 +69,23 @@ def build_web_app(
     zalo: Any | None = None,
     app: Any | None = None,
 ) -> Starlette:
+    if app is None:  # built for the webhooks alone: the app behind them
+        app = getattr(telegram, "app", None) or getattr(zalo, "app", None)
+
     async def health(_request: Request) -> Response:
-        return JSONResponse({"ok": True})
+        from bot.monitoring.health import report
+
+        if app is None:
+            return PlainTextResponse("not found", status_code=404)
+        ok, body = await report(app)
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    async def metrics(_request: Request) -> Response:
+        if app is None:
+            return PlainTextResponse("not found", status_code=404)
+        from bot.monitoring.metrics import CONTENT_TYPE
+
+        return Response(await app.metrics.scrape(app), media_type=CONTENT_TYPE)
 
     async def telegram_webhook(request: Request) -> Response:
         if telegram is None:
@@ -83,6 +98,7 @@ def build_web_app(
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update")
             await telegram.put_update(data)
+            telegram.app.beats.answered(telegram.bot_key)
         except BodyTooLarge:
             log.warning("oversized Telegram webhook body refused")
             return _too_large()
@@ -119,6 +135,7 @@ def build_web_app(
                 log.warning("Zalo webhook body without a usable update ignored")
             return JSONResponse({"ok": True})
         zalo.accept(update)  # answer at once; duplicates are dropped by message id
+        zalo.app.beats.answered("zalo")
         return JSONResponse({"ok": True})
 
     async def download(request: Request) -> Response:
@@ -149,6 +166,7 @@ def build_web_app(
     return Starlette(
         routes=[
             Route("/healthz", health),
+            Route("/metrics", metrics),
             Route("/telegram/webhook", telegram_webhook, methods=["POST"]),
             Route("/zalo/webhook", zalo_webhook, methods=["POST"]),
             Route("/f/{file_id}/{name}", download),

@@ -13,15 +13,16 @@ latest one. Times are seconds since the epoch. The function `congdoan_pace_take`
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import uuid
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import JSON, Column, Float, case, or_, update
+from sqlalchemy import JSON, Column, Float, case, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Field, SQLModel, col
+from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.types import UTCDateTime
@@ -127,6 +128,50 @@ async def release_lease(session: AsyncSession, name: str, holder: str, now: date
         .where(col(Lease.name) == name, col(Lease.holder) == holder)
         .values(until=now, holder="")
         .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+
+
+async def lease(session: AsyncSession, name: str) -> Lease | None:
+    return await session.get(Lease, name)
+
+
+# --- delivery workers' heartbeats --------------------------------------------------------------
+# Every process that runs delivery workers keeps a lease "worker:<digest of its id>" alive
+# while its workers are: an intake-only process (`congdoan run --no-delivery`) reads them for
+# its health check.
+BEAT_PREFIX = "worker:"
+
+
+def beat_name(holder: str) -> str:
+    return BEAT_PREFIX + hashlib.sha256(holder.encode()).hexdigest()[:16]
+
+
+async def beat(session: AsyncSession, *, holder: str, now: datetime, until: datetime) -> None:
+    """Record that `holder`'s workers are alive until `until`."""
+    await take_lease(session, beat_name(holder), holder, now, until)
+
+
+async def end_beat(session: AsyncSession, *, holder: str) -> None:
+    """A clean stop: the process's heartbeat row goes."""
+    await session.exec(delete(Lease).where(col(Lease.name) == beat_name(holder)))
+    await session.commit()
+
+
+async def beats(session: AsyncSession) -> list[Lease]:
+    """Every worker heartbeat recorded, newest first (live or run out)."""
+    query = (
+        select(Lease)
+        .where(col(Lease.name).startswith(BEAT_PREFIX))
+        .order_by(col(Lease.until).desc())
+    )
+    return list((await session.exec(query)).all())
+
+
+async def prune_beats(session: AsyncSession, *, before: datetime) -> None:
+    """Heartbeats of processes that stopped long ago (killed, never cleaned up)."""
+    await session.exec(
+        delete(Lease).where(col(Lease.name).startswith(BEAT_PREFIX), col(Lease.until) < before)
     )
     await session.commit()
 

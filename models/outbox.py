@@ -49,6 +49,7 @@ from models.types import UTCDateTime
 QUEUED, SENDING, SENT = "queued", "sending", "sent"
 UNREACHABLE, FAILED, UNCERTAIN, CANCELLED = "unreachable", "failed", "uncertain", "cancelled"
 FINAL = (SENT, UNREACHABLE, FAILED, UNCERTAIN, CANCELLED)
+STATES = (QUEUED, SENDING, *FINAL)
 
 
 class DeliveryJob(SQLModel, table=True):
@@ -454,6 +455,24 @@ async def end_leases(session: AsyncSession, platform: str, worker: str, now: dat
     )
     await session.commit()
     return int(result.rowcount or 0)
+
+
+async def count_by_state(session: AsyncSession) -> dict[tuple[str, str], int]:
+    """Rows per (platform, state), in one GROUP BY (the metrics scrape)."""
+    query = select(OutboxItem.platform, OutboxItem.state, func.count()).group_by(
+        col(OutboxItem.platform), col(OutboxItem.state)
+    )
+    return {(p, s): int(n) for p, s, n in (await session.exec(query)).all()}
+
+
+async def overdue(session: AsyncSession, before: datetime) -> tuple[int, datetime | None]:
+    """Queued rows due before `before` (still not sent), and the earliest due time among
+    them: a stalled delivery."""
+    query = select(func.count(), func.min(OutboxItem.not_before)).where(
+        col(OutboxItem.state) == QUEUED, col(OutboxItem.not_before) <= before
+    )
+    count, earliest = (await session.exec(query)).one()
+    return int(count), earliest
 
 
 async def unfinished(session: AsyncSession, platform: str) -> int:

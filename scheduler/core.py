@@ -101,6 +101,7 @@ class Scheduler:
     async def run_due(self) -> int:
         """Handle every row due by now; returns how many were handled."""
         handled = 0
+        self.app.metrics.scheduler_wakeups.inc()
         async with self._running:
             while True:
                 now = self.app.clock.now()
@@ -124,7 +125,9 @@ class Scheduler:
             row = (await session.exec(query)).first()
             if row is None or row.state != reminders.PENDING:
                 return 0  # done by another run
-            late = now - row.due_at > LATE_AFTER
+            lateness = now - row.due_at
+            self.app.metrics.reminder_lateness.labels(row.kind).observe(lateness.total_seconds())
+            late = lateness > LATE_AFTER
             handler = ACTIONS.get(row.kind)
             try:
                 reason = (

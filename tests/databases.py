@@ -190,3 +190,16 @@ class WriteLock:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def remove(url: str) -> None:
+    """The database disappears under the running bot: the SQLite file (and its WAL) deleted,
+    or the PostgreSQL database dropped with its connections."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        assert _postgres is not None and parsed.database
+        _postgres._drop(parsed.database)
+        return
+    assert parsed.database
+    for suffix in ("", "-wal", "-shm"):
+        Path(parsed.database + suffix).unlink(missing_ok=True)

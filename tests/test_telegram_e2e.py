@@ -237,7 +237,8 @@ async def test_webhook_checks_secret(fake: FakeTelegram, tmp_path: Path, clock: 
             headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-webhook-value"},
         )
         assert ok.status_code == 200
-        assert (await client.get("/healthz")).json() == {"ok": True}
+        webhook = (await client.get("/healthz")).json()["apps"]["apps"]["telegram"]
+        assert webhook["mode"] == "webhook" and webhook["last_ok"] is not None
     await fake.wait_for(LAN, contains="Các lệnh anh/chị có thể dùng")
     await adapter.stop()
     await app.db.dispose()

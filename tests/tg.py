@@ -64,7 +64,8 @@ def tg_settings(
     )
 
 
-async def start_bot(settings: Settings, clock: FakeClock) -> Bot:
+async def start_bot(settings: Settings, clock: FakeClock, **background: float) -> Bot:
+    """`background`: Background's options (how often its loops run)."""
     app = await build_app(settings, clock)
     adapter = TelegramAdapter(
         app,
@@ -74,7 +75,7 @@ async def start_bot(settings: Settings, clock: FakeClock) -> Bot:
     )
     app.add_adapter(adapter)
     await adapter.start(polling=True, poll_timeout=1)
-    background = Background(app)
+    background = Background(app, **background)
     background.start()
     return Bot(app, adapter, settings, background)
 

@@ -39,6 +39,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.adapters.telegram_watch import WatchedPolls
 from bot.app import App
 from bot.chat import Capabilities, Contact, Event, FileRef, Message, PollAnswer, PollState
 from bot.config import TelegramSection
@@ -130,6 +131,13 @@ class TelegramAdapter:
             .connect_timeout(settings.request_timeout)
             # Different users run concurrently; the core keeps each user's events in order.
             .concurrent_updates(64)
+            # Every answer to getUpdates is a heartbeat for /healthz (bot/monitoring/).
+            .get_updates_request(
+                WatchedPolls(
+                    lambda: app.beats.answered(self.bot_key),
+                    lambda: app.beats.refused(self.bot_key),
+                )
+            )
             .build()
         )
         self.application.add_handler(TypeHandler(Update, self._on_update))
@@ -145,6 +153,7 @@ class TelegramAdapter:
             log.warning("could not set the command menus (%s); retrying in the background", exc)
             self._menus_retry = asyncio.create_task(self._retry_command_menus())
         await self.application.start()
+        self.app.beats.started(self.bot_key, polling=polling)
         if polling:
             await self.application.bot.delete_webhook()
             assert self.application.updater is not None
@@ -175,7 +184,10 @@ class TelegramAdapter:
             self._menus_retry.cancel()
         updater = self.application.updater
         if updater is not None and updater.running:
-            await updater.stop()
+            try:
+                await updater.stop()
+            except TelegramError as exc:  # polling had ended on it (a refused token)
+                log.warning("polling had stopped: %s", exc)
         if self.application.running:
             await self.application.stop()
         await self.application.shutdown()

@@ -127,6 +127,7 @@ class ZaloAdapter:
     async def start(self, *, polling: bool = True) -> None:
         await self.identify()
         conf = self.settings.zalo
+        self.app.beats.started(self.platform, polling=polling)
         if polling:
             try:
                 await self.api.delete_webhook()  # getUpdates does not work while one is set
@@ -165,6 +166,7 @@ class ZaloAdapter:
                 update = await self.api.get_updates(timeout=self.settings.zalo.poll_timeout)
             except (ZaloApiError, httpx.HTTPError) as exc:
                 if isinstance(exc, ZaloApiError) and exc.error_code == 401:
+                    self.app.beats.refused(self.platform)  # /healthz and the admin chat
                     self._halt()
                     return
                 log.warning("Zalo getUpdates failed (%s); retrying in %.0f s", exc, backoff)
@@ -173,6 +175,7 @@ class ZaloAdapter:
                 backoff = min(backoff * 2, 60.0)
                 continue
             backoff = 1.0
+            self.app.beats.answered(self.platform)  # updates or "nothing new" (408)
             if update is not None:
                 self.accept(update)
 
@@ -201,6 +204,7 @@ class ZaloAdapter:
         if self.halted is None:
             self.halted = token_refused(self.settings.zalo.token.get_secret_value())
             log.error("%s", self.halted)
+            self.app.beats.refused(self.platform, tell=False)  # /healthz (sends: delivery tells)
         self._stop.set()
 
     async def to_events(self, update: ZaloUpdate) -> list[Event]:
