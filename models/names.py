@@ -42,8 +42,9 @@ def _vi_word_key(word: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
         if ch in _VI_TONES:
             tones.append(_VI_TONES[ch])
         elif unicodedata.combining(ch):  # breve, circumflex, horn: part of the letter
-            if letters:
-                letters[-1] = unicodedata.normalize("NFC", letters[-1] + ch)
+            merged = unicodedata.normalize("NFC", letters[-1] + ch) if letters else ""
+            if len(merged) == 1:  # a mark no letter takes ("İ" is i + a dot) is left out
+                letters[-1] = merged
         else:
             letters.append(ch)
     ranks = tuple(_VI_RANK.get(ch, len(_VI_RANK) + ord(ch)) for ch in letters)
