@@ -8,6 +8,7 @@ from collections import Counter
 from pathlib import Path
 
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import FakeClock
 from models import members, units
@@ -16,7 +17,7 @@ from models.members import Identity, Member
 from models.outbox import OutboxItem
 from tests.fakes.telegram import FakeTelegram
 from tests.people import FIRST, seed
-from tests.settle import settled
+from tests.settle import settled, until
 from tests.tg import ADMIN, GROUP, Bot, press, received, say, start_bot, stop_bot, tg_settings
 from tests.tg_flows import compose
 
@@ -253,6 +254,43 @@ async def test_restart_mid_broadcast_resumes_without_duplicates(
         async with bot.app.db.session() as session:
             states = Counter((await session.exec(select(OutboxItem.state))).all())
         assert states == {"sent": 49, "uncertain": 1}
+    finally:
+        await stop_bot(bot)
+
+
+async def test_a_refused_token_stops_sending_and_keeps_every_row_queued(
+    fake: FakeTelegram, tmp_path: Path, clock: FakeClock
+) -> None:
+    """Telegram answers 401 when the token was revoked: no message can go out, so the rows
+    wait (they used to end "failed", each of them lost) and the admin chat is told once; after
+    a restart with a working token the announcement reaches everyone once."""
+    settings = tg_settings(
+        tmp_path, fake, delivery={"concurrency": 1}, admin_chat=f"telegram:{ADMIN}"
+    )
+    bot = await start_bot(settings, clock)
+    chats = await seed(bot.app, 12)
+    fake.fail_next("sendMessage", error_code=401, description="Unauthorized", chat_id=chats[4])
+    preview = await compose(fake, "Thông báo khi token bị thu hồi", "Tất cả đoàn viên")
+    fake.user_presses(ADMIN, preview, preview.button("Xác nhận gửi"))
+    await fake.wait_for(ADMIN, contains="từ chối token của bot")
+
+    async def nothing_in_flight(session: AsyncSession) -> bool:
+        rows = (await session.exec(select(OutboxItem.state))).all()
+        return len(rows) == 12 and "sending" not in rows
+
+    await until(bot.app, nothing_in_flight, timeout=10, failure="rows still in flight")
+    async with bot.app.db.session() as session:
+        states = Counter((await session.exec(select(OutboxItem.state))).all())
+    assert states["failed"] == 0
+    assert states["sent"] + states["queued"] == 12 and states["queued"] >= 8
+    await stop_bot(bot)
+    assert sum("từ chối token của bot" in m.body for m in fake.messages_to(ADMIN)) == 1
+
+    bot = await start_bot(settings, clock)
+    try:
+        await fake.wait_for(ADMIN, contains="đã gửi xong", timeout=10)
+        got = received(fake, chats, "token bị thu hồi")
+        assert set(got) == set(chats) and max(got.values()) == 1
     finally:
         await stop_bot(bot)
 

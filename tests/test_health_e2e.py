@@ -181,12 +181,17 @@ async def test_database_behind_the_code_turns_503(fake: FakeTelegram, bot: Bot) 
     body = await until_health(bot.app, 200)
     head = body["migrations"]["head"]
     # Another release's code ran against this database and left it at an older revision.
-    engine = create_engine(sync_url(bot.settings.database.url))
-    try:
-        with engine.begin() as conn:
-            conn.execute(text("UPDATE alembic_version SET version_num = '0013'"))
-    finally:
-        engine.dispose()
+    # In a thread: the bot's own transactions need the event loop to finish, and a write
+    # blocking the loop would wait for their lock until it timed out ("database is locked").
+    def downgrade_mark() -> None:
+        engine = create_engine(sync_url(bot.settings.database.url))
+        try:
+            with engine.begin() as conn:
+                conn.execute(text("UPDATE alembic_version SET version_num = '0013'"))
+        finally:
+            engine.dispose()
+
+    await asyncio.to_thread(downgrade_mark)
     status, body = await healthz(bot.app)
     assert status == 503 and body["database"]["ok"] is True
     assert body["migrations"] == {"ok": False, "database": "0013", "head": head}

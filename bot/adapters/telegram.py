@@ -32,6 +32,7 @@ from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -44,7 +45,15 @@ from bot.app import App
 from bot.chat import Capabilities, Contact, Event, FileRef, Message, PollAnswer, PollState
 from bot.config import TelegramSection
 from bot.ratelimit import Limits, RateLimiter
-from bot.sending import ChatMoved, RateLimited, Rejected, SendError, Transient, Unreachable
+from bot.sending import (
+    ChatMoved,
+    Halted,
+    RateLimited,
+    Rejected,
+    SendError,
+    Transient,
+    Unreachable,
+)
 from bot.textutil import split_text, utf16_len
 from bot.webui import entry
 
@@ -63,6 +72,13 @@ CAPS = Capabilities(
 # APIs, by counting the number of UTF-16 code units" (https://core.telegram.org/api/entities).
 # Longer text is split; a caption that does not fit follows its file as text.
 TEXT_LIMIT = 4096
+# What the operator reads when Telegram refuses the token on a send (no token in it).
+TOKEN_REFUSED = (
+    "Telegram từ chối token của bot (401: token đã bị thu hồi hoặc không hợp lệ); bot ngừng "
+    "gửi tin Telegram cho tới khi khởi động lại, các tin còn lại vẫn chờ trong hàng đợi. / "
+    "Telegram refused the bot token; Telegram sending is stopped until a restart, queued "
+    "messages stay queued."
+)
 CAPTION_LIMIT = 1024
 ATTACHMENTS = (
     "sticker",
@@ -512,6 +528,10 @@ class TelegramAdapter:
             raise Rejected(exc.message) from exc
         except (TimedOut, NetworkError) as exc:
             raise Transient(str(exc), maybe_delivered=_maybe_delivered(exc)) from exc
+        except InvalidToken as exc:
+            # 401: the token was revoked (or 404: it is malformed). No message can go out;
+            # failing every queued row would lose them, so the delivery engine stops instead.
+            raise Halted(TOKEN_REFUSED) from exc
         except TelegramError as exc:
             raise Rejected(str(exc)) from exc
 
