@@ -13,6 +13,7 @@ import random
 import traceback
 from collections import OrderedDict
 from collections.abc import Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, cast
 
@@ -219,14 +220,24 @@ class App:
         if result is None:
             log.info("duplicate event %s:%s ignored", event.platform, event.event_id)
             return
+        await self.after_commit(result, first_to=(event.platform, event.chat_id))
+
+    async def after_commit(self, result: Handled, *, first_to: tuple[str, str]) -> None:
+        """What a committed update (or a web form, bot/webui/acting.py) set going: the
+        workers woken for what it queued, the scheduler re-armed, its messages sent (the
+        person's first), its follow-up work started."""
         if result.queued:
             for worker in self.workers:
                 worker.wake()
         if result.replan and self.scheduler is not None:
             await self.scheduler.rearm()
-        await self.deliver(result.outgoing, first_to=(event.platform, event.chat_id))
+        await self.deliver(result.outgoing, first_to=first_to)
         for work in result.followups:
             self.spawn(work())
+
+    def turn_of(self, platform: str, user_id: str) -> AbstractAsyncContextManager[None]:
+        """The person's turn: their updates (and web forms) are handled one at a time."""
+        return self._locks.hold((platform, user_id))
 
     async def _process_retrying(self, event: Event) -> Handled | None:
         """Handle the event; a busy database (lock timeout, serialization failure) is retried
@@ -273,7 +284,7 @@ class App:
                 return Handled([])
             ctx: Context | None = None
             try:
-                ctx = await self._context(session, event)
+                ctx = await self.context_for(session, event)
                 await self._dispatch(ctx)
                 await session.flush()
             except Exception as exc:
@@ -318,7 +329,8 @@ class App:
         except Exception:
             log.warning("could not record failed event %s:%s", event.platform, event.event_id)
 
-    async def _context(self, session: AsyncSession, event: Event) -> Context:
+    async def context_for(self, session: AsyncSession, event: Event) -> Context:
+        """The person behind `event` as handlers see them: identity, member, roles, dialog."""
         identity = await members.ensure_identity(
             session, event.platform, event.user_id, event.user_name, self.clock.now(), event.bot
         )

@@ -162,6 +162,8 @@ class Capabilities:
     max_text_length: int
     # Buttons may open a web page inside the app (Telegram Mini Apps; docs/web.md).
     web_app: bool = False
+    # The bot may be in group chats (Zalo: only when getMe says can_join_groups).
+    groups: bool = True
 
 
 @dataclass(frozen=True)

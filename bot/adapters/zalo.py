@@ -23,6 +23,7 @@ import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -48,6 +49,7 @@ CAPS = Capabilities(
     native_polls=False,
     request_contact=False,
     max_text_length=MAX_TEXT,
+    groups=False,  # until getMe says can_join_groups (closed to ordinary bots for now)
 )
 ATTACHMENTS = {
     "message.image.received": "photo",
@@ -94,14 +96,17 @@ class ZaloAdapter:
             ),
         )
         self.username = ""
-        # From getMe: False for ordinary bots while Zalo keeps groups closed to them.
-        self.can_join_groups = False
         self.halted: str | None = None  # why the adapter stopped itself (a refused token)
         self._told_groups: set[str] = set()  # groups told that the bot does not work there
         self._stop = asyncio.Event()
         self._poller: asyncio.Task[None] | None = None
         self._handling: set[asyncio.Task[None]] = set()
         self._groups: set[str] = set()  # group chat ids seen, for the per-group rate limit
+
+    @property
+    def can_join_groups(self) -> bool:
+        """What getMe said: False for ordinary bots while Zalo keeps groups closed to them."""
+        return self.caps.groups
 
     # --- lifecycle -------------------------------------------------------------------------
     async def identify(self) -> dict[str, Any]:
@@ -121,7 +126,7 @@ class ZaloAdapter:
                 f"Không kết nối được Zalo ({type(exc).__name__}). Kiểm tra mạng hoặc zalo.base_url."
             ) from exc
         self.username = str(me.get("account_name") or me.get("display_name") or "")
-        self.can_join_groups = me.get("can_join_groups") is True
+        self.caps = replace(CAPS, groups=me.get("can_join_groups") is True)
         return me
 
     async def start(self, *, polling: bool = True) -> None:
@@ -208,7 +213,7 @@ class ZaloAdapter:
         self._stop.set()
 
     async def to_events(self, update: ZaloUpdate) -> list[Event]:
-        if update.chat_type == "group" and not self.can_join_groups:
+        if update.chat_type == "group" and not self.caps.groups:
             await self._groups_closed(update.chat_id)
             return []
         if update.chat_type == "group":

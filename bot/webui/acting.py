@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
+from bot.app import Handled
 from bot.chat import Event
 from bot.context import Context
 from models import transactions
@@ -36,14 +37,13 @@ async def acting_as(
     without an exception (or rolled back), then its chat messages are sent. `write`: the
     request may change things (a form sent): it takes the person's turn like a chat update,
     so a form and a message sent at once are handled one after the other."""
-    key = (platform, user_id)
     async with (
-        app._locks.hold(key) if write else _nothing(),
+        app.turn_of(platform, user_id) if write else _nothing(),
         app.db.writer_turn() if write else _nothing(),
         app.db.session() as session,
     ):
         # The router's own way to load a person (identity, member, roles, dialog).
-        ctx = await app._context(session, web_event(platform, user_id))
+        ctx = await app.context_for(session, web_event(platform, user_id))
         ctx.outgoing.clear()  # nothing about an expired chat dialog on a web page
         try:
             yield ctx
@@ -53,14 +53,9 @@ async def acting_as(
         queued = transactions.queued(session)
         if transactions.wrote(session):
             await session.commit()
-    if queued:
-        for worker in app.workers:
-            worker.wake()
-    if ctx.replan and app.scheduler is not None:
-        await app.scheduler.rearm()
-    await app.deliver(ctx.outgoing, first_to=(platform, user_id))
-    for work in ctx.followups:
-        app.spawn(work())
+    await app.after_commit(
+        Handled(ctx.outgoing, queued, ctx.replan, ctx.followups), first_to=(platform, user_id)
+    )
 
 
 @asynccontextmanager

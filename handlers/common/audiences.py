@@ -11,13 +11,16 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import registry
 from models import groups, members, outbox, roles, units
 from models.outbox import DeliveryJob, OutboxMessage, Recipient
+
+if TYPE_CHECKING:
+    from bot.app import App
 from models.units import Unit
 
 # An audience of people is a query of member ids inside a unit subtree, so it can be counted
@@ -90,13 +93,10 @@ async def count(
     return Counted(people, reachable)
 
 
-def closed_to_groups(app: Any) -> tuple[str, ...]:
-    """Platforms whose bot may not be in groups now (Zalo while getMe's can_join_groups is
-    false): their linked groups get no announcements or polls until that changes."""
-    adapters = getattr(app, "adapters", {}).values()
-    return tuple(
-        sorted({a.platform for a in adapters if getattr(a, "can_join_groups", True) is False})
-    )
+def closed_to_groups(app: App) -> tuple[str, ...]:
+    """Platforms whose bot may not be in groups now (`Capabilities.groups`: Zalo while getMe's
+    can_join_groups is false): their linked groups get no announcements or polls until then."""
+    return tuple(sorted({a.platform for a in app.adapters.values() if not a.caps.groups}))
 
 
 def of_unit(key: str, unit: Unit, *, without: Sequence[str] = ()) -> dict[str, Any]:
