@@ -19,6 +19,7 @@ import socket
 import uuid
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy import JSON, Column, Float, case, delete, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -88,6 +89,11 @@ def is_gone(holder: str) -> bool:
 
 
 # --- leases ----------------------------------------------------------------------------------
+def live_holders_query(now: datetime) -> Any:
+    """Who holds a lease (the scheduler's leadership, a heartbeat…) that has not run out."""
+    return select(Lease.holder).where(col(Lease.holder) != "", col(Lease.until) > now)
+
+
 async def take_lease(
     session: AsyncSession, name: str, holder: str, now: datetime, until: datetime
 ) -> bool:

@@ -426,19 +426,28 @@ async def release(session: AsyncSession, worker: str, ids: Sequence[int]) -> int
     return released
 
 
-async def holders(session: AsyncSession, platform: str, now: datetime) -> list[str]:
-    """Workers holding rows of `platform` under a lease that has not run out."""
-    query = (
+def holders_query(now: datetime, platform: str | None = None) -> Any:
+    """Workers holding rows (of `platform`, or of any) under a lease that has not run out."""
+    return (
         select(OutboxItem.claimed_by)
         .where(
-            *_of_bot(platform),
+            *(_of_bot(platform) if platform is not None else ()),
             col(OutboxItem.state).in_([QUEUED, SENDING]),
             col(OutboxItem.claimed_by).is_not(None),
             col(OutboxItem.lease_until) >= now,
         )
         .distinct()
     )
-    return [h for h in (await session.exec(query)).all() if h]
+
+
+async def holders(session: AsyncSession, platform: str, now: datetime) -> list[str]:
+    """Workers holding rows of `platform` under a lease that has not run out."""
+    return [h for h in (await session.exec(holders_query(now, platform))).all() if h]
+
+
+def waiting_query() -> Any:
+    """How many rows are still to be sent (or to be reported uncertain after a crash)."""
+    return select(func.count()).where(col(OutboxItem.state).in_([QUEUED, SENDING]))
 
 
 async def end_leases(session: AsyncSession, platform: str, worker: str, now: datetime) -> int:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, func
-from sqlmodel import Session, col, select
+from sqlalchemy import create_engine
+from sqlmodel import Session
 
 from bot.backup import archive, pg_tools, sqlite_copy
 from bot.backup.errors import BackupError, RestoreRefused
@@ -29,7 +29,7 @@ from bot.backup.running import running_processes
 from bot.backup.take import backend_of
 from bot.config import Settings
 from models import db as database
-from models.outbox import QUEUED, SENDING, OutboxItem
+from models import outbox
 
 
 @dataclass(frozen=True)
@@ -91,8 +91,7 @@ def _waiting_sends(url: str) -> int:
     engine = create_engine(database.sync_url(url))
     try:
         with Session(engine) as session:
-            query = select(func.count()).where(col(OutboxItem.state).in_([QUEUED, SENDING]))
-            return int(session.exec(query).one())
+            return int(session.exec(outbox.waiting_query()).one())
     finally:
         engine.dispose()
 

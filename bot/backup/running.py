@@ -17,12 +17,12 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, inspect
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from models import cluster
+from models import cluster, outbox
 from models import db as database
 from models.cluster import Lease
-from models.outbox import QUEUED, SENDING, OutboxItem
+from models.outbox import OutboxItem
 
 
 def running_processes(url: str, now: datetime) -> list[str]:
@@ -33,15 +33,9 @@ def running_processes(url: str, now: datetime) -> list[str]:
             tables = set(inspect(session.connection()).get_table_names())
             holders: set[str] = set()
             if Lease.__tablename__ in tables:
-                query = select(Lease.holder).where(col(Lease.holder) != "", col(Lease.until) > now)
-                holders.update(session.exec(query).all())
+                holders.update(session.exec(cluster.live_holders_query(now)).all())
             if OutboxItem.__tablename__ in tables:
-                query2 = select(OutboxItem.claimed_by).where(
-                    col(OutboxItem.claimed_by).is_not(None),
-                    col(OutboxItem.lease_until) > now,
-                    col(OutboxItem.state).in_([QUEUED, SENDING]),
-                )
-                holders.update(h for h in session.exec(query2).all() if h)
+                holders.update(h for h in session.exec(outbox.holders_query(now)).all() if h)
             found = sorted(h for h in holders if not cluster.is_gone(h))
             if engine.dialect.name == "sqlite" and engine.url.database:
                 found += [f"tiến trình {pid} đang mở tệp" for pid in openers(engine.url.database)]
