@@ -71,7 +71,7 @@ async def _pledge(s: Site, campaign_id: int, plan: dict[str, list[str]]) -> None
         await session.commit()
 
 
-async def _world(s: Site) -> int:
+async def pledged_world(s: Site) -> int:
     """SCT: a board, a tổ trưởng, a member and 14 members who pledged (V0-V9 in Văn phòng,
     K0-K3 in Kỹ thuật; V0 a woman), all joined in 2015; SXD: its own board, campaign and a
     member X0 who pledged. Returns SCT's campaign."""
@@ -144,7 +144,7 @@ async def _decide(browser: httpx.AsyncClient, data: dict[str, str], path: str = 
 # --- progress -------------------------------------------------------------------------------------
 async def test_the_progress_page_shows_the_chat_reports_figures(tmp_path: Path) -> None:
     async with site(tmp_path) as s, s.browser() as browser:
-        await _world(s)
+        await pledged_world(s)
         await s.say(BOARD, "/thidua_baocao")
         chat = s.console.texts(BOARD)
         assert "ĐĂNG KÝ THI ĐUA NĂM 2026" in chat
@@ -182,7 +182,7 @@ async def test_the_progress_page_shows_the_chat_reports_figures(tmp_path: Path) 
 
 async def test_the_spreadsheet_is_the_chats_and_is_audited(tmp_path: Path) -> None:
     async with site(tmp_path) as s, s.browser() as browser:
-        campaign = await _world(s)
+        campaign = await pledged_world(s)
         await s.sign_in(browser, BOARD)
         answer = await browser.get("/web/thidua/baocao.xlsx")
         assert answer.status_code == 200
@@ -200,7 +200,7 @@ async def test_the_spreadsheet_is_the_chats_and_is_audited(tmp_path: Path) -> No
 # --- the review -----------------------------------------------------------------------------------
 async def test_decisions_are_saved_and_audited_as_the_chats_buttons(tmp_path: Path) -> None:
     async with site(tmp_path) as s, s.browser() as browser:
-        await _world(s)
+        await pledged_world(s)
         s.clock.set(REVIEW_TIME)
         pledges = await _pledges(s)
         # one decision in chat, with /thidua_xet's button
@@ -242,7 +242,7 @@ async def test_decisions_are_saved_and_audited_as_the_chats_buttons(tmp_path: Pa
 
 async def test_the_cstdcs_cap_and_needed_titles_apply_as_in_chat(tmp_path: Path) -> None:
     async with site(tmp_path) as s, s.browser() as browser:
-        await _world(s)
+        await pledged_world(s)
         s.clock.set(REVIEW_TIME)
         pledges = await _pledges(s)
         await s.sign_in(browser, BOARD)
@@ -283,7 +283,7 @@ async def test_the_cstdcs_cap_and_needed_titles_apply_as_in_chat(tmp_path: Path)
 
 async def test_forged_ids_and_values_change_nothing_and_are_audited(tmp_path: Path) -> None:
     async with site(tmp_path) as s, s.browser() as browser:
-        await _world(s)
+        await pledged_world(s)
         s.clock.set(REVIEW_TIME)
         pledges = await _pledges(s)
         theirs, ours = pledges["X0", "LDTT"].id, pledges["V0", "LDTT"].id
@@ -331,7 +331,7 @@ async def test_forged_ids_and_values_change_nothing_and_are_audited(tmp_path: Pa
 
 async def test_who_may_open_the_emulation_pages(tmp_path: Path) -> None:
     async with site(tmp_path) as s:
-        await _world(s)
+        await pledged_world(s)
         for user, status in ((LEADER, 403), (MEMBER, 403), (OTHER_BOARD, 200), (BOARD, 200)):
             async with s.browser() as browser:
                 if user == MEMBER:  # a member's own link opens only their own pages

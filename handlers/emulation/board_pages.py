@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from bot import textutil
-from bot.webui.pages import WebRequest
+from bot.webui.pages import WebRequest, attachment
 from handlers import registry
 from handlers.common import pickers
 from handlers.emulation.campaign import percent, short_name, target_text
@@ -57,21 +57,25 @@ async def _campaign(web: WebRequest) -> tuple[Campaign, Unit] | Response:
     return found
 
 
-async def _figures(web: WebRequest, campaign: Campaign, root: Unit) -> Figures:
+async def _figures(web: WebRequest) -> tuple[Campaign, Unit, Figures] | Response:
+    """The board's campaign and the report's figures, or the page saying there is none."""
     ctx = web.ctx
+    found = await _campaign(web)
+    if isinstance(found, Response):
+        return found
+    campaign, root = found
     leaders = ctx.app.settings.emulation.leader_titles
-    return await report_figures(ctx.session, campaign, root, ctx.now, leaders)
+    return campaign, root, await report_figures(ctx.session, campaign, root, ctx.now, leaders)
 
 
 # --- progress ---------------------------------------------------------------------------------
 @pages.page(PROGRESS_PAGE, access="board", title_key="emu.web.progress_title")
 async def progress(web: WebRequest) -> Response:
     t = web.t
-    found = await _campaign(web)
+    found = await _figures(web)
     if isinstance(found, Response):
         return found
-    campaign, root = found
-    figures = await _figures(web, campaign, root)
+    campaign, root, figures = found
     totals, extra = figures.summary["totals"], figures.extra
     titles = [
         {
@@ -144,11 +148,10 @@ async def progress(web: WebRequest) -> Response:
 @pages.page(CHART_PAGE, access="board", title_key="emu.web.chart", nav=False)
 async def progress_chart(web: WebRequest) -> Response:
     """The chat report's chart (matplotlib), as a PNG for the progress page."""
-    found = await _campaign(web)
+    found = await _figures(web)
     if isinstance(found, Response):
         return found
-    campaign, root = found
-    figures = await _figures(web, campaign, root)
+    campaign, _root, figures = found
     image = chart_png(web.t, campaign, figures.summary)
     return Response(image, media_type="image/png", headers={"Cache-Control": "no-store"})
 
@@ -157,22 +160,13 @@ async def progress_chart(web: WebRequest) -> Response:
 async def report_file(web: WebRequest) -> Response:
     """The /thidua_baocao spreadsheet, audited as the chat's report is."""
     ctx = web.ctx
-    found = await _campaign(web)
+    found = await _figures(web)
     if isinstance(found, Response):
         return found
-    campaign, root = found
-    figures = await _figures(web, campaign, root)
+    campaign, root, figures = found
     content = await report_xlsx(ctx.session, ctx.t, campaign, root, figures)
     ctx.audit("emulation_report", target=f"campaign:{campaign.id}", via="web")
-    filename = f"dang-ky-thi-dua-{campaign.year}-{root.code}.xlsx"
-    return Response(
-        content,
-        media_type=XLSX,
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment(content, f"dang-ky-thi-dua-{campaign.year}-{root.code}.xlsx", XLSX)
 
 
 # --- the year-end review ----------------------------------------------------------------------
