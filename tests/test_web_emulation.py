@@ -15,10 +15,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
 from bot.chat import Event
+from handlers.emulation import board_pages
 from models import emulation, members, units
 from models.audit import AuditEntry
 from models.emulation import Pledge
@@ -279,6 +281,46 @@ async def test_the_cstdcs_cap_and_needed_titles_apply_as_in_chat(tmp_path: Path)
         needs = _text(await _decide(browser, {f"r-{pledges['V0', 'CSTDCS'].id}": "dat"}))
         assert "cần xét đạt «Lao động tiên tiến» cho đoàn viên này trước" in needs
         assert (await _pledges(s))["V0", "CSTDCS"].result == "chua_dat"
+        # the progress page's review results are the chat report's
+        await s.say(BOARD, "/thidua_baocao")
+        chat = s.console.texts(BOARD).split("Kết quả bình xét (đạt / đã đăng ký):")[-1]
+        lines = re.findall(r"^• (.+?): ([\d.]+)/([\d.]+) \((.+?)\)$", chat, re.M)
+        assert ("Lao động tiên tiến", "13", "14", "93\u00a0%") in lines
+        page = (await browser.get(PROGRESS)).text
+        rows = re.findall(
+            r'<tr><th scope="row">([^<]+)</th><td>([\d.]+)</td><td>([\d.]+)</td>'
+            r"<td>([^<]+)</td></tr>",
+            page,
+        )
+        assert [tuple(html.unescape(x) for x in row) for row in rows] == lines
+
+
+async def test_the_review_list_is_searched_filtered_and_paged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(board_pages, "REVIEW_PAGE_SIZE", 5)
+    async with site(tmp_path) as s, s.browser() as browser:
+        await pledged_world(s)
+        await s.sign_in(browser, BOARD)
+
+        def names(page: str) -> list[str]:
+            return re.findall(r'<h2 class="name">Đoàn Viên Số (\w+) ', page)
+
+        first = (await browser.get(REVIEW)).text
+        assert names(first) == ["K0", "K1", "K2", "K3", "V0"]  # by given name, then the rest
+        assert "14 đoàn viên (trang 1/3)." in first
+        assert 'href="/web/thidua/xet?trang=2" rel="next"' in first
+        last = (await browser.get(REVIEW, params={"trang": "3"})).text
+        assert names(last) == ["V6", "V7", "V8", "V9"]
+        assert 'rel="prev"' in last and 'rel="next"' not in last
+        kt = await unit_id(s.app, "SCT-KT")
+        in_unit = (await browser.get(REVIEW, params={"donvi": str(kt)})).text
+        assert names(in_unit) == ["K0", "K1", "K2", "K3"]
+        found = (await browser.get(REVIEW, params={"q": "doan vien so v1"})).text
+        assert names(found) == ["V1"]
+        # a decision sent from a filtered page comes back to the same list
+        second = await browser.get(REVIEW, params={"donvi": str(kt), "trang": "1"})
+        assert f'action="/web/thidua/xet?donvi={kt}&amp;trang=1"' in second.text
 
 
 async def test_forged_ids_and_values_change_nothing_and_are_audited(tmp_path: Path) -> None:
