@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from starlette.responses import Response
+
 if TYPE_CHECKING:
     from starlette.requests import Request
-    from starlette.responses import Response
 
     from bot.context import Context
     from bot.i18n import Translator
@@ -94,6 +95,18 @@ class PageRegistry:
         if self.templates.get(prefix, folder) != folder:
             raise ValueError(f"template prefix {prefix} registered twice")
         self.templates[prefix] = folder
+
+
+def attachment(content: bytes, filename: str, media_type: str) -> Response:
+    """A file the browser saves (a spreadsheet), never kept in a cache."""
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def needs_board_sign_in(access: Any) -> bool:

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from bot import textutil
-from bot.webui.pages import WebRequest
+from bot.webui.pages import WebRequest, attachment
 from handlers import registry
 from handlers.common import pickers
 from handlers.members.roster import export_members
@@ -117,11 +117,4 @@ async def member_export(web: WebRequest) -> Response:
     content = await export_members(ctx.session, roots, t, title=title)
     ctx.audit("members_exported", target=",".join(r.code for r in roots), via="web")
     filename = f"doan-vien-{roots[0].code}-{today:%Y%m%d}.xlsx"
-    return Response(
-        content,
-        media_type=XLSX,
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return attachment(content, filename, XLSX)
