@@ -8,13 +8,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.clock import FakeClock
 from bot.web import build_web_app
-from tests.browser import DESK, PHONE, chromium, need_chromium, shot
+from tests.browser import DESK, PHONE, LateApp, chromium, need_chromium, shot
 from tests.fakes.server import LoopbackServer
 from tests.fakes.telegram import FakeTelegram
 from tests.people import seed
@@ -25,16 +24,6 @@ pytestmark = pytest.mark.e2e
 
 BOARD = 910
 TEXT = "Mời toàn thể đoàn viên dự Hội nghị người lao động lúc 8:00 thứ Hai tại hội trường."
-
-
-class LateApp:
-    """The pages' ASGI app, set once the bot is built (its public address is the port)."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
 
 
 @pytest.fixture

@@ -106,6 +106,9 @@ async def test_compose_preview_send_and_follow_to_the_report(tmp_path: Path) -> 
         assert json.loads(created.detail_json)["recipients"] == everyone
         page = await browser.get("/web/thongbao/xem?so=1")
         assert "đã xử lý 0/" in page.text and 'src="/web/poll.js"' in page.text
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+        script = await browser.get("/web/poll.js")  # from our own origin, as the CSP asks
+        assert script.status_code == 200 and "javascript" in script.headers["content-type"]
         live = (await browser.get("/web/thongbao/tiendo?so=1")).json()
         assert live["over"] is False
         async with _delivering(s):
@@ -168,6 +171,8 @@ async def test_bad_input_is_refused_politely_and_nothing_is_sent(tmp_path: Path)
             "empty": ({"text": "   "}, "chưa nhập nội dung thông báo"),
             # 2,001 emoji: 4,002 UTF-16 code units, as Telegram counts them
             "too long": ({"text": "📣" * 2001}, "dài 4.002 ký tự, vượt quá 4.000"),
+            # 1,334 lines as a browser sends them (CRLF): 4,001 code units read as LF, not 5,335
+            "long lines": ({"text": "ab\r\n" * 1334}, "dài 4.001 ký tự"),
             "audience": ({"audience": "everyone'--"}, "Nhóm người nhận này không có"),
             "unit": ({"unit": "abc"}, "không tìm thấy đơn vị"),
             "no unit": ({"unit": "987654"}, "không tìm thấy đơn vị"),

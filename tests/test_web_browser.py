@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -17,7 +16,7 @@ from sqlmodel import select
 from bot.web import build_web_app
 from models import emulation, units
 from models.members import Member
-from tests.browser import DESK, PHONE, chromium, need_chromium, shot
+from tests.browser import DESK, PHONE, LateApp, chromium, need_chromium, shot
 from tests.fakes.server import LoopbackServer
 from tests.web import Site, make_role, mini_app_data, site
 
@@ -25,17 +24,6 @@ pytestmark = pytest.mark.e2e
 
 LAN_TELEGRAM = 5551
 BOARD = "2"
-
-
-class LateApp:
-    """The ASGI app behind a server whose port must be known before the app is built (the
-    pages' public address is that port)."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
 
 
 @pytest.fixture

@@ -118,7 +118,8 @@ class Draft:
     @classmethod
     def read(cls, web: WebRequest) -> Draft:
         return cls(
-            text=web.value("text").strip(),
+            # (browsers send a textarea's lines as CRLF; the chat's texts have LF)
+            text=web.value("text").replace("\r\n", "\n").strip(),
             unit=web.value("unit"),
             audience=web.value("audience"),
             when="later" if web.value("when") == "later" else "now",
