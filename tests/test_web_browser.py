@@ -18,7 +18,7 @@ from bot.web import build_web_app
 from models import emulation, units
 from models.emulation import Pledge
 from models.members import Member
-from tests.browser import DESK, PHONE, chromium, need_chromium, shot
+from tests.browser import DESK, PHONE, LateApp, chromium, need_chromium, shot
 from tests.fakes.server import LoopbackServer
 from tests.test_web_emulation import BOARD as EMULATION_BOARD
 from tests.test_web_emulation import REVIEW_TIME, pledged_world
@@ -28,17 +28,6 @@ pytestmark = pytest.mark.e2e
 
 LAN_TELEGRAM = 5551
 BOARD = "2"
-
-
-class LateApp:
-    """The ASGI app behind a server whose port must be known before the app is built (the
-    pages' public address is that port)."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
 
 
 @pytest.fixture
