@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import UniqueConstraint, case, func, insert, literal
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.members import Member
 from models.types import UTCDateTime
 from models.units import Unit, ids_under
 
@@ -181,6 +183,66 @@ async def attendance_in_year(
         .order_by(col(Invite.member_id))
     )
     return [(int(m), int(n), int(a or 0)) for m, n, a in (await session.exec(query)).all()]
+
+
+@dataclass
+class Answers:
+    """How a meeting's invitees answered: counts by answer (None: not yet), and who came."""
+
+    by_answer: dict[str | None, int] = field(default_factory=dict)
+    attended: int = 0
+
+    @property
+    def invited(self) -> int:
+        return sum(self.by_answer.values())
+
+
+async def answer_counts(session: AsyncSession, meeting_ids: Sequence[int]) -> dict[int, Answers]:
+    """The answers of many meetings in one query (the organiser's list of meetings)."""
+    if not meeting_ids:
+        return {}
+    attended = func.sum(case((col(Invite.attended).is_(True), 1), else_=0))
+    query = (
+        select(Invite.meeting_id, Invite.answer, func.count(), attended)
+        .where(col(Invite.meeting_id).in_(meeting_ids))
+        .group_by(col(Invite.meeting_id), col(Invite.answer))
+    )
+    found = {meeting_id: Answers() for meeting_id in meeting_ids}
+    for meeting_id, answer, count, came in (await session.exec(query)).all():
+        answers = found[int(meeting_id)]
+        answers.by_answer[answer] = int(count)
+        answers.attended += int(came or 0)
+    return found
+
+
+NOT_ANSWERED = "none"  # the filter for invitees without an answer
+
+
+async def invitee_page(
+    session: AsyncSession,
+    meeting_id: int,
+    *,
+    answer: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[int, list[tuple[Invite, Member]]]:
+    """How many invitees (with this answer, or NOT_ANSWERED) and one page of them with their
+    member row, in Vietnamese name order."""
+    where: list[Any] = [Invite.meeting_id == meeting_id]
+    if answer == NOT_ANSWERED:
+        where.append(col(Invite.answer).is_(None))
+    elif answer:
+        where.append(Invite.answer == answer)
+    total = (await session.exec(select(func.count()).select_from(Invite).where(*where))).one()
+    query = (
+        select(Invite, Member)
+        .join(Member, col(Member.id) == Invite.member_id)
+        .where(*where)
+        .order_by(col(Member.sort_key), col(Member.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return int(total), [(i, m) for i, m in (await session.exec(query)).all()]
 
 
 # --- creating a meeting ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ attendance, minutes (biên bản), and the yearly attendance report (/baocaohop)
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from openpyxl import Workbook
@@ -12,6 +13,7 @@ from openpyxl.styles import Font
 from bot import textutil, timeparse
 from bot.chat import Button, Document, Message
 from bot.context import Context
+from bot.i18n import Translator
 from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
 from bot.spreadsheet import keep_text
 from handlers import registry
@@ -489,47 +491,65 @@ async def attendance_report(ctx: Context) -> None:
     if year is None:  # not a year, or one without meetings to report
         ctx.reply(ctx.t("mt.report_usage"))
         return
-    start = datetime(year, 1, 1, tzinfo=ctx.t.tz).astimezone(UTC)
-    end = datetime(year + 1, 1, 1, tzinfo=ctx.t.tz).astimezone(UTC)
-    roots = await ctx.board_roots()
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = str(year)
-    ws.append([ctx.t("mt.report_title", year=year)])
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append(
-        [
-            ctx.t("xlsx.col.no"),
-            ctx.t("xlsx.col.full_name"),
-            ctx.t("mt.col.invited"),
-            ctx.t("mt.col.attended"),
-            ctx.t("mt.col.rate"),
-        ]
-    )
-    rows: list[tuple[int, int, int]] = []
-    for root in roots:
-        rows += await meetings.attendance_in_year(ctx.session, root, start, end)
-    names = await members.names(ctx.session, [m for m, _, _ in rows])
-    for number, (member_id, invited, attended) in enumerate(
-        sorted(rows, key=lambda r: textutil.vi_sort_key(names.get(r[0], ""))), start=1
-    ):
-        ws.append(
-            [
-                number,
-                names.get(member_id, "?"),
-                invited,
-                attended,
-                round(100 * attended / invited) if invited else 0,
-            ]
-        )
-    keep_text(*wb.worksheets)  # names and notes typed by people stay text
-    buffer = io.BytesIO()
-    wb.save(buffer)
+    rows = await attendance_rows(ctx, year)
+    content = attendance_workbook(ctx.t, year, rows)
     ctx.audit("attendance_exported", target=str(year), members=len(rows))
     ctx.reply(
         Message(
             ctx.t("mt.report_caption", year=year, count=len(rows)),
-            document=Document(f"chuyen-can-{year}.xlsx", buffer.getvalue(), XLSX),
+            document=Document(report_file_name(year), content, XLSX),
         )
     )
+
+
+@dataclass(frozen=True)
+class AttendanceRow:
+    name: str
+    invited: int
+    attended: int
+
+    @property
+    def rate(self) -> int:
+        """The share of meetings attended, in whole percent."""
+        return round(100 * self.attended / self.invited) if self.invited else 0
+
+
+async def attendance_rows(ctx: Context, year: int) -> list[AttendanceRow]:
+    """Each member of the board's units invited to meetings held in the (local) year, with
+    how many they came to, in Vietnamese name order: the /baocaohop report."""
+    start = datetime(year, 1, 1, tzinfo=ctx.t.tz).astimezone(UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=ctx.t.tz).astimezone(UTC)
+    found: list[tuple[int, int, int]] = []
+    for root in await ctx.board_roots():
+        found += await meetings.attendance_in_year(ctx.session, root, start, end)
+    names = await members.names(ctx.session, [m for m, _, _ in found])
+    rows = [AttendanceRow(names.get(m, "?"), invited, came) for m, invited, came in found]
+    return sorted(rows, key=lambda r: textutil.vi_sort_key(r.name))
+
+
+def report_file_name(year: int) -> str:
+    return f"chuyen-can-{year}.xlsx"
+
+
+def attendance_workbook(t: Translator, year: int, rows: list[AttendanceRow]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = str(year)
+    ws.append([t("mt.report_title", year=year)])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append(
+        [
+            t("xlsx.col.no"),
+            t("xlsx.col.full_name"),
+            t("mt.col.invited"),
+            t("mt.col.attended"),
+            t("mt.col.rate"),
+        ]
+    )
+    for number, row in enumerate(rows, start=1):
+        ws.append([number, row.name, row.invited, row.attended, row.rate])
+    keep_text(*wb.worksheets)  # names and notes typed by people stay text
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

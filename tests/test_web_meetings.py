@@ -1,0 +1,490 @@
+"""The meetings and polls pages: the organiser's meetings with their answers, a meeting's
+invitees (who answered what, who came), the yearly attendance report and its .xlsx; the polls
+with their results and, for named polls only and only to those /ketqua shows them, who chose
+what. Another union's or another tổ's meeting or poll, a forged id, a plain member: refused
+(403) and audited."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from models import meetings, members, polls, units
+from models.audit import AuditEntry
+from models.meetings import Invite, MeetingDraft
+from models.polls import MEMBERS, Origin, PollCopy, PollDraft, PollVote
+from tests.people import add_member
+from tests.web import Site, make_role, site
+
+BOARD, LEADER, OTHER_LEADER, OTHER_BOARD, MEMBER = "2", "4", "5", "6", "7"
+
+
+async def _people(s: Site) -> dict[str, int]:
+    """The board of SCT, the tổ trưởng of its Văn phòng and of its Kỹ thuật, the board of
+    another union (SXD), and members; returns member ids by name."""
+    await make_role(s.app, "console", BOARD, "Trần Văn Bảo", "SCT", "bch", "+84901111111")
+    await make_role(s.app, "console", LEADER, "Phạm Văn Tổ", "SCT-VP", "to_truong", "+84903333333")
+    await make_role(
+        s.app, "console", OTHER_LEADER, "Vũ Thị Kỹ", "SCT-KT", "to_truong", "+84903333334"
+    )
+    await make_role(s.app, "console", OTHER_BOARD, "Đinh Văn Xa", "SXD", "bch", "+84902222222")
+    ids: dict[str, int] = {}
+    for name, unit, phone in (
+        ("Lê Văn Bình", "SCT-VP", "+84913000001"),
+        ("Nguyễn Thị Ánh", "SCT-VP", "+84913000002"),
+        ("Hoàng Văn Dũng", "SCT-VP", "+84913000003"),
+        ("Phạm Văn An", "SCT-VP", "+84913000004"),
+        ("Nguyễn Văn Xây", "SXD-VP", "+84913000006"),
+    ):
+        member = await add_member(s.app, name, unit, phone)
+        assert member.id is not None
+        ids[name] = member.id
+    async with s.app.db.session() as session:
+        ident = await members.ensure_identity(session, "console", MEMBER, "Bình")
+        ident.member_id = ids["Lê Văn Bình"]
+        await session.commit()
+    return ids
+
+
+async def _meeting(
+    s: Site,
+    unit_code: str,
+    title: str,
+    people: dict[int, tuple[str | None, str | None, bool]],
+    *,
+    hours: float = 48,
+) -> int:
+    """A meeting of the unit in `hours`, its invitees' answers (answer, reason, came)."""
+    now = s.clock.now()
+    async with s.app.db.session() as session:
+        unit = await units.by_code(session, unit_code)
+        assert unit is not None and unit.id is not None
+        draft = MeetingDraft(
+            unit_id=unit.id,
+            title=title,
+            kind="to",
+            starts=now + timedelta(hours=hours),
+            ends=now + timedelta(hours=hours + 2),
+            place="Phòng họp tầng 3",
+            audience="all",
+        )
+        meeting = await meetings.create(
+            session=session,
+            draft=draft,
+            organiser_id=None,
+            platform="console",
+            chat_id=BOARD,
+            checkin_code="K7MX3P",
+            now=now,
+        )
+        assert meeting.id is not None
+        for member_id, (answer, reason, came) in people.items():
+            session.add(
+                Invite(
+                    meeting_id=meeting.id,
+                    member_id=member_id,
+                    answer=answer,
+                    reason=reason,
+                    answered_at=now if answer else None,
+                    attended=came or None,
+                    checked_in_at=now if came else None,
+                )
+            )
+        await session.commit()
+        return meeting.id
+
+
+async def _poll(
+    s: Site,
+    unit_code: str,
+    question: str,
+    options: list[str],
+    votes: dict[int, tuple[str, list[int]]],
+    *,
+    anonymous: bool = False,
+    sent_to: tuple[int, ...] | list[int] = (),
+    created_by: int | None = None,
+) -> int:
+    async with s.app.db.session() as session:
+        unit = await units.by_code(session, unit_code)
+        assert unit is not None
+        poll = await polls.create(
+            session=session,
+            draft=PollDraft(q=question, opts=options, anon=anonymous),
+            target=MEMBERS,
+            unit_id=unit.id,
+            closes_at=None,
+            created_by=created_by,
+            origin=Origin("console", BOARD, False),
+            now=s.clock.now(),
+        )
+        assert poll.id is not None
+        for member_id in sent_to:
+            session.add(
+                PollCopy(
+                    poll_id=poll.id,
+                    platform="console",
+                    chat_id=f"c{member_id}",
+                    member_id=member_id,
+                )
+            )
+        for member_id, (name, choices) in votes.items():
+            session.add(
+                PollVote(
+                    poll_id=poll.id,
+                    platform="console",
+                    user_id=f"u{member_id}",
+                    member_id=member_id,
+                    name=name,
+                    choices_json=json.dumps(choices),
+                    updated_at=s.clock.now(),
+                )
+            )
+        await session.commit()
+        return poll.id
+
+
+async def _audit(s: Site, action: str) -> list[AuditEntry]:
+    async with s.app.db.session() as session:
+        query = select(AuditEntry).where(AuditEntry.action == action)
+        return list((await session.exec(query)).all())
+
+
+def _cells(html: str) -> list[list[str]]:
+    """The body rows of the page's tables, as text."""
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S)
+    return [
+        [
+            re.sub(r"<[^>]+>", "", c).strip()
+            for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, re.S)
+        ]
+        for r in rows
+        if "<td" in r
+    ]
+
+
+async def _vp_meeting(s: Site, ids: dict[str, int]) -> int:
+    return await _meeting(
+        s,
+        "SCT-VP",
+        "Sinh hoạt tổ tháng 12",
+        {
+            ids["Lê Văn Bình"]: ("yes", None, True),
+            ids["Nguyễn Thị Ánh"]: ("no", "Đi công tác", False),
+            ids["Hoàng Văn Dũng"]: ("maybe", None, False),
+            ids["Phạm Văn An"]: (None, None, False),
+        },
+    )
+
+
+# --- meetings -------------------------------------------------------------------------------
+async def test_the_meetings_page_lists_the_organisers_meetings_with_their_answers(
+    tmp_path: Path,
+) -> None:
+    async with site(tmp_path) as s, s.browser() as browser:
+        ids = await _people(s)
+        await _vp_meeting(s, ids)
+        await _meeting(
+            s, "SXD-VP", "Họp tổ Sở Xây dựng", {ids["Nguyễn Văn Xây"]: ("yes", None, False)}
+        )
+        await _meeting(s, "SCT-KT", "Họp tổ Kỹ thuật", {}, hours=-72)  # held 3 days ago
+        await s.sign_in(browser, BOARD)
+        page = await browser.get("/web/hop")
+        assert page.status_code == 200
+        rows = _cells(page.text)
+        # title (unit), when, invited, yes, maybe, no, not answered, present
+        assert rows[0][0].startswith("Sinh hoạt tổ tháng 12") and rows[0][2:] == [
+            "4",
+            "1",
+            "1",
+            "1",
+            "1",
+            "1",
+        ]
+        assert rows[1][0].startswith("Họp tổ Kỹ thuật")
+        assert "Đã diễn ra trong 30 ngày qua" in page.text
+        assert "Họp tổ Sở Xây dựng" not in page.text
+        assert "/web/hop/baocao" in page.text
+        # A tổ trưởng sees their own tổ only, and no yearly report (the board's, as in chat).
+        async with s.browser() as leader:
+            await s.sign_in(leader, LEADER)
+            mine = await leader.get("/web/hop")
+            assert "Sinh hoạt tổ tháng 12" in mine.text and "Họp tổ Kỹ thuật" not in mine.text
+            assert "/web/hop/baocao" not in mine.text
+
+
+async def test_a_meetings_page_shows_who_answered_what_and_who_came(tmp_path: Path) -> None:
+    async with site(tmp_path) as s, s.browser() as browser:
+        ids = await _people(s)
+        meeting_id = await _vp_meeting(s, ids)
+        await s.sign_in(browser, LEADER)
+        page = await browser.get("/web/hop/xem", params={"id": meeting_id})
+        assert page.status_code == 200
+        assert "K7MX3P" in page.text and "Phòng họp tầng 3" in page.text
+        rows = [r[1:] for r in _cells(page.text)]
+        assert rows == [  # the Vietnamese order: An, Ánh, Bình, Dũng
+            ["Phạm Văn An", "Tổ công đoàn Văn phòng", "Chưa trả lời", "", "Chưa điểm danh"],
+            ["Nguyễn Thị Ánh", "Tổ công đoàn Văn phòng", "Vắng", "Đi công tác", "Chưa điểm danh"],
+            [
+                "Lê Văn Bình",
+                "Tổ công đoàn Văn phòng",
+                "Tham dự",
+                "",
+                "Có mặt (tự điểm danh lúc Thứ Hai, 23/11/2026 09:00)",
+            ],
+            ["Hoàng Văn Dũng", "Tổ công đoàn Văn phòng", "Chưa chắc chắn", "", "Chưa điểm danh"],
+        ]
+        silent = await browser.get("/web/hop/xem", params={"id": meeting_id, "traloi": "none"})
+        assert [r[1] for r in _cells(silent.text)] == ["Phạm Văn An"]
+        absent = await browser.get("/web/hop/xem", params={"id": meeting_id, "traloi": "no"})
+        assert [r[1] for r in _cells(absent.text)] == ["Nguyễn Thị Ánh"]
+
+
+async def _refused(browser: httpx.AsyncClient, path: str, **params: object) -> str:
+    answer = await browser.get(path, params=params)
+    assert answer.status_code == 403, (path, params, answer.status_code)
+    return answer.text
+
+
+async def test_another_unions_or_tos_meeting_and_forged_ids_are_refused_and_audited(
+    tmp_path: Path,
+) -> None:
+    async with site(tmp_path) as s:
+        ids = await _people(s)
+        meeting_id = await _vp_meeting(s, ids)
+        for who in (OTHER_BOARD, OTHER_LEADER):
+            async with s.browser() as browser:
+                await s.sign_in(browser, who)
+                text = await _refused(browser, "/web/hop/xem", id=meeting_id)
+                assert "Nguyễn Thị Ánh" not in text and "K7MX3P" not in text
+                assert "Không tìm thấy cuộc họp này" in text
+                listed = await browser.get("/web/hop")
+                assert "Sinh hoạt tổ tháng 12" not in listed.text
+        async with s.browser() as browser:
+            await s.sign_in(browser, BOARD)
+            for forged in ("999999", "abc", "-1", "1 OR 1=1", ""):
+                await _refused(browser, "/web/hop/xem", id=forged)
+        denied = await _audit(s, "access_denied")
+        assert [(d.actor, d.target) for d in denied] == [
+            (f"console:{OTHER_BOARD}", f"meeting:{meeting_id}"),
+            (f"console:{OTHER_LEADER}", f"meeting:{meeting_id}"),
+            *[
+                (f"console:{BOARD}", f"meeting:{f}")
+                for f in ("999999", "abc", "-1", "1 OR 1=1", "")
+            ],
+        ]
+
+
+async def test_a_member_or_a_former_to_truong_cannot_open_the_meetings_or_polls(
+    tmp_path: Path,
+) -> None:
+    async with site(tmp_path) as s:
+        ids = await _people(s)
+        meeting_id = await _vp_meeting(s, ids)
+        poll_id = await _poll(s, "SCT-VP", "Đi dã ngoại?", ["Có", "Không"], {})
+        async with s.browser() as browser:  # a member's session, from a page link
+            await s.sign_in(browser, MEMBER, "/hoso")
+            for path in (
+                "/web/hop",
+                "/web/hop/xem",
+                "/web/hop/baocao",
+                "/web/binhchon",
+                "/web/binhchon/xem",
+            ):
+                await _refused(browser, path, id=meeting_id if "hop" in path else poll_id)
+        async with s.browser() as browser:  # a tổ trưởng whose role was taken back
+            await s.sign_in(browser, LEADER)
+            assert (await browser.get("/web/hop")).status_code == 200
+            async with s.app.db.session() as session:
+                leader = (
+                    await session.exec(
+                        select(members.Member).where(members.Member.full_name == "Phạm Văn Tổ")
+                    )
+                ).one()
+                unit = await units.by_code(session, "SCT-VP")
+                assert leader.id is not None and unit is not None
+                from models import roles
+
+                await roles.revoke(session, leader.id, "to_truong", unit)
+                await session.commit()
+            text = await _refused(browser, "/web/hop/xem", id=meeting_id)
+            assert "Nguyễn Thị Ánh" not in text
+            await _refused(browser, "/web/binhchon/xem", id=poll_id)
+        targets = [d.target for d in await _audit(s, "access_denied")]
+        assert targets == [
+            "web:/web/hop",
+            "web:/web/hop/xem",
+            "web:/web/hop/baocao",
+            "web:/web/binhchon",
+            "web:/web/binhchon/xem",
+            "web:/web/hop/xem",
+            "web:/web/binhchon/xem",
+        ]
+
+
+async def test_the_yearly_attendance_report_and_its_spreadsheet(tmp_path: Path) -> None:
+    async with site(tmp_path) as s, s.browser() as browser:
+        ids = await _people(s)
+        await _meeting(
+            s,
+            "SCT-VP",
+            "Họp tháng 10",
+            {ids["Lê Văn Bình"]: ("yes", None, True), ids["Nguyễn Thị Ánh"]: ("yes", None, True)},
+            hours=-24 * 30,
+        )
+        await _meeting(
+            s,
+            "SCT-VP",
+            "Họp tháng 11",
+            {ids["Lê Văn Bình"]: ("yes", None, True), ids["Nguyễn Thị Ánh"]: ("no", "Ốm", False)},
+            hours=-24,
+        )
+        await _meeting(
+            s, "SXD-VP", "Họp Sở Xây dựng", {ids["Nguyễn Văn Xây"]: ("yes", None, True)}, hours=-24
+        )
+        await s.sign_in(browser, BOARD)
+        page = await browser.get("/web/hop/baocao")
+        assert page.status_code == 200
+        assert _cells(page.text) == [
+            ["1", "Nguyễn Thị Ánh", "2", "1", "50"],
+            ["2", "Lê Văn Bình", "2", "2", "100"],
+        ]
+        assert "tỷ lệ có mặt chung 75%" in page.text
+        empty = await browser.get("/web/hop/baocao", params={"nam": "2025"})
+        assert "Năm 2025 chưa có cuộc họp nào" in empty.text
+        bad = await browser.get("/web/hop/baocao", params={"nam": "1850"})
+        assert bad.status_code == 422
+        sheet = await browser.get("/web/hop/baocao.xlsx", params={"nam": "2026"})
+        assert sheet.status_code == 200
+        assert 'filename="chuyen-can-2026.xlsx"' in sheet.headers["content-disposition"]
+        ws = load_workbook(io.BytesIO(sheet.content)).active
+        assert ws is not None
+        assert [list(r) for r in ws.iter_rows(min_row=3, values_only=True)] == [
+            [1, "Nguyễn Thị Ánh", 2, 1, 50],
+            [2, "Lê Văn Bình", 2, 2, 100],
+        ]
+        exported = await _audit(s, "attendance_exported")
+        via = [(e.target, json.loads(e.detail_json).get("via")) for e in exported]
+        assert via == [("2026", "web")]
+        async with s.browser() as leader:  # /baocaohop is the board's
+            await s.sign_in(leader, LEADER)
+            await _refused(leader, "/web/hop/baocao")
+            await _refused(leader, "/web/hop/baocao.xlsx")
+
+
+# --- polls ----------------------------------------------------------------------------------
+async def _two_polls(s: Site, ids: dict[str, int]) -> tuple[int, int]:
+    voters = {
+        ids["Lê Văn Bình"]: ("Lê Văn Bình", [0]),
+        ids["Nguyễn Thị Ánh"]: ("Nguyễn Thị Ánh", [0]),
+        ids["Hoàng Văn Dũng"]: ("Hoàng Văn Dũng", [1]),
+    }
+    everyone = [ids[n] for n in ("Lê Văn Bình", "Nguyễn Thị Ánh", "Hoàng Văn Dũng", "Phạm Văn An")]
+    named = await _poll(
+        s, "SCT-VP", "Đi dã ngoại thứ Bảy?", ["Có", "Không", "Có thể"], voters, sent_to=everyone
+    )
+    secret = await _poll(
+        s,
+        "SCT-VP",
+        "Tín nhiệm tổ trưởng?",
+        ["Tín nhiệm", "Không tín nhiệm"],
+        voters,
+        anonymous=True,
+        sent_to=everyone,
+    )
+    return named, secret
+
+
+async def test_a_named_polls_results_show_who_chose_what_to_the_board(tmp_path: Path) -> None:
+    async with site(tmp_path) as s, s.browser() as browser:
+        ids = await _people(s)
+        named, _secret = await _two_polls(s, ids)
+        await _poll(s, "SXD-VP", "Câu hỏi của Sở Xây dựng?", ["A", "B"], {})
+        await s.sign_in(browser, BOARD)
+        listed = await browser.get("/web/binhchon")
+        assert "Đi dã ngoại thứ Bảy?" in listed.text and "Tín nhiệm tổ trưởng?" in listed.text
+        assert "Câu hỏi của Sở Xây dựng?" not in listed.text
+        page = await browser.get("/web/binhchon/xem", params={"id": named})
+        assert page.status_code == 200
+        results = [r[:3] for r in _cells(page.text)]
+        assert results == [
+            ["1. Có", "2", "67%"],
+            ["2. Không", "1", "33%"],
+            ["3. Có thể", "0", "0%"],
+        ]
+        assert 'width="100.0"' in page.text and 'width="50.0"' in page.text  # the bars
+        who = page.text[page.text.index("Ai chọn gì") :]
+        assert who.index("Nguyễn Thị Ánh") < who.index("Lê Văn Bình") < who.index("Hoàng Văn Dũng")
+        assert "Chưa trả lời (1)" in page.text and "Phạm Văn An" in page.text
+        assert [a.target for a in await _audit(s, "poll_votes_viewed")] == [f"poll:{named}"]
+        sheet = await browser.get("/web/binhchon.xlsx", params={"id": named})
+        assert sheet.status_code == 200
+        book = load_workbook(io.BytesIO(sheet.content))
+        assert len(book.worksheets) == 3  # results, ballots, not answered (as /ketqua's)
+
+
+async def test_an_anonymous_poll_never_names_anyone(tmp_path: Path) -> None:
+    async with site(tmp_path) as s, s.browser() as browser:
+        ids = await _people(s)
+        _named, secret = await _two_polls(s, ids)
+        await s.sign_in(browser, BOARD)
+        page = await browser.get("/web/binhchon/xem", params={"id": secret})
+        assert page.status_code == 200
+        assert [r[:2] for r in _cells(page.text)] == [
+            ["1. Tín nhiệm", "2"],
+            ["2. Không tín nhiệm", "1"],
+        ]
+        for name in ("Lê Văn Bình", "Nguyễn Thị Ánh", "Hoàng Văn Dũng"):
+            assert name not in page.text
+        assert "Bình chọn ẩn danh" in page.text
+        assert await _audit(s, "poll_votes_viewed") == []
+        sheet = await browser.get("/web/binhchon.xlsx", params={"id": secret})
+        book = load_workbook(io.BytesIO(sheet.content))
+        cells = [
+            str(c) for ws in book.worksheets for r in ws.iter_rows(values_only=True) for c in r
+        ]
+        assert not any(n in cells for n in ("Lê Văn Bình", "Nguyễn Thị Ánh", "Hoàng Văn Dũng"))
+
+
+async def test_a_to_truong_sees_the_counts_of_the_boards_poll_but_not_the_names(
+    tmp_path: Path,
+) -> None:
+    async with site(tmp_path) as s:
+        ids = await _people(s)
+        named, _secret = await _two_polls(s, ids)
+        async with s.browser() as browser:
+            await s.sign_in(browser, LEADER)
+            page = await browser.get("/web/binhchon/xem", params={"id": named})
+            assert page.status_code == 200
+            assert _cells(page.text)[0][:2] == ["1. Có", "2"]
+            for name in ("Lê Văn Bình", "Nguyễn Thị Ánh", "Phạm Văn An"):
+                assert name not in page.text
+            assert "Chỉ người tạo bình chọn và Ban Chấp hành" in page.text
+            await _refused(browser, "/web/binhchon.xlsx", id=named)
+        for who in (OTHER_BOARD, OTHER_LEADER):  # another union's board, another tổ
+            async with s.browser() as browser:
+                await s.sign_in(browser, who)
+                text = await _refused(browser, "/web/binhchon/xem", id=named)
+                assert "Đi dã ngoại" not in text
+                await _refused(browser, "/web/binhchon.xlsx", id=named)
+                assert "Đi dã ngoại" not in (await browser.get("/web/binhchon")).text
+        async with s.browser() as browser:
+            await s.sign_in(browser, BOARD)
+            for forged in ("424242", "x", ""):
+                await _refused(browser, "/web/binhchon/xem", id=forged)
+        denied = [(d.actor, d.target) for d in await _audit(s, "access_denied")]
+        assert denied == [
+            (f"console:{LEADER}", f"poll:{named}"),
+            (f"console:{OTHER_BOARD}", f"poll:{named}"),
+            (f"console:{OTHER_BOARD}", f"poll:{named}"),
+            (f"console:{OTHER_LEADER}", f"poll:{named}"),
+            (f"console:{OTHER_LEADER}", f"poll:{named}"),
+            *[(f"console:{BOARD}", f"poll:{f}") for f in ("424242", "x", "")],
+        ]
