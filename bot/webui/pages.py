@@ -96,5 +96,21 @@ class PageRegistry:
         self.templates[prefix] = folder
 
 
+def spreadsheet(content: bytes, filename: str) -> Response:
+    """An .xlsx for the browser to save (never cached: it holds personal data)."""
+    from starlette.responses import Response
+
+    from bot.spreadsheet import XLSX
+
+    return Response(
+        content,
+        media_type=XLSX,
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 def needs_board_sign_in(access: Any) -> bool:
     return access in BOARD_LEVELS

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from bot import textutil
-from bot.webui.pages import WebRequest
+from bot.webui.pages import WebRequest, spreadsheet
 from handlers import registry
 from handlers.meetings.manage import (
     MAX_LISTED,
@@ -21,7 +21,6 @@ from handlers.meetings.manage import (
     report_file_name,
 )
 from handlers.meetings.plan import when_text, where_text
-from handlers.members.listing import XLSX
 from models import meetings, units
 from models.meetings import CANCELLED, MAYBE, NO, NOT_ANSWERED, YES, Meeting
 
@@ -204,11 +203,4 @@ async def report_file(web: WebRequest) -> Response:
     rows = await attendance_rows(ctx, year)
     content = attendance_workbook(t, year, rows)
     ctx.audit("attendance_exported", target=str(year), members=len(rows), via="web")
-    return Response(
-        content,
-        media_type=XLSX,
-        headers={
-            "Content-Disposition": f'attachment; filename="{report_file_name(year)}"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return spreadsheet(content, report_file_name(year))
