@@ -165,24 +165,61 @@ async def by_code(session: AsyncSession, code: str) -> Sequence[Meeting]:
     return (await session.exec(query.order_by(col(Meeting.starts_at), col(Meeting.id)))).all()
 
 
+@dataclass(frozen=True)
+class Attendance:
+    name: str
+    invited: int
+    attended: int
+
+    @property
+    def rate(self) -> int:
+        """The share of meetings attended, in whole percent."""
+        return round(100 * self.attended / self.invited) if self.invited else 0
+
+
 async def attendance_in_year(
-    session: AsyncSession, root: Unit, year_start: datetime, year_end: datetime
-) -> Sequence[tuple[int, int, int]]:
-    """(member id, meetings invited to, meetings attended) for meetings held in the period."""
+    session: AsyncSession,
+    roots: Sequence[Unit],
+    year_start: datetime,
+    year_end: datetime,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[int, Attendance, list[Attendance]]:
+    """How many members were invited to meetings of these units held in the period, the
+    sums over them all, and each of them (all, or one page) with how many they attended, in
+    Vietnamese name order. Counted, joined and sorted in SQL."""
+    if not roots:
+        return 0, Attendance("", 0, 0), []
     held = select(Meeting.id).where(
-        col(Meeting.unit_id).in_(select(Unit.id).where(col(Unit.path).startswith(root.path))),
+        col(Meeting.unit_id).in_(ids_under(roots)),
         Meeting.status == SCHEDULED,
         col(Meeting.starts_at) >= year_start,
         col(Meeting.starts_at) < year_end,
     )
-    attended = func.sum(case((col(Invite.attended).is_(True), 1), else_=0))
-    query = (
-        select(Invite.member_id, func.count(), attended)
+    came = func.sum(case((col(Invite.attended).is_(True), 1), else_=0))
+    per = (
+        select(
+            col(Invite.member_id).label("member_id"),
+            func.count().label("invited"),
+            came.label("came"),
+        )
         .where(col(Invite.meeting_id).in_(held))
         .group_by(col(Invite.member_id))
-        .order_by(col(Invite.member_id))
+        .subquery()
     )
-    return [(int(m), int(n), int(a or 0)) for m, n, a in (await session.exec(query)).all()]
+    totals = select(func.count(), func.sum(per.c.invited), func.sum(per.c.came)).select_from(per)
+    people, invited, attended = (await session.exec(totals)).one()
+    query = (
+        select(Member.full_name, per.c.invited, per.c.came)
+        .join(per, col(Member.id) == per.c.member_id)
+        .order_by(col(Member.sort_key), col(Member.id))
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    rows = [Attendance(n, int(i), int(c or 0)) for n, i, c in (await session.exec(query)).all()]
+    return int(people), Attendance("", int(invited or 0), int(attended or 0)), rows
 
 
 @dataclass

@@ -179,6 +179,34 @@ async def votes(session: AsyncSession, poll_id: int) -> Sequence[PollVote]:
     ).all()
 
 
+async def ballots(
+    session: AsyncSession, poll_id: int, *, by_name: bool = False
+) -> list[tuple[str, list[int]]]:
+    """Each vote's name and choices, without loading whole rows (a poll of thousands): in
+    the order cast, or `by_name` in the members' Vietnamese order (members.sort_key, sorted
+    in SQL), then those who answered before they were members."""
+    query = select(PollVote.name, PollVote.choices_json).where(PollVote.poll_id == poll_id)
+    if by_name:
+        key = col(Member.sort_key)
+        query = query.outerjoin(Member, col(Member.id) == PollVote.member_id).order_by(
+            key.is_(None), key, col(PollVote.name), col(PollVote.id)
+        )
+    else:
+        query = query.order_by(col(PollVote.id))
+    rows = (await session.exec(query)).all()
+    return [(name, list(json.loads(choices))) for name, choices in rows]
+
+
+async def reported_counts(session: AsyncSession, poll_id: int) -> list[dict[str, Any]]:
+    """The app's own counts of the poll's anonymous native copies."""
+    query = select(PollCopy.counts_json).where(
+        PollCopy.poll_id == poll_id, col(PollCopy.counts_json).is_not(None)
+    )
+    return [
+        json.loads(c) for c in (await session.exec(query.order_by(col(PollCopy.id)))).all() if c
+    ]
+
+
 async def vote_of(
     session: AsyncSession, poll_id: int, platform: str, user_id: str
 ) -> PollVote | None:

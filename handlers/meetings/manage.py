@@ -4,7 +4,6 @@ attendance, minutes (biên bản), and the yearly attendance report (/baocaohop)
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from openpyxl import Workbook
@@ -491,7 +490,7 @@ async def attendance_report(ctx: Context) -> None:
     if year is None:  # not a year, or one without meetings to report
         ctx.reply(ctx.t("mt.report_usage"))
         return
-    rows = await attendance_rows(ctx, year)
+    _count, _sums, rows = await attendance_rows(ctx, year)
     content = attendance_workbook(ctx.t, year, rows)
     ctx.audit("attendance_exported", target=str(year), members=len(rows))
     ctx.reply(
@@ -502,36 +501,25 @@ async def attendance_report(ctx: Context) -> None:
     )
 
 
-@dataclass(frozen=True)
-class AttendanceRow:
-    name: str
-    invited: int
-    attended: int
-
-    @property
-    def rate(self) -> int:
-        """The share of meetings attended, in whole percent."""
-        return round(100 * self.attended / self.invited) if self.invited else 0
-
-
-async def attendance_rows(ctx: Context, year: int) -> list[AttendanceRow]:
-    """Each member of the board's units invited to meetings held in the (local) year, with
-    how many they came to, in Vietnamese name order: the /baocaohop report."""
+async def attendance_rows(
+    ctx: Context, year: int, *, offset: int = 0, limit: int | None = None
+) -> tuple[int, meetings.Attendance, list[meetings.Attendance]]:
+    """The /baocaohop report: each member of the board's units invited to meetings held in
+    the (local) year, with how many they came to, in Vietnamese name order (all, or a page);
+    how many members it counts, and the sums."""
     start = datetime(year, 1, 1, tzinfo=ctx.t.tz).astimezone(UTC)
     end = datetime(year + 1, 1, 1, tzinfo=ctx.t.tz).astimezone(UTC)
-    found: list[tuple[int, int, int]] = []
-    for root in await ctx.board_roots():
-        found += await meetings.attendance_in_year(ctx.session, root, start, end)
-    names = await members.names(ctx.session, [m for m, _, _ in found])
-    rows = [AttendanceRow(names.get(m, "?"), invited, came) for m, invited, came in found]
-    return sorted(rows, key=lambda r: textutil.vi_sort_key(r.name))
+    roots = await ctx.board_roots()
+    return await meetings.attendance_in_year(
+        ctx.session, roots, start, end, offset=offset, limit=limit
+    )
 
 
 def report_file_name(year: int) -> str:
     return f"chuyen-can-{year}.xlsx"
 
 
-def attendance_workbook(t: Translator, year: int, rows: list[AttendanceRow]) -> bytes:
+def attendance_workbook(t: Translator, year: int, rows: list[meetings.Attendance]) -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None

@@ -165,15 +165,13 @@ async def report_page(web: WebRequest) -> Response:
     year = _report_year(web)
     if year is None:
         return web.render("message.html", key="mt.web.report_bad_year", params={}, status=422)
-    rows = await attendance_rows(ctx, year)
     page = (
         textutil.number_or_none(web.request.query_params.get("trang", "1"), low=1, high=100_000)
         or 1
     )
-    pages_count = max((len(rows) + REPORT_PAGE_SIZE - 1) // REPORT_PAGE_SIZE, 1)
     start = (page - 1) * REPORT_PAGE_SIZE
-    invited = sum(r.invited for r in rows)
-    attended = sum(r.attended for r in rows)
+    total, sums, rows = await attendance_rows(ctx, year, offset=start, limit=REPORT_PAGE_SIZE)
+    pages_count = max((total + REPORT_PAGE_SIZE - 1) // REPORT_PAGE_SIZE, 1)
 
     def link(number: int) -> str:
         return f"{REPORT_PAGE}?{urlencode({'nam': year, 'trang': number})}"
@@ -182,9 +180,9 @@ async def report_page(web: WebRequest) -> Response:
         "meetings/report.html",
         year=year,
         years=list(range(ctx.now.astimezone(t.tz).year, 1999, -1))[:10],
-        rows=list(enumerate(rows[start : start + REPORT_PAGE_SIZE], start=start + 1)),
-        total=len(rows),
-        rate=round(100 * attended / invited) if invited else 0,
+        rows=list(enumerate(rows, start=start + 1)),
+        total=total,
+        rate=sums.rate,
         page=page,
         pages=pages_count,
         prev=link(page - 1) if page > 1 else "",
@@ -200,7 +198,7 @@ async def report_file(web: WebRequest) -> Response:
     year = _report_year(web)
     if year is None:
         return web.render("message.html", key="mt.web.report_bad_year", params={}, status=422)
-    rows = await attendance_rows(ctx, year)
+    _count, _sums, rows = await attendance_rows(ctx, year)
     content = attendance_workbook(t, year, rows)
     ctx.audit("attendance_exported", target=str(year), members=len(rows), via="web")
     return spreadsheet(content, report_file_name(year))

@@ -100,11 +100,9 @@ async def poll_page(web: WebRequest) -> Response:
     manager = await can_manage(ctx, poll)  # who may see names, as /ketqua
     named = manager and not poll.anonymous
     if named:
-        votes = await polls.votes(ctx.session, poll.id)
+        ballots = await polls.ballots(ctx.session, poll.id, by_name=True)
         for index, row in enumerate(options):
-            chosen = sorted(
-                (v.name or "?" for v in votes if index in v.choices), key=textutil.vi_sort_key
-            )
+            chosen = [name or "?" for name, choices in ballots if index in choices]
             row["names"], row["more"] = chosen[:MAX_NAMES], max(len(chosen) - MAX_NAMES, 0)
         ctx.audit("poll_votes_viewed", target=f"poll:{poll.id}", via="web")
     missing: list[str] = []

@@ -9,7 +9,6 @@ sent to answers the newest open one; "0" takes the answer back.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -55,17 +54,15 @@ async def tally(session: AsyncSession, poll: Poll) -> Tally:
     assert poll.id is not None
     counts = [0] * len(poll.options)
     voters = 0
-    for vote in await polls.votes(session, poll.id):
+    for _name, choices in await polls.ballots(session, poll.id):
         voters += 1
-        for choice in vote.choices:
+        for choice in choices:
             if 0 <= choice < len(counts):
                 counts[choice] += 1
-    for copy in await polls.copies(session, poll.id):
-        if copy.counts_json:
-            reported = json.loads(copy.counts_json)
-            voters += int(reported["voters"])
-            for index, n in enumerate(reported["counts"][: len(counts)]):
-                counts[index] += int(n)
+    for reported in await polls.reported_counts(session, poll.id):
+        voters += int(reported["voters"])
+        for index, n in enumerate(reported["counts"][: len(counts)]):
+            counts[index] += int(n)
     return Tally(counts, voters)
 
 
