@@ -21,7 +21,7 @@ from models.audit import AuditEntry
 from models.meetings import Invite, MeetingDraft
 from models.polls import MEMBERS, Origin, PollCopy, PollDraft, PollVote
 from tests.people import add_member
-from tests.web import Site, make_role, site
+from tests.web import Site, csrf_of, make_role, site
 
 BOARD, LEADER, OTHER_LEADER, OTHER_BOARD, MEMBER = "2", "4", "5", "6", "7"
 
@@ -162,7 +162,7 @@ def _cells(html: str) -> list[list[str]]:
     rows = re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S)
     return [
         [
-            re.sub(r"<[^>]+>", "", c).strip()
+            " ".join(re.sub(r"<[^>]+>", "", c).split())
             for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", r, re.S)
         ]
         for r in rows
@@ -245,6 +245,53 @@ async def test_a_meetings_page_shows_who_answered_what_and_who_came(tmp_path: Pa
         assert [r[1] for r in _cells(silent.text)] == ["Phạm Văn An"]
         absent = await browser.get("/web/hop/xem", params={"id": meeting_id, "traloi": "no"})
         assert [r[1] for r in _cells(absent.text)] == ["Nguyễn Thị Ánh"]
+
+
+async def test_the_organiser_ticks_who_came_once_the_meeting_opens(tmp_path: Path) -> None:
+    async with site(tmp_path) as s, s.browser() as browser:
+        ids = await _people(s)
+        an, anh, binh = ids["Phạm Văn An"], ids["Nguyễn Thị Ánh"], ids["Lê Văn Bình"]
+        later = await _vp_meeting(s, ids)  # in two days: too early to take attendance
+        now = await _meeting(
+            s,
+            "SCT-VP",
+            "Họp tổ đột xuất",
+            {an: ("yes", None, False), anh: ("yes", None, False), binh: ("yes", None, True)},
+            hours=-0.25,
+        )
+        await s.sign_in(browser, LEADER)
+        page = await browser.get("/web/hop/xem", params={"id": now})
+        assert 'name="present"' in page.text
+        stranger = ids["Nguyễn Văn Xây"]  # another union's member, not invited
+        form = {
+            "csrf": csrf_of(page.text),
+            "shown": [str(an), str(anh), str(binh), str(stranger)],
+            "present": [str(an), str(stranger)],  # An came; Bình's tick taken off
+        }
+        saved = await browser.post(f"/web/hop/xem?id={now}", data=form)
+        assert saved.status_code == 200
+        assert "Đã lưu điểm danh: 2 thay đổi." in saved.text
+        assert "1 người không có trong danh sách mời" in saved.text
+        async with s.app.db.session() as session:
+            came = {i.member_id: bool(i.attended) for i in await meetings.invites(session, now)}
+        assert came == {an: True, anh: False, binh: False}
+        marked = await _audit(s, "attendance_marked")
+        assert sorted(json.loads(m.detail_json)["member"] for m in marked) == sorted([an, binh])
+        denied = await _audit(s, "access_denied")
+        assert [json.loads(d.detail_json).get("member") for d in denied] == [stranger]
+        early = await browser.get("/web/hop/xem", params={"id": later})
+        assert 'name="present"' not in early.text
+        refused = await browser.post(
+            f"/web/hop/xem?id={later}",
+            data={"csrf": csrf_of(early.text), "shown": [str(an)], "present": [str(an)]},
+        )
+        assert "Chỉ điểm danh được từ 30 phút trước giờ họp." in refused.text
+        async with s.app.db.session() as session:
+            assert (await meetings.invite(session, later, an)).attended is None  # type: ignore[union-attr]
+        no_token = await browser.post(
+            f"/web/hop/xem?id={now}", data={"shown": [str(anh)], "present": [str(anh)]}
+        )
+        assert no_token.status_code == 403
 
 
 async def _refused(browser: httpx.AsyncClient, path: str, **params: object) -> str:

@@ -17,7 +17,13 @@ from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
 from bot.spreadsheet import keep_text
 from handlers import registry
 from handlers.common import pickers
-from handlers.meetings.plan import describe, plan_reminders, send_to_invitees, when_text
+from handlers.meetings.plan import (
+    attendance_open,
+    describe,
+    plan_reminders,
+    send_to_invitees,
+    when_text,
+)
 from handlers.meetings.schedule import _offset_text
 from handlers.members.listing import XLSX
 from models import meetings, members, reminders, units
@@ -27,6 +33,17 @@ from models.types import fit_file_name
 MEETING_TIMERS = ("meeting_reminder", "meeting_next")
 MAX_LISTED = 200  # meetings in /quanlyhop, a page at a time
 ATTENDANCE_LIST = "mm_attendance"  # a meeting's invitees, searched by typed words
+
+
+def mark_attendance(ctx: Context, meeting: Meeting, invite: meetings.Invite, present: bool) -> None:
+    """The organiser marks one invitee present or not (audited)."""
+    invite.attended = present
+    ctx.audit(
+        "attendance_marked",
+        target=f"meeting:{meeting.id}",
+        member=invite.member_id,
+        present=present,
+    )
 
 
 @registry.command(
@@ -149,7 +166,7 @@ async def _status(ctx: Context, meeting: Meeting) -> None:
                 Button(ctx.t("mt.btn.cancel_meeting"), payload("mm", "cancel", meeting.id)),
             ],
         ]
-    if meeting.status == SCHEDULED and ctx.now >= meeting.starts_at - timedelta(minutes=30):
+    if meeting.status == SCHEDULED and attendance_open(meeting, ctx.now):
         buttons += [
             [
                 Button(ctx.t("mt.btn.attendance"), payload("mm", "att", meeting.id)),
@@ -381,7 +398,7 @@ async def _attendance(
 ) -> None:
     """Who came, a page of invitees at a time; typed words of a name find someone."""
     assert meeting.id is not None
-    if ctx.now < meeting.starts_at - timedelta(minutes=30):
+    if not attendance_open(meeting, ctx.now):
         ctx.reply(ctx.t("mt.attendance_too_early"))
         return
     invites = await meetings.invites(ctx.session, meeting.id)
@@ -435,15 +452,9 @@ async def _toggle_attendance(
 ) -> None:
     assert meeting.id is not None
     invite = await meetings.invite(ctx.session, meeting.id, member_id)
-    if invite is None or ctx.now < meeting.starts_at - timedelta(minutes=30):
+    if invite is None or not attendance_open(meeting, ctx.now):
         raise OutdatedPress()
-    invite.attended = not invite.attended
-    ctx.audit(
-        "attendance_marked",
-        target=f"meeting:{meeting.id}",
-        member=member_id,
-        present=invite.attended,
-    )
+    mark_attendance(ctx, meeting, invite, not invite.attended)
     query = pickers.listened_query(ctx, ATTENDANCE_LIST, [meeting.id])
     await _attendance(ctx, meeting, number, query, edit=True)
 

@@ -18,11 +18,12 @@ from handlers.meetings.manage import (
     MAX_LISTED,
     attendance_rows,
     attendance_workbook,
+    mark_attendance,
     report_file_name,
 )
-from handlers.meetings.plan import when_text, where_text
+from handlers.meetings.plan import attendance_open, when_text, where_text
 from models import meetings, units
-from models.meetings import CANCELLED, MAYBE, NO, NOT_ANSWERED, YES, Meeting
+from models.meetings import CANCELLED, MAYBE, NO, NOT_ANSWERED, SCHEDULED, YES, Meeting
 
 LIST_PAGE = "/web/hop"
 MEETING_PAGE = "/web/hop/xem"
@@ -91,6 +92,10 @@ async def meeting_page(web: WebRequest) -> Response:
     if isinstance(meeting, Response):
         return meeting
     assert meeting.id is not None
+    marking = meeting.status == SCHEDULED and attendance_open(meeting, ctx.now)
+    notice: tuple[str, str] | None = None
+    if web.method == "POST":
+        notice = await _save_attendance(web, meeting, allowed=marking)
     query = web.request.query_params
     answer = query.get("traloi", "")
     answer = answer if answer in ANSWER_FILTERS else ""
@@ -114,6 +119,7 @@ async def meeting_page(web: WebRequest) -> Response:
     rows = [
         {
             "no": (page - 1) * PAGE_SIZE + number,
+            "id": member.id,
             "name": member.full_name,
             "unit": unit_of[member.unit_id].name if member.unit_id in unit_of else "",
             "answer": t(f"mt.answer.{invite.answer}" if invite.answer else "mt.answer.none"),
@@ -149,7 +155,37 @@ async def meeting_page(web: WebRequest) -> Response:
         pages=pages_count,
         prev=link(trang=page - 1) if page > 1 else "",
         next=link(trang=page + 1) if page < pages_count else "",
+        marking=marking,
+        here=link(),
+        notice=notice,
     )
+
+
+async def _save_attendance(web: WebRequest, meeting: Meeting, *, allowed: bool) -> tuple[str, str]:
+    """The ticks of the page's rows, saved as the chat's attendance list saves a press
+    (audited `attendance_marked`); an id not invited to this meeting is refused and audited."""
+    ctx, t = web.ctx, web.t
+    if not allowed:
+        key = "mt.cannot_change_past" if meeting.status != SCHEDULED else "mt.attendance_too_early"
+        return "bad", t(key)
+    assert meeting.id is not None
+    shown = {n for v in web.values("shown") if (n := textutil.number_or_none(v)) is not None}
+    present = set(web.values("present"))
+    changed = refused = 0
+    for member_id in sorted(shown)[:PAGE_SIZE]:
+        invite = await meetings.invite(ctx.session, meeting.id, member_id)
+        if invite is None:
+            ctx.audit("access_denied", target=f"meeting:{meeting.id}", member=member_id)
+            refused += 1
+            continue
+        wanted = str(member_id) in present
+        if bool(invite.attended) != wanted:
+            mark_attendance(ctx, meeting, invite, wanted)
+            changed += 1
+    text = t("mt.web.attendance_saved", count=changed)
+    if refused:
+        return "bad", text + " " + t("mt.web.attendance_refused", count=refused)
+    return "ok", text
 
 
 def _report_year(web: WebRequest) -> int | None:
