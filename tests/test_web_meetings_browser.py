@@ -9,7 +9,7 @@ import pytest
 
 from tests.browser import DESK, PHONE, chromium, shot
 from tests.test_web_browser import served  # noqa: F401  (the fixture)
-from tests.test_web_meetings import BOARD, _people, _two_polls, _vp_meeting
+from tests.test_web_meetings import BOARD, _meeting, _people, _two_polls, _vp_meeting
 from tests.web import Site
 
 pytestmark = pytest.mark.e2e
@@ -22,6 +22,13 @@ async def test_the_board_reads_a_meetings_answers_and_a_polls_results(
     ids = await _people(s)
     await _vp_meeting(s, ids)
     named, _secret = await _two_polls(s, ids)
+    started = await _meeting(  # began ten minutes ago: attendance is taken on the page
+        s,
+        "SCT-VP",
+        "Họp tổ đột xuất",
+        {ids["Phạm Văn An"]: ("yes", None, False), ids["Lê Văn Bình"]: ("yes", None, True)},
+        hours=-1 / 6,
+    )
     link = await s.link_from_chat(BOARD)
     async with chromium() as browser:
         desk = await browser.new_context(**DESK, locale="vi-VN")
@@ -52,3 +59,10 @@ async def test_the_board_reads_a_meetings_answers_and_a_polls_results(
         await shot(small, "poll-results-phone")
         await page.get_by_role("link", name="Cuộc họp").first.click()
         await shot(page, "meetings")
+        await page.get_by_role("link", name="Họp tổ đột xuất").click()
+        await page.get_by_label("Có mặt: Phạm Văn An").check()
+        await page.get_by_role("button", name="Lưu điểm danh").click()
+        await page.get_by_text("Đã lưu điểm danh: 1 thay đổi.").wait_for()
+        assert await page.get_by_label("Có mặt: Phạm Văn An").is_checked()
+        await shot(page, "meeting-attendance")
+        assert page.url.startswith(f"{base}/web/hop/xem?id={started}")
