@@ -82,7 +82,11 @@ async def poll_page(web: WebRequest) -> Response:
     if isinstance(poll, Response):
         return poll
     assert poll.id is not None
-    result = await tally(ctx.session, poll)
+    manager = await can_manage(ctx, poll)  # who may see names, as /ketqua
+    named = manager and not poll.anonymous
+    # Read once: the count and the names under each option come from the same votes.
+    ballots = await polls.ballots(ctx.session, poll.id, by_name=True) if named else None
+    result = await tally(ctx.session, poll, ballots)
     best = max(result.counts, default=0)
     options: list[dict[str, Any]] = [
         {
@@ -97,10 +101,7 @@ async def poll_page(web: WebRequest) -> Response:
         }
         for index, option in enumerate(poll.options)
     ]
-    manager = await can_manage(ctx, poll)  # who may see names, as /ketqua
-    named = manager and not poll.anonymous
-    if named:
-        ballots = await polls.ballots(ctx.session, poll.id, by_name=True)
+    if ballots is not None:
         for index, row in enumerate(options):
             chosen = [name or "?" for name, choices in ballots if index in choices]
             row["names"], row["more"] = chosen[:MAX_NAMES], max(len(chosen) - MAX_NAMES, 0)

@@ -48,13 +48,18 @@ class Tally:
         return 100.0 * self.counts[index] / self.voters if self.voters else 0.0
 
 
-async def tally(session: AsyncSession, poll: Poll) -> Tally:
-    """Named and text votes from the database, plus the platform's counts of anonymous
-    native copies: one poll sent to many chats is one result."""
+async def tally(
+    session: AsyncSession, poll: Poll, ballots: list[tuple[str, list[int]]] | None = None
+) -> Tally:
+    """Named and text votes from the database (or `ballots`, the poll's votes already read),
+    plus the platform's counts of anonymous native copies: one poll sent to many chats is
+    one result."""
     assert poll.id is not None
     counts = [0] * len(poll.options)
     voters = 0
-    for _name, choices in await polls.ballots(session, poll.id):
+    if ballots is None:
+        ballots = await polls.ballots(session, poll.id)
+    for _name, choices in ballots:
         voters += 1
         for choice in choices:
             if 0 <= choice < len(counts):
