@@ -477,7 +477,7 @@ async def test_a_named_polls_results_show_who_chose_what_to_the_board(tmp_path: 
         assert len(book.worksheets) == 3  # results, ballots, not answered (as /ketqua's)
 
 
-async def test_an_anonymous_poll_never_names_anyone(tmp_path: Path) -> None:
+async def test_an_anonymous_poll_never_shows_who_chose_what(tmp_path: Path) -> None:
     async with site(tmp_path) as s, s.browser() as browser:
         ids = await _people(s)
         _named, secret = await _two_polls(s, ids)

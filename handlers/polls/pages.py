@@ -2,7 +2,7 @@
 they made), and a page per poll with its results as a chart, the numbers as text. Who chose
 what, and who has not answered, only where the chat's /ketqua shows them: a named poll, to
 its maker and the board of its unit (handlers/polls/results.py `can_manage`); an anonymous
-poll never names anyone."""
+poll never shows who chose what."""
 
 from __future__ import annotations
 
