@@ -9,146 +9,27 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from models import meetings, members, polls, units
+from models import meetings, members, units
 from models.audit import AuditEntry
-from models.meetings import Invite, MeetingDraft
-from models.polls import MEMBERS, Origin, PollCopy, PollDraft, PollVote
-from tests.people import add_member
-from tests.web import Site, csrf_of, make_role, site
-
-BOARD, LEADER, OTHER_LEADER, OTHER_BOARD, MEMBER = "2", "4", "5", "6", "7"
-
-
-async def _people(s: Site) -> dict[str, int]:
-    """The board of SCT, the tổ trưởng of its Văn phòng and of its Kỹ thuật, the board of
-    another union (SXD), and members; returns member ids by name."""
-    await make_role(s.app, "console", BOARD, "Trần Văn Bảo", "SCT", "bch", "+84901111111")
-    await make_role(s.app, "console", LEADER, "Phạm Văn Tổ", "SCT-VP", "to_truong", "+84903333333")
-    await make_role(
-        s.app, "console", OTHER_LEADER, "Vũ Thị Kỹ", "SCT-KT", "to_truong", "+84903333334"
-    )
-    await make_role(s.app, "console", OTHER_BOARD, "Đinh Văn Xa", "SXD", "bch", "+84902222222")
-    ids: dict[str, int] = {}
-    for name, unit, phone in (
-        ("Lê Văn Bình", "SCT-VP", "+84913000001"),
-        ("Nguyễn Thị Ánh", "SCT-VP", "+84913000002"),
-        ("Hoàng Văn Dũng", "SCT-VP", "+84913000003"),
-        ("Phạm Văn An", "SCT-VP", "+84913000004"),
-        ("Nguyễn Văn Xây", "SXD-VP", "+84913000006"),
-    ):
-        member = await add_member(s.app, name, unit, phone)
-        assert member.id is not None
-        ids[name] = member.id
-    async with s.app.db.session() as session:
-        ident = await members.ensure_identity(session, "console", MEMBER, "Bình")
-        ident.member_id = ids["Lê Văn Bình"]
-        await session.commit()
-    return ids
-
-
-async def _meeting(
-    s: Site,
-    unit_code: str,
-    title: str,
-    people: dict[int, tuple[str | None, str | None, bool]],
-    *,
-    hours: float = 48,
-) -> int:
-    """A meeting of the unit in `hours`, its invitees' answers (answer, reason, came)."""
-    now = s.clock.now()
-    async with s.app.db.session() as session:
-        unit = await units.by_code(session, unit_code)
-        assert unit is not None and unit.id is not None
-        draft = MeetingDraft(
-            unit_id=unit.id,
-            title=title,
-            kind="to",
-            starts=now + timedelta(hours=hours),
-            ends=now + timedelta(hours=hours + 2),
-            place="Phòng họp tầng 3",
-            audience="all",
-        )
-        meeting = await meetings.create(
-            session=session,
-            draft=draft,
-            organiser_id=None,
-            platform="console",
-            chat_id=BOARD,
-            checkin_code="K7MX3P",
-            now=now,
-        )
-        assert meeting.id is not None
-        for member_id, (answer, reason, came) in people.items():
-            session.add(
-                Invite(
-                    meeting_id=meeting.id,
-                    member_id=member_id,
-                    answer=answer,
-                    reason=reason,
-                    answered_at=now if answer else None,
-                    attended=came or None,
-                    checked_in_at=now if came else None,
-                )
-            )
-        await session.commit()
-        return meeting.id
-
-
-async def _poll(
-    s: Site,
-    unit_code: str,
-    question: str,
-    options: list[str],
-    votes: dict[int, tuple[str, list[int]]],
-    *,
-    anonymous: bool = False,
-    sent_to: tuple[int, ...] | list[int] = (),
-    created_by: int | None = None,
-) -> int:
-    async with s.app.db.session() as session:
-        unit = await units.by_code(session, unit_code)
-        assert unit is not None
-        poll = await polls.create(
-            session=session,
-            draft=PollDraft(q=question, opts=options, anon=anonymous),
-            target=MEMBERS,
-            unit_id=unit.id,
-            closes_at=None,
-            created_by=created_by,
-            origin=Origin("console", BOARD, False),
-            now=s.clock.now(),
-        )
-        assert poll.id is not None
-        for member_id in sent_to:
-            session.add(
-                PollCopy(
-                    poll_id=poll.id,
-                    platform="console",
-                    chat_id=f"c{member_id}",
-                    member_id=member_id,
-                )
-            )
-        for member_id, (name, choices) in votes.items():
-            session.add(
-                PollVote(
-                    poll_id=poll.id,
-                    platform="console",
-                    user_id=f"u{member_id}",
-                    member_id=member_id,
-                    name=name,
-                    choices_json=json.dumps(choices),
-                    updated_at=s.clock.now(),
-                )
-            )
-        await session.commit()
-        return poll.id
+from tests.meetings_polls import (
+    BOARD,
+    LEADER,
+    MEMBER,
+    OTHER_BOARD,
+    OTHER_LEADER,
+    meeting,
+    people,
+    poll,
+    two_polls,
+    vp_meeting,
+)
+from tests.web import Site, csrf_of, site
 
 
 async def _audit(s: Site, action: str) -> list[AuditEntry]:
@@ -170,31 +51,17 @@ def _cells(html: str) -> list[list[str]]:
     ]
 
 
-async def _vp_meeting(s: Site, ids: dict[str, int]) -> int:
-    return await _meeting(
-        s,
-        "SCT-VP",
-        "Sinh hoạt tổ tháng 12",
-        {
-            ids["Lê Văn Bình"]: ("yes", None, True),
-            ids["Nguyễn Thị Ánh"]: ("no", "Đi công tác", False),
-            ids["Hoàng Văn Dũng"]: ("maybe", None, False),
-            ids["Phạm Văn An"]: (None, None, False),
-        },
-    )
-
-
 # --- meetings -------------------------------------------------------------------------------
 async def test_the_meetings_page_lists_the_organisers_meetings_with_their_answers(
     tmp_path: Path,
 ) -> None:
     async with site(tmp_path) as s, s.browser() as browser:
-        ids = await _people(s)
-        await _vp_meeting(s, ids)
-        await _meeting(
+        ids = await people(s)
+        await vp_meeting(s, ids)
+        await meeting(
             s, "SXD-VP", "Họp tổ Sở Xây dựng", {ids["Nguyễn Văn Xây"]: ("yes", None, False)}
         )
-        await _meeting(s, "SCT-KT", "Họp tổ Kỹ thuật", {}, hours=-72)  # held 3 days ago
+        await meeting(s, "SCT-KT", "Họp tổ Kỹ thuật", {}, hours=-72)  # held 3 days ago
         await s.sign_in(browser, BOARD)
         page = await browser.get("/web/hop")
         assert page.status_code == 200
@@ -222,8 +89,8 @@ async def test_the_meetings_page_lists_the_organisers_meetings_with_their_answer
 
 async def test_a_meetings_page_shows_who_answered_what_and_who_came(tmp_path: Path) -> None:
     async with site(tmp_path) as s, s.browser() as browser:
-        ids = await _people(s)
-        meeting_id = await _vp_meeting(s, ids)
+        ids = await people(s)
+        meeting_id = await vp_meeting(s, ids)
         await s.sign_in(browser, LEADER)
         page = await browser.get("/web/hop/xem", params={"id": meeting_id})
         assert page.status_code == 200
@@ -249,10 +116,10 @@ async def test_a_meetings_page_shows_who_answered_what_and_who_came(tmp_path: Pa
 
 async def test_the_organiser_ticks_who_came_once_the_meeting_opens(tmp_path: Path) -> None:
     async with site(tmp_path) as s, s.browser() as browser:
-        ids = await _people(s)
+        ids = await people(s)
         an, anh, binh = ids["Phạm Văn An"], ids["Nguyễn Thị Ánh"], ids["Lê Văn Bình"]
-        later = await _vp_meeting(s, ids)  # in two days: too early to take attendance
-        now = await _meeting(
+        later = await vp_meeting(s, ids)  # in two days: too early to take attendance
+        now = await meeting(
             s,
             "SCT-VP",
             "Họp tổ đột xuất",
@@ -304,8 +171,8 @@ async def test_another_unions_or_tos_meeting_and_forged_ids_are_refused_and_audi
     tmp_path: Path,
 ) -> None:
     async with site(tmp_path) as s:
-        ids = await _people(s)
-        meeting_id = await _vp_meeting(s, ids)
+        ids = await people(s)
+        meeting_id = await vp_meeting(s, ids)
         for who in (OTHER_BOARD, OTHER_LEADER):
             async with s.browser() as browser:
                 await s.sign_in(browser, who)
@@ -333,9 +200,9 @@ async def test_a_member_or_a_former_to_truong_cannot_open_the_meetings_or_polls(
     tmp_path: Path,
 ) -> None:
     async with site(tmp_path) as s:
-        ids = await _people(s)
-        meeting_id = await _vp_meeting(s, ids)
-        poll_id = await _poll(s, "SCT-VP", "Đi dã ngoại?", ["Có", "Không"], {})
+        ids = await people(s)
+        meeting_id = await vp_meeting(s, ids)
+        poll_id = await poll(s, "SCT-VP", "Đi dã ngoại?", ["Có", "Không"], {})
         async with s.browser() as browser:  # a member's session, from a page link
             await s.sign_in(browser, MEMBER, "/hoso")
             for path in (
@@ -378,22 +245,22 @@ async def test_a_member_or_a_former_to_truong_cannot_open_the_meetings_or_polls(
 
 async def test_the_yearly_attendance_report_and_its_spreadsheet(tmp_path: Path) -> None:
     async with site(tmp_path) as s, s.browser() as browser:
-        ids = await _people(s)
-        await _meeting(
+        ids = await people(s)
+        await meeting(
             s,
             "SCT-VP",
             "Họp tháng 10",
             {ids["Lê Văn Bình"]: ("yes", None, True), ids["Nguyễn Thị Ánh"]: ("yes", None, True)},
             hours=-24 * 30,
         )
-        await _meeting(
+        await meeting(
             s,
             "SCT-VP",
             "Họp tháng 11",
             {ids["Lê Văn Bình"]: ("yes", None, True), ids["Nguyễn Thị Ánh"]: ("no", "Ốm", False)},
             hours=-24,
         )
-        await _meeting(
+        await meeting(
             s, "SXD-VP", "Họp Sở Xây dựng", {ids["Nguyễn Văn Xây"]: ("yes", None, True)}, hours=-24
         )
         await s.sign_in(browser, BOARD)
@@ -427,33 +294,11 @@ async def test_the_yearly_attendance_report_and_its_spreadsheet(tmp_path: Path) 
 
 
 # --- polls ----------------------------------------------------------------------------------
-async def _two_polls(s: Site, ids: dict[str, int]) -> tuple[int, int]:
-    voters = {
-        ids["Lê Văn Bình"]: ("Lê Văn Bình", [0]),
-        ids["Nguyễn Thị Ánh"]: ("Nguyễn Thị Ánh", [0]),
-        ids["Hoàng Văn Dũng"]: ("Hoàng Văn Dũng", [1]),
-    }
-    everyone = [ids[n] for n in ("Lê Văn Bình", "Nguyễn Thị Ánh", "Hoàng Văn Dũng", "Phạm Văn An")]
-    named = await _poll(
-        s, "SCT-VP", "Đi dã ngoại thứ Bảy?", ["Có", "Không", "Có thể"], voters, sent_to=everyone
-    )
-    secret = await _poll(
-        s,
-        "SCT-VP",
-        "Tín nhiệm tổ trưởng?",
-        ["Tín nhiệm", "Không tín nhiệm"],
-        voters,
-        anonymous=True,
-        sent_to=everyone,
-    )
-    return named, secret
-
-
 async def test_a_named_polls_results_show_who_chose_what_to_the_board(tmp_path: Path) -> None:
     async with site(tmp_path) as s, s.browser() as browser:
-        ids = await _people(s)
-        named, _secret = await _two_polls(s, ids)
-        await _poll(s, "SXD-VP", "Câu hỏi của Sở Xây dựng?", ["A", "B"], {})
+        ids = await people(s)
+        named, _secret = await two_polls(s, ids)
+        await poll(s, "SXD-VP", "Câu hỏi của Sở Xây dựng?", ["A", "B"], {})
         await s.sign_in(browser, BOARD)
         listed = await browser.get("/web/binhchon")
         assert "Đi dã ngoại thứ Bảy?" in listed.text and "Tín nhiệm tổ trưởng?" in listed.text
@@ -479,8 +324,8 @@ async def test_a_named_polls_results_show_who_chose_what_to_the_board(tmp_path: 
 
 async def test_an_anonymous_poll_never_shows_who_chose_what(tmp_path: Path) -> None:
     async with site(tmp_path) as s, s.browser() as browser:
-        ids = await _people(s)
-        _named, secret = await _two_polls(s, ids)
+        ids = await people(s)
+        _named, secret = await two_polls(s, ids)
         await s.sign_in(browser, BOARD)
         page = await browser.get("/web/binhchon/xem", params={"id": secret})
         assert page.status_code == 200
@@ -504,8 +349,8 @@ async def test_a_to_truong_sees_the_counts_of_the_boards_poll_but_not_the_names(
     tmp_path: Path,
 ) -> None:
     async with site(tmp_path) as s:
-        ids = await _people(s)
-        named, _secret = await _two_polls(s, ids)
+        ids = await people(s)
+        named, _secret = await two_polls(s, ids)
         async with s.browser() as browser:
             await s.sign_in(browser, LEADER)
             page = await browser.get("/web/binhchon/xem", params={"id": named})

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import DESK, PHONE, chromium, shot
-from tests.test_web_browser import served  # noqa: F401  (the fixture)
-from tests.test_web_meetings import BOARD, _meeting, _people, _two_polls, _vp_meeting
+from tests.browser import DESK, PHONE, chromium, served, shot  # noqa: F401  (served: a fixture)
+from tests.meetings_polls import BOARD, meeting, people, two_polls, vp_meeting
 from tests.web import Site
 
 pytestmark = pytest.mark.e2e
@@ -19,10 +18,10 @@ async def test_the_board_reads_a_meetings_answers_and_a_polls_results(
     served: tuple[Site, str],  # noqa: F811
 ) -> None:
     s, base = served
-    ids = await _people(s)
-    await _vp_meeting(s, ids)
-    named, _secret = await _two_polls(s, ids)
-    started = await _meeting(  # began ten minutes ago: attendance is taken on the page
+    ids = await people(s)
+    await vp_meeting(s, ids)
+    named, _secret = await two_polls(s, ids)
+    started = await meeting(  # began ten minutes ago: attendance is taken on the page
         s,
         "SCT-VP",
         "Họp tổ đột xuất",
