@@ -5,7 +5,10 @@
 A temporary SQLite file with one CĐCS of 20 tổ, `--members` active members and `--pending`
 requests; a board member's session; then each page fetched `--repeats` times in process
 (httpx over ASGI, no network): the board's pending requests page, the member table (a page,
-a search, a filter; the export three times), the registration form, the meetings pages (a
+a search, a filter; the export three times), the registration form, and the emulation pages
+(the campaign's progress, its chart and spreadsheet, the review: a page, a search, a tổ, and
+a form deciding a page of 50 members' LĐTT, alternately reached and not). Every active member
+pledged LĐTT, one in five also CSTĐCS and ĐVCĐ xuất sắc. Then the meetings pages (a
 general assembly that invited everyone, a year of monthly tổ meetings for the attendance
 report) and the polls pages (a named and an anonymous poll sent to every member, 70% answered).
 Prints the median and the slowest time per page.
@@ -22,16 +25,21 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import insert, select
+from sqlalchemy import insert
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import links
 from bot.app import App
 from bot.clock import SystemClock
 from bot.config import parse_settings
 from bot.runtime import build_app
 from bot.web import build_web_app
+from bot.webui import csrf
 from bot.webui.shell import COOKIE
-from models import members, roles, units
+from models import emulation, members, roles, units
 from models import web as web_tokens
+from models.emulation import Pledge
 from models.meetings import Invite, Meeting
 from models.members import Identity, Member
 from models.polls import MEMBERS, Poll, PollCopy, PollVote
@@ -73,6 +81,7 @@ async def _seed(app: App, count: int, pending: int) -> str:
             now=app.clock.now(),
             ttl=timedelta(hours=1),
         )
+        await _campaign(session, app, root.id)
         await members.ensure_identity(session, "console", "3", "Người mới")
         member_token = await web_tokens.issue(
             session,
@@ -173,6 +182,36 @@ async def _seed_meetings_and_polls(app: App) -> tuple[int, int, int]:
         return assembly.id, poll_ids[0], poll_ids[1]
 
 
+async def _campaign(session: AsyncSession, app: App, root_id: int) -> None:
+    settings = app.settings.emulation
+    now = app.clock.now()
+    campaign = await emulation.create_campaign(
+        session=session,
+        unit_id=root_id,
+        year=now.year,
+        deadline=now + timedelta(days=10),
+        titles=[x.model_dump() for x in settings.titles],
+        targets=[x.model_dump() for x in settings.targets],
+        created_by=None,
+        now=now,
+    )
+    people = (
+        await session.exec(select(Member.id, Member.unit_id).where(Member.status == "active"))
+    ).all()
+    for number, (member_id, unit_id) in enumerate(people):
+        codes = ["LDTT", "CSTDCS", "DVXS"] if number % 5 == 0 else ["LDTT"]
+        for code in codes:
+            session.add(
+                Pledge(
+                    campaign_id=campaign.id,  # type: ignore[arg-type]
+                    member_id=member_id,  # type: ignore[arg-type]
+                    unit_id=unit_id,
+                    title_code=code,
+                    created_at=now,
+                )
+            )
+
+
 async def _time(client: httpx.AsyncClient, method: str, path: str, **kw: object) -> float:
     start = time.perf_counter()
     answer = await client.request(method, path, **kw)  # type: ignore[arg-type]
@@ -222,6 +261,7 @@ async def main(count: int, pending: int, repeats: int) -> None:
                 "GET /web/doanvien.xlsx (10,300 rows)",
                 [await _time(board, "GET", "/web/doanvien.xlsx") for _ in range(3)],
             )
+            await _emulation(app, board, tokens[0], repeats)
             for name, path in (
                 ("GET /web/hop (21 listed)", "/web/hop"),
                 ("GET /web/hop/xem (all invited)", f"/web/hop/xem?id={assembly}"),
@@ -251,6 +291,36 @@ async def main(count: int, pending: int, repeats: int) -> None:
                 [await _time(person, "GET", "/web/dangky") for _ in range(repeats)],
             )
         await app.db.dispose()
+
+
+async def _emulation(app: App, board: httpx.AsyncClient, token: str, repeats: int) -> None:
+    await board.get("/web/thidua/tiendo.png")  # matplotlib loads once (about a second)
+    for name, path, times in (
+        ("GET /web/thidua/tiendo", "/web/thidua/tiendo", repeats),
+        ("GET /web/thidua/tiendo.png (chart)", "/web/thidua/tiendo.png", 10),
+        ("GET /web/thidua/baocao.xlsx", "/web/thidua/baocao.xlsx", 3),
+        ("GET /web/thidua/xet (page 1)", "/web/thidua/xet", repeats),
+        ("GET /web/thidua/xet?trang=150", "/web/thidua/xet?trang=150", repeats),
+        ("GET /web/thidua/xet?q=nguyen van thu 12", "/web/thidua/xet?q=nguyen+van+thu+12", repeats),
+    ):
+        _report(name, [await _time(board, "GET", path) for _ in range(times)])
+    async with app.db.session() as session:
+        to = await units.by_code(session, "BM-3")
+        assert to is not None
+        query = select(Pledge.id).where(Pledge.title_code == "LDTT", Pledge.unit_id == to.id)
+        some = (await session.exec(query.limit(50))).all()
+    path = f"/web/thidua/xet?donvi={to.id}"
+    _report(
+        "GET /web/thidua/xet?donvi=<a tổ>",
+        [await _time(board, "GET", path) for _ in range(repeats)],
+    )
+    proof = csrf.token(links.signing_key(app.settings), token)
+    samples = []
+    for number in range(repeats):
+        result = "chua_dat" if number % 2 else "dat"
+        form = {"csrf": proof, **{f"r-{pledge_id}": result for pledge_id in some}}
+        samples.append(await _time(board, "POST", "/web/thidua/xet", data=form))
+    _report("POST /web/thidua/xet (50 decisions)", samples)
 
 
 if __name__ == "__main__":

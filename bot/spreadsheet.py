@@ -10,8 +10,6 @@ from typing import Any
 
 from openpyxl.cell import WriteOnlyCell
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
 
 def keep_text(*sheets: Any) -> None:
     """Turn every would-be formula in these (normal mode) sheets back into text."""

@@ -10,6 +10,7 @@ def load_all() -> Registry:
     from handlers import account, groups, help, linking, web_signin  # noqa: F401
     from handlers.broadcasts import compose, deliveries  # noqa: F401
     from handlers.emulation import (  # noqa: F401
+        board_pages,
         campaign,
         collective,
         edit,

@@ -145,6 +145,29 @@ async def pledges_of(session: AsyncSession, campaign_id: int, member_id: int) ->
     return (await session.exec(query)).all()
 
 
+def pledged_ids_query(campaign_id: int) -> Any:
+    """The ids of the members who pledged a title in the campaign, as a query."""
+    return select(Pledge.member_id).where(Pledge.campaign_id == campaign_id)
+
+
+async def pledges_for(
+    session: AsyncSession, campaign_id: int, member_ids: Sequence[int]
+) -> dict[int, list[Pledge]]:
+    """The pledges of these members in the campaign, by member, in the order they chose them:
+    one query for a page of the review."""
+    if not member_ids:
+        return {}
+    query = (
+        select(Pledge)
+        .where(Pledge.campaign_id == campaign_id, col(Pledge.member_id).in_(list(member_ids)))
+        .order_by(col(Pledge.id))
+    )
+    found: dict[int, list[Pledge]] = {}
+    for pledge in (await session.exec(query)).all():
+        found.setdefault(pledge.member_id, []).append(pledge)
+    return found
+
+
 async def count_title(
     session: AsyncSession, campaign_id: int, code: str, exclude_member: int | None = None
 ) -> int:

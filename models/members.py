@@ -284,16 +284,20 @@ async def table_page(
     gender: str | None = None,
     status: str | None = None,
     has_card: bool | None = None,
+    among: Any = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[int, list[Member]]:
-    """How many members under `roots` match, and one page of them in Vietnamese name order."""
+    """How many members under `roots` match, and one page of them in Vietnamese name order.
+    `among`: a query of member ids the page is limited to (e.g. those who pledged)."""
     if not roots:
         return 0, []
     where = [
         or_(*[_in_subtree(root) for root in roots]),
         col(Member.status).in_([status] if status else LISTED),
     ]
+    if among is not None:
+        where.append(col(Member.id).in_(among))
     if gender:
         where.append(col(Member.gender) == gender)
     if has_card is not None:

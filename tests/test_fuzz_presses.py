@@ -341,3 +341,39 @@ async def test_forged_presses_in_every_dialog(
             pressed += 1
         await world.say(stage.user, "/huy")  # the next stage starts afresh
     assert pressed > 400
+
+
+def typed_digits(choices: int, rng: random.Random) -> list[str]:
+    """Odd spellings of the numbers a person might type at a step: the choices shown (and one
+    past them), a multi-select reply, and a date or a duration."""
+    numbers = [str(n) for n in range(1, choices + 2)]
+    spelled = {odd for n in numbers for odd in odd_digits(n)}
+    spelled |= {f"1,{odd}" for odd in odd_digits("2")}
+    spelled |= {f"{odd}/11/2026 14h" for odd in odd_digits("25")[:4]}
+    spelled |= {f"{odd} tiếng" for odd in odd_digits("2")[:4]}
+    return rng.sample(sorted(spelled), min(TYPED_CASES, len(spelled)))
+
+
+TYPED_CASES = 6
+
+
+async def test_odd_digits_typed_in_every_dialog(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same steps, with odd digits typed instead of pressed: the console and Zalo read a
+    typed number as a choice, and dates and durations are typed, so «٣», «²⁵/11», «2⁶³» must
+    be wrong input like any other text, never a crash."""
+    caplog.set_level(logging.WARNING)
+    typed = 0
+    for stage in STAGES:
+        world.console.adapter._choices.pop(stage.user, None)
+        await stage.reach(world)
+        caplog.clear()
+        rng = random.Random(zlib.crc32(b"typed " + stage.name.encode()))
+        for line in typed_digits(len(world.offered(stage.user)), rng):
+            out = await world.say(stage.user, line)
+            assert_no_crash(out, caplog)
+            assert out.strip(), (stage.name, line)
+            typed += 1
+        await world.say(stage.user, "/huy")
+    assert typed > 250

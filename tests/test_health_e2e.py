@@ -180,7 +180,6 @@ async def test_zalo_refusing_the_token_is_told_and_shown(
 async def test_database_behind_the_code_turns_503(fake: FakeTelegram, bot: Bot) -> None:
     body = await until_health(bot.app, 200)
     head = body["migrations"]["head"]
-
     # Another release's code ran against this database and left it at an older revision.
     # In a thread: the bot's own transactions need the event loop to finish, and a write
     # blocking the loop would wait for their lock until it timed out ("database is locked").

@@ -103,7 +103,7 @@ async def test_people_in_a_list_are_put_in_vietnamese_order(app: App) -> None:
 
 
 def test_marks_that_no_letter_takes_do_not_break_the_order() -> None:
-    """ "İ" lowers to i + a combining dot that composes with nothing; foreign names and odd
+    """"İ" lowers to i + a combining dot that composes with nothing; foreign names and odd
     keyboards bring such marks. They are left out of the key instead of failing."""
     from models.names import vi_sort_key, vi_sort_text
 

@@ -18,6 +18,7 @@ from bot import logs
 from bot.adapters.telegram import TelegramAdapter
 from bot.clock import FakeClock
 from bot.runtime import build_app
+from bot.startup_errors import explain
 from tests.fakes.telegram import FakeTelegram
 from tests.tg import LAN, tg_settings
 
@@ -102,6 +103,49 @@ def test_tracebacks_in_logs_are_masked() -> None:
     text = stream.getvalue()
     assert "Traceback" in text and "was rejected" in text
     assert TOKEN not in text and "s3cret-webhook-value" not in text
+
+
+def test_uncaught_tracebacks_are_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    """An exception no one catches (a bug at start-up) prints its traceback through the hook
+    logs.setup installs: the traceback stays, the token and secrets do not."""
+    saved = sys.excepthook
+    try:
+        logs.install_excepthook(logs.RedactSecrets(["s3cret-webhook-value"]))
+        try:
+            raise RuntimeError(f"The token '{TOKEN}' was rejected (s3cret-webhook-value)")
+        except RuntimeError as exc:
+            sys.excepthook(type(exc), exc, exc.__traceback__)
+    finally:
+        sys.excepthook = saved
+    text = capsys.readouterr().err
+    assert "Traceback" in text and "was rejected" in text
+    assert TOKEN not in text and TOKEN.split(":")[1] not in text
+    assert "s3cret-webhook-value" not in text
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (sqlite3.OperationalError("database or disk is full"), "cơ sở dữ liệu đầy ổ đĩa"),
+        (OSError(28, "No space left on device"), "cơ sở dữ liệu đầy ổ đĩa"),
+        (sqlite3.OperationalError("attempt to write a readonly database"), "chỉ đọc"),
+        (PermissionError(13, "Permission denied"), "không có quyền ghi"),
+    ],
+)
+def test_a_full_or_unwritable_database_disk_is_one_plain_line(
+    error: BaseException, said: str
+) -> None:
+    """What `congdoan run` prints (exit code 2) when the database's disk is full or cannot be
+    written; wrapped as SQLAlchemy wraps it. Filling a real disk is not done here."""
+    try:
+        try:
+            raise error
+        except BaseException as inner:
+            raise RuntimeError("migration failed") from inner
+    except RuntimeError as outer:
+        line = explain(outer)
+    assert line is not None and said in line and "\n" not in line
+    assert explain(RuntimeError("a bug")) is None
 
 
 async def test_failed_command_menus_do_not_stop_the_start(

@@ -6,14 +6,18 @@ the link /web gives. Skipped, saying why, where Chromium is not installed."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 from sqlmodel import select
 
 from models import emulation, units
+from models.emulation import Pledge
 from models.members import Member
 from tests.browser import DESK, PHONE, chromium, served, shot  # noqa: F401  (served: a fixture)
+from tests.test_web_emulation import BOARD as EMULATION_BOARD
+from tests.test_web_emulation import REVIEW_TIME, pledged_world
 from tests.web import Site, make_role, mini_app_data
 
 pytestmark = pytest.mark.e2e
@@ -38,6 +42,17 @@ async def _open_campaign(s: Site) -> None:
             now=s.clock.now(),
         )
         await session.commit()
+
+
+async def _board_signs_in(browser: Any, s: Site, base: str, user: str) -> tuple[Any, Any]:
+    """A desk browser signed in with the link /web gives `user`: (its context, the home page)."""
+    link = await s.link_from_chat(user)
+    desk = await browser.new_context(**DESK, locale="vi-VN")
+    page = await desk.new_page()
+    await page.goto(base + link)
+    await page.get_by_role("button", name="Vào trang quản lý").click()
+    await page.wait_for_url(f"{base}/web")
+    return desk, page
 
 
 async def _status_of(s: Site, name: str) -> str:
@@ -80,12 +95,7 @@ async def test_a_member_registers_on_a_phone_and_the_board_approves(
         assert await _status_of(s, "Nguyễn Thị Lan") == "pending"
         assert "Đã gửi yêu cầu đăng ký" in s.telegram.texts(str(LAN_TELEGRAM))
 
-        link = await s.link_from_chat(BOARD)
-        desk = await browser.new_context(**DESK, locale="vi-VN")
-        board = await desk.new_page()
-        await board.goto(base + link)
-        await board.get_by_role("button", name="Vào trang quản lý").click()
-        await board.wait_for_url(f"{base}/web")
+        _desk, board = await _board_signs_in(browser, s, base, BOARD)
         await board.get_by_role("link", name="Yêu cầu đăng ký chờ duyệt").first.click()
         await board.get_by_label("Nguyễn Thị Lan").check()
         await shot(board, "pending-requests")
@@ -122,3 +132,41 @@ async def test_a_member_registers_on_a_phone_and_the_board_approves(
         await board.get_by_text("đã đăng xuất").wait_for()
         answer = await board.goto(f"{base}/web/duyet")
         assert answer is not None and answer.status == 401
+
+
+async def test_the_board_follows_emulation_and_records_a_review(
+    served: tuple[Site, str],  # noqa: F811
+) -> None:
+    s, base = served
+    await pledged_world(s)
+    s.clock.set(REVIEW_TIME)
+    async with chromium() as browser:
+        desk, page = await _board_signs_in(browser, s, base, EMULATION_BOARD)
+        await page.get_by_role("link", name="Tiến độ thi đua").first.click()
+        await page.get_by_role("heading", name="Tiến độ thi đua năm 2026").wait_for()
+        await page.get_by_role("row", name="Lao động tiên tiến 14 17 82\u00a0%").wait_for()
+        # the report's chart, drawn by the server, is shown (and described in its alt text)
+        chart = page.get_by_role("img", name="Biểu đồ tỷ lệ đoàn viên đã đăng ký", exact=False)
+        await chart.wait_for()
+        await page.wait_for_function(
+            "() => { const i = document.querySelector('img.chart');"
+            " return i.complete && i.naturalWidth > 0; }"
+        )
+        await shot(page, "emulation-progress")
+        phone = await browser.new_context(**PHONE, locale="vi-VN")
+        await phone.add_cookies(await desk.cookies())
+        small = await phone.new_page()
+        await small.goto(f"{base}/web/thidua/tiendo")
+        await small.get_by_role("heading", name="Tiến độ thi đua năm 2026").wait_for()
+        await shot(small, "emulation-progress-phone")
+        await page.get_by_role("link", name="Ghi kết quả bình xét cuối năm").click()
+        decision = page.get_by_role("group", name="Đoàn Viên Số V0: Lao động tiên tiến")
+        await decision.get_by_label("Đạt", exact=True).check()
+        await shot(page, "emulation-review")
+        await page.get_by_role("button", name="Lưu kết quả bình xét").click()
+        await page.get_by_text("Đã lưu 1 kết quả bình xét.").wait_for()
+        await shot(page, "emulation-review-saved")
+    async with s.app.db.session() as session:
+        rows = (await session.exec(select(Pledge, Member).join(Member))).all()
+    decided = {(m.full_name, p.title_code): p.result for p, m in rows if p.result}
+    assert decided == {("Đoàn Viên Số V0", "LDTT"): "dat"}

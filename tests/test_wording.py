@@ -20,6 +20,7 @@ WEB_PAGES_ONLY = {
     "web.signin.explain",
     "web.mini_app.outside",
     "emu.web.intro",
+    "emu.web.review_intro",
 }
 PRESS_WORDS = {
     "vi": re.compile(r"\bbấm\b|\bnút\b", re.IGNORECASE),

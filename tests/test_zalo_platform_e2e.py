@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from bot import admin_cli
 from bot.clock import FakeClock
-from bot.web import build_web_app
+from bot.web import MAX_BODY_BYTES, build_web_app
 from models import groups, units
 from models.outbox import OutboxItem
 from tests.fakes.telegram import FakeTelegram
@@ -232,6 +232,55 @@ async def test_zalo_without_groups_offers_no_group_features(
         await stop_zbot(bot)
 
 
+def start_update(user: str, message_id: str) -> dict[str, object]:
+    """A webhook's update: `user` types /start in private."""
+    return {
+        "event_name": "message.text.received",
+        "message": {
+            "from": {"id": user, "display_name": "Hà", "is_bot": False},
+            "chat": {"id": user, "chat_type": "PRIVATE"},
+            "text": "/start",
+            "message_id": message_id,
+            "date": 1750316131602,
+        },
+    }
+
+
+async def test_hostile_zalo_webhook_bodies_get_4xx_or_are_ignored(
+    zfake: FakeZalo, zbot: ZBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Zalo's webhook under the bodies that gave 500s on Telegram's (issue 12, item 6): JSON
+    nested thousands deep is 400, a body past the cap 413 without being read whole, JSON that
+    is not an update (a list, a string, a message that is text) is answered and ignored; nothing
+    is logged at ERROR and the next real update is handled."""
+    zbot.settings.zalo.webhook_secret = SecretStr("s3cret-zalo-hook")
+    web = build_web_app(None, "", zalo=zbot.zalo, app=zbot.app)
+    headers = {"X-Bot-Api-Secret-Token": "s3cret-zalo-hook"}
+    caplog.set_level(logging.WARNING)
+    transport = httpx.ASGITransport(app=web)
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
+        deep = b"[" * 100_000 + b"]" * 100_000
+        answer = await client.post("/zalo/webhook", content=deep, headers=headers)
+        assert answer.status_code == 400
+        huge = b'{"result": "' + b"a" * (MAX_BODY_BYTES + 10) + b'"}'
+        answer = await client.post("/zalo/webhook", content=huge, headers=headers)
+        assert answer.status_code == 413
+        for body in (
+            [1, 2],
+            "x",
+            {"result": {"event_name": "message.text.received", "message": "x"}},
+            {"result": {"event_name": "message.text.received", "message": {"from": None}}},
+            {"ok": True, "result": [{"message": {"chat": None}}]},
+        ):
+            answer = await client.post("/zalo/webhook", json=body, headers=headers)
+            assert answer.status_code == 200, body
+        update = start_update("5102", "m-webhook-2")  # bare, as Zalo may push it
+        assert (await client.post("/zalo/webhook", json=update, headers=headers)).status_code == 200
+    await zfake.wait_for("5102", contains="Bước 1/8")
+    await zbot.zalo.drain()
+    assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 async def test_webhook_calls_without_an_update_are_answered_200(
     zfake: FakeZalo, zbot: ZBot
 ) -> None:
@@ -252,19 +301,7 @@ async def test_webhook_calls_without_an_update_are_answered_200(
         garbage = await client.post("/zalo/webhook", content=b"<html>", headers=headers)
         assert garbage.status_code == 400
         # a real update is still handled (after the answer)
-        update = {
-            "ok": True,
-            "result": {
-                "event_name": "message.text.received",
-                "message": {
-                    "from": {"id": "5101", "display_name": "Hà", "is_bot": False},
-                    "chat": {"id": "5101", "chat_type": "PRIVATE"},
-                    "text": "/start",
-                    "message_id": "m-webhook-1",
-                    "date": 1750316131602,
-                },
-            },
-        }
+        update = {"ok": True, "result": start_update("5101", "m-webhook-1")}
         assert (await client.post("/zalo/webhook", json=update, headers=headers)).status_code == 200
     await zfake.wait_for("5101", contains="Bước 1/8")
     await zbot.zalo.drain()

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from starlette.responses import Response
+
 if TYPE_CHECKING:
     from starlette.requests import Request
-    from starlette.responses import Response
 
     from bot.context import Context
     from bot.i18n import Translator
@@ -96,15 +97,11 @@ class PageRegistry:
         self.templates[prefix] = folder
 
 
-def spreadsheet(content: bytes, filename: str) -> Response:
-    """An .xlsx for the browser to save (never cached: it holds personal data)."""
-    from starlette.responses import Response
-
-    from bot.spreadsheet import XLSX
-
+def attachment(content: bytes, filename: str, media_type: str) -> Response:
+    """A file the browser saves (a spreadsheet), never kept in a cache."""
     return Response(
         content,
-        media_type=XLSX,
+        media_type=media_type,
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "no-store",

@@ -134,6 +134,29 @@ def target_status(
     return shown, False
 
 
+def by_title(campaign: Campaign, totals: dict[str, Any]) -> list[tuple[dict[str, Any], int, int]]:
+    """(title, registered, whom it is for) of each individual title, in the campaign's order:
+    a women's title counts among the women members."""
+    return [
+        (
+            title,
+            totals["titles"].get(title["code"], 0),
+            totals["women"] if title.get("gender") == "nu" else totals["members"],
+        )
+        for title in campaign.titles
+        if title["kind"] != "collective"
+    ]
+
+
+def live_targets(campaign: Campaign) -> list[dict[str, Any]]:
+    """The targets that still apply: a title the board took out takes its target along."""
+    return [
+        target
+        for target in campaign.targets
+        if not (campaign.title(target.get("title") or "") or {}).get("removed")
+    ]
+
+
 def title_label(t: Any, title: dict[str, Any]) -> str:
     """A title's name, flagged when the board took it out of the campaign after launch."""
     return title["name"] + (f" ({t('emu.removed_flag')})" if title.get("removed") else "")
@@ -156,11 +179,7 @@ def report_text(
         t("emu.report.members", members=t.number(totals["members"])),
     ]
     lines += ["", t("emu.report.by_title")]
-    for title in campaign.titles:
-        if title["kind"] == "collective":
-            continue
-        base = totals["women"] if title.get("gender") == "nu" else totals["members"]
-        got = totals["titles"].get(title["code"], 0)
+    for title, got, base in by_title(campaign, totals):
         share = percent(t, pct(got, base))
         lines.append(f"• {title_label(t, title)}: {t.number(got)}/{t.number(base)} ({share})")
     if extra.get("left"):
@@ -208,9 +227,7 @@ def report_text(
             )
     if campaign.targets:
         lines += ["", t("emu.targets_title")]
-        for target in campaign.targets:
-            if (campaign.title(target.get("title") or "") or {}).get("removed"):
-                continue  # the board took the title out: its target no longer applies
+        for target in live_targets(campaign):
             shown, met = target_status(t, target, totals, bool(extra.get("reviewing")))
             mark = "✅" if met else ("⏳" if met is None else "⚠️")
             lines.append(f"{mark} {target_text(t, target, names)} — {t('emu.report.now')}: {shown}")
@@ -224,12 +241,9 @@ def chart_png(t: Any, campaign: Campaign, summary: dict[str, Any]) -> bytes:
     matplotlib.use("Agg")  # no screen on a server
     import matplotlib.pyplot as plt
 
-    totals = summary["totals"]
-    titles = [x for x in campaign.titles if x["kind"] != "collective"]
-    shares = []
-    for title in titles:
-        base = totals["women"] if title.get("gender") == "nu" else totals["members"]
-        shares.append(pct(totals["titles"].get(title["code"], 0), base))
+    counted = by_title(campaign, summary["totals"])
+    titles = [title for title, _, _ in counted]
+    shares = [pct(got, base) for _, got, base in counted]
     goals = {  # the share targets of a title (a count, or the non-leader share, is no mark)
         g["title"]: float(g["value"])
         for g in campaign.targets
@@ -273,17 +287,27 @@ class Report:
     make_xlsx: Callable[[AsyncSession], Awaitable[bytes]]
 
 
-async def build_report(
+@dataclass
+class Figures:
+    """What the report counts, from the per-unit statistics (two GROUP BY queries): the
+    chat's text and chart and the web's progress page are all drawn from it."""
+
+    summary: dict[str, Any]
+    # The people who left after pledging, the collective pledges, whether the review began.
+    extra: dict[str, Any]
+    tree: list[Unit]
+    pledged_units: list[tuple[UnitPledge, Unit]]
+
+
+async def report_figures(
     session: AsyncSession,
-    t: Any,
     campaign: Campaign,
     root: Unit,
     now: datetime,
     leader_titles: list[str] | None = None,
-) -> Report:
-    """Text and chart from the per-unit statistics (two GROUP BY queries); the spreadsheet's
-    hundred thousand rows are read and written later, by `make_xlsx`. `leader_titles` (config
-    `emulation.leader_titles`) tell the awards to leaders from the others."""
+) -> Figures:
+    """`leader_titles` (config `emulation.leader_titles`) tell the awards to leaders from the
+    others."""
     tree = list(await units.subtree(session, root))
     by_id = {u.id: u for u in tree}
     summary = summarise(campaign, root, tree, await emulation.unit_stats(session, campaign, root))
@@ -306,16 +330,37 @@ async def build_report(
         # the review has begun once a result is recorded (or the deadline has passed)
         "reviewing": now >= campaign.deadline or any(summary["totals"]["decided"].values()),
     }
+    return Figures(summary, extra, tree, pledged_units)
+
+
+async def report_xlsx(
+    reader: AsyncSession, t: Any, campaign: Campaign, root: Unit, figures: Figures
+) -> bytes:
+    """The report's spreadsheet: every person's row read now, the workbook written off the
+    event loop, so the bot keeps answering meanwhile."""
+    rows = await emulation.report_rows(reader, campaign, root)
+    return await asyncio.to_thread(
+        workbook, t, campaign, root, figures.summary, rows, figures.tree, figures.pledged_units
+    )
+
+
+async def build_report(
+    session: AsyncSession,
+    t: Any,
+    campaign: Campaign,
+    root: Unit,
+    now: datetime,
+    leader_titles: list[str] | None = None,
+) -> Report:
+    """Text and chart from the report's figures; the spreadsheet's hundred thousand rows are
+    read and written later, by `make_xlsx`."""
+    figures = await report_figures(session, campaign, root, now, leader_titles)
 
     async def make_xlsx(reader: AsyncSession) -> bytes:
-        rows = await emulation.report_rows(reader, campaign, root)
-        # Built off the event loop, so the bot keeps answering meanwhile.
-        return await asyncio.to_thread(
-            workbook, t, campaign, root, summary, rows, tree, pledged_units
-        )
+        return await report_xlsx(reader, t, campaign, root, figures)
 
-    text = report_text(t, campaign, root, summary, extra)
-    return Report(campaign, root, text, chart_png(t, campaign, summary), make_xlsx)
+    text = report_text(t, campaign, root, figures.summary, figures.extra)
+    return Report(campaign, root, text, chart_png(t, campaign, figures.summary), make_xlsx)
 
 
 def workbook(

@@ -9,6 +9,7 @@ day (31/12 of the campaign's year): time since joining, the titles a title needs
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from bot import textutil
@@ -160,7 +161,7 @@ async def _review_list(
         total=len(rows),
         excluded=len(rows) - len(pledged),
     )
-    caps = [await cap_line(ctx, campaign, t) for t in campaign.titles if t.get("max_share")]
+    caps = await cap_lines(ctx, campaign)
     if caps:
         head += "\n" + "\n".join(caps)
     buttons = [*shown.rows, [Button(ctx.t("emu.coll.btn_review"), payload("emx", "units"))]]
@@ -205,21 +206,49 @@ async def on_review_button(ctx: Context) -> None:
         await _member_card(ctx, parts[0])
     else:
         pledge_id, result = parts
-        item = await ctx.session.get(Pledge, pledge_id)
-        member = await members.get(ctx.session, item.member_id) if item else None
-        unit = await units.get(ctx.session, member.unit_id) if member else None
-        campaign = await ctx.session.get(Campaign, item.campaign_id) if item else None
-        if item is None or member is None or unit is None or campaign is None:
+        decision = await decide(ctx, pledge_id, RESULTS[result])
+        if decision.outcome == MISSING:
             raise OutdatedPress()
-        if not await ctx.manages(unit, f"pledge:{item.id}"):
-            return
-        problem = await _decision_problem(ctx, campaign, item, member, RESULTS[result])
-        if problem:
-            ctx.reply(problem)
-            return
-        item.result = RESULTS[result]
-        ctx.audit("pledge_decided", target=f"pledge:{item.id}", result=item.result)
-        await _member_card(ctx, item.member_id)
+        if decision.outcome == PROBLEM:
+            ctx.reply(decision.problem)
+        elif decision.outcome == DECIDED and decision.pledge is not None:
+            await _member_card(ctx, decision.pledge.member_id)
+
+
+# What became of one decision: recorded; refused by a review rule (the problem says why); not
+# this board's (refused, audited); no such pledge.
+DECIDED, PROBLEM, REFUSED, MISSING = "decided", "problem", "refused", "missing"
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str
+    pledge: Pledge | None = None
+    problem: str = ""
+
+
+async def decide(
+    ctx: Context, pledge_id: int, result: str, campaign_id: int | None = None
+) -> Decision:
+    """The board records `result` ("dat", "chua_dat") for one pledge, by the review's rules:
+    only in a unit it manages (else refused and audited), and only when the rules allow it;
+    audited `pledge_decided`. `campaign_id`: only a pledge of that campaign (a web form)."""
+    item = await ctx.session.get(Pledge, pledge_id)
+    member = await members.get(ctx.session, item.member_id) if item else None
+    unit = await units.get(ctx.session, member.unit_id) if member else None
+    campaign = await ctx.session.get(Campaign, item.campaign_id) if item else None
+    if item is None or member is None or unit is None or campaign is None:
+        return Decision(MISSING)
+    if not await ctx.manages(unit, f"pledge:{item.id}"):
+        return Decision(REFUSED, item)
+    if campaign_id is not None and item.campaign_id != campaign_id:
+        return Decision(MISSING)
+    problem = await _decision_problem(ctx, campaign, item, member, result)
+    if problem:
+        return Decision(PROBLEM, item, problem)
+    item.result = result
+    ctx.audit("pledge_decided", target=f"pledge:{item.id}", result=item.result)
+    return Decision(DECIDED, item)
 
 
 async def cap_state(
@@ -252,6 +281,11 @@ async def cap_line(ctx: Context, campaign: Campaign, title: dict[str, Any]) -> s
         base=ctx.t.number(base),
         **_cap_params(ctx, campaign, title),
     )
+
+
+async def cap_lines(ctx: Context, campaign: Campaign) -> list[str]:
+    """Where each capped title stands ("đã xét 2/3 suất"), as the review list shows it."""
+    return [await cap_line(ctx, campaign, t) for t in campaign.titles if t.get("max_share")]
 
 
 async def _decision_problem(

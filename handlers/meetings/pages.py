@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from bot import textutil
-from bot.webui.pages import WebRequest, spreadsheet
+from bot.webui.pages import WebRequest, attachment
 from handlers import registry
 from handlers.meetings.manage import (
     MAX_LISTED,
@@ -22,6 +22,7 @@ from handlers.meetings.manage import (
     report_file_name,
 )
 from handlers.meetings.plan import attendance_open, when_text, where_text
+from handlers.members.listing import XLSX
 from models import meetings, units
 from models.meetings import CANCELLED, MAYBE, NO, NOT_ANSWERED, SCHEDULED, YES, Meeting
 
@@ -237,4 +238,4 @@ async def report_file(web: WebRequest) -> Response:
     _count, _sums, rows = await attendance_rows(ctx, year)
     content = attendance_workbook(t, year, rows)
     ctx.audit("attendance_exported", target=str(year), members=len(rows), via="web")
-    return spreadsheet(content, report_file_name(year))
+    return attachment(content, report_file_name(year), XLSX)

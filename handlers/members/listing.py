@@ -6,7 +6,6 @@ from bot import textutil
 from bot.chat import Button, Document, Message
 from bot.context import Context
 from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
-from bot.spreadsheet import XLSX
 from handlers import registry
 from handlers.common import pickers
 from handlers.common.fields import member_values, summary_lines
@@ -18,6 +17,7 @@ from models import members, units
 PAGE_SIZE = 15
 MAX_FOUND = 200  # search results shown, a page at a time (more: type a longer name)
 SEARCH_LIST = "mem_search"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @registry.command(

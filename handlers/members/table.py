@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from bot import textutil
-from bot.webui.pages import WebRequest, spreadsheet
+from bot.webui.pages import WebRequest, attachment
 from handlers import registry
 from handlers.common import pickers
 from handlers.members.roster import export_members
@@ -21,6 +21,7 @@ EXPORT_PAGE = "/web/doanvien.xlsx"
 PAGE_SIZE = 50
 SEARCH_MAX = 80
 CARD_CHOICES = ("co", "chua")  # has a union card number / has none yet
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 pages = registry.pages
 
@@ -116,4 +117,4 @@ async def member_export(web: WebRequest) -> Response:
     content = await export_members(ctx.session, roots, t, title=title)
     ctx.audit("members_exported", target=",".join(r.code for r in roots), via="web")
     filename = f"doan-vien-{roots[0].code}-{today:%Y%m%d}.xlsx"
-    return spreadsheet(content, filename)
+    return attachment(content, filename, XLSX)

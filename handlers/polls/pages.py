@@ -13,8 +13,9 @@ from starlette.responses import Response
 
 from bot import textutil
 from bot.context import Context
-from bot.webui.pages import WebRequest, spreadsheet
+from bot.webui.pages import WebRequest, attachment
 from handlers import registry
+from handlers.members.listing import XLSX
 from handlers.polls.results import can_manage, workbook
 from handlers.polls.votes import tally
 from models import polls, units
@@ -143,4 +144,4 @@ async def poll_file(web: WebRequest) -> Response:
         return web.render("message.html", key="poll.web.details_only", params={}, status=403)
     content = await workbook(ctx, poll)
     ctx.audit("poll_exported", target=f"poll:{poll.id}", via="web")
-    return spreadsheet(content, f"binh-chon-{poll.id}.xlsx")
+    return attachment(content, f"binh-chon-{poll.id}.xlsx", XLSX)
