@@ -16,8 +16,8 @@ from models import emulation, units
 from models.emulation import Pledge
 from models.members import Member
 from tests.browser import DESK, PHONE, chromium, served, shot  # noqa: F401  (served: a fixture)
-from tests.test_web_emulation import BOARD as EMULATION_BOARD
-from tests.test_web_emulation import REVIEW_TIME, pledged_world
+from tests.emulation_world import BOARD as EMULATION_BOARD
+from tests.emulation_world import REVIEW_TIME, pledged_world
 from tests.web import Site, make_role, mini_app_data
 
 pytestmark = pytest.mark.e2e
