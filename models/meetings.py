@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as DraftField
 from sqlalchemy import UniqueConstraint, case, func, insert, literal
+from sqlalchemy import select as core_select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -208,17 +209,30 @@ async def attendance_in_year(
         .group_by(col(Invite.member_id))
         .subquery()
     )
-    totals = select(func.count(), func.sum(per.c.invited), func.sum(per.c.came)).select_from(per)
-    people, invited, attended = (await session.exec(totals)).one()
+    # The totals ride on each row (window functions, worked out before the page is cut):
+    # one pass over the year's invitations instead of two.
     query = (
-        select(Member.full_name, per.c.invited, per.c.came)
+        core_select(  # sqlmodel's select() is typed for up to 4 columns
+            col(Member.full_name),
+            per.c.invited,
+            per.c.came,
+            func.count().over(),
+            func.sum(per.c.invited).over(),
+            func.sum(per.c.came).over(),
+        )
         .join(per, col(Member.id) == per.c.member_id)
         .order_by(col(Member.sort_key), col(Member.id))
         .offset(offset)
     )
     if limit is not None:
         query = query.limit(limit)
-    rows = [Attendance(n, int(i), int(c or 0)) for n, i, c in (await session.exec(query)).all()]
+    found = (await session.exec(query)).all()  # type: ignore[call-overload]
+    if found:
+        people, invited, attended = found[0][3:]
+    else:  # a page past the end: the totals on their own
+        totals = select(func.count(), func.sum(per.c.invited), func.sum(per.c.came))
+        people, invited, attended = (await session.exec(totals.select_from(per))).one()
+    rows = [Attendance(n, int(i), int(c or 0)) for n, i, c, *_ in found]
     return int(people), Attendance("", int(invited or 0), int(attended or 0)), rows
 
 

@@ -271,6 +271,10 @@ async def test_the_yearly_attendance_report_and_its_spreadsheet(tmp_path: Path) 
             ["2", "Lê Văn Bình", "2", "2", "100"],
         ]
         assert "tỷ lệ có mặt chung 75%" in page.text
+        past_the_end = await browser.get("/web/hop/baocao", params={"trang": "9"})
+        assert _cells(past_the_end.text) == []
+        assert "2 đoàn viên được mời họp; tỷ lệ có mặt chung 75%" in past_the_end.text
+        assert "chưa có cuộc họp nào" not in past_the_end.text and 'rel="prev"' in past_the_end.text
         empty = await browser.get("/web/hop/baocao", params={"nam": "2025"})
         assert "Năm 2025 chưa có cuộc họp nào" in empty.text
         bad = await browser.get("/web/hop/baocao", params={"nam": "1850"})
