@@ -8,9 +8,12 @@ requests; a board member's session; then each page fetched `--repeats` times in 
 a search, a filter; the export three times), the registration form, and the emulation pages
 (the campaign's progress, its chart and spreadsheet, the review: a page, a search, a tổ, and
 a form deciding a page of 50 members' LĐTT, alternately reached and not). Every active member
-pledged LĐTT, one in five also CSTĐCS and ĐVCĐ xuất sắc. Then the meetings pages (a
-general assembly that invited everyone, a year of monthly tổ meetings for the attendance
-report) and the polls pages (a named and an anonymous poll sent to every member, 70% answered).
+pledged LĐTT, one in five also CSTĐCS and ĐVCĐ xuất sắc. Then the announcements:
+the list (50 of them), the form, a preview (one COUNT of 10,000), the page of one sent to
+everyone with 300 who did not get it, one still sending and its JSON progress. Then the
+meetings pages (a general assembly that invited everyone, a year of monthly tổ meetings for
+the attendance report) and the polls pages (a named and an anonymous poll sent to every
+member, 70% answered).
 Prints the median and the slowest time per page.
 """
 
@@ -39,9 +42,11 @@ from bot.webui import csrf
 from bot.webui.shell import COOKIE
 from models import emulation, members, roles, units
 from models import web as web_tokens
+from models.broadcasts import Broadcast
 from models.emulation import Pledge
 from models.meetings import Invite, Meeting
 from models.members import Identity, Member
+from models.outbox import FAILED, QUEUED, SENT, UNREACHABLE, DeliveryJob, OutboxItem, OutboxMessage
 from models.polls import MEMBERS, Poll, PollCopy, PollVote
 
 BASE = "https://bench.example.vn"
@@ -65,6 +70,14 @@ async def _seed(app: App, count: int, pending: int) -> str:
             )
             member.set_name(f"Nguyễn Văn Thử {i}")
             session.add(member)
+        await session.flush()
+        # Every active member reachable on Telegram (what an announcement's count reads).
+        active = (await session.exec(select(Member.id).where(Member.status == "active"))).all()
+        session.add_all(
+            Identity(platform="telegram", user_id=str(100_000 + n), member_id=n)
+            for n in active
+            if n is not None
+        )
         board = Member(full_name="", name_key="", unit_id=root.id, status="active")
         board.set_name("Trần Thị Ban")
         session.add(board)
@@ -212,6 +225,74 @@ async def _campaign(session: AsyncSession, app: App, root_id: int) -> None:
             )
 
 
+ANNOUNCEMENTS = 50
+MISSED = 300
+
+
+async def _seed_announcements(app: App) -> tuple[int, int]:
+    """50 announcements to the whole CĐCS: all sent (the latest to every member, 300 of them
+    not reached) but one still sending (half its rows queued). Returns (sent, sending) ids."""
+    now = app.clock.now()
+    async with app.db.session() as session:
+        root = await units.by_code(session, "BM")
+        assert root is not None and root.id is not None
+        found = (await session.exec(select(Member.id).where(Member.status == "active"))).all()
+        ids = [member_id for member_id in found if member_id is not None]
+        made = []
+        for n in range(ANNOUNCEMENTS):
+            item = Broadcast(
+                unit_id=root.id,
+                author_name="Trần Thị Ban",
+                audience="all",
+                text=f"Thông báo thử số {n}: họp toàn thể đoàn viên lúc 14:00 thứ Sáu.",
+                send_at=now - timedelta(days=ANNOUNCEMENTS - n),
+                created_at=now - timedelta(days=ANNOUNCEMENTS - n),
+            )
+            content = OutboxMessage(text=item.text)
+            session.add_all([item, content])
+            await session.flush()
+            job = DeliveryJob(
+                kind="broadcast",
+                ref_id=item.id,
+                title=f"Thông báo số {item.id}",
+                unit_id=root.id,
+                total=len(ids),
+                start_at=item.send_at,
+                created_at=item.created_at,
+                message_id=content.id,
+                finished_at=None if n == ANNOUNCEMENTS - 2 else item.send_at,
+            )
+            session.add(job)
+            await session.flush()
+            item.job_id = job.id
+            made.append((item, job, content))
+        for item, job, content in made[-2:]:  # the sent one's and the sending one's rows
+            still_sending = job.finished_at is None
+            for i, member_id in enumerate(ids):
+                state = SENT
+                if still_sending and i % 2:
+                    state = QUEUED
+                elif not still_sending and i < MISSED:
+                    state = UNREACHABLE if i % 3 else FAILED
+                session.add(
+                    OutboxItem(
+                        job_id=job.id,  # type: ignore[arg-type]
+                        message_id=content.id,  # type: ignore[arg-type]
+                        dedupe_key=f"{job.id}:telegram:{member_id}",
+                        platform="telegram",
+                        chat_id=str(100_000 + member_id),
+                        member_id=member_id,
+                        state=state,
+                        not_before=item.send_at,
+                        updated_at=item.send_at,
+                    )
+                )
+        await session.commit()
+        sent, sending = made[-1][0].id, made[-2][0].id
+    assert sent is not None and sending is not None
+    return sent, sending
+
+
 async def _time(client: httpx.AsyncClient, method: str, path: str, **kw: object) -> float:
     start = time.perf_counter()
     answer = await client.request(method, path, **kw)  # type: ignore[arg-type]
@@ -220,9 +301,16 @@ async def _time(client: httpx.AsyncClient, method: str, path: str, **kw: object)
     return elapsed
 
 
+async def _unit_id(app: App, code: str) -> int:
+    async with app.db.session() as session:
+        unit = await units.by_code(session, code)
+    assert unit is not None and unit.id is not None
+    return unit.id
+
+
 def _report(name: str, samples: list[float]) -> None:
     ms = sorted(s * 1000 for s in samples)
-    print(f"{name:<34} median {statistics.median(ms):7.1f} ms   slowest {ms[-1]:7.1f} ms")
+    print(f"{name:<44} median {statistics.median(ms):7.1f} ms   slowest {ms[-1]:7.1f} ms")
 
 
 async def main(count: int, pending: int, repeats: int) -> None:
@@ -262,6 +350,32 @@ async def main(count: int, pending: int, repeats: int) -> None:
                 [await _time(board, "GET", "/web/doanvien.xlsx") for _ in range(3)],
             )
             await _emulation(app, board, tokens[0], repeats)
+            sent, sending = await _seed_announcements(app)
+            form = {
+                "csrf": csrf.token(links.signing_key(settings), tokens[0]),
+                "text": "Họp toàn thể đoàn viên lúc 14:00 thứ Sáu.",
+                "unit": str(await _unit_id(app, "BM")),
+                "audience": "all",
+                "when": "now",
+                "action": "preview",
+            }
+            preview = await board.post("/web/thongbao/moi", data=form)
+            reach = f"Sẽ gửi tới: {count + 1:,}".replace(",", ".")  # and the board member
+            assert reach in preview.text, preview.text[-800:]
+            for name, method, path in (
+                (f"GET /web/thongbao ({ANNOUNCEMENTS} shown)", "GET", "/web/thongbao"),
+                ("GET /web/thongbao/moi", "GET", "/web/thongbao/moi"),
+                ("POST /web/thongbao/moi (preview)", "POST", "/web/thongbao/moi"),
+                (
+                    f"GET /web/thongbao/xem (report, {MISSED} missed)",
+                    "GET",
+                    f"/web/thongbao/xem?so={sent}",
+                ),
+                ("GET /web/thongbao/xem (sending)", "GET", f"/web/thongbao/xem?so={sending}"),
+                ("GET /web/thongbao/tiendo (JSON)", "GET", f"/web/thongbao/tiendo?so={sending}"),
+            ):
+                data = form if method == "POST" else None
+                _report(name, [await _time(board, method, path, data=data) for _ in range(repeats)])
             for name, path in (
                 ("GET /web/hop (21 listed)", "/web/hop"),
                 ("GET /web/hop/xem (all invited)", f"/web/hop/xem?id={assembly}"),

@@ -48,6 +48,11 @@ def progress_text(t: Translator, job: DeliveryJob, counts: dict[str, int]) -> st
     )
 
 
+def is_finished(job: DeliveryJob, counts: dict[str, int]) -> bool:
+    """Nothing of the job is waiting or being sent, and its audience is fully expanded."""
+    return not counts.get(QUEUED) and not counts.get(SENDING) and not outbox.pending_expansion(job)
+
+
 def report_text(t: Translator, job: DeliveryJob, counts: dict[str, int]) -> str:
     """The headline says how it went (✔ everyone got it, ⚠️ some did not, ⏹ stopped); only
     the problems that happened are listed."""
@@ -95,11 +100,7 @@ class ProgressReporter:
             for job in jobs:
                 assert job.id is not None
                 counts = await outbox.counts(session, job.id)
-                finished = (
-                    not counts.get(QUEUED)
-                    and not counts.get(SENDING)
-                    and not outbox.pending_expansion(job)
-                )
+                finished = is_finished(job, counts)
                 held = await self._quota_held(session, job.id) if not finished else []
                 await self._show(job, counts, finished, held)
                 if finished:

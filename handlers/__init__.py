@@ -9,6 +9,7 @@ def load_all() -> Registry:
     """Import every feature module so its registrations run; returns the shared registry."""
     from handlers import account, groups, help, linking, web_signin  # noqa: F401
     from handlers.broadcasts import compose, deliveries  # noqa: F401
+    from handlers.broadcasts import pages as broadcast_pages  # noqa: F401
     from handlers.emulation import (  # noqa: F401
         board_pages,
         campaign,

@@ -86,6 +86,23 @@ async def active_in(
     return [(b, j) for b, j in (await session.exec(query)).all()]
 
 
+async def recent_in(
+    session: AsyncSession, roots: Sequence[Unit], *, limit: int = 50
+) -> Sequence[tuple[Broadcast, DeliveryJob | None]]:
+    """The latest announcements of units under these (the board's web list), newest first,
+    each with its first sending's job."""
+    if not roots:
+        return []
+    query = (
+        select(Broadcast, DeliveryJob)
+        .outerjoin(DeliveryJob, col(DeliveryJob.id) == Broadcast.job_id)
+        .where(col(Broadcast.unit_id).in_(ids_under(roots)))
+        .order_by(col(Broadcast.id).desc())
+        .limit(limit)
+    )
+    return [(b, j) for b, j in (await session.exec(query)).all()]
+
+
 # --- creating an announcement ---------------------------------------------------------------------
 class AttachedFile(BaseModel):
     """A photo or document the board attached (the app's own file id)."""

@@ -375,6 +375,18 @@ async def names(session: AsyncSession, member_ids: Sequence[int]) -> dict[int, s
     return {int(cast(int, i)): n for i, n in (await session.exec(query)).all()}  # ids: not NULL
 
 
+async def names_and_units(
+    session: AsyncSession, member_ids: Sequence[int]
+) -> dict[int, tuple[str, int]]:
+    """Each member's name and unit id."""
+    if not member_ids:
+        return {}
+    query = select(Member.id, Member.full_name, Member.unit_id).where(
+        col(Member.id).in_(member_ids)
+    )
+    return {int(cast(int, i)): (n, u) for i, n, u in (await session.exec(query)).all()}
+
+
 async def pending_in(session: AsyncSession, roots: Sequence[Unit]) -> Sequence[Member]:
     if not roots:
         return []

@@ -700,6 +700,23 @@ async def counts(session: AsyncSession, job_id: int) -> dict[str, int]:
     return {state: int(n) for state, n in (await session.exec(query)).all()}
 
 
+async def counts_of_jobs(
+    session: AsyncSession, job_ids: Sequence[int]
+) -> dict[int, dict[str, int]]:
+    """`counts` for several jobs in one query (a list of announcements)."""
+    if not job_ids:
+        return {}
+    query = (
+        select(OutboxItem.job_id, OutboxItem.state, func.count())
+        .where(col(OutboxItem.job_id).in_(job_ids))
+        .group_by(col(OutboxItem.job_id), OutboxItem.state)
+    )
+    found: dict[int, dict[str, int]] = {}
+    for job_id, state, n in (await session.exec(query)).all():
+        found.setdefault(int(job_id), {})[state] = int(n)
+    return found
+
+
 async def queued_bots(session: AsyncSession, job_id: int) -> set[str]:
     """The bots (platform, or a named Telegram bot) through which a job still has rows waiting."""
     query = (

@@ -34,6 +34,17 @@ DESK = {"viewport": {"width": 1280, "height": 800}}
 SHOTS = os.environ.get("CONGDOAN_SCREENSHOTS", "")
 
 
+class LateApp:
+    """The ASGI app behind a server whose port must be known before the app is built (the
+    pages' public address is that port)."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
 def missing_reason() -> str | None:
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
         return f"browser tests skipped: no Chromium at {CHROMIUM} (apt-get install chromium)"
@@ -66,17 +77,6 @@ async def shot(page: Any, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
-
-
-class LateApp:
-    """The ASGI app behind a server whose port must be known before the app is built (the
-    pages' public address is that port)."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
 
 
 @pytest.fixture

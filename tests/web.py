@@ -18,7 +18,9 @@ from bot.adapters.console import CAPS as CONSOLE_CAPS
 from bot.app import App
 from bot.chat import Button, Capabilities, Event, Message
 from bot.clock import FakeClock
+from bot.ratelimit import Limits, RateLimiter
 from bot.runtime import build_app
+from bot.sending import Unreachable
 from bot.web import build_web_app
 from bot.webui import initdata
 from models import members, roles, units
@@ -28,15 +30,26 @@ PUBLIC_URL = "https://congdoan.example.vn"
 BOT_TOKEN = "123456:web-test-token"
 
 
+def _no_flood_limits() -> RateLimiter:
+    return RateLimiter(Limits(global_count=1000, chat_count=1000, group_count=1000, margin=0.0))
+
+
 @dataclass
 class Chats:
-    """An app's chats as the bot wrote to them: (chat id, message) in order."""
+    """An app's chats as the bot wrote to them: (chat id, message) in order. The delivery
+    engine can send through it (a limiter without limits); a chat in `blocked` has blocked
+    the bot, as the app would answer."""
 
     platform: str
     caps: Capabilities
     sent: list[tuple[str, Message]] = field(default_factory=list)
+    blocked: set[str] = field(default_factory=set)
+    limiter: RateLimiter = field(default_factory=_no_flood_limits)
+    paid_limiter: RateLimiter | None = None
 
     async def send(self, chat_id: str, message: Message, *, bulk: bool = False) -> str | None:
+        if chat_id in self.blocked:
+            raise Unreachable("Forbidden: bot was blocked by the user")
         self.sent.append((chat_id, message))
         return str(len(self.sent))
 

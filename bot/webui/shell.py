@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 COOKIE = "congdoan_session"
 TEMPLATES = Path(__file__).parent / "templates"
 STYLE = (Path(__file__).parent / "static" / "site.css").read_bytes()
+# Pages that follow something live (a delivery's progress) poll with this file: scripts come
+# from our own origin only, never inline in a feature's page.
+POLL_SCRIPT = (Path(__file__).parent / "static" / "poll.js").read_bytes()
 # A form is a few kilobytes at most; a larger body is not one of ours.
 MAX_FORM_BYTES = 64 * 1024
 HEADERS = {
@@ -214,6 +217,13 @@ class WebShell:
     async def style(self, _request: Request) -> Response:
         return Response(STYLE, media_type="text/css", headers={"Cache-Control": "max-age=3600"})
 
+    async def poll_script(self, _request: Request) -> Response:
+        return Response(
+            POLL_SCRIPT,
+            media_type="text/javascript",
+            headers={"Cache-Control": "max-age=3600", "X-Content-Type-Options": "nosniff"},
+        )
+
     # --- pages -----------------------------------------------------------------------------
     async def home(self, request: Request) -> Response:
         token, holder = await self._holder(request)
@@ -298,6 +308,7 @@ class WebShell:
             Route(entry.MINI_APP_PATH, self.mini_app, methods=["GET", "POST"]),
             Route("/web/thoat", self.sign_out, methods=["POST"]),
             Route("/web/site.css", self.style),
+            Route("/web/poll.js", self.poll_script),
             *[
                 Route(spec.path, page_endpoint(spec), methods=["GET", "POST"])
                 for spec in self.pages.pages.values()

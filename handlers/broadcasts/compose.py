@@ -6,6 +6,7 @@ keeps the board member informed. Members read recent announcements again with /t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -121,18 +122,24 @@ async def _content(ctx: Context, data: dict[str, Any]) -> None:
         ctx.reply(ctx.t("bc.bad_attachment"))
         return
     text = (event.text or "").strip()
-    if not text:
-        ctx.reply(ctx.t("bc.empty"))
-        return
-    length = textutil.utf16_len(text)
-    if length > MAX_TEXT:
-        ctx.reply(
-            ctx.t("bc.too_long", length=ctx.t.number(length), max=ctx.t.number(MAX_TEXT))
-            + length_note(ctx.t, text)
-        )
+    problem = text_refusal(ctx.t, text)
+    if problem:
+        ctx.reply(problem)
         return
     data["text"] = text
     await _ask_unit(ctx, data)
+
+
+def text_refusal(t: Any, text: str) -> str | None:
+    """Why an announcement's (stripped) text cannot be sent, or None: empty, or longer than
+    MAX_TEXT UTF-16 code units (as Telegram counts)."""
+    if not text:
+        return str(t("bc.empty"))
+    length = textutil.utf16_len(text)
+    if length > MAX_TEXT:
+        too_long = t("bc.too_long", length=t.number(length), max=t.number(MAX_TEXT))
+        return str(too_long + length_note(t, text))
+    return None
 
 
 def _file_problem(file: FileRef) -> str | None:
@@ -257,14 +264,36 @@ async def _after_when(ctx: Context, data: dict[str, Any]) -> None:
 async def _preview(ctx: Context, data: dict[str, Any]) -> None:
     unit = await units.get(ctx.session, data["unit_id"])
     assert unit is not None
-    closed = audiences.closed_to_groups(ctx.app) if data["audience"] == "groups" else ()
-    found = await audiences.count(ctx.session, data["audience"], unit, without=closed)
-    if not found.reachable:
+    shown = await preview_of(ctx, ctx.t, data, unit)
+    if not shown.found.reachable:
         ctx.reply(ctx.t("bc.nobody"))
         await _unit_chosen(ctx, data, unit)
         return
     await ctx.set_dialog(FLOW, "confirm", data)
     t = ctx.t
+    lines = [t("bc.preview.title"), "", data["text"] or t("bc.preview.file_only"), ""]
+    if data.get("file"):
+        lines.insert(3, t("bc.preview.file", name=data["file"]["name"] or data["file"]["kind"]))
+    lines += shown.facts
+    buttons = [[Button(t("bc.btn.send"), payload("bc", "go"))]]
+    offer = _paid_offer(ctx, shown.found.reachable)
+    if offer:
+        lines += ["", offer]
+        buttons.append([Button(t("bc.btn.send_paid"), payload("bc", "gopaid"))])
+    buttons.append([Button(t("btn.cancel"), payload("bc", "cancel"))])
+    ctx.reply(Message("\n".join(lines), buttons=buttons))
+
+
+@dataclass
+class Preview:
+    found: audiences.Counted  # the audience's size: one COUNT
+    facts: list[str]  # who, how many, when, and who will not get it
+
+
+async def preview_of(ctx: Context, t: Any, data: dict[str, Any], unit: units.Unit) -> Preview:
+    """The preview's figures and lines (the chat's and the web page's), in `t`'s wording."""
+    closed = audiences.closed_to_groups(ctx.app) if data["audience"] == "groups" else ()
+    found = await audiences.count(ctx.session, data["audience"], unit, without=closed)
     when = (
         t("bc.when_at", when=t.datetime(datetime.fromisoformat(data["send_at"])))
         if data.get("send_at")
@@ -273,16 +302,10 @@ async def _preview(ctx: Context, data: dict[str, Any]) -> None:
     if data.get("repeat"):
         when += " · " + t(f"bc.repeat.{data['repeat']}")
     lines = [
-        t("bc.preview.title"),
-        "",
-        data["text"] or t("bc.preview.file_only"),
-        "",
         t("bc.preview.audience", audience=t(AUDIENCES[data["audience"]].label_key), unit=unit.name),
         t("bc.preview.count", recipients=_recipients(t, data["audience"], found.reachable)),
         when,
     ]
-    if data.get("file"):
-        lines.insert(3, t("bc.preview.file", name=data["file"]["name"] or data["file"]["kind"]))
     if found.people > found.reachable:
         unreachable = found.people - found.reachable
         lines.append(t("bc.preview.unreachable", count=t.number(unreachable)))
@@ -291,13 +314,7 @@ async def _preview(ctx: Context, data: dict[str, Any]) -> None:
         if skipped:
             app = APP_NAMES.get(platform, platform)
             lines.append(t("bc.preview.groups_closed", count=t.number(skipped), app=app))
-    buttons = [[Button(t("bc.btn.send"), payload("bc", "go"))]]
-    offer = _paid_offer(ctx, found.reachable)
-    if offer:
-        lines += ["", offer]
-        buttons.append([Button(t("bc.btn.send_paid"), payload("bc", "gopaid"))])
-    buttons.append([Button(t("btn.cancel"), payload("bc", "cancel"))])
-    ctx.reply(Message("\n".join(lines), buttons=buttons))
+    return Preview(found, lines)
 
 
 # Bot API: paid broadcasts cost 0.1 Star a message; the engine keeps ~97.5 % of a pace.
@@ -382,15 +399,40 @@ async def on_button(ctx: Context) -> None:
 
 
 async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
+    made = await publish(ctx, data)
+    if made is None:
+        return
+    item, added = made
+    await ctx.end_dialog()
+    if data.get("send_at"):
+        ctx.reply(
+            ctx.t(
+                "bc.scheduled",
+                id=item.id,
+                when=ctx.t.datetime(item.send_at),
+                recipients=_recipients(ctx.t, item.audience, added),
+            )
+        )
+    else:
+        recipients = _recipients(ctx.t, item.audience, added)
+        queued = "bc.queued.paid" if item.paid else "bc.queued"
+        ctx.reply(ctx.t(queued, id=item.id, recipients=recipients))
+
+
+async def publish(ctx: Context, data: dict[str, Any]) -> tuple[Broadcast, int] | None:
+    """The announcement the board confirmed (the dialog's data, or the web form's): recorded,
+    its sending queued (now or at `send_at`, repeated as asked) and audited. Returns it and
+    how many it goes to; None when refused, the reason said with ctx.reply (the board no
+    longer manages the unit: audited; or the time is past)."""
     unit = await units.get(ctx.session, data["unit_id"])
     assert unit is not None and unit.id is not None
     # roles may have changed since the dialog began
     if not await ctx.manages(unit, f"unit:{unit.code}"):
-        return
+        return None
     send_at = datetime.fromisoformat(data["send_at"]) if data.get("send_at") else ctx.now
     if send_at < ctx.now:
         ctx.reply(ctx.t("invalid.datetime.past"))
-        return
+        return None
     item = await broadcasts.create(
         session=ctx.session,
         draft=broadcasts.BroadcastDraft.model_validate(data),
@@ -419,7 +461,6 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
             now=ctx.now,
         )
         ctx.replan = True
-    await ctx.end_dialog()
     ctx.audit(
         "broadcast_created",
         target=f"broadcast:{item.id}",
@@ -430,19 +471,7 @@ async def _confirm(ctx: Context, data: dict[str, Any]) -> None:
         repeat=item.repeat,
         paid=item.paid,
     )
-    if data.get("send_at"):
-        ctx.reply(
-            ctx.t(
-                "bc.scheduled",
-                id=item.id,
-                when=ctx.t.datetime(send_at),
-                recipients=_recipients(ctx.t, item.audience, added),
-            )
-        )
-    else:
-        recipients = _recipients(ctx.t, item.audience, added)
-        queued = "bc.queued.paid" if item.paid else "bc.queued"
-        ctx.reply(ctx.t(queued, id=item.id, recipients=recipients))
+    return item, added
 
 
 def _recipients(t: Any, audience: str, count: int) -> str:
