@@ -10,7 +10,10 @@ a search, a filter; the export three times), the registration form, and the emul
 a form deciding a page of 50 members' LĐTT, alternately reached and not). Every active member
 pledged LĐTT, one in five also CSTĐCS and ĐVCĐ xuất sắc. Then the announcements:
 the list (50 of them), the form, a preview (one COUNT of 10,000), the page of one sent to
-everyone with 300 who did not get it, one still sending and its JSON progress.
+everyone with 300 who did not get it, one still sending and its JSON progress. Then the
+meetings pages (a general assembly that invited everyone, a year of monthly tổ meetings for
+the attendance report) and the polls pages (a named and an anonymous poll sent to every
+member, 70% answered).
 Prints the median and the slowest time per page.
 """
 
@@ -21,10 +24,11 @@ import asyncio
 import statistics
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy import insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,8 +44,10 @@ from models import emulation, members, roles, units
 from models import web as web_tokens
 from models.broadcasts import Broadcast
 from models.emulation import Pledge
+from models.meetings import Invite, Meeting
 from models.members import Identity, Member
 from models.outbox import FAILED, QUEUED, SENT, UNREACHABLE, DeliveryJob, OutboxItem, OutboxMessage
+from models.polls import MEMBERS, Poll, PollCopy, PollVote
 
 BASE = "https://bench.example.vn"
 TO_COUNT = 20
@@ -103,6 +109,92 @@ async def _seed(app: App, count: int, pending: int) -> str:
     return f"{token} {member_token}"
 
 
+async def _seed_meetings_and_polls(app: App) -> tuple[int, int, int]:
+    """A general assembly of everyone next week (answers of all kinds), twelve monthly
+    meetings of each tổ this year with attendance, and two polls to every member; returns
+    the assembly's and the polls' ids."""
+    now = app.clock.now()
+    async with app.db.session() as session:
+        people = (await session.exec(select(Member.id, Member.unit_id))).all()
+        root = await units.by_code(session, "BM")
+        assert root is not None and root.id is not None
+
+        def meeting(unit_id: int, title: str, starts: datetime) -> Meeting:
+            return Meeting(
+                unit_id=unit_id,
+                title=title,
+                kind="to",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=2),
+                place="Hội trường",
+                checkin_code="K7MX3P",
+                created_at=now,
+                updated_at=now,
+            )
+
+        assembly = meeting(root.id, "Hội nghị người lao động", now + timedelta(days=7))
+        session.add(assembly)
+        tos: dict[int, list[int]] = {}
+        for member_id, unit_id in people:
+            tos.setdefault(unit_id, []).append(member_id)
+        monthly = [
+            (meeting(unit_id, f"Sinh hoạt tổ tháng {m}", now - timedelta(days=30 * m)), ids)
+            for unit_id, ids in tos.items()
+            for m in range(1, 13)
+        ]
+        session.add_all([m for m, _ in monthly])
+        await session.flush()
+        answers = ["yes", "no", "maybe", None]
+        rows = [
+            {"meeting_id": assembly.id, "member_id": mid, "answer": answers[i % 4]}
+            for i, (mid, _unit) in enumerate(people)
+        ]
+        for m, ids in monthly:
+            rows += [
+                {"meeting_id": m.id, "member_id": mid, "answer": "yes", "attended": i % 3 != 0}
+                for i, mid in enumerate(ids)
+            ]
+        await session.exec(insert(Invite), params=rows)  # type: ignore[call-overload]
+        poll_ids = []
+        for anonymous in (False, True):
+            poll = Poll(
+                question="Chọn địa điểm nghỉ mát hè?",
+                options_json='["Sa Pa", "Đà Lạt", "Phú Quốc", "Hạ Long"]',
+                anonymous=anonymous,
+                target=MEMBERS,
+                unit_id=root.id,
+                origin_platform="console",
+                origin_chat_id="2",
+                created_at=now,
+            )
+            session.add(poll)
+            await session.flush()
+            assert poll.id is not None
+            poll_ids.append(poll.id)
+            copies = [
+                {"poll_id": poll.id, "platform": "console", "chat_id": f"m{mid}", "member_id": mid}
+                for mid, _unit in people
+            ]
+            await session.exec(insert(PollCopy), params=copies)  # type: ignore[call-overload]
+            votes = [
+                {
+                    "poll_id": poll.id,
+                    "platform": "console",
+                    "user_id": f"m{mid}",
+                    "member_id": mid,
+                    "name": f"Đoàn viên {mid}",
+                    "choices_json": f"[{i % 4}]",
+                    "updated_at": now,
+                }
+                for i, (mid, _unit) in enumerate(people)
+                if i % 10 < 7
+            ]
+            await session.exec(insert(PollVote), params=votes)  # type: ignore[call-overload]
+        await session.commit()
+        assert assembly.id is not None
+        return assembly.id, poll_ids[0], poll_ids[1]
+
+
 async def _campaign(session: AsyncSession, app: App, root_id: int) -> None:
     settings = app.settings.emulation
     now = app.clock.now()
@@ -131,6 +223,8 @@ async def _campaign(session: AsyncSession, app: App, root_id: int) -> None:
                     created_at=now,
                 )
             )
+
+
 ANNOUNCEMENTS = 50
 MISSED = 300
 
@@ -234,6 +328,7 @@ async def main(count: int, pending: int, repeats: int) -> None:
         )
         app = await build_app(settings, SystemClock())
         tokens = (await _seed(app, count, pending)).split()
+        assembly, named, secret = await _seed_meetings_and_polls(app)
         transport = httpx.ASGITransport(app=build_web_app(None, "", app=app))
         print(f"{count} members, {pending} pending, {repeats} fetches each (SQLite, in process)")
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as board:
@@ -281,6 +376,27 @@ async def main(count: int, pending: int, repeats: int) -> None:
             ):
                 data = form if method == "POST" else None
                 _report(name, [await _time(board, method, path, data=data) for _ in range(repeats)])
+            for name, path in (
+                ("GET /web/hop (21 listed)", "/web/hop"),
+                ("GET /web/hop/xem (all invited)", f"/web/hop/xem?id={assembly}"),
+                (
+                    "GET /web/hop/xem?traloi=none&trang=9",
+                    f"/web/hop/xem?id={assembly}&traloi=none&trang=9",
+                ),
+                ("GET /web/hop/baocao", "/web/hop/baocao"),
+                ("GET /web/binhchon", "/web/binhchon"),
+                ("GET /web/binhchon/xem (named)", f"/web/binhchon/xem?id={named}"),
+                ("GET /web/binhchon/xem (anonymous)", f"/web/binhchon/xem?id={secret}"),
+            ):
+                first = await _time(board, "GET", path)  # its template compiled, caches cold
+                samples = [await _time(board, "GET", path) for _ in range(repeats)]
+                _report(name, samples)
+                print(f"{'':<34} first fetch {first * 1000:7.1f} ms (not counted)")
+            for name, path in (
+                ("GET /web/hop/baocao.xlsx", "/web/hop/baocao.xlsx"),
+                ("GET /web/binhchon.xlsx (named)", f"/web/binhchon.xlsx?id={named}"),
+            ):
+                _report(name, [await _time(board, "GET", path) for _ in range(3)])
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as person:
             person.cookies.set(COOKIE, tokens[1], path="/web")
             await person.get("/web/dangky")

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as DraftField
 from sqlalchemy import UniqueConstraint, case, func, insert, literal
+from sqlalchemy import select as core_select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.members import Member
 from models.types import UTCDateTime
 from models.units import Unit, ids_under
 
@@ -163,24 +166,134 @@ async def by_code(session: AsyncSession, code: str) -> Sequence[Meeting]:
     return (await session.exec(query.order_by(col(Meeting.starts_at), col(Meeting.id)))).all()
 
 
+@dataclass(frozen=True)
+class Attendance:
+    name: str
+    invited: int
+    attended: int
+
+    @property
+    def rate(self) -> int:
+        """The share of meetings attended, in whole percent."""
+        return round(100 * self.attended / self.invited) if self.invited else 0
+
+
 async def attendance_in_year(
-    session: AsyncSession, root: Unit, year_start: datetime, year_end: datetime
-) -> Sequence[tuple[int, int, int]]:
-    """(member id, meetings invited to, meetings attended) for meetings held in the period."""
+    session: AsyncSession,
+    roots: Sequence[Unit],
+    year_start: datetime,
+    year_end: datetime,
+    *,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[int, Attendance, list[Attendance]]:
+    """How many members were invited to meetings of these units held in the period, the
+    sums over them all, and each of them (all, or one page) with how many they attended, in
+    Vietnamese name order. Counted, joined and sorted in SQL."""
+    if not roots:
+        return 0, Attendance("", 0, 0), []
     held = select(Meeting.id).where(
-        col(Meeting.unit_id).in_(select(Unit.id).where(col(Unit.path).startswith(root.path))),
+        col(Meeting.unit_id).in_(ids_under(roots)),
         Meeting.status == SCHEDULED,
         col(Meeting.starts_at) >= year_start,
         col(Meeting.starts_at) < year_end,
     )
-    attended = func.sum(case((col(Invite.attended).is_(True), 1), else_=0))
-    query = (
-        select(Invite.member_id, func.count(), attended)
+    came = func.sum(case((col(Invite.attended).is_(True), 1), else_=0))
+    per = (
+        select(
+            col(Invite.member_id).label("member_id"),
+            func.count().label("invited"),
+            came.label("came"),
+        )
         .where(col(Invite.meeting_id).in_(held))
         .group_by(col(Invite.member_id))
-        .order_by(col(Invite.member_id))
+        .subquery()
     )
-    return [(int(m), int(n), int(a or 0)) for m, n, a in (await session.exec(query)).all()]
+    # The totals ride on each row (window functions, worked out before the page is cut):
+    # one pass over the year's invitations instead of two.
+    query = (
+        core_select(  # sqlmodel's select() is typed for up to 4 columns
+            col(Member.full_name),
+            per.c.invited,
+            per.c.came,
+            func.count().over(),
+            func.sum(per.c.invited).over(),
+            func.sum(per.c.came).over(),
+        )
+        .join(per, col(Member.id) == per.c.member_id)
+        .order_by(col(Member.sort_key), col(Member.id))
+        .offset(offset)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    found = (await session.exec(query)).all()  # type: ignore[call-overload]
+    if found:
+        people, invited, attended = found[0][3:]
+    else:  # a page past the end: the totals on their own
+        totals = select(func.count(), func.sum(per.c.invited), func.sum(per.c.came))
+        people, invited, attended = (await session.exec(totals.select_from(per))).one()
+    rows = [Attendance(n, int(i), int(c or 0)) for n, i, c, *_ in found]
+    return int(people), Attendance("", int(invited or 0), int(attended or 0)), rows
+
+
+@dataclass
+class Answers:
+    """How a meeting's invitees answered: counts by answer (None: not yet), and who came."""
+
+    by_answer: dict[str | None, int] = field(default_factory=dict)
+    attended: int = 0
+
+    @property
+    def invited(self) -> int:
+        return sum(self.by_answer.values())
+
+
+async def answer_counts(session: AsyncSession, meeting_ids: Sequence[int]) -> dict[int, Answers]:
+    """The answers of many meetings in one query (the organiser's list of meetings)."""
+    if not meeting_ids:
+        return {}
+    attended = func.sum(case((col(Invite.attended).is_(True), 1), else_=0))
+    query = (
+        select(Invite.meeting_id, Invite.answer, func.count(), attended)
+        .where(col(Invite.meeting_id).in_(meeting_ids))
+        .group_by(col(Invite.meeting_id), col(Invite.answer))
+    )
+    found = {meeting_id: Answers() for meeting_id in meeting_ids}
+    for meeting_id, answer, count, came in (await session.exec(query)).all():
+        answers = found[int(meeting_id)]
+        answers.by_answer[answer] = int(count)
+        answers.attended += int(came or 0)
+    return found
+
+
+NOT_ANSWERED = "none"  # the filter for invitees without an answer
+
+
+async def invitee_page(
+    session: AsyncSession,
+    meeting_id: int,
+    *,
+    answer: str | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> tuple[int, list[tuple[Invite, Member]]]:
+    """How many invitees (with this answer, or NOT_ANSWERED) and one page of them with their
+    member row, in Vietnamese name order."""
+    where: list[Any] = [Invite.meeting_id == meeting_id]
+    if answer == NOT_ANSWERED:
+        where.append(col(Invite.answer).is_(None))
+    elif answer:
+        where.append(Invite.answer == answer)
+    total = (await session.exec(select(func.count()).select_from(Invite).where(*where))).one()
+    query = (
+        select(Invite, Member)
+        .join(Member, col(Member.id) == Invite.member_id)
+        .where(*where)
+        .order_by(col(Member.sort_key), col(Member.id))
+        .offset(offset)
+        .limit(limit)
+    )
+    return int(total), [(i, m) for i, m in (await session.exec(query)).all()]
 
 
 # --- creating a meeting ---------------------------------------------------------------------------

@@ -12,13 +12,16 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Index, UniqueConstraint, text, update
+from sqlalchemy import Index, UniqueConstraint, func, or_, text, update
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from models.members import Member
 from models.types import UTCDateTime
+from models.units import Unit, ids_under
 
 OPEN, CLOSED = "open", "closed"
 # Where a poll goes: the chat it was created in, members' private chats, or the group chats
@@ -176,6 +179,34 @@ async def votes(session: AsyncSession, poll_id: int) -> Sequence[PollVote]:
     ).all()
 
 
+async def ballots(
+    session: AsyncSession, poll_id: int, *, by_name: bool = False
+) -> list[tuple[str, list[int]]]:
+    """Each vote's name and choices, without loading whole rows (a poll of thousands): in
+    the order cast, or `by_name` in the members' Vietnamese order (members.sort_key, sorted
+    in SQL), then those who answered before they were members."""
+    query = select(PollVote.name, PollVote.choices_json).where(PollVote.poll_id == poll_id)
+    if by_name:
+        key = col(Member.sort_key)
+        query = query.outerjoin(Member, col(Member.id) == PollVote.member_id).order_by(
+            key.is_(None), key, col(PollVote.name), col(PollVote.id)
+        )
+    else:
+        query = query.order_by(col(PollVote.id))
+    rows = (await session.exec(query)).all()
+    return [(name, list(json.loads(choices))) for name, choices in rows]
+
+
+async def reported_counts(session: AsyncSession, poll_id: int) -> list[dict[str, Any]]:
+    """The app's own counts of the poll's anonymous native copies."""
+    query = select(PollCopy.counts_json).where(
+        PollCopy.poll_id == poll_id, col(PollCopy.counts_json).is_not(None)
+    )
+    return [
+        json.loads(c) for c in (await session.exec(query.order_by(col(PollCopy.id)))).all() if c
+    ]
+
+
 async def vote_of(
     session: AsyncSession, poll_id: int, platform: str, user_id: str
 ) -> PollVote | None:
@@ -226,6 +257,45 @@ async def made_by(session: AsyncSession, member_id: int, limit: int = 10) -> Seq
         select(Poll).where(Poll.created_by == member_id).order_by(col(Poll.id).desc()).limit(limit)
     )
     return (await session.exec(query)).all()
+
+
+async def of_units(
+    session: AsyncSession, roots: Sequence[Unit], member_id: int | None, limit: int = 100
+) -> Sequence[Poll]:
+    """The newest polls of these units' subtrees, and those this member made (the web page
+    of an organiser's polls)."""
+    mine = [col(Poll.created_by) == member_id] if member_id is not None else []
+    ours = [col(Poll.unit_id).in_(ids_under(roots))] if roots else []
+    if not mine and not ours:
+        return []
+    query = select(Poll).where(or_(*ours, *mine)).order_by(col(Poll.id).desc()).limit(limit)
+    return (await session.exec(query)).all()
+
+
+def _missing_where(poll_id: int) -> list[Any]:
+    """Members a poll was sent to in private who have not answered it."""
+    sent = select(PollCopy.member_id).where(
+        PollCopy.poll_id == poll_id,
+        col(PollCopy.member_id).is_not(None),
+        col(PollCopy.is_group).is_(False),
+    )
+    voted = select(PollVote.member_id).where(
+        PollVote.poll_id == poll_id, col(PollVote.member_id).is_not(None)
+    )
+    return [col(Member.id).in_(sent), col(Member.id).not_in(voted)]
+
+
+async def missing(
+    session: AsyncSession, poll_id: int, *, limit: int | None = None
+) -> tuple[int, list[Member]]:
+    """How many members have not answered a poll sent to them, and (the first `limit` of)
+    them in Vietnamese name order: counted and sorted in SQL, however many."""
+    where = _missing_where(poll_id)
+    total = (await session.exec(select(func.count()).select_from(Member).where(*where))).one()
+    query = select(Member).where(*where).order_by(col(Member.sort_key), col(Member.id))
+    if limit is not None:
+        query = query.limit(limit)
+    return int(total), list((await session.exec(query)).all())
 
 
 async def chat_moved(session: AsyncSession, platform: str, old_id: str, new_id: str) -> None:

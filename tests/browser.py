@@ -14,6 +14,10 @@ from typing import Any
 
 import pytest
 
+from bot.web import build_web_app
+from tests.fakes.server import LoopbackServer
+from tests.web import Site, site
+
 CHROMIUM = os.environ.get("CONGDOAN_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--headless",
@@ -73,3 +77,18 @@ async def shot(page: Any, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[Site, str]]:
+    need_chromium()
+    late = LateApp()
+    server = LoopbackServer(late, "web")
+    await server.start()
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        async with site(tmp_path, public_url=base) as s:
+            late.app = build_web_app(None, "", app=s.app)
+            yield s, base
+    finally:
+        await server.stop()

@@ -5,44 +5,25 @@ the link /web gives. Skipped, saying why, where Chromium is not installed."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 from sqlmodel import select
 
-from bot.web import build_web_app
 from models import emulation, units
 from models.emulation import Pledge
 from models.members import Member
-from tests.browser import DESK, PHONE, LateApp, chromium, need_chromium, shot
-from tests.fakes.server import LoopbackServer
-from tests.test_web_emulation import BOARD as EMULATION_BOARD
-from tests.test_web_emulation import REVIEW_TIME, pledged_world
-from tests.web import Site, make_role, mini_app_data, site
+from tests.browser import DESK, PHONE, chromium, served, shot  # noqa: F401  (served: a fixture)
+from tests.emulation_world import BOARD as EMULATION_BOARD
+from tests.emulation_world import REVIEW_TIME, pledged_world
+from tests.web import Site, make_role, mini_app_data
 
 pytestmark = pytest.mark.e2e
 
 LAN_TELEGRAM = 5551
 BOARD = "2"
-
-
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[Site, str]]:
-    need_chromium()
-    late = LateApp()
-    server = LoopbackServer(late, "web")
-    await server.start()
-    base = f"http://127.0.0.1:{server.port}"
-    try:
-        async with site(tmp_path, public_url=base) as s:
-            late.app = build_web_app(None, "", app=s.app)
-            yield s, base
-    finally:
-        await server.stop()
 
 
 async def _open_campaign(s: Site) -> None:
@@ -82,7 +63,7 @@ async def _status_of(s: Site, name: str) -> str:
 
 
 async def test_a_member_registers_on_a_phone_and_the_board_approves(
-    served: tuple[Site, str],
+    served: tuple[Site, str],  # noqa: F811
 ) -> None:
     s, base = served
     await make_role(s.app, "console", BOARD, "Trần Văn Bình", "SCT", "bch", "+84901111111")
@@ -154,7 +135,7 @@ async def test_a_member_registers_on_a_phone_and_the_board_approves(
 
 
 async def test_the_board_follows_emulation_and_records_a_review(
-    served: tuple[Site, str],
+    served: tuple[Site, str],  # noqa: F811
 ) -> None:
     s, base = served
     await pledged_world(s)

@@ -12,11 +12,18 @@ from openpyxl.styles import Font
 from bot import textutil, timeparse
 from bot.chat import Button, Document, Message
 from bot.context import Context
+from bot.i18n import Translator
 from bot.registry import ID, PAGE, OutdatedPress, payload, press_parts
 from bot.spreadsheet import keep_text
 from handlers import registry
 from handlers.common import pickers
-from handlers.meetings.plan import describe, plan_reminders, send_to_invitees, when_text
+from handlers.meetings.plan import (
+    attendance_open,
+    describe,
+    plan_reminders,
+    send_to_invitees,
+    when_text,
+)
 from handlers.meetings.schedule import _offset_text
 from handlers.members.listing import XLSX
 from models import meetings, members, reminders, units
@@ -26,6 +33,17 @@ from models.types import fit_file_name
 MEETING_TIMERS = ("meeting_reminder", "meeting_next")
 MAX_LISTED = 200  # meetings in /quanlyhop, a page at a time
 ATTENDANCE_LIST = "mm_attendance"  # a meeting's invitees, searched by typed words
+
+
+def mark_attendance(ctx: Context, meeting: Meeting, invite: meetings.Invite, present: bool) -> None:
+    """The organiser marks one invitee present or not (audited)."""
+    invite.attended = present
+    ctx.audit(
+        "attendance_marked",
+        target=f"meeting:{meeting.id}",
+        member=invite.member_id,
+        present=present,
+    )
 
 
 @registry.command(
@@ -148,7 +166,7 @@ async def _status(ctx: Context, meeting: Meeting) -> None:
                 Button(ctx.t("mt.btn.cancel_meeting"), payload("mm", "cancel", meeting.id)),
             ],
         ]
-    if meeting.status == SCHEDULED and ctx.now >= meeting.starts_at - timedelta(minutes=30):
+    if meeting.status == SCHEDULED and attendance_open(meeting, ctx.now):
         buttons += [
             [
                 Button(ctx.t("mt.btn.attendance"), payload("mm", "att", meeting.id)),
@@ -380,7 +398,7 @@ async def _attendance(
 ) -> None:
     """Who came, a page of invitees at a time; typed words of a name find someone."""
     assert meeting.id is not None
-    if ctx.now < meeting.starts_at - timedelta(minutes=30):
+    if not attendance_open(meeting, ctx.now):
         ctx.reply(ctx.t("mt.attendance_too_early"))
         return
     invites = await meetings.invites(ctx.session, meeting.id)
@@ -434,15 +452,9 @@ async def _toggle_attendance(
 ) -> None:
     assert meeting.id is not None
     invite = await meetings.invite(ctx.session, meeting.id, member_id)
-    if invite is None or ctx.now < meeting.starts_at - timedelta(minutes=30):
+    if invite is None or not attendance_open(meeting, ctx.now):
         raise OutdatedPress()
-    invite.attended = not invite.attended
-    ctx.audit(
-        "attendance_marked",
-        target=f"meeting:{meeting.id}",
-        member=member_id,
-        present=invite.attended,
-    )
+    mark_attendance(ctx, meeting, invite, not invite.attended)
     query = pickers.listened_query(ctx, ATTENDANCE_LIST, [meeting.id])
     await _attendance(ctx, meeting, number, query, edit=True)
 
@@ -489,47 +501,54 @@ async def attendance_report(ctx: Context) -> None:
     if year is None:  # not a year, or one without meetings to report
         ctx.reply(ctx.t("mt.report_usage"))
         return
-    start = datetime(year, 1, 1, tzinfo=ctx.t.tz).astimezone(UTC)
-    end = datetime(year + 1, 1, 1, tzinfo=ctx.t.tz).astimezone(UTC)
-    roots = await ctx.board_roots()
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = str(year)
-    ws.append([ctx.t("mt.report_title", year=year)])
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append(
-        [
-            ctx.t("xlsx.col.no"),
-            ctx.t("xlsx.col.full_name"),
-            ctx.t("mt.col.invited"),
-            ctx.t("mt.col.attended"),
-            ctx.t("mt.col.rate"),
-        ]
-    )
-    rows: list[tuple[int, int, int]] = []
-    for root in roots:
-        rows += await meetings.attendance_in_year(ctx.session, root, start, end)
-    names = await members.names(ctx.session, [m for m, _, _ in rows])
-    for number, (member_id, invited, attended) in enumerate(
-        sorted(rows, key=lambda r: textutil.vi_sort_key(names.get(r[0], ""))), start=1
-    ):
-        ws.append(
-            [
-                number,
-                names.get(member_id, "?"),
-                invited,
-                attended,
-                round(100 * attended / invited) if invited else 0,
-            ]
-        )
-    keep_text(*wb.worksheets)  # names and notes typed by people stay text
-    buffer = io.BytesIO()
-    wb.save(buffer)
+    _count, _sums, rows = await attendance_rows(ctx, year)
+    content = attendance_workbook(ctx.t, year, rows)
     ctx.audit("attendance_exported", target=str(year), members=len(rows))
     ctx.reply(
         Message(
             ctx.t("mt.report_caption", year=year, count=len(rows)),
-            document=Document(f"chuyen-can-{year}.xlsx", buffer.getvalue(), XLSX),
+            document=Document(report_file_name(year), content, XLSX),
         )
     )
+
+
+async def attendance_rows(
+    ctx: Context, year: int, *, offset: int = 0, limit: int | None = None
+) -> tuple[int, meetings.Attendance, list[meetings.Attendance]]:
+    """The /baocaohop report: each member of the board's units invited to meetings held in
+    the (local) year, with how many they came to, in Vietnamese name order (all, or a page);
+    how many members it counts, and the sums."""
+    start = datetime(year, 1, 1, tzinfo=ctx.t.tz).astimezone(UTC)
+    end = datetime(year + 1, 1, 1, tzinfo=ctx.t.tz).astimezone(UTC)
+    roots = await ctx.board_roots()
+    return await meetings.attendance_in_year(
+        ctx.session, roots, start, end, offset=offset, limit=limit
+    )
+
+
+def report_file_name(year: int) -> str:
+    return f"chuyen-can-{year}.xlsx"
+
+
+def attendance_workbook(t: Translator, year: int, rows: list[meetings.Attendance]) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = str(year)
+    ws.append([t("mt.report_title", year=year)])
+    ws["A1"].font = Font(bold=True, size=13)
+    ws.append(
+        [
+            t("xlsx.col.no"),
+            t("xlsx.col.full_name"),
+            t("mt.col.invited"),
+            t("mt.col.attended"),
+            t("mt.col.rate"),
+        ]
+    )
+    for number, row in enumerate(rows, start=1):
+        ws.append([number, row.name, row.invited, row.attended, row.rate])
+    keep_text(*wb.worksheets)  # names and notes typed by people stay text
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()

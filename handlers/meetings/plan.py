@@ -28,6 +28,12 @@ if TYPE_CHECKING:
 
 CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY3479"  # no look-alikes (0/O, 1/I/L, 5/S, 8/B)
 CAPTION_LIMIT = 1000
+# Attendance is taken from this long before the start (the organiser's list, /diemdanh).
+ATTENDANCE_OPENS = timedelta(minutes=30)
+
+
+def attendance_open(meeting: Meeting, now: datetime) -> bool:
+    return now >= meeting.starts_at - ATTENDANCE_OPENS
 
 
 def rsvp_buttons(t: Translator, meeting_id: int) -> list[list[Button]]:

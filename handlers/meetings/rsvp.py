@@ -14,6 +14,7 @@ from bot.context import Context
 from bot.registry import ID, OutdatedPress, payload, press_parts
 from handlers import registry
 from handlers.meetings.plan import (
+    ATTENDANCE_OPENS,
     create,
     describe,
     duration_text,
@@ -207,7 +208,7 @@ async def check_in(ctx: Context) -> None:
         return
     assert ctx.member is not None or ctx.is_config_admin
     for meeting in await meetings.by_code(ctx.session, code):
-        window_open = meeting.starts_at - timedelta(minutes=30)
+        window_open = meeting.starts_at - ATTENDANCE_OPENS
         window_close = meeting.ends_at + timedelta(hours=2)
         assert meeting.id is not None
         invite = (

@@ -20,7 +20,7 @@ from handlers import registry
 from handlers.common import audiences, pickers
 from handlers.members.listing import XLSX
 from handlers.polls.votes import chart_png, close_poll, results_text, tally
-from models import members, polls, units
+from models import polls, units
 from models.outbox import DeliveryJob, OutboxMessage
 from models.polls import MEMBERS, Poll
 
@@ -188,14 +188,7 @@ async def _who(ctx: Context, poll: Poll) -> None:
 
 async def _missing(ctx: Context, poll: Poll) -> list[Any]:
     assert poll.id is not None
-    voted = {v.member_id for v in await polls.votes(ctx.session, poll.id)}
-    invited = [
-        c.member_id
-        for c in await polls.copies(ctx.session, poll.id)
-        if c.member_id is not None and not c.is_group
-    ]
-    people = [await members.get(ctx.session, mid) for mid in invited if mid not in voted]
-    return members.by_name([m for m in people if m])
+    return (await polls.missing(ctx.session, poll.id))[1]
 
 
 async def _nudge(ctx: Context, poll: Poll) -> None:

@@ -9,7 +9,6 @@ sent to answers the newest open one; "0" takes the answer back.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -49,23 +48,26 @@ class Tally:
         return 100.0 * self.counts[index] / self.voters if self.voters else 0.0
 
 
-async def tally(session: AsyncSession, poll: Poll) -> Tally:
-    """Named and text votes from the database, plus the platform's counts of anonymous
-    native copies: one poll sent to many chats is one result."""
+async def tally(
+    session: AsyncSession, poll: Poll, ballots: list[tuple[str, list[int]]] | None = None
+) -> Tally:
+    """Named and text votes from the database (or `ballots`, the poll's votes already read),
+    plus the platform's counts of anonymous native copies: one poll sent to many chats is
+    one result."""
     assert poll.id is not None
     counts = [0] * len(poll.options)
     voters = 0
-    for vote in await polls.votes(session, poll.id):
+    if ballots is None:
+        ballots = await polls.ballots(session, poll.id)
+    for _name, choices in ballots:
         voters += 1
-        for choice in vote.choices:
+        for choice in choices:
             if 0 <= choice < len(counts):
                 counts[choice] += 1
-    for copy in await polls.copies(session, poll.id):
-        if copy.counts_json:
-            reported = json.loads(copy.counts_json)
-            voters += int(reported["voters"])
-            for index, n in enumerate(reported["counts"][: len(counts)]):
-                counts[index] += int(n)
+    for reported in await polls.reported_counts(session, poll.id):
+        voters += int(reported["voters"])
+        for index, n in enumerate(reported["counts"][: len(counts)]):
+            counts[index] += int(n)
     return Tally(counts, voters)
 
 
