@@ -30,6 +30,37 @@ DESK = {"viewport": {"width": 1280, "height": 800}}
 SHOTS = os.environ.get("CONGDOAN_SCREENSHOTS", "")
 
 
+class LateApp:
+    """The ASGI app behind a server whose port must be known before the app is built (the
+    pages' public address is that port)."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.app(scope, receive, send)
+
+
+@asynccontextmanager
+async def served_site(tmp_path: Path) -> AsyncIterator[tuple[Any, str]]:
+    """A test site (tests/web.py) behind a loopback HTTP server: (the Site, its address)."""
+    from bot.web import build_web_app
+    from tests.fakes.server import LoopbackServer
+    from tests.web import site
+
+    need_chromium()
+    late = LateApp()
+    server = LoopbackServer(late, "web")
+    await server.start()
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        async with site(tmp_path, public_url=base) as s:
+            late.app = build_web_app(None, "", app=s.app)
+            yield s, base
+    finally:
+        await server.stop()
+
+
 def missing_reason() -> str | None:
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
         return f"browser tests skipped: no Chromium at {CHROMIUM} (apt-get install chromium)"

@@ -8,18 +8,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import pytest
 from sqlmodel import select
 
-from bot.web import build_web_app
 from models import emulation, units
 from models.members import Member
-from tests.browser import DESK, PHONE, chromium, need_chromium, shot
-from tests.fakes.server import LoopbackServer
-from tests.web import Site, make_role, mini_app_data, site
+from tests.browser import DESK, PHONE, chromium, served_site, shot
+from tests.web import Site, make_role, mini_app_data
 
 pytestmark = pytest.mark.e2e
 
@@ -27,30 +24,10 @@ LAN_TELEGRAM = 5551
 BOARD = "2"
 
 
-class LateApp:
-    """The ASGI app behind a server whose port must be known before the app is built (the
-    pages' public address is that port)."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        await self.app(scope, receive, send)
-
-
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[Site, str]]:
-    need_chromium()
-    late = LateApp()
-    server = LoopbackServer(late, "web")
-    await server.start()
-    base = f"http://127.0.0.1:{server.port}"
-    try:
-        async with site(tmp_path, public_url=base) as s:
-            late.app = build_web_app(None, "", app=s.app)
-            yield s, base
-    finally:
-        await server.stop()
+    async with served_site(tmp_path) as pair:
+        yield pair
 
 
 async def _open_campaign(s: Site) -> None:

@@ -138,6 +138,27 @@ async def test_a_bad_value_gets_the_chats_message_and_changes_nothing(tmp_path: 
         assert await _audit(s, "profile_updated") == []
 
 
+async def test_a_field_the_member_never_had_may_stay_blank(tmp_path: Path) -> None:
+    """A roster row has no birth date: the board fixes the email without inventing one; a
+    required field that has a value cannot be emptied (the chat's message)."""
+    async with site(tmp_path) as s, s.browser() as browser:
+        binh = (await _people(s))["binh"]
+        await s.sign_in(browser, BOARD)
+        path = f"{CARD}?id={binh.id}"
+        saved = await _post(
+            browser, path, action="save", **_profile(binh, birth_date="", email="b@gmail.com")
+        )
+        assert saved.status_code == 200 and "Đã lưu: 1 mục thay đổi." in saved.text
+        after = await _member(s, binh.id)
+        assert (after.email, after.birth_date) == ("b@gmail.com", None)
+        emptied = await _post(
+            browser, path, action="save", **_profile(after, birth_date="", job_title="")
+        )
+        assert emptied.status_code == 422
+        assert _chat_refusal(s, "job_title", "") in emptied.text
+        assert (await _member(s, binh.id)).job_title == "Chuyên viên"
+
+
 # --- move --------------------------------------------------------------------------------------
 async def test_the_board_moves_a_member_inside_its_units_only(tmp_path: Path) -> None:
     async with site(tmp_path) as s, s.browser() as browser:

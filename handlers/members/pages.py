@@ -146,10 +146,11 @@ async def save_fields(
     fields changed. A refusal, or a phone or card of another member, saves nothing."""
     ctx, t = web.ctx, web.t
     values = {name: web.value(name) for name in EDITABLE}
-    data, errors = read_fields(web, EDITABLE, values)
-    changed = [
-        n for n in EDITABLE if n not in errors and data[n] != to_stored(n, getattr(member, n))
-    ]
+    # A field that has no value and is left blank is not a change (a roster row may lack
+    # what registration asks for); any other is read by its rules.
+    sent = [n for n in EDITABLE if values[n].strip() or getattr(member, n) is not None]
+    data, errors = read_fields(web, sent, values)
+    changed = [n for n in sent if n not in errors and data[n] != to_stored(n, getattr(member, n))]
     for name in changed:  # checked before any is saved: a refusal keeps nothing
         if await taken(ctx, member, name, data[name]):
             errors[name] = t("profile.duplicate")

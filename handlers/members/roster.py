@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -132,16 +132,7 @@ HEADERS = {
     "joined_union_on": ("ngay vao cong doan", "joined union", "join date"),
 }
 # The fields a roster row writes, in the order a preview shows their changes.
-ROW_FIELDS = (
-    "full_name",
-    "gender",
-    "birth_date",
-    "phone",
-    "email",
-    "job_title",
-    "card_number",
-    "joined_union_on",
-)
+ROW_FIELDS = tuple(f.name for f in fields(members.RosterRow))
 # More rows than any union's roster: a bigger sheet is not one.
 MAX_ROWS = 20_000
 NEW, UPDATE, SAME, ERROR = "new", "update", "same", "error"
@@ -237,37 +228,74 @@ async def plan_import(
     or an error and why. `allowed`: the units the importer may write to (a board's own); a
     row for another unit, or matching a member of another unit, is an error. A phone or card
     given twice in the file is an error on the later row."""
+    read: list[tuple[int, str, str, members.RosterRow | None, Any]] = []
+    for number, values in sheet.rows:
+        try:
+            read.append(
+                (
+                    number,
+                    values.get("full_name", ""),
+                    values.get("unit_code", ""),
+                    read_row(values, today),
+                    None,
+                )
+            )
+        except textutil.InvalidInput as bad:
+            problem = (bad.key, dict(bad.params))
+            read.append((number, values.get("full_name", ""), "", None, problem))
+    rows = [row for *_, row, _problem in read if row is not None]
+    holders = await members.holders_of(
+        session,
+        phones=[r.phone for r in rows if r.phone],
+        cards=[r.card_number for r in rows if r.card_number],
+    )
+    by_number: dict[str, Member] = {}
+    for member in reversed(holders):  # the lowest id wins, as find_duplicate's
+        for key in (f"phone:{member.phone}", f"card_number:{member.card_number}"):
+            by_number[key] = member
+    unit_of = {u.id: u for u in await units.all_units(session)}
+    by_code = {u.code: u for u in unit_of.values()}
+    may: dict[int | None, bool] = {}
+
+    async def permitted(unit: Unit) -> bool:
+        if allowed is None:
+            return True
+        if unit.id not in may:
+            may[unit.id] = await allowed(unit)
+        return may[unit.id]
+
     plan: list[PlannedRow] = []
     seen: dict[str, int] = {}
-    for number, values in sheet.rows:
-        name = values.get("full_name", "")
-        try:
-            planned = await _plan_row(session, number, values, today, allowed)
-        except textutil.InvalidInput as bad:
-            planned = PlannedRow(number, ERROR, name, problem=(bad.key, dict(bad.params)))
-        except _Refused as refused:
-            planned = PlannedRow(number, ERROR, name, problem=(refused.key, refused.params))
-        if planned.row is not None:
-            for key in ("phone", "card_number"):
-                value = getattr(planned.row, key)
-                if value and f"{key}:{value}" in seen:
-                    first = seen[f"{key}:{value}"]
-                    planned = PlannedRow(
-                        number, ERROR, name, problem=("roster.err.repeated", {"row": first})
-                    )
-                    break
-            else:
-                for key in ("phone", "card_number"):
-                    if value := getattr(planned.row, key):
-                        seen[f"{key}:{value}"] = number
+    for number, name, code, row, problem in read:
+        if row is None:
+            plan.append(PlannedRow(number, ERROR, name, problem=problem))
+            continue
+        keys = [f"{k}:{v}" for k in ("phone", "card_number") if (v := getattr(row, k))]
+        unit = by_code.get(code)
+        matches = [by_number[k] for k in keys if k in by_number]
+        existing = min(matches, key=lambda m: m.id or 0) if matches else None
+        current = unit_of.get(existing.unit_id) if existing else None
+        if repeated := next((seen[k] for k in keys if k in seen), None):
+            planned = PlannedRow(
+                number, ERROR, name, problem=("roster.err.repeated", {"row": repeated})
+            )
+        elif unit is None:
+            planned = PlannedRow(
+                number, ERROR, name, problem=("roster.err.unit_unknown", {"code": code})
+            )
+        elif not await permitted(unit):
+            planned = PlannedRow(
+                number, ERROR, name, problem=("roster.err.unit_not_yours", {"code": code})
+            )
+        elif existing is not None and (current is None or not await permitted(current)):
+            planned = PlannedRow(number, ERROR, name, problem=("roster.err.member_not_yours", {}))
+        else:
+            planned = _planned(number, row, unit, existing, current)
+        if planned.kind != ERROR:
+            for key in keys:
+                seen.setdefault(key, number)
         plan.append(planned)
     return plan
-
-
-class _Refused(Exception):
-    def __init__(self, key: str, **params: Any) -> None:
-        super().__init__(key)
-        self.key, self.params = key, params
 
 
 def _parsers(today: date) -> dict[str, Callable[[str], Any]]:
@@ -299,38 +327,24 @@ def read_row(values: dict[str, str], today: date) -> members.RosterRow:
     return members.RosterRow(**parsed)
 
 
-async def _plan_row(
-    session: AsyncSession,
+def _planned(
     number: int,
-    values: dict[str, str],
-    today: date,
-    allowed: Allowed | None,
+    row: members.RosterRow,
+    unit: Unit,
+    existing: Member | None,
+    current: Unit | None,
 ) -> PlannedRow:
-    code = values.get("unit_code", "")
-    unit = await units.by_code(session, code)
-    if unit is None:
-        raise _Refused("roster.err.unit_unknown", code=code)
-    if allowed is not None and not await allowed(unit):
-        raise _Refused("roster.err.unit_not_yours", code=code)
-    row = read_row(values, today)
-    existing = await members.find_duplicate(
-        session, phone=row.phone, card_number=row.card_number, exclude_id=None
-    )
+    """A row that can be imported: new, or what it changes on the member it matches."""
     planned = PlannedRow(number, NEW, row.full_name, unit=unit, row=row)
     if existing is None:
         return planned
-    if allowed is not None:
-        current = await units.get(session, existing.unit_id)
-        if current is None or not await allowed(current):
-            raise _Refused("roster.err.member_not_yours")
     planned.member_id = existing.id
     for key in ROW_FIELDS:
         new = getattr(row, key)
         if new not in (None, "") and new != getattr(existing, key):
             planned.changes.append((key, getattr(existing, key), new))
     if existing.unit_id != unit.id:
-        old = await units.get(session, existing.unit_id)
-        planned.changes.append(("unit", old.name if old else "", unit.name))
+        planned.changes.append(("unit", current.name if current else "", unit.name))
         planned.moved = True
     planned.kind = UPDATE if planned.changes else SAME
     return planned
