@@ -20,6 +20,8 @@ WEB_PAGES_ONLY = {
     "web.signin.explain",
     "web.mini_app.outside",
     "emu.web.intro",
+    "roster.web.confirm_hint",
+    "roster.web.changed",
 }
 PRESS_WORDS = {
     "vi": re.compile(r"\bbấm\b|\bnút\b", re.IGNORECASE),
