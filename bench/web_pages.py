@@ -13,7 +13,9 @@ the list (50 of them), the form, a preview (one COUNT of 10,000), the page of on
 everyone with 300 who did not get it, one still sending and its JSON progress. Then the
 meetings pages (a general assembly that invited everyone, a year of monthly tổ meetings for
 the attendance report) and the polls pages (a named and an anonymous poll sent to every
-member, 70% answered).
+member, 70% answered). Then the member pages: a tổ
+trưởng's own tổ in the table, one member's page (shown, edited, moved), the roster import's
+preview (a 500-row file, and the whole export sent back) and its confirmation (500 rows).
 Prints the median and the slowest time per page.
 """
 
@@ -21,6 +23,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
+import re
 import statistics
 import tempfile
 import time
@@ -28,6 +32,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+from openpyxl import Workbook
 from sqlalchemy import insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -48,9 +53,33 @@ from models.meetings import Invite, Meeting
 from models.members import Identity, Member
 from models.outbox import FAILED, QUEUED, SENT, UNREACHABLE, DeliveryJob, OutboxItem, OutboxMessage
 from models.polls import MEMBERS, Poll, PollCopy, PollVote
+from models.units import Unit
 
 BASE = "https://bench.example.vn"
 TO_COUNT = 20
+
+
+async def _with_role(
+    app: App, session: AsyncSession, user_id: str, name: str, role: str, unit: Unit
+) -> str:
+    """A member with a role on `unit`, talking as console `user_id`; their /web session."""
+    assert unit.id is not None
+    person = Member(full_name="", name_key="", unit_id=unit.id, status="active")
+    person.set_name(name)
+    session.add(person)
+    await session.flush()
+    assert person.id is not None
+    session.add(Identity(platform="console", user_id=user_id, member_id=person.id))
+    await roles.grant(session, person.id, role, unit, "bench")
+    return await web_tokens.issue(
+        session,
+        kind=web_tokens.SESSION,
+        purpose="signin",
+        platform="console",
+        user_id=user_id,
+        now=app.clock.now(),
+        ttl=timedelta(hours=1),
+    )
 
 
 async def _seed(app: App, count: int, pending: int) -> str:
@@ -78,22 +107,9 @@ async def _seed(app: App, count: int, pending: int) -> str:
             for n in active
             if n is not None
         )
-        board = Member(full_name="", name_key="", unit_id=root.id, status="active")
-        board.set_name("Trần Thị Ban")
-        session.add(board)
-        await session.flush()
-        assert board.id is not None
-        session.add(Identity(platform="console", user_id="2", member_id=board.id))
-        await roles.grant(session, board.id, "bch", root, "bench")
-        token = await web_tokens.issue(
-            session,
-            kind=web_tokens.SESSION,
-            purpose="signin",
-            platform="console",
-            user_id="2",
-            now=app.clock.now(),
-            ttl=timedelta(hours=1),
-        )
+        assert tos[0] is not None
+        token = await _with_role(app, session, "2", "Trần Thị Ban", "bch", root)
+        leader_token = await _with_role(app, session, "4", "Lê Văn Tổ", "to_truong", tos[0])
         await _campaign(session, app, root.id)
         await members.ensure_identity(session, "console", "3", "Người mới")
         member_token = await web_tokens.issue(
@@ -106,7 +122,7 @@ async def _seed(app: App, count: int, pending: int) -> str:
             ttl=timedelta(hours=1),
         )
         await session.commit()
-    return f"{token} {member_token}"
+    return f"{token} {member_token} {leader_token}"
 
 
 async def _seed_meetings_and_polls(app: App) -> tuple[int, int, int]:
@@ -306,6 +322,105 @@ async def _unit_id(app: App, code: str) -> int:
         unit = await units.by_code(session, code)
     assert unit is not None and unit.id is not None
     return unit.id
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+FAMILIES = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng")
+MIDDLES = ("Văn", "Thị", "Minh")
+GIVEN = ("An", "Bình", "Chi", "Dũng", "Hoa", "Khánh", "Lan", "Minh", "Nga", "Phúc", "Quế")
+
+
+def _roster(rows: int) -> bytes:
+    """A roster file: half the rows update seeded members (a new job title), half are new."""
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["STT", "Họ và tên", "Số điện thoại", "Chức vụ", "Mã đơn vị"])
+    for i in range(rows):
+        phone = f"091{i:07d}" if i % 2 == 0 else f"098{i:07d}"
+        name = f"{FAMILIES[i % 7]} {MIDDLES[i % 3]} {GIVEN[i % 11]}"  # names have no digits
+        ws.append([i + 1, name, phone, "Chuyên viên chính", f"BM-{i % TO_COUNT}"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+async def _post(
+    client: httpx.AsyncClient, path: str, data: dict[str, str], **kw: object
+) -> tuple[float, str]:
+    start = time.perf_counter()
+    answer = await client.post(path, data=data, **kw)  # type: ignore[arg-type]
+    elapsed = time.perf_counter() - start
+    errors = re.findall(r'class="(?:error|notice bad)"[^>]*>([^<]+)<', answer.text)
+    assert answer.status_code == 200, (path, answer.status_code, errors or answer.text[:300])
+    return elapsed, answer.text
+
+
+async def _member_pages(board: httpx.AsyncClient, repeats: int) -> None:
+    card = "/web/doanvien/hoso?id=1"
+    _report(
+        "GET /web/doanvien/hoso (one member)",
+        [await _time(board, "GET", card) for _ in range(repeats)],
+    )
+    html = (await board.get(card)).text
+    csrf = _csrf(html)
+    fields = {
+        "full_name": "Nguyễn Văn Thử",  # the seeded "… 0" has a digit, which the rules refuse
+        "gender": "nam",
+        "birth_date": "05/09/1990",
+        "phone": "0910000000",
+        "job_title": "Chuyên viên",
+        "card_number": "",
+        "joined_union_on": "",
+    }
+    saves = [
+        (
+            await _post(
+                board, card, {"csrf": csrf, "action": "save", **fields, "email": f"t{i}@mail.vn"}
+            )
+        )[0]
+        for i in range(repeats)
+    ]
+    _report("POST /web/doanvien/hoso (edit)", saves)
+    targets = re.findall(r'<option value="(\d+)">', html)[:2]
+    moves = [
+        (await _post(board, card, {"csrf": csrf, "action": "move", "unit": targets[i % 2]}))[0]
+        for i in range(repeats)
+    ]
+    _report("POST /web/doanvien/hoso (move)", moves)
+
+
+async def _import_pages(board: httpx.AsyncClient, repeats: int) -> None:
+    page = "/web/doanvien/nhap"
+    csrf = _csrf((await board.get(page)).text)
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    for label, content, times in (
+        ("500 rows", _roster(500), repeats),
+        ("the export, 10,300 rows", (await board.get("/web/doanvien.xlsx")).content, 3),
+    ):
+        samples = []
+        for _ in range(times):
+            elapsed, html = await _post(
+                board,
+                page,
+                {"csrf": csrf, "action": "preview"},
+                files={"file": ("ds.xlsx", content, xlsx)},
+            )
+            samples.append(elapsed)
+        _report(f"POST {page} (preview, {label})", samples)
+    _elapsed, html = await _post(
+        board,
+        page,
+        {"csrf": csrf, "action": "preview"},
+        files={"file": ("ds.xlsx", _roster(500), xlsx)},
+    )
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', html))
+    elapsed, done = await _post(board, page, form)
+    assert "Đã nhập danh sách" in done, done[:500]
+    _report(f"POST {page} (confirm, 500 rows)", [elapsed])
 
 
 def _report(name: str, samples: list[float]) -> None:
@@ -360,7 +475,8 @@ async def main(count: int, pending: int, repeats: int) -> None:
                 "action": "preview",
             }
             preview = await board.post("/web/thongbao/moi", data=form)
-            reach = f"Sẽ gửi tới: {count + 1:,}".replace(",", ".")  # and the board member
+            # and the board member and the tổ trưởng (console identities)
+            reach = f"Sẽ gửi tới: {count + 2:,}".replace(",", ".")
             assert reach in preview.text, preview.text[-800:]
             for name, method, path in (
                 (f"GET /web/thongbao ({ANNOUNCEMENTS} shown)", "GET", "/web/thongbao"),
@@ -397,6 +513,14 @@ async def main(count: int, pending: int, repeats: int) -> None:
                 ("GET /web/binhchon.xlsx (named)", f"/web/binhchon.xlsx?id={named}"),
             ):
                 _report(name, [await _time(board, "GET", path) for _ in range(3)])
+            await _member_pages(board, repeats)
+            await _import_pages(board, repeats)
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as leader:
+            leader.cookies.set(COOKIE, tokens[2], path="/web")
+            _report(
+                "GET /web/doanvien (tổ trưởng, 500)",
+                [await _time(leader, "GET", "/web/doanvien") for _ in range(repeats)],
+            )
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as person:
             person.cookies.set(COOKIE, tokens[1], path="/web")
             await person.get("/web/dangky")

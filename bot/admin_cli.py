@@ -126,7 +126,8 @@ async def import_members(settings: Settings, file: Path, today: date) -> int:
     from handlers.members.roster import import_roster
 
     async with app.db.session() as session:
-        report = await import_roster(session, file, today)
+        t = Translator(settings.bot.language, settings.tz)
+        report = await import_roster(session, file, today, t)
         audit.record(
             session,
             at=utcnow(),

@@ -21,7 +21,15 @@ def load_all() -> Registry:
     from handlers.emulation import pages as emulation_pages  # noqa: F401
     from handlers.meetings import manage, rsvp, schedule  # noqa: F401
     from handlers.meetings import pages as meeting_pages  # noqa: F401
-    from handlers.members import listing, pages, profile, registration, table  # noqa: F401
+    from handlers.members import (  # noqa: F401
+        card_page,
+        import_page,
+        listing,
+        pages,
+        profile,
+        registration,
+        table,
+    )
     from handlers.members import manage as member_manage  # noqa: F401
     from handlers.polls import create, results, votes  # noqa: F401
     from handlers.polls import pages as poll_pages  # noqa: F401

@@ -116,6 +116,36 @@ async def shared_file(session: AsyncSession, file_id: str, now: datetime) -> Sha
     return row if row is not None and row.expires_at > now else None
 
 
+# An upload a web page keeps between its preview and its confirmation (the roster import),
+# bound to the browser session that sent it: its name is this prefix and a digest of that.
+UPLOAD_PREFIX = "web-upload:"
+
+
+async def keep_upload(
+    session: AsyncSession, owner: str, content: bytes, now: datetime, minutes: int
+) -> str:
+    """Keep an uploaded file for `owner` (a digest naming one browser session); its key."""
+    row = await share_file(
+        session, f"{UPLOAD_PREFIX}{owner}", "application/octet-stream", content, now, 0
+    )
+    row.expires_at = now + timedelta(minutes=minutes)
+    return row.id
+
+
+async def held_upload(session: AsyncSession, key: str, owner: str, now: datetime) -> bytes | None:
+    """The file kept under `key`, if it is still there and `owner`'s."""
+    row = await shared_file(session, key, now) if key and len(key) <= 32 else None
+    if row is None or row.name != f"{UPLOAD_PREFIX}{owner}":
+        return None
+    return row.content
+
+
+async def drop_upload(session: AsyncSession, key: str) -> None:
+    row = await session.get(SharedFile, key)
+    if row is not None and row.name.startswith(UPLOAD_PREFIX):
+        await session.delete(row)
+
+
 class LinkCode(SQLModel, table=True):
     __tablename__ = "link_codes"
 

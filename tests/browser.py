@@ -79,8 +79,9 @@ async def shot(page: Any, name: str) -> None:
         await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
-@pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[tuple[Site, str]]:
+@asynccontextmanager
+async def served_site(tmp_path: Path) -> AsyncIterator[tuple[Site, str]]:
+    """A test site (tests/web.py) behind a loopback HTTP server: (the Site, its address)."""
     need_chromium()
     late = LateApp()
     server = LoopbackServer(late, "web")
@@ -92,3 +93,9 @@ async def served(tmp_path: Path) -> AsyncIterator[tuple[Site, str]]:
             yield s, base
     finally:
         await server.stop()
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[Site, str]]:
+    async with served_site(tmp_path) as pair:
+        yield pair

@@ -10,6 +10,7 @@ from openpyxl import Workbook, load_workbook
 from sqlmodel import select
 
 from bot.app import App
+from bot.i18n import Translator
 from handlers.members.roster import import_roster
 from models import members
 from models.audit import AuditEntry
@@ -136,7 +137,9 @@ async def test_roster_import_then_self_registration_is_auto_approved(
     app: App, console: ConsoleUser, tmp_path: Path
 ) -> None:
     async with app.db.session() as session:
-        report = await import_roster(session, roster_file(tmp_path / "ds.xlsx"), date(2026, 11, 23))
+        t = Translator("vi", app.settings.tz)
+        path = roster_file(tmp_path / "ds.xlsx")
+        report = await import_roster(session, path, date(2026, 11, 23), t)
         await session.commit()
     assert (report.created, report.updated, report.skipped) == (2, 0, 2)
     assert any("KHONGCO" in e for e in report.errors)

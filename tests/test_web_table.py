@@ -34,7 +34,7 @@ async def _people(s: Site) -> None:
 
 def _names(html: str) -> list[str]:
     """The names column of the table, top to bottom."""
-    return re.findall(r"<tr><td>\d+</td><td>([^<]+)</td>", html)
+    return re.findall(r'<tr><td>\d+</td><td><a href="[^"]+">([^<]+)</a></td>', html)
 
 
 async def _audit(s: Site, action: str) -> list[AuditEntry]:
@@ -124,10 +124,17 @@ async def test_the_export_is_the_xuatds_file(tmp_path: Path) -> None:
         assert [a.target for a in await _audit(s, "members_exported")] == ["SCT"]
 
 
-async def test_a_to_truong_cannot_open_the_table(tmp_path: Path) -> None:
+async def test_a_to_truong_sees_only_their_tổ_and_no_export(tmp_path: Path) -> None:
     async with site(tmp_path) as s, s.browser() as browser:
         await _people(s)
         await s.sign_in(browser, LEADER)
-        assert (await browser.get("/web/doanvien")).status_code == 403
+        own = await browser.get("/web/doanvien")
+        assert own.status_code == 200
+        assert _names(own.text) == ["Phạm Văn An", "Lê Văn Bình", "Hoàng Văn Dũng", "Phạm Văn Tổ"]
+        assert "/web/doanvien.xlsx" not in own.text and "/web/doanvien/nhap" not in own.text
+        kt = await unit_id(s.app, "SCT-KT")
+        refused = await browser.get("/web/doanvien", params={"donvi": str(kt)})
+        assert refused.status_code == 403 and "Nguyễn Thị Ánh" not in refused.text
         assert (await browser.get("/web/doanvien.xlsx")).status_code == 403
-        assert len(await _audit(s, "access_denied")) == 2
+        denied = await _audit(s, "access_denied")
+        assert [d.target for d in denied] == [f"unit:{kt}", "web:/web/doanvien.xlsx"]

@@ -21,6 +21,8 @@ WEB_PAGES_ONLY = {
     "web.mini_app.outside",
     "emu.web.intro",
     "emu.web.review_intro",
+    "roster.web.confirm_hint",
+    "roster.web.changed",
 }
 PRESS_WORDS = {
     "vi": re.compile(r"\bbấm\b|\bnút\b", re.IGNORECASE),

@@ -37,6 +37,8 @@ class PageSpec:
     # Whether the home page and the navigation offer it to this person (e.g. registration only
     # to someone not yet a member); None: to everyone its access lets in.
     offered: Callable[[Context], bool] | None = None
+    # The largest file upload its forms take (multipart), in bytes; 0: none.
+    upload_limit: int = 0
 
 
 @dataclass
@@ -51,6 +53,8 @@ class WebRequest:
     render: Callable[..., Response]
     # The page's wording (the person's language, worded for buttons; ctx.t is the chat's).
     t: Translator
+    # Uploaded files by field name: (file name as sent, content); pages with upload_limit.
+    files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
     def value(self, name: str) -> str:
         values = self.form.get(name) or [""]
@@ -79,6 +83,7 @@ class PageRegistry:
         nav: bool = True,
         chat_replies: bool = False,
         offered: Callable[[Context], bool] | None = None,
+        upload_limit: int = 0,
     ) -> Callable[[PageHandler], PageHandler]:
         if not path.startswith("/web/"):
             raise ValueError(f"page {path} must live under /web/")
@@ -86,7 +91,9 @@ class PageRegistry:
         def register(func: PageHandler) -> PageHandler:
             if path in self.pages:
                 raise ValueError(f"page {path} registered twice")
-            self.pages[path] = PageSpec(path, func, access, title_key, nav, chat_replies, offered)
+            self.pages[path] = PageSpec(
+                path, func, access, title_key, nav, chat_replies, offered, upload_limit
+            )
             return func
 
         return register

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -54,18 +55,46 @@ class FormTooLarge(Exception):
     pass
 
 
-async def read_form(request: Request) -> dict[str, list[str]]:
-    """An urlencoded form body, at most MAX_FORM_BYTES."""
+async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise FormTooLarge
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM_BYTES:
+        if len(body) > limit:
             raise FormTooLarge
-    text = bytes(body).decode("utf-8", "replace")
+    return bytes(body)
+
+
+async def read_form(request: Request) -> dict[str, list[str]]:
+    """An urlencoded form body, at most MAX_FORM_BYTES."""
+    text = (await _body(request, MAX_FORM_BYTES)).decode("utf-8", "replace")
     return parse_qs(text, keep_blank_values=True, max_num_fields=2000)
+
+
+async def read_upload(
+    request: Request, limit: int
+) -> tuple[dict[str, list[str]], dict[str, tuple[str, bytes]]]:
+    """A multipart form with at most one file: its fields and the file, the whole body at most
+    `limit` plus a form's size (read before it is parsed, so a larger one is never stored)."""
+    body = await _body(request, limit + MAX_FORM_BYTES)
+
+    async def replay() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    parsed = await Request(request.scope, replay).form(max_files=1, max_fields=50)
+    form: dict[str, list[str]] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    for name, value in parsed.multi_items():
+        if isinstance(value, str):
+            form.setdefault(name, []).append(value)
+        else:
+            files[name] = (value.filename or "", await value.read())
+    await parsed.close()
+    if any(len(content) > limit for _name, content in files.values()):
+        raise FormTooLarge
+    return form, files
 
 
 class WebShell:
@@ -245,12 +274,22 @@ class WebShell:
         if holder is None:
             return self.message("web.sign_in_first", status=401)
         form: dict[str, list[str]] = {}
+        files: dict[str, tuple[str, bytes]] = {}
         posted = request.method == "POST"
         if posted:
+            kind = request.headers.get("content-type", "")
             try:
-                form = await read_form(request)
+                if spec.upload_limit and kind.startswith("multipart/form-data"):
+                    form, files = await read_upload(request, spec.upload_limit)
+                else:
+                    form = await read_form(request)
             except FormTooLarge:
+                if spec.upload_limit:
+                    megabytes = spec.upload_limit // (1024 * 1024)
+                    return self.message("web.upload_too_large", status=413, mb=megabytes)
                 return PlainTextResponse("payload too large", status_code=413)
+            except MultiPartException:
+                return self.message("web.upload_unreadable", status=400)
             if not csrf.check(self.key, token, (form.get(csrf.FIELD) or [""])[0]):
                 log.warning("web form without a valid CSRF token refused (%s)", spec.path)
                 return self.message("web.csrf_failed", status=403)
@@ -267,6 +306,7 @@ class WebShell:
                         name, ctx=ctx, session_token=token, **values
                     ),
                     self.translator(ctx),
+                    files,
                 )
                 response = await spec.handler(web)
                 if not spec.chat_replies:  # the page is the answer; others are still told

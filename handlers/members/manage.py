@@ -55,12 +55,7 @@ async def on_button(ctx: Context) -> None:
         if target is None or not await ctx.manages(target, f"unit:{other}"):
             return
         await pickers.stop_listening(ctx)
-        assert target.id is not None and member.id is not None
-        await members.move(session=ctx.session, member=member, to=target)
-        moved = await emulation.follow_member(ctx.session, member.id, target.id)
-        ctx.audit(
-            "member_moved", target=f"member:{member.id}", from_unit=unit.code, to_unit=target.code
-        )
+        moved = await move_member(ctx, member, unit, target)
         ctx.reply(ctx.t("mm.moved", name=member.full_name, unit=target.name, pledges=moved))
     elif action == "left" and member.status == ACTIVE:
         ctx.reply(
@@ -72,15 +67,41 @@ async def on_button(ctx: Context) -> None:
             )
         )
     elif action == "leftok" and member.status == ACTIVE:
-        await members.mark_left(session=ctx.session, member=member)
-        ctx.audit("member_left", target=f"member:{member.id}")
+        await mark_left(ctx, member)
         ctx.reply(ctx.t("mm.left", name=member.full_name))
     elif action == "back" and member.status == LEFT:
-        await members.mark_back(session=ctx.session, member=member)
-        ctx.audit("member_back", target=f"member:{member.id}")
+        await mark_back(ctx, member)
         ctx.reply(ctx.t("mm.back", name=member.full_name))
     else:
         raise OutdatedPress()
+
+
+async def move_member(ctx: Context, member: Member, unit: Unit, target: Unit) -> int:
+    """The member moves from `unit` to `target` (both checked by the caller: units this board
+    manages), audited; their undecided pledges follow. How many pledges moved."""
+    assert target.id is not None and member.id is not None
+    await members.move(session=ctx.session, member=member, to=target)
+    moved = await emulation.follow_member(ctx.session, member.id, target.id)
+    ctx.audit(
+        "member_moved", target=f"member:{member.id}", from_unit=unit.code, to_unit=target.code
+    )
+    return moved
+
+
+async def mark_left(ctx: Context, member: Member) -> None:
+    await members.mark_left(session=ctx.session, member=member)
+    ctx.audit("member_left", target=f"member:{member.id}")
+
+
+async def mark_back(ctx: Context, member: Member) -> None:
+    await members.mark_back(session=ctx.session, member=member)
+    ctx.audit("member_back", target=f"member:{member.id}")
+
+
+async def move_targets(ctx: Context, unit: Unit) -> list[tuple[Unit, Unit | None]]:
+    """Where a member of `unit` may move: the units the board manages, but their own."""
+    tree = await pickers.unit_tree(ctx.session, await ctx.board_roots())
+    return [pair for pair in tree if pair[0].id != unit.id]
 
 
 async def _move_picker(
@@ -93,11 +114,7 @@ async def _move_picker(
     edit: bool = False,
 ) -> None:
     """The units the board manages, a page at a time; typed words search them."""
-    tree = [
-        pair
-        for pair in await pickers.unit_tree(ctx.session, await ctx.board_roots())
-        if pair[0].id != unit.id
-    ]
+    tree = await move_targets(ctx, unit)
     choices = pickers.unit_choices(tree, lambda u: payload("mbr", "to", member.id, u.id))
     shown = pickers.page(
         ctx.t,

@@ -31,7 +31,7 @@ from handlers.members.registration import (
     reject_request,
 )
 from models import members, units
-from models.members import PENDING
+from models.members import PENDING, Member
 
 PENDING_PAGE = "/web/duyet"
 # The most requests one page shows and one press decides (pending lists are short; a
@@ -133,6 +133,34 @@ def _as_typed(name: str, value: Any) -> str:
     return str(value)
 
 
+def typed_values(member: Member) -> dict[str, str]:
+    """The profile's fields as the form shows them."""
+    return {name: _as_typed(name, getattr(member, name)) for name in EDITABLE}
+
+
+async def save_fields(
+    web: WebRequest, member: Member
+) -> tuple[dict[str, str], dict[str, str], int]:
+    """The profile's fields sent in the form, each read by the chat's rules and saved (and
+    audited) as /hoso saves one: what the form shows next, the refusals by field, how many
+    fields changed. A refusal, or a phone or card of another member, saves nothing."""
+    ctx, t = web.ctx, web.t
+    values = {name: web.value(name) for name in EDITABLE}
+    # A field that has no value and is left blank is not a change (a roster row may lack
+    # what registration asks for); any other is read by its rules.
+    sent = [n for n in EDITABLE if values[n].strip() or getattr(member, n) is not None]
+    data, errors = read_fields(web, sent, values)
+    changed = [n for n in sent if n not in errors and data[n] != to_stored(n, getattr(member, n))]
+    for name in changed:  # checked before any is saved: a refusal keeps nothing
+        if await taken(ctx, member, name, data[name]):
+            errors[name] = t("profile.duplicate")
+    if errors:
+        return values, errors, 0
+    for name in changed:
+        await save_field(ctx, member, name, data[name])
+    return typed_values(member), {}, len(changed)
+
+
 @pages.page(
     PROFILE_PAGE,
     access="member",
@@ -147,23 +175,13 @@ async def profile_form(web: WebRequest) -> Response:
     member = ctx.member
     if member is None:  # a config admin who never registered
         return web.render("message.html", text=t("profile.none"))
-    current = {name: _as_typed(name, getattr(member, name)) for name in EDITABLE}
-    values = current if web.method == "GET" else {name: web.value(name) for name in EDITABLE}
+    values = typed_values(member)
     errors: dict[str, str] = {}
     notice = ""
     if web.method == "POST":
-        data, errors = read_fields(web, EDITABLE, values)
-        changed = [
-            n for n in EDITABLE if n not in errors and data[n] != to_stored(n, getattr(member, n))
-        ]
-        for name in changed:  # checked before any is saved: a refusal keeps nothing
-            if await taken(ctx, member, name, data[name]):
-                errors[name] = t("profile.duplicate")
+        values, errors, changed = await save_fields(web, member)
         if not errors:
-            for name in changed:
-                await save_field(ctx, member, name, data[name])
-            notice = t("profile.web.saved", count=len(changed))
-            values = {name: _as_typed(name, getattr(member, name)) for name in EDITABLE}
+            notice = t("profile.web.saved", count=changed)
     unit = await units.get(ctx.session, member.unit_id)
     return web.render(
         "members/profile.html",

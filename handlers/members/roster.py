@@ -6,8 +6,8 @@ Export and import share one column layout, so an exported file can be edited and
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -116,6 +116,7 @@ class ImportReport:
     updated: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
+    unchanged: int = 0
 
 
 # Header texts (diacritics folded) accepted for each column, Vietnamese and English.
@@ -130,6 +131,43 @@ HEADERS = {
     "card_number": ("so the doan vien", "so the", "card number", "union card"),
     "joined_union_on": ("ngay vao cong doan", "joined union", "join date"),
 }
+# The fields a roster row writes, in the order a preview shows their changes.
+ROW_FIELDS = tuple(f.name for f in fields(members.RosterRow))
+# More rows than any union's roster: a bigger sheet is not one.
+MAX_ROWS = 20_000
+NEW, UPDATE, SAME, ERROR = "new", "update", "same", "error"
+
+
+class RosterUnreadable(Exception):
+    """Not an .xlsx workbook, or one too large to be a roster (a catalog key, and params)."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key, self.params = key, params
+
+
+@dataclass(frozen=True)
+class RosterSheet:
+    # (row number in the sheet, the cells by column key); empty rows left out
+    rows: list[tuple[int, dict[str, str]]]
+    header_found: bool
+
+
+@dataclass
+class PlannedRow:
+    """What importing one row would do, decided without writing anything."""
+
+    number: int
+    kind: str  # NEW, UPDATE, SAME or ERROR
+    name: str
+    unit: Unit | None = None
+    member_id: int | None = None  # the member an UPDATE/SAME row matched
+    row: members.RosterRow | None = None
+    moved: bool = False
+    # (field, old value, new value) of an UPDATE; "unit" for a move
+    changes: list[tuple[str, Any, Any]] = field(default_factory=list)
+    # An ERROR's catalog key and params ("field": the column whose rules refused it).
+    problem: tuple[str, dict[str, Any]] = ("", {})
 
 
 def _cell_text(value: object) -> str:
@@ -140,50 +178,129 @@ def _cell_text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-async def import_roster(session: AsyncSession, path: Path, today: date) -> ImportReport:
-    """Create or update roster rows; a later self-registration with the same phone or card
-    number is approved automatically. Rows with errors are reported and skipped."""
-    ws = load_workbook(path, read_only=True, data_only=True).active
-    report = ImportReport()
-    columns: dict[str, int] = {}
-    for row_number, row in enumerate(ws.iter_rows(values_only=True), start=1):
-        cells = [_cell_text(v) for v in row]
-        if not columns:
-            found = {
-                key: i
-                for i, text in enumerate(cells)
-                for key, names in HEADERS.items()
-                if textutil.fold_input(text) in names
-            }
-            if "full_name" in found and "unit_code" in found:
-                columns = found
-            continue
-        if not any(cells):
-            continue
-        values = {key: cells[i] if i < len(cells) else "" for key, i in columns.items()}
+def read_roster(source: Path | bytes) -> RosterSheet:
+    """The rows under the first line that names the 'Họ và tên' and 'Mã đơn vị' columns."""
+    try:
+        book = load_workbook(
+            source if isinstance(source, Path) else io.BytesIO(source),
+            read_only=True,
+            data_only=True,
+        )
+        ws = book.active
+        if ws is None:
+            raise RosterUnreadable("roster.bad_file")
+        columns: dict[str, int] = {}
+        rows: list[tuple[int, dict[str, str]]] = []
+        for row_number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            cells = [_cell_text(v) for v in row]
+            if not columns:
+                found = {
+                    key: i
+                    for i, text in enumerate(cells)
+                    for key, names in HEADERS.items()
+                    if textutil.fold_input(text) in names
+                }
+                if "full_name" in found and "unit_code" in found:
+                    columns = found
+                continue
+            if not any(cells):
+                continue
+            if len(rows) >= MAX_ROWS:
+                raise RosterUnreadable("roster.too_many_rows", limit=MAX_ROWS)
+            rows.append(
+                (row_number, {k: cells[i] if i < len(cells) else "" for k, i in columns.items()})
+            )
+    except RosterUnreadable:
+        raise
+    except Exception as bad:  # openpyxl raises many kinds for a file that is not a workbook
+        raise RosterUnreadable("roster.bad_file") from bad
+    return RosterSheet(rows, bool(columns))
+
+
+Allowed = Callable[[Unit], Awaitable[bool]]
+
+
+async def plan_import(
+    session: AsyncSession, sheet: RosterSheet, today: date, *, allowed: Allowed | None = None
+) -> list[PlannedRow]:
+    """What importing the sheet would do, row by row, without writing anything: a new roster
+    row, an update of the member with the same phone or card number (old → new), nothing,
+    or an error and why. `allowed`: the units the importer may write to (a board's own); a
+    row for another unit, or matching a member of another unit, is an error. A phone or card
+    given twice in the file is an error on the later row."""
+    read: list[tuple[int, str, str, members.RosterRow | None, Any]] = []
+    for number, values in sheet.rows:
         try:
-            await _import_row(session, values, today, report)
+            read.append(
+                (
+                    number,
+                    values.get("full_name", ""),
+                    values.get("unit_code", ""),
+                    read_row(values, today),
+                    None,
+                )
+            )
         except textutil.InvalidInput as bad:
-            report.errors.append(f"dòng {row_number}: {bad.key}")
-            report.skipped += 1
-        except LookupError as missing:
-            report.errors.append(f"dòng {row_number}: {missing}")
-            report.skipped += 1
-    if not columns:
-        report.errors.append("không thấy dòng tiêu đề có 'Họ và tên' và 'Mã đơn vị'")
-    return report
+            problem = (bad.key, dict(bad.params))
+            read.append((number, values.get("full_name", ""), "", None, problem))
+    rows = [row for *_, row, _problem in read if row is not None]
+    holders = await members.holders_of(
+        session,
+        phones=[r.phone for r in rows if r.phone],
+        cards=[r.card_number for r in rows if r.card_number],
+    )
+    by_number: dict[str, Member] = {}
+    for member in reversed(holders):  # the lowest id wins, as find_duplicate's
+        for key in (f"phone:{member.phone}", f"card_number:{member.card_number}"):
+            by_number[key] = member
+    unit_of = {u.id: u for u in await units.all_units(session)}
+    by_code = {u.code: u for u in unit_of.values()}
+    may: dict[int | None, bool] = {}
+
+    async def permitted(unit: Unit) -> bool:
+        if allowed is None:
+            return True
+        if unit.id not in may:
+            may[unit.id] = await allowed(unit)
+        return may[unit.id]
+
+    plan: list[PlannedRow] = []
+    seen: dict[str, int] = {}
+    for number, name, code, row, problem in read:
+        if row is None:
+            plan.append(PlannedRow(number, ERROR, name, problem=problem))
+            continue
+        keys = [f"{k}:{v}" for k in ("phone", "card_number") if (v := getattr(row, k))]
+        unit = by_code.get(code)
+        matches = [by_number[k] for k in keys if k in by_number]
+        existing = min(matches, key=lambda m: m.id or 0) if matches else None
+        current = unit_of.get(existing.unit_id) if existing else None
+        if repeated := next((seen[k] for k in keys if k in seen), None):
+            planned = PlannedRow(
+                number, ERROR, name, problem=("roster.err.repeated", {"row": repeated})
+            )
+        elif unit is None:
+            planned = PlannedRow(
+                number, ERROR, name, problem=("roster.err.unit_unknown", {"code": code})
+            )
+        elif not await permitted(unit):
+            planned = PlannedRow(
+                number, ERROR, name, problem=("roster.err.unit_not_yours", {"code": code})
+            )
+        elif existing is not None and (current is None or not await permitted(current)):
+            planned = PlannedRow(number, ERROR, name, problem=("roster.err.member_not_yours", {}))
+        else:
+            planned = _planned(number, row, unit, existing, current)
+        if planned.kind != ERROR:
+            for key in keys:
+                seen.setdefault(key, number)
+        plan.append(planned)
+    return plan
 
 
-async def _import_row(
-    session: AsyncSession, values: dict[str, str], today: date, report: ImportReport
-) -> None:
-    unit = await units.by_code(session, values["unit_code"])
-    if unit is None:
-        raise LookupError(f"không có đơn vị mã '{values['unit_code']}'")
-    assert unit.id is not None
-    name = textutil.parse_full_name(values["full_name"])
-    parsed: dict[str, Any] = {"full_name": name}
-    optional = {
+def _parsers(today: date) -> dict[str, Callable[[str], Any]]:
+    return {
+        "full_name": textutil.parse_full_name,
         "phone": textutil.parse_phone,
         "card_number": textutil.parse_card_number,
         "email": textutil.parse_email,
@@ -191,26 +308,102 @@ async def _import_row(
         "birth_date": lambda s: textutil.parse_date(s, today=today),
         "joined_union_on": lambda s: textutil.parse_date(s, today=today),
     }
-    for key, parse in optional.items():
-        if values.get(key):
-            parsed[key] = parse(values[key])
+
+
+def read_row(values: dict[str, str], today: date) -> members.RosterRow:
+    """One row's cells by the roster's rules (a blank optional cell: not given); raises
+    InvalidInput with `field` set to the column refused."""
+    parsed: dict[str, Any] = {}
+    for key, parse in _parsers(today).items():
+        if values.get(key) or key == "full_name":
+            try:
+                parsed[key] = parse(values.get(key, ""))
+            except textutil.InvalidInput as bad:
+                bad.params.setdefault("field", key)
+                raise
     gender = textutil.fold_input(values.get("gender", ""))
     if gender in ("nam", "nu"):
         parsed["gender"] = gender
-    existing = await members.find_duplicate(
-        session,
-        phone=parsed.get("phone"),
-        card_number=parsed.get("card_number"),
-        exclude_id=None,
-    )
-    moved = existing is not None and existing.unit_id != unit.id
-    member = await members.save_roster_row(
-        session=session, existing=existing, unit_id=unit.id, row=members.RosterRow(**parsed)
-    )
-    if moved:  # pledges follow the member to the unit that will review them
-        assert member.id is not None
-        await emulation.follow_member(session, member.id, unit.id)
+    return members.RosterRow(**parsed)
+
+
+def _planned(
+    number: int,
+    row: members.RosterRow,
+    unit: Unit,
+    existing: Member | None,
+    current: Unit | None,
+) -> PlannedRow:
+    """A row that can be imported: new, or what it changes on the member it matches."""
+    planned = PlannedRow(number, NEW, row.full_name, unit=unit, row=row)
     if existing is None:
-        report.created += 1
-    else:
-        report.updated += 1
+        return planned
+    planned.member_id = existing.id
+    for key in ROW_FIELDS:
+        new = getattr(row, key)
+        if new not in (None, "") and new != getattr(existing, key):
+            planned.changes.append((key, getattr(existing, key), new))
+    if existing.unit_id != unit.id:
+        planned.changes.append(("unit", current.name if current else "", unit.name))
+        planned.moved = True
+    planned.kind = UPDATE if planned.changes else SAME
+    return planned
+
+
+async def apply_import(session: AsyncSession, plan: Sequence[PlannedRow]) -> ImportReport:
+    """Write a plan (plan_import's, just made): new rows wait for their owner to register in
+    chat (who is then approved automatically), matched members get the row's values; rows with
+    errors and unchanged rows write nothing."""
+    report = ImportReport()
+    for planned in plan:
+        if planned.kind == ERROR:
+            report.skipped += 1
+            continue
+        if planned.kind == SAME:
+            report.unchanged += 1
+            continue
+        assert planned.unit is not None and planned.unit.id is not None and planned.row
+        existing = await members.get(session, planned.member_id) if planned.member_id else None
+        member = await members.save_roster_row(
+            session=session, existing=existing, unit_id=planned.unit.id, row=planned.row
+        )
+        if planned.moved:  # pledges follow the member to the unit that will review them
+            assert member.id is not None
+            await emulation.follow_member(session, member.id, planned.unit.id)
+        if existing is None:
+            report.created += 1
+        else:
+            report.updated += 1
+    return report
+
+
+def problem_text(t: Translator, planned: PlannedRow) -> str:
+    """Why a row cannot be imported, in the reader's words."""
+    key, params = planned.problem
+    params = {k: v for k, v in params.items() if k != "field"}
+    column = planned.problem[1].get("field")
+    if key.startswith("invalid.") and column:
+        return t("roster.err.column", column=t(f"xlsx.col.{column}"), reason=t(key, **params))
+    return t(key, **params)
+
+
+async def import_roster(
+    session: AsyncSession, path: Path, today: date, t: Translator
+) -> ImportReport:
+    """Create or update roster rows (the admin's command line); a later self-registration
+    with the same phone or card number is approved automatically. Rows with errors are
+    reported and skipped."""
+    try:
+        sheet = read_roster(path)
+    except RosterUnreadable as bad:
+        return ImportReport(errors=[t(bad.key, **bad.params)])
+    plan = await plan_import(session, sheet, today)
+    report = await apply_import(session, plan)
+    report.errors = [
+        t("roster.err.row", row=p.number, reason=problem_text(t, p))
+        for p in plan
+        if p.kind == ERROR
+    ]
+    if not sheet.header_found:
+        report.errors.append(t("roster.no_header"))
+    return report

@@ -1,6 +1,7 @@
-"""The board's member table on the web: search (diacritics optional, as /timkiem), filters by
-unit, gender and status, the Vietnamese name order, pages of 50; and the .xlsx export of
-/xuatds. Only the board's own units, as in chat."""
+"""The member table on the web: search (diacritics optional, as /timkiem), filters by unit,
+gender and status, the Vietnamese name order, pages of 50; and the .xlsx export of /xuatds.
+A board sees its own units, as in chat; a tổ trưởng their own tổ (read only), the units the
+chat lets them organise for (Context.organiser_roots)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ from urllib.parse import urlencode
 from starlette.responses import Response
 
 from bot import textutil
+from bot.context import Context
 from bot.webui.pages import WebRequest, attachment
 from handlers import registry
 from handlers.common import pickers
 from handlers.members.roster import export_members
 from models import members, units
 from models.members import GENDERS, LISTED
+from models.units import Unit
 
 TABLE_PAGE = "/web/doanvien"
 EXPORT_PAGE = "/web/doanvien.xlsx"
+MEMBER_PAGE = "/web/doanvien/hoso"  # one member (handlers/members/card_page.py)
+IMPORT_PAGE = "/web/doanvien/nhap"  # the roster import (handlers/members/import_page.py)
 PAGE_SIZE = 50
 SEARCH_MAX = 80
 CARD_CHOICES = ("co", "chua")  # has a union card number / has none yet
@@ -26,11 +31,24 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 pages = registry.pages
 
 
-@pages.page(TABLE_PAGE, access="board", title_key="members.web.title")
+async def may_see(ctx: Context, unit: Unit, target: str) -> bool:
+    """Whether this person may see the members of `unit`: a board its subtree, a tổ trưởng
+    their tổ; otherwise refused and audited (`access_denied`), as in chat."""
+    if await ctx.can_organise(unit):
+        return True
+    ctx.refuse(target, "organiser of unit")
+    return False
+
+
+def refusal(web: WebRequest) -> Response:
+    return web.render("message.html", key="access.not_your_unit", params={}, status=403)
+
+
+@pages.page(TABLE_PAGE, access="organiser", title_key="members.web.title")
 async def member_table(web: WebRequest) -> Response:
     ctx, t = web.ctx, web.t
     query = web.request.query_params
-    roots = await ctx.board_roots()
+    roots = await ctx.organiser_roots()
     tree = await pickers.unit_tree(ctx.session, roots)
     options = [(u.id, u.name, u.path.count("/") - 2) for u, _parent in tree]
     notice = ""
@@ -41,8 +59,8 @@ async def member_table(web: WebRequest) -> Response:
     scope = roots
     if unit_id is not None:
         unit = await units.get(ctx.session, unit_id)
-        if unit is None or not await ctx.manages(unit, f"unit:{unit_id}"):  # audited
-            return web.render("message.html", key="access.not_your_unit", params={}, status=403)
+        if unit is None or not await may_see(ctx, unit, f"unit:{unit_id}"):  # audited
+            return refusal(web)
         scope = [unit]
     gender = query.get("gioitinh", "")
     gender = gender if gender in GENDERS else ""
@@ -75,6 +93,7 @@ async def member_table(web: WebRequest) -> Response:
         rows=[
             {
                 "no": start + i,
+                "link": f"{MEMBER_PAGE}?id={m.id}",
                 "name": m.full_name,
                 "unit": unit_of[m.unit_id].name if m.unit_id in unit_of else "",
                 "gender": t(f"gender.{m.gender}") if m.gender else "",
@@ -101,7 +120,8 @@ async def member_table(web: WebRequest) -> Response:
             "the": card,
         },
         notice=notice,
-        export=EXPORT_PAGE,
+        export=EXPORT_PAGE if ctx.is_board else "",
+        import_page=IMPORT_PAGE if ctx.is_board else "",
     )
 
 
