@@ -22,7 +22,7 @@ from tests import databases
 from tests.databases import POSTGRES_URL_ENV, database_url
 
 # Telegram fixtures (fake Bot API server, a running bot) for every test module.
-pytest_plugins = ["tests.tg", "tests.zl"]
+pytest_plugins = ["tests.tg", "tests.zl", "tests.browser"]
 
 UNITS = [
     {"code": "SCT", "name": "Công đoàn cơ sở Sở Công Thương", "kind": "cdcs"},

@@ -15,7 +15,7 @@ from sqlmodel import select
 from models import emulation, units
 from models.emulation import Pledge
 from models.members import Member
-from tests.browser import DESK, PHONE, chromium, served, shot  # noqa: F401  (served: a fixture)
+from tests.browser import DESK, PHONE, chromium, shot
 from tests.emulation_world import BOARD as EMULATION_BOARD
 from tests.emulation_world import REVIEW_TIME, pledged_world
 from tests.web import Site, make_role, mini_app_data
@@ -63,7 +63,7 @@ async def _status_of(s: Site, name: str) -> str:
 
 
 async def test_a_member_registers_on_a_phone_and_the_board_approves(
-    served: tuple[Site, str],  # noqa: F811
+    served: tuple[Site, str],
 ) -> None:
     s, base = served
     await make_role(s.app, "console", BOARD, "Trần Văn Bình", "SCT", "bch", "+84901111111")
@@ -135,7 +135,7 @@ async def test_a_member_registers_on_a_phone_and_the_board_approves(
 
 
 async def test_the_board_follows_emulation_and_records_a_review(
-    served: tuple[Site, str],  # noqa: F811
+    served: tuple[Site, str],
 ) -> None:
     s, base = served
     await pledged_world(s)

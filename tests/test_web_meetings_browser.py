@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import DESK, PHONE, chromium, served, shot  # noqa: F401  (served: a fixture)
+from tests.browser import DESK, PHONE, chromium, shot
 from tests.meetings_polls import BOARD, meeting, people, two_polls, vp_meeting
 from tests.web import Site
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 
 async def test_the_board_reads_a_meetings_answers_and_a_polls_results(
-    served: tuple[Site, str],  # noqa: F811
+    served: tuple[Site, str],
 ) -> None:
     s, base = served
     ids = await people(s)

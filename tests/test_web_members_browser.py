@@ -6,7 +6,6 @@ saying why, where Chromium is not installed."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from openpyxl import Workbook
 from sqlmodel import select
 
 from models.audit import AuditEntry
-from tests.browser import DESK, chromium, served, shot  # noqa: F401  (served: a fixture)
+from tests.browser import DESK, chromium, shot
 from tests.people import add_member
 from tests.web import Site, make_role, unit_id
 
