@@ -80,22 +80,22 @@ async def shot(page: Any, name: str) -> None:
 
 
 @asynccontextmanager
-async def served_site(tmp_path: Path) -> AsyncIterator[tuple[Site, str]]:
-    """A test site (tests/web.py) behind a loopback HTTP server: (the Site, its address)."""
+async def web_server() -> AsyncIterator[tuple[LateApp, str]]:
+    """A loopback HTTP server for the pages, started before the app that it serves exists
+    (the pages' public address is its port): (the slot for that app, the address)."""
     need_chromium()
     late = LateApp()
     server = LoopbackServer(late, "web")
     await server.start()
-    base = f"http://127.0.0.1:{server.port}"
     try:
-        async with site(tmp_path, public_url=base) as s:
-            late.app = build_web_app(None, "", app=s.app)
-            yield s, base
+        yield late, f"http://127.0.0.1:{server.port}"
     finally:
         await server.stop()
 
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[Site, str]]:
-    async with served_site(tmp_path) as pair:
-        yield pair
+    """A test site (tests/web.py) behind a loopback HTTP server: (the Site, its address)."""
+    async with web_server() as (late, base), site(tmp_path, public_url=base) as s:
+        late.app = build_web_app(None, "", app=s.app)
+        yield s, base

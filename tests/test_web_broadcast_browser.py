@@ -13,8 +13,7 @@ import pytest
 
 from bot.clock import FakeClock
 from bot.web import build_web_app
-from tests.browser import DESK, PHONE, LateApp, chromium, need_chromium, shot
-from tests.fakes.server import LoopbackServer
+from tests.browser import DESK, PHONE, chromium, shot, web_server
 from tests.fakes.telegram import FakeTelegram
 from tests.people import seed
 from tests.tg import Bot, received, start_bot, stop_bot, tg_settings
@@ -30,20 +29,17 @@ TEXT = "Mời toàn thể đoàn viên dự Hội nghị người lao động l�
 async def served(
     fake: FakeTelegram, tmp_path: Path, clock: FakeClock
 ) -> AsyncIterator[tuple[Bot, str]]:
-    need_chromium()
-    late = LateApp()
-    server = LoopbackServer(late, "web")
-    await server.start()
-    base = f"http://127.0.0.1:{server.port}"
-    # One message at a time, in order: the one Telegram holds back is the last.
-    settings = tg_settings(tmp_path, fake, delivery={"concurrency": 1}, web={"public_url": base})
-    bot = await start_bot(settings, clock)
-    late.app = build_web_app(None, "", app=bot.app)
-    try:
-        yield bot, base
-    finally:
-        await stop_bot(bot)
-        await server.stop()
+    async with web_server() as (late, base):
+        # One message at a time, in order: the one Telegram holds back is the last.
+        settings = tg_settings(
+            tmp_path, fake, delivery={"concurrency": 1}, web={"public_url": base}
+        )
+        bot = await start_bot(settings, clock)
+        late.app = build_web_app(None, "", app=bot.app)
+        try:
+            yield bot, base
+        finally:
+            await stop_bot(bot)
 
 
 async def _sign_in_link(fake: FakeTelegram) -> str:
