@@ -8,10 +8,12 @@ One stand-in Bot API server runs on 127.0.0.1 (bench/botapi_standin.py). Against
 a real subprocess with its own token:
 
 throughput  a bare python-telegram-bot echo bot (bench/echo_bot.py), sequential and with
-            concurrent_updates(256), then `congdoan run` (temporary config and SQLite file):
+            concurrent_updates(256), and the sequential echo writing each update as one row
+            through SQLModel (the least a bot that keeps what it hears can do with this
+            stack), then `congdoan run` (temporary config and SQLite file):
             bursts of N updates queued at once — registration dialog steps (/dangky …, many
             new people, each step a separate update), /trogiup and /lichhop from members —
-            and the ratio congdoan / bare echo.
+            and the ratio congdoan / each echo.
 latency     registration steps at a steady rate (40 updates/s): p50/p99/max from the moment
             an update is queued at the server to the arrival of the bot's answer.
 fanout      a board member walks through /thongbao to the whole CĐCS (100,000 members seeded
@@ -63,6 +65,12 @@ from bench.botapi_standin import (  # noqa: E402
 )
 
 PARTS = ("throughput", "latency", "fanout", "startup")
+# The anchors of part (a): label, concurrent_updates (0: sequential), one SQLModel write each.
+ECHOES = [
+    ("sequential", 0, False),
+    ("concurrent_updates(256)", 256, False),
+    ("sequential + 1 SQLModel write", 0, True),
+]
 BOARD = 900  # telegram:900 is a config admin: the board everywhere
 MEMBER_BASE = 10_000_000  # chat ids of the seeded members
 NEWCOMER_BASE = 50_000_000  # chat ids of people who register during the run
@@ -584,12 +592,17 @@ class IntakeBench:
             await asyncio.sleep(0.02)
 
     # -- bots ---------------------------------------------------------------------------------
-    async def start_echo(self, concurrent: int) -> tuple[str, Tracker, BotProcess]:
+    async def start_echo(
+        self, concurrent: int, *, writes: bool = False
+    ) -> tuple[str, Tracker, BotProcess]:
         token, tracker = self.new_bot()
         cmd = [sys.executable, "-m", "bench.echo_bot", self.server.base_url, token]
         if concurrent:
             cmd += ["--concurrent", str(concurrent)]
-        proc = BotProcess(f"echo-{concurrent or 'sequential'}", cmd, self.workdir)
+        name = f"echo-{concurrent or 'sequential'}{'-sqlite' if writes else ''}"
+        if writes:
+            cmd += ["--sqlite", str(self.workdir / f"{name}.db")]
+        proc = BotProcess(name, cmd, self.workdir)
         await proc.start()
         await self.wait_ready(token, proc)
         return token, tracker, proc
@@ -641,8 +654,8 @@ class IntakeBench:
         rows: list[Row] = []
         echo: dict[str, Burst] = {}
         if "throughput" in parts:
-            for label, concurrent in (("sequential", 0), ("concurrent_updates(256)", 256)):
-                token, tracker, proc = await self.start_echo(concurrent)
+            for label, concurrent, writes in ECHOES:
+                token, tracker, proc = await self.start_echo(concurrent, writes=writes)
                 try:
                     # One update per chat: concurrent echoes may answer a chat out of order.
                     chat = NEWCOMER_BASE + 9_000_000
@@ -652,10 +665,8 @@ class IntakeBench:
                     echo[label] = result = await self.burst(token, tracker, proc, updates)
                 finally:
                     await proc.stop()
-                print(f"  bare echo, {label}: {result.rate:,.0f} updates/s")
-                rows.append(
-                    Row(f"bare PTB echo, {label}", f"{result.rate:,.0f}/s", result.describe())
-                )
+                print(f"  echo, {label}: {result.rate:,.0f} updates/s")
+                rows.append(Row(f"PTB echo, {label}", f"{result.rate:,.0f}/s", result.describe()))
 
         token, tracker, proc, _db = await self.prepare_congdoan("congdoan-intake", 2_000)
         await proc.start()
@@ -693,13 +704,14 @@ class IntakeBench:
                                 ratio >= 0.50,
                             )
                         )
-                        concurrent = echo["concurrent_updates(256)"].rate
-                        rows.append(
-                            Row(
-                                "ratio registration / bare echo (concurrent_updates(256))",
-                                f"{result.rate / concurrent if concurrent else 0.0:.2f}",
+                        for other, _, _ in ECHOES[1:]:
+                            anchor = echo[other].rate
+                            rows.append(
+                                Row(
+                                    f"ratio registration / echo, {other}",
+                                    f"{result.rate / anchor if anchor else 0.0:.2f}",
+                                )
                             )
-                        )
                 self.rows.append((f"(a) Throughput: bursts of {n:,} updates", rows))
             if "latency" in parts:
                 await asyncio.sleep(1.0)
