@@ -6,7 +6,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Field, SQLModel
+from sqlalchemy import bindparam
+from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from models.types import UTCDateTime
@@ -28,11 +29,19 @@ class DialogState(SQLModel, table=True):
         return json.loads(self.data_json)
 
 
+# Built once, as every update loads the dialog (see models/events._SEEN); what it loads is in
+# the session's identity map, so `save` and `clear` find it there without a query.
+_STATE = select(DialogState).where(
+    DialogState.platform == bindparam("platform"), DialogState.user_id == bindparam("user_id")
+)
+
+
 async def load(
     session: AsyncSession, platform: str, user_id: str, now: datetime
 ) -> tuple[DialogState | None, bool]:
     """The user's dialog, and whether an expired one was just dropped."""
-    state = await session.get(DialogState, (platform, user_id))
+    found = await session.exec(_STATE, params={"platform": platform, "user_id": user_id})
+    state = found.first()
     if state is not None and state.expires_at <= now:
         await session.delete(state)
         return None, True

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, UniqueConstraint, func, or_
+from sqlalchemy import ColumnElement, UniqueConstraint, bindparam, func, or_
 from sqlalchemy import select as core_select
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -76,9 +76,15 @@ class Identity(SQLModel, table=True):
     bot: str | None = Field(default=None, max_length=40)
 
 
+# Built once: it runs for every update (see models/events._SEEN).
+_IDENTITY = select(Identity).where(
+    Identity.platform == bindparam("platform"), Identity.user_id == bindparam("user_id")
+)
+
+
 async def identity(session: AsyncSession, platform: str, user_id: str) -> Identity | None:
-    query = select(Identity).where(Identity.platform == platform, Identity.user_id == user_id)
-    return (await session.exec(query)).first()
+    found = await session.exec(_IDENTITY, params={"platform": platform, "user_id": user_id})
+    return found.first()
 
 
 async def ensure_identity(
@@ -95,7 +101,13 @@ async def ensure_identity(
     read-only command then writes nothing at all."""
     found = await identity(session, platform, user_id)
     if found is None:
-        found = Identity(platform=platform, user_id=user_id, display_name=display_name[:128])
+        found = Identity(
+            platform=platform,
+            user_id=user_id,
+            display_name=display_name[:128],
+            last_seen_at=now,
+            bot=bot,
+        )
         session.add(found)
         await session.flush()
     elif display_name and found.display_name != display_name[:128]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, bindparam
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,14 +30,18 @@ class RoleAssignment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+# Built once: every update from a member asks (see models/events._SEEN).
+_OF_MEMBER = (
+    select(RoleAssignment.role, Unit)
+    .join(Unit, col(Unit.id) == RoleAssignment.unit_id)
+    .where(RoleAssignment.member_id == bindparam("member_id"))
+    .order_by(col(Unit.path), col(RoleAssignment.role))
+)
+
+
 async def of_member(session: AsyncSession, member_id: int) -> Sequence[tuple[str, Unit]]:
-    query = (
-        select(RoleAssignment.role, Unit)
-        .join(Unit, col(Unit.id) == RoleAssignment.unit_id)
-        .where(RoleAssignment.member_id == member_id)
-        .order_by(col(Unit.path), col(RoleAssignment.role))
-    )
-    return [(role, unit) for role, unit in (await session.exec(query)).all()]
+    found = await session.exec(_OF_MEMBER, params={"member_id": member_id})
+    return [(role, unit) for role, unit in found.all()]
 
 
 async def grant(
