@@ -74,6 +74,10 @@ class Adapter(Protocol):
 
     async def send(self, chat_id: str, message: Message, *, bulk: bool = False) -> str | None: ...
 
+    def must_wait(self, chat_id: str) -> bool:
+        """Whether a message to this chat now would wait for the chat's own pace."""
+        ...
+
     def private_link(self, start: str) -> str | None: ...
 
 
@@ -463,18 +467,34 @@ class App:
         self, outgoing: Sequence[Outgoing], *, first_to: tuple[str, str] | None = None
     ) -> None:
         """Send one update's answers in order; with `first_to`, that chat's come first (the
-        person who acted is waiting; the board members told about it are not)."""
-        with_choices: set[tuple[Address, str | None]] = set()
+        person who acted is waiting; the board members told about it are not).
+
+        With `first_to`, a message to another chat that would wait for that chat's pace (a
+        board member told of 40 registrations in one second) is sent in the background with
+        the rest: the update's task must not wait, or a rush of them would take every slot
+        python-telegram-bot has for concurrent updates and nobody would be answered."""
         items = coalesce(outgoing)
         if first_to is not None:
             items.sort(key=lambda item: (item.address.platform, item.address.chat_id) != first_to)
-        for item in items:
+        await self._send_in_order(items, set(), first_to)
+
+    async def _send_in_order(
+        self,
+        items: list[Outgoing],
+        with_choices: set[tuple[Address, str | None]],
+        first_to: tuple[str, str] | None,
+    ) -> None:
+        for index, item in enumerate(items):
             adapter = await self.adapter_for(item.address)
             if adapter is None:
                 log.warning(
                     "no adapter for %s; message dropped", item.address.bot or item.address.platform
                 )
                 continue
+            chat = (item.address.platform, item.address.chat_id)
+            if first_to is not None and chat != first_to and adapter.must_wait(chat[1]):
+                self.spawn(self._send_in_order(items[index:], with_choices, None))
+                return
             message = item.message
             choices = any(b.payload for row in message.buttons for b in row)
             if choices and not adapter.caps.inline_buttons:

@@ -161,6 +161,13 @@ class RateLimiter:
         # queueing jitter decides whether the next window holds 30 or 31.
         return max(self._paused_until - now, self._global.wait_time(now), self._next_slot - now)
 
+    def chat_would_wait(self, chat_id: str, *, is_group: bool = False, urgent: bool = True) -> bool:
+        """Whether a send to `chat_id` now would wait for that chat's own limit (not the
+        platform's shared pace, which every send meets)."""
+        chat = self._chat_window(chat_id, is_group)
+        allowed = chat.count + (self.limits.reply_burst if urgent and not is_group else 0)
+        return chat.wait_time(self.clock(), allowed) > 0
+
     async def acquire(self, chat_id: str, *, is_group: bool = False, urgent: bool = False) -> Slot:
         """Wait for a slot to send one message to `chat_id`, then take it."""
         chat = self._chat_window(chat_id, is_group)

@@ -119,3 +119,18 @@ async def test_a_send_answered_late_holds_back_the_one_a_window_later() -> None:
     assert late > 0.08
     await rl.acquire("30")
     assert sim.now >= first_left + late - 0.001 + 1.005  # not at first_left + 30 × 34 ms
+
+
+async def test_knows_when_a_chat_is_at_its_own_limit() -> None:
+    """What App.deliver asks before it sends a notice to another chat: a chat whose own window
+    is full would wait; other chats, and the chat once its window has passed, would not."""
+    sim = SimTime()
+    lim = limiter(sim, global_count=1000, reply_burst=3)
+    for _ in range(4):  # one a second plus a reply's burst of three
+        assert not lim.chat_would_wait("900")
+        await lim.acquire("900", urgent=True)
+    assert lim.chat_would_wait("900")
+    assert not lim.chat_would_wait("901")
+    assert not lim.chat_would_wait("-100", is_group=True)
+    sim.now += 1.1
+    assert not lim.chat_would_wait("900")

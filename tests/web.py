@@ -53,6 +53,9 @@ class Chats:
         self.sent.append((chat_id, message))
         return str(len(self.sent))
 
+    def must_wait(self, chat_id: str) -> bool:
+        return self.limiter.chat_would_wait(chat_id)
+
     def private_link(self, start: str) -> str | None:
         return None
 

@@ -58,6 +58,9 @@ class ConsoleAdapter:
             Limits(global_count=1000, chat_count=1000, group_count=1000, margin=0.0)
         )
 
+    def must_wait(self, chat_id: str) -> bool:
+        return False  # a terminal has no pace
+
     def private_link(self, start: str) -> str | None:
         return None
 

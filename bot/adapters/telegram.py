@@ -258,6 +258,9 @@ class TelegramAdapter:
         update_id = update.update_id if isinstance(update, Update) else "?"
         log.error("telegram error on update %s", update_id, exc_info=context.error)
 
+    def must_wait(self, chat_id: str) -> bool:
+        return self.limiter.chat_would_wait(chat_id, is_group=chat_id.startswith("-"))
+
     def private_link(self, start: str) -> str | None:
         if not self.username:
             return None

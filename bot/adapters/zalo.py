@@ -158,6 +158,9 @@ class ZaloAdapter:
         """Whether the getUpdates loop runs (it ends when Zalo refuses the token)."""
         return self._poller is not None and not self._poller.done()
 
+    def must_wait(self, chat_id: str) -> bool:
+        return self.limiter.chat_would_wait(chat_id, is_group=chat_id in self._groups)
+
     def private_link(self, start: str) -> str | None:
         return None  # Zalo has no deep links to a bot chat
 
