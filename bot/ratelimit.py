@@ -165,13 +165,16 @@ class RateLimiter:
         """Whether a send to `chat_id` now would wait for that chat's own limit (not the
         platform's shared pace, which every send meets)."""
         chat = self._chat_window(chat_id, is_group)
-        allowed = chat.count + (self.limits.reply_burst if urgent and not is_group else 0)
-        return chat.wait_time(self.clock(), allowed) > 0
+        return chat.wait_time(self.clock(), self._allowed(chat, is_group, urgent)) > 0
+
+    def _allowed(self, chat: SlidingWindow, is_group: bool, urgent: bool) -> int:
+        """How many sends the chat's window holds: a reply may burst a little in private."""
+        return chat.count + (self.limits.reply_burst if urgent and not is_group else 0)
 
     async def acquire(self, chat_id: str, *, is_group: bool = False, urgent: bool = False) -> Slot:
         """Wait for a slot to send one message to `chat_id`, then take it."""
         chat = self._chat_window(chat_id, is_group)
-        allowed = chat.count + (self.limits.reply_burst if urgent and not is_group else 0)
+        allowed = self._allowed(chat, is_group, urgent)
         while True:
             now = self.clock()
             chat_wait = chat.wait_time(now, allowed)

@@ -4,14 +4,13 @@ background, and none is lost.
 Telegram allows about one message a second in a private chat. When 40 people send their
 registrations within a second, the board member gets 40 approval cards. If each person's update
 waited for its card's turn, the waiting updates would fill every slot python-telegram-bot has
-for concurrent updates (64), and then nobody would be answered (bench/intake.py part (b): p99
-350-520 ms at 40 registration steps a second before, 96 ms after, on a slow sitting)."""
+for concurrent updates (64), and then nobody would be answered."""
 
 from __future__ import annotations
 
 import asyncio
 
-from bot.ratelimit import Limits, RateLimiter
+from bot.ratelimit import Limits, RateLimiter, Slot
 from tests.fakes.telegram import FakeTelegram
 from tests.tg import ADMIN, Bot, say
 from tests.tg_flows import register_in_private
@@ -34,7 +33,7 @@ class BoardChatAtItsPace(RateLimiter):
             return True
         return super().chat_would_wait(chat_id, is_group=is_group, urgent=urgent)
 
-    async def acquire(self, chat_id: str, *, is_group: bool = False, urgent: bool = False):  # type: ignore[no-untyped-def]
+    async def acquire(self, chat_id: str, *, is_group: bool = False, urgent: bool = False) -> Slot:
         if chat_id == self.chat_id:
             self.waiting += 1
             await self.opened.wait()
